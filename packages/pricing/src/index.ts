@@ -1,0 +1,2 @@
+// Placeholder until the pricing package lands (issue #2).
+export {};
