@@ -1,0 +1,51 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, migrate, migrationsCurrent } from './client';
+import { createTestDatabase, type TestDatabase } from './testing/index';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe('client', () => {
+  it('returns int8 as bigint, exact beyond 2^53', async () => {
+    const big = 2n ** 62n + 1n;
+    const [row] = await t.sql<{ v: bigint }[]>`SELECT ${big.toString()}::bigint + 1 AS v`;
+    expect(row?.v).toBe(2n ** 62n + 2n);
+    const drizzleRows = (await t.db.execute(sql`SELECT ${big}::bigint AS v`)) as unknown as { v: bigint }[];
+    expect(drizzleRows[0]?.v).toBe(big);
+  });
+
+  it('runs sessions in UTC', async () => {
+    const [row] = await t.sql<{ tz: string }[]>`SELECT current_setting('TimeZone') AS tz`;
+    expect(row?.tz).toBe('UTC');
+  });
+
+  it('reports migrations current, and the migrator is idempotent and safe to run concurrently', async () => {
+    expect(await migrationsCurrent(t.db)).toBe(true);
+    expect(await migrationsCurrent(t.sql)).toBe(true);
+    await Promise.all([migrate(t.url), migrate(t.url), migrate(t.url)]);
+    const [row] = await t.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM drizzle.__drizzle_migrations`;
+    expect(row?.n).toBe(2n);
+  });
+
+  it('reports an unmigrated database as not current', async () => {
+    const [row] = await t.sql<{ db: string }[]>`SELECT current_database() AS db`;
+    expect(row?.db).toBe(t.name);
+    const other = `${t.name}_empty`;
+    await t.sql`CREATE DATABASE ${t.sql(other)}`;
+    const url = new URL(t.url);
+    url.pathname = `/${other}`;
+    const empty = createDb(url.toString(), { max: 1 });
+    try {
+      expect(await migrationsCurrent(empty.db)).toBe(false);
+    } finally {
+      await empty.close();
+      await t.sql`DROP DATABASE ${t.sql(other)} WITH (FORCE)`;
+    }
+  });
+});

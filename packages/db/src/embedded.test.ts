@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddedPostgresError, embeddedPostgresMajorVersion, startEmbeddedPostgres } from './embedded';
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'tollgate-embedded-test-'));
+  // As root the server runs as the `postgres` user, which must be able to reach the data dirs.
+  await chmod(root, 0o755);
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('startEmbeddedPostgres', () => {
+  it('keeps a persistent data dir across restarts and creates the app database', async () => {
+    const dataDir = path.join(root, 'persistent');
+    const first = await startEmbeddedPostgres({ dataDir, persistent: true });
+    const sql1 = postgres(first.url, { max: 1, onnotice: () => {} });
+    try {
+      const [db] = await sql1<{ name: string }[]>`SELECT current_database() AS name`;
+      expect(db?.name).toBe('tollgate');
+      await sql1`CREATE TABLE kept (v int)`;
+      await sql1`INSERT INTO kept VALUES (42)`;
+    } finally {
+      await sql1.end();
+      await first.stop();
+      await first.stop();
+    }
+    expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
+
+    const second = await startEmbeddedPostgres({ dataDir, persistent: true });
+    const sql2 = postgres(second.url, { max: 1, onnotice: () => {} });
+    try {
+      const rows = await sql2<{ v: number }[]>`SELECT v FROM kept`;
+      expect(rows.map((r) => r.v)).toEqual([42]);
+    } finally {
+      await sql2.end();
+      await second.stop();
+    }
+  });
+
+  it('deletes a throwaway data dir on stop', async () => {
+    const dataDir = path.join(root, 'throwaway');
+    const server = await startEmbeddedPostgres({ dataDir, persistent: false });
+    expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
+    await server.stop();
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('fails clearly when the port is taken', async () => {
+    const blocker: Server = createServer();
+    const port = await new Promise<number>((resolve) =>
+      blocker.listen(0, '127.0.0.1', () => {
+        const address = blocker.address();
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      }),
+    );
+    try {
+      const attempt = startEmbeddedPostgres({
+        dataDir: path.join(root, 'port-taken'),
+        port,
+        persistent: false,
+      });
+      await expect(attempt).rejects.toThrow(EmbeddedPostgresError);
+      await expect(attempt).rejects.toThrow(new RegExp(`Port ${port} .*already in use`));
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  it('fails clearly on a data dir from another Postgres major version', async () => {
+    const dataDir = path.join(root, 'old-version');
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(path.join(dataDir, 'PG_VERSION'), '15\n');
+    const major = await embeddedPostgresMajorVersion();
+    const attempt = startEmbeddedPostgres({ dataDir, persistent: true });
+    await expect(attempt).rejects.toThrow(
+      `The data directory ${dataDir} was created by PostgreSQL 15, but the embedded server is PostgreSQL ${major}`,
+    );
+    expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
+  });
+
+  it('refuses a non-empty directory that is not a Postgres data dir', async () => {
+    const dataDir = path.join(root, 'not-postgres');
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(path.join(dataDir, 'notes.txt'), 'mine');
+    await expect(startEmbeddedPostgres({ dataDir, persistent: false })).rejects.toThrow(
+      /is not a PostgreSQL data directory/,
+    );
+    expect(existsSync(path.join(dataDir, 'notes.txt'))).toBe(true);
+  });
+});

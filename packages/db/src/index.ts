@@ -1,0 +1,4 @@
+// `@tollgate/db`: schema and types only. Importing this never opens a connection.
+
+export type { Db } from './client';
+export * from './schema';

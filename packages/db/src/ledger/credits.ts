@@ -1,0 +1,231 @@
+// Admin money movements: top-ups and signed adjustments of a tenant's available balance.
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../client';
+import { newId } from '../ids';
+import { ledgerLines, ledgerTransactions } from '../schema';
+import {
+  canonicalJson,
+  inTransaction,
+  isAmount,
+  isPositiveAmount,
+  lockKey,
+  MAX_MICRO_CENTS,
+  postTransaction,
+  rows,
+  type Tx,
+  writeAudit,
+} from './internal';
+
+export interface TopUpInput {
+  tenantId: string;
+  amountMicroCents: bigint;
+  /** Caller's key: a replay with the same arguments returns the original result. */
+  idempotencyKey: string;
+  /** External reference (payment id, invoice number…). */
+  reference: string;
+  actor: string;
+  requestId?: string;
+}
+
+export interface AdjustInput {
+  tenantId: string;
+  /** Signed: positive credits the tenant, negative debits (never below zero). */
+  amountMicroCents: bigint;
+  idempotencyKey: string;
+  reason: string;
+  actor: string;
+  requestId?: string;
+}
+
+export type CreditResult =
+  | { ok: true; transactionId: string; replayed: boolean; availableMicroCents: bigint }
+  | {
+      ok: false;
+      /**
+       * INVALID_AMOUNT: not a bigint, zero (or negative for a top-up), or beyond the Postgres bigint range.
+       * AMOUNT_OUT_OF_RANGE: the resulting balance would exceed the bigint range.
+       */
+      reason: 'IDEMPOTENCY_CONFLICT' | 'TENANT_NOT_FOUND' | 'INVALID_AMOUNT' | 'AMOUNT_OUT_OF_RANGE';
+    };
+
+export type AdjustResult =
+  | CreditResult
+  | { ok: false; reason: 'INSUFFICIENT_BALANCE'; availableMicroCents: bigint; requiredMicroCents: bigint };
+
+// Caller keys of top-ups and adjustments share one namespace, distinct from the keys the ledger
+// derives for holds, so no caller key can ever collide with (and block) a hold resolution.
+const creditKey = (key: string) => `credit:${key}`;
+
+/** Replays a committed credit with the same key: same fingerprint → original result, else conflict. */
+async function replayCredit(tx: Tx, key: string, fingerprint: string): Promise<CreditResult | undefined> {
+  const [existing] = await tx
+    .select({
+      id: ledgerTransactions.id,
+      fingerprint: ledgerTransactions.requestFingerprint,
+      availableAfter: ledgerLines.balanceAfterMicroCents,
+    })
+    .from(ledgerTransactions)
+    .innerJoin(
+      ledgerLines,
+      sql`${ledgerLines.transactionId} = ${ledgerTransactions.id} AND ${ledgerLines.account} = 'tenant_available'`,
+    )
+    .where(eq(ledgerTransactions.idempotencyKey, key));
+  if (!existing) return undefined;
+  if (existing.fingerprint !== fingerprint) return { ok: false, reason: 'IDEMPOTENCY_CONFLICT' };
+  return {
+    ok: true,
+    transactionId: existing.id,
+    replayed: true,
+    availableMicroCents: existing.availableAfter ?? 0n,
+  };
+}
+
+/** Adds money to a tenant's available balance (platform_funding −x, tenant_available +x). */
+export async function topUp(db: Db, input: TopUpInput): Promise<CreditResult> {
+  if (!isPositiveAmount(input.amountMicroCents)) return { ok: false, reason: 'INVALID_AMOUNT' };
+  const amount = input.amountMicroCents;
+  const key = creditKey(input.idempotencyKey);
+  const fingerprint = canonicalJson({
+    op: 'top_up',
+    tenantId: input.tenantId,
+    amountMicroCents: amount,
+    reference: input.reference,
+  });
+  return inTransaction<CreditResult>(db, async (tx, refuse) => {
+    await lockKey(tx, key);
+    const replay = await replayCredit(tx, key, fingerprint);
+    if (replay) return replay;
+    const [balance] = await rows<{ available_micro_cents: bigint }>(
+      tx,
+      sql`UPDATE tenant_balances
+          SET available_micro_cents = available_micro_cents + ${amount}, updated_at = now()
+          WHERE tenant_id = ${input.tenantId} AND available_micro_cents <= ${MAX_MICRO_CENTS - amount}
+          RETURNING available_micro_cents`,
+    );
+    if (!balance) {
+      const exists = await rows(tx, sql`SELECT 1 FROM tenant_balances WHERE tenant_id = ${input.tenantId}`);
+      return refuse({ ok: false, reason: exists.length ? 'AMOUNT_OUT_OF_RANGE' : 'TENANT_NOT_FOUND' });
+    }
+    const transactionId = newId('txn');
+    await postTransaction(
+      tx,
+      {
+        id: transactionId,
+        kind: 'top_up',
+        tenantId: input.tenantId,
+        idempotencyKey: key,
+        requestFingerprint: fingerprint,
+        reference: input.reference,
+        actor: input.actor,
+      },
+      [
+        {
+          account: 'platform_funding',
+          tenantId: null,
+          amountMicroCents: -amount,
+          balanceAfterMicroCents: null,
+        },
+        {
+          account: 'tenant_available',
+          tenantId: input.tenantId,
+          amountMicroCents: amount,
+          balanceAfterMicroCents: balance.available_micro_cents,
+        },
+      ],
+    );
+    await writeAudit(tx, {
+      actor: input.actor,
+      action: 'credits.top_up',
+      targetType: 'tenant',
+      targetId: input.tenantId,
+      after: { transactionId, amountMicroCents: amount, reference: input.reference },
+      requestId: input.requestId,
+    });
+    return { ok: true, transactionId, replayed: false, availableMicroCents: balance.available_micro_cents };
+  });
+}
+
+/**
+ * Signed correction of a tenant's available balance (platform_adjustments ∓x, tenant_available ±x).
+ * A debit never takes the balance below zero: the conditional UPDATE refuses and nothing is written.
+ */
+export async function adjust(db: Db, input: AdjustInput): Promise<AdjustResult> {
+  const amount = input.amountMicroCents;
+  if (!isAmount(amount) || amount === 0n || amount > MAX_MICRO_CENTS || amount < -MAX_MICRO_CENTS) {
+    return { ok: false, reason: 'INVALID_AMOUNT' };
+  }
+  const key = creditKey(input.idempotencyKey);
+  const fingerprint = canonicalJson({
+    op: 'adjustment',
+    tenantId: input.tenantId,
+    amountMicroCents: amount,
+    reason: input.reason,
+  });
+  return inTransaction<AdjustResult>(db, async (tx, refuse) => {
+    await lockKey(tx, key);
+    const replay = await replayCredit(tx, key, fingerprint);
+    if (replay) return replay;
+    const [balance] = await rows<{ available_micro_cents: bigint }>(
+      tx,
+      amount > 0n
+        ? sql`UPDATE tenant_balances
+              SET available_micro_cents = available_micro_cents + ${amount}, updated_at = now()
+              WHERE tenant_id = ${input.tenantId} AND available_micro_cents <= ${MAX_MICRO_CENTS - amount}
+              RETURNING available_micro_cents`
+        : sql`UPDATE tenant_balances
+              SET available_micro_cents = available_micro_cents - ${-amount}, updated_at = now()
+              WHERE tenant_id = ${input.tenantId} AND available_micro_cents >= ${-amount}
+              RETURNING available_micro_cents`,
+    );
+    if (!balance) {
+      const [current] = await rows<{ available_micro_cents: bigint }>(
+        tx,
+        sql`SELECT available_micro_cents FROM tenant_balances WHERE tenant_id = ${input.tenantId}`,
+      );
+      if (!current) return refuse({ ok: false, reason: 'TENANT_NOT_FOUND' });
+      if (amount > 0n) return refuse({ ok: false, reason: 'AMOUNT_OUT_OF_RANGE' });
+      return refuse({
+        ok: false,
+        reason: 'INSUFFICIENT_BALANCE',
+        availableMicroCents: current.available_micro_cents,
+        requiredMicroCents: -amount,
+      });
+    }
+    const transactionId = newId('txn');
+    await postTransaction(
+      tx,
+      {
+        id: transactionId,
+        kind: 'adjustment',
+        tenantId: input.tenantId,
+        idempotencyKey: key,
+        requestFingerprint: fingerprint,
+        reason: input.reason,
+        actor: input.actor,
+      },
+      [
+        {
+          account: 'platform_adjustments',
+          tenantId: null,
+          amountMicroCents: -amount,
+          balanceAfterMicroCents: null,
+        },
+        {
+          account: 'tenant_available',
+          tenantId: input.tenantId,
+          amountMicroCents: amount,
+          balanceAfterMicroCents: balance.available_micro_cents,
+        },
+      ],
+    );
+    await writeAudit(tx, {
+      actor: input.actor,
+      action: 'credits.adjust',
+      targetType: 'tenant',
+      targetId: input.tenantId,
+      after: { transactionId, amountMicroCents: amount, reason: input.reason },
+      requestId: input.requestId,
+    });
+    return { ok: true, transactionId, replayed: false, availableMicroCents: balance.available_micro_cents };
+  });
+}

@@ -1,0 +1,26 @@
+// `@tollgate/db/ledger`: the only code that moves money. Every operation is one DB transaction,
+// takes `db` first, returns business outcomes as values and throws only on bugs or infrastructure.
+export {
+  type AdjustInput,
+  type AdjustResult,
+  adjust,
+  type CreditResult,
+  type TopUpInput,
+  topUp,
+} from './credits';
+export {
+  type Account,
+  type CreateTenantInput,
+  createTenant,
+  getAccount,
+  getTenant,
+  type ListTenantsInput,
+  listTenants,
+  type SetTenantStatusInput,
+  setTenantStatus,
+  type TenantLimits,
+  type TenantResult,
+  tenantLimits,
+  type UpdateTenantInput,
+  updateTenant,
+} from './tenants';

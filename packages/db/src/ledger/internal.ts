@@ -1,0 +1,163 @@
+// Helpers shared by the ledger modules. Not exported from the package.
+import { type SQL, sql } from 'drizzle-orm';
+import type { Db } from '../client';
+import { auditLog, type LedgerAccount, type LedgerKind, ledgerLines, ledgerTransactions } from '../schema';
+
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type Executor = Db | Tx;
+
+/** Largest value a Postgres bigint (and so any stored amount or balance) can hold. */
+export const MAX_MICRO_CENTS = 9_223_372_036_854_775_807n;
+
+/** Thrown inside a transaction to roll it back and hand `value` to the caller as the result. */
+class Refusal extends Error {
+  constructor(readonly value: unknown) {
+    super('ledger refusal (rolled back)');
+  }
+}
+
+/**
+ * Runs `fn` in one DB transaction. `refuse(value)` inside rolls everything back and makes `value`
+ * the result, so a business refusal can never leave partial writes behind.
+ */
+export async function inTransaction<T>(
+  db: Db,
+  fn: (tx: Tx, refuse: (value: T) => never) => Promise<T>,
+): Promise<T> {
+  const refuse = (value: T): never => {
+    throw new Refusal(value);
+  };
+  try {
+    return await db.transaction((tx) => fn(tx, refuse));
+  } catch (err) {
+    if (err instanceof Refusal) return err.value as T;
+    throw err;
+  }
+}
+
+/** Raw query returning typed rows (snake_case columns as Postgres returns them). */
+export async function rows<T>(ex: Executor, query: SQL): Promise<T[]> {
+  return (await ex.execute(query)) as unknown as T[];
+}
+
+/**
+ * Serialises concurrent operations that share an idempotency key (until commit), so the second
+ * one sees the first one's committed result and replays it instead of racing it.
+ */
+export async function lockKey(tx: Tx, key: string): Promise<void> {
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
+}
+
+/** JSON with sorted keys and bigints as strings: equal arguments give equal fingerprints. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'bigint') return v.toString();
+    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) {
+      return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return v;
+  });
+}
+
+/** Makes a value storable in jsonb (bigint → decimal string, Date → ISO string). */
+export function jsonSafe(value: unknown): unknown {
+  return JSON.parse(canonicalJson(value) ?? 'null');
+}
+
+export function isAmount(v: unknown): v is bigint {
+  return typeof v === 'bigint';
+}
+
+/** A strictly positive amount that fits a Postgres bigint. */
+export function isPositiveAmount(v: unknown): v is bigint {
+  return typeof v === 'bigint' && v > 0n && v <= MAX_MICRO_CENTS;
+}
+
+export interface LinePosting {
+  account: LedgerAccount;
+  tenantId: string | null;
+  amountMicroCents: bigint;
+  balanceAfterMicroCents: bigint | null;
+}
+
+export interface NewTransaction {
+  id: string;
+  kind: LedgerKind;
+  tenantId: string;
+  holdId?: string | null;
+  jobId?: string | null;
+  idempotencyKey: string;
+  requestFingerprint: string;
+  reference?: string | null;
+  reason?: string | null;
+  actor: string;
+}
+
+/**
+ * Inserts one ledger transaction and its lines. Zero-amount lines are skipped (a line records a
+ * movement); the deferred trigger still checks at commit that the rest sums to zero.
+ */
+export async function postTransaction(tx: Tx, txn: NewTransaction, lines: LinePosting[]): Promise<void> {
+  await tx.insert(ledgerTransactions).values({
+    id: txn.id,
+    kind: txn.kind,
+    tenantId: txn.tenantId,
+    holdId: txn.holdId ?? null,
+    jobId: txn.jobId ?? null,
+    idempotencyKey: txn.idempotencyKey,
+    requestFingerprint: txn.requestFingerprint,
+    reference: txn.reference ?? null,
+    reason: txn.reason ?? null,
+    actor: txn.actor,
+  });
+  const nonZero = lines.filter((l) => l.amountMicroCents !== 0n);
+  const sum = nonZero.reduce((acc, l) => acc + l.amountMicroCents, 0n);
+  if (sum !== 0n) throw new Error(`bug: ledger transaction ${txn.id} lines sum to ${sum}`);
+  await tx.insert(ledgerLines).values(nonZero.map((l) => ({ ...l, transactionId: txn.id })));
+}
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  before?: unknown;
+  after?: unknown;
+  requestId?: string | undefined;
+}
+
+export async function writeAudit(tx: Tx, entry: AuditEntry): Promise<void> {
+  await tx.insert(auditLog).values({
+    actor: entry.actor,
+    action: entry.action,
+    targetType: entry.targetType,
+    targetId: entry.targetId,
+    before: entry.before === undefined ? null : jsonSafe(entry.before),
+    after: entry.after === undefined ? null : jsonSafe(entry.after),
+    requestId: entry.requestId ?? null,
+  });
+}
+
+/** Opaque cursor over (created_at, id), newest first. */
+export function encodeCursor(createdAt: Date | string, id: string): string {
+  const iso = createdAt instanceof Date ? createdAt.toISOString() : createdAt;
+  return Buffer.from(JSON.stringify([iso, id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { createdAt: string; id: string } | undefined {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      typeof parsed[0] === 'string' &&
+      typeof parsed[1] === 'string' &&
+      !Number.isNaN(Date.parse(parsed[0]))
+    ) {
+      return { createdAt: parsed[0], id: parsed[1] };
+    }
+  } catch {
+    // fall through: a malformed cursor is reported as such by the caller
+  }
+  return undefined;
+}

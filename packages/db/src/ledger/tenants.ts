@@ -1,0 +1,235 @@
+// Tenants and their settings. Every change writes one audit_log row in the same transaction.
+import { randomBytes } from 'node:crypto';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import type { Db } from '../client';
+import { newId } from '../ids';
+import { type Tenant, type TenantStatus, tenantBalances, tenants } from '../schema';
+import { decodeCursor, encodeCursor, inTransaction, rows, writeAudit } from './internal';
+
+/** Tenant limits; null = unlimited. */
+export interface TenantLimits {
+  maxConcurrentJobs: number | null;
+  dailySpendLimitMicroCents: bigint | null;
+  requestsPerMinute: number | null;
+}
+
+export interface CreateTenantInput {
+  name: string;
+  markupBps?: number;
+  limits?: Partial<TenantLimits>;
+  webhookUrl?: string | null;
+  actor: string;
+  requestId?: string;
+}
+
+export function tenantLimits(t: Tenant): TenantLimits {
+  return {
+    maxConcurrentJobs: t.maxConcurrentJobs,
+    dailySpendLimitMicroCents: t.dailySpendLimitMicroCents,
+    requestsPerMinute: t.requestsPerMinute,
+  };
+}
+
+// The webhook secret never goes into the audit log.
+function auditView(t: Tenant): Omit<Tenant, 'webhookSecret'> {
+  const { webhookSecret: _secret, ...rest } = t;
+  return rest;
+}
+
+/** Creates a tenant (status active) and its zero balance row. */
+export async function createTenant(db: Db, input: CreateTenantInput): Promise<Tenant> {
+  return db.transaction(async (tx) => {
+    const [tenant] = await tx
+      .insert(tenants)
+      .values({
+        id: newId('ten'),
+        name: input.name,
+        markupBps: input.markupBps ?? 0,
+        maxConcurrentJobs: input.limits?.maxConcurrentJobs ?? null,
+        dailySpendLimitMicroCents: input.limits?.dailySpendLimitMicroCents ?? null,
+        requestsPerMinute: input.limits?.requestsPerMinute ?? null,
+        webhookUrl: input.webhookUrl ?? null,
+        // Secret for signing tollgate → tenant webhooks, generated once per tenant.
+        webhookSecret: `whsec_${randomBytes(24).toString('base64url')}`,
+      })
+      .returning();
+    if (!tenant) throw new Error('bug: tenant insert returned nothing');
+    await tx.insert(tenantBalances).values({ tenantId: tenant.id });
+    await writeAudit(tx, {
+      actor: input.actor,
+      action: 'tenant.create',
+      targetType: 'tenant',
+      targetId: tenant.id,
+      after: auditView(tenant),
+      requestId: input.requestId,
+    });
+    return tenant;
+  });
+}
+
+export async function getTenant(db: Db, tenantId: string): Promise<Tenant | undefined> {
+  const [tenant] = await db.select().from(tenants).where(eq(tenants.id, tenantId));
+  return tenant;
+}
+
+export interface ListTenantsInput {
+  status?: TenantStatus;
+  cursor?: string;
+  limit: number;
+}
+
+/** Tenants newest first, cursor-paginated. An unreadable cursor yields an empty page. */
+export async function listTenants(
+  db: Db,
+  input: ListTenantsInput,
+): Promise<{ items: Tenant[]; nextCursor: string | null }> {
+  const limit = Math.max(1, Math.min(input.limit, 500));
+  const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
+  if (input.cursor !== undefined && !cursor) return { items: [], nextCursor: null };
+  const page = await db
+    .select({
+      tenant: tenants,
+      cursorTs: sql<string>`to_char(${tenants.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+    })
+    .from(tenants)
+    .where(
+      and(
+        input.status ? eq(tenants.status, input.status) : undefined,
+        cursor
+          ? sql`(${tenants.createdAt}, ${tenants.id}) < (${cursor.createdAt}::timestamptz, ${cursor.id})`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(tenants.createdAt), desc(tenants.id))
+    .limit(limit + 1);
+  const items = page.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map((r) => r.tenant),
+    nextCursor: page.length > limit && last ? encodeCursor(last.cursorTs, last.tenant.id) : null,
+  };
+}
+
+export interface UpdateTenantInput {
+  tenantId: string;
+  name?: string;
+  markupBps?: number;
+  limits?: Partial<TenantLimits>;
+  webhookUrl?: string | null;
+  actor: string;
+  requestId?: string;
+}
+
+export type TenantResult = { ok: true; tenant: Tenant } | { ok: false; reason: 'TENANT_NOT_FOUND' };
+
+/** Changes name, markup, limits or webhook URL; fields left undefined stay as they are. */
+export async function updateTenant(db: Db, input: UpdateTenantInput): Promise<TenantResult> {
+  return inTransaction<TenantResult>(db, async (tx, refuse) => {
+    const [before] = await tx.select().from(tenants).where(eq(tenants.id, input.tenantId)).for('update');
+    if (!before) return refuse({ ok: false, reason: 'TENANT_NOT_FOUND' });
+    const set: Partial<typeof tenants.$inferInsert> = {};
+    if (input.name !== undefined) set.name = input.name;
+    if (input.markupBps !== undefined) set.markupBps = input.markupBps;
+    if (input.webhookUrl !== undefined) set.webhookUrl = input.webhookUrl;
+    if (input.limits?.maxConcurrentJobs !== undefined) set.maxConcurrentJobs = input.limits.maxConcurrentJobs;
+    if (input.limits?.dailySpendLimitMicroCents !== undefined)
+      set.dailySpendLimitMicroCents = input.limits.dailySpendLimitMicroCents;
+    if (input.limits?.requestsPerMinute !== undefined) set.requestsPerMinute = input.limits.requestsPerMinute;
+    const [tenant] = await tx
+      .update(tenants)
+      .set({ ...set, updatedAt: sql`now()` })
+      .where(eq(tenants.id, input.tenantId))
+      .returning();
+    if (!tenant) throw new Error('bug: locked tenant vanished');
+    await writeAudit(tx, {
+      actor: input.actor,
+      action: 'tenant.update',
+      targetType: 'tenant',
+      targetId: tenant.id,
+      before: auditView(before),
+      after: auditView(tenant),
+      requestId: input.requestId,
+    });
+    return { ok: true, tenant };
+  });
+}
+
+export interface SetTenantStatusInput {
+  tenantId: string;
+  status: TenantStatus;
+  actor: string;
+  reason?: string;
+  requestId?: string;
+}
+
+/**
+ * Suspends or reactivates a tenant. A suspended tenant cannot open holds (checked in the hold's
+ * UPDATE); money already held still settles normally.
+ */
+export async function setTenantStatus(db: Db, input: SetTenantStatusInput): Promise<TenantResult> {
+  return inTransaction<TenantResult>(db, async (tx, refuse) => {
+    const [before] = await rows<{ status: TenantStatus }>(
+      tx,
+      sql`SELECT status FROM tenants WHERE id = ${input.tenantId} FOR UPDATE`,
+    );
+    if (!before) return refuse({ ok: false, reason: 'TENANT_NOT_FOUND' });
+    const [tenant] = await tx
+      .update(tenants)
+      .set({ status: input.status, updatedAt: sql`now()` })
+      .where(eq(tenants.id, input.tenantId))
+      .returning();
+    if (!tenant) throw new Error('bug: locked tenant vanished');
+    await writeAudit(tx, {
+      actor: input.actor,
+      action: input.status === 'suspended' ? 'tenant.suspend' : 'tenant.reactivate',
+      targetType: 'tenant',
+      targetId: tenant.id,
+      before: { status: before.status },
+      after: { status: tenant.status, ...(input.reason ? { reason: input.reason } : {}) },
+      requestId: input.requestId,
+    });
+    return { ok: true, tenant };
+  });
+}
+
+export interface Account {
+  tenantId: string;
+  name: string;
+  status: TenantStatus;
+  markupBps: number;
+  availableMicroCents: bigint;
+  heldMicroCents: bigint;
+  limits: TenantLimits;
+  /** Jobs (or bare holds) not yet terminal. */
+  activeJobs: number;
+  /** Held today (UTC, DB clock) minus what was given back; 0 once the day rolled over. */
+  spentTodayMicroCents: bigint;
+}
+
+/** The tenant's balances and limits (`account.get`); undefined for an unknown tenant. */
+export async function getAccount(db: Db, tenantId: string): Promise<Account | undefined> {
+  const [row] = await db
+    .select({
+      tenant: tenants,
+      balance: tenantBalances,
+      spentToday: sql<bigint>`CASE WHEN ${tenantBalances.spendDay} = (now() AT TIME ZONE 'UTC')::date
+        THEN ${tenantBalances.spendTodayMicroCents} ELSE 0::bigint END`.mapWith((v: bigint | string) =>
+        BigInt(v),
+      ),
+    })
+    .from(tenants)
+    .innerJoin(tenantBalances, eq(tenantBalances.tenantId, tenants.id))
+    .where(eq(tenants.id, tenantId));
+  if (!row) return undefined;
+  return {
+    tenantId: row.tenant.id,
+    name: row.tenant.name,
+    status: row.tenant.status,
+    markupBps: row.tenant.markupBps,
+    availableMicroCents: row.balance.availableMicroCents,
+    heldMicroCents: row.balance.heldMicroCents,
+    limits: tenantLimits(row.tenant),
+    activeJobs: row.balance.activeJobs,
+    spentTodayMicroCents: row.spentToday,
+  };
+}

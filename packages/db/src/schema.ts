@@ -1,0 +1,371 @@
+// The whole persistent state of tollgate. Every amount is an integer number of micro-cents
+// (1,000,000 = $1) stored as Postgres `bigint` and read as a JS `bigint`: never a float.
+// Money only moves through `@tollgate/db/ledger`; the constraints below (CHECKs, unique keys) and the
+// triggers in the custom migration make the money invariants hold even against a buggy caller.
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const money = (name: string) => bigint(name, { mode: 'bigint' });
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const tenantStatus = pgEnum('tenant_status', ['active', 'suspended']);
+
+/** Job lifecycle. `submitting` = money held, upstream call in progress; `unknown` = upstream outcome unknown (hold kept). */
+export const jobStatus = pgEnum('job_status', [
+  'submitting',
+  'pending',
+  'processing',
+  'completed',
+  'failed',
+  'cancelled',
+  'rejected',
+  'unknown',
+]);
+
+/** A hold resolves exactly once: open → captured | released. Refund of a captured hold is a separate, once-only flag. */
+export const holdStatus = pgEnum('hold_status', ['open', 'captured', 'released']);
+
+export const ledgerKind = pgEnum('ledger_kind', [
+  'top_up',
+  'adjustment',
+  'hold',
+  'capture',
+  'release',
+  'refund',
+]);
+
+/** Double-entry accounts (docs/architecture.md). `tenant_*` accounts are per tenant; `platform_*` are global. */
+export const ledgerAccount = pgEnum('ledger_account', [
+  'tenant_available',
+  'tenant_held',
+  'platform_revenue',
+  'platform_funding',
+  'platform_adjustments',
+]);
+
+export const tenants = pgTable(
+  'tenants',
+  {
+    /** `ten_…`, random and url-safe. */
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    status: tenantStatus('status').notNull().default('active'),
+    /** Markup on list price in basis points (100 = 1%); applied by pricing, stored here per tenant. */
+    markupBps: integer('markup_bps').notNull().default(0),
+    /** Limits: null = unlimited. Enforced inside the hold's single conditional UPDATE. */
+    maxConcurrentJobs: integer('max_concurrent_jobs'),
+    dailySpendLimitMicroCents: money('daily_spend_limit_micro_cents'),
+    requestsPerMinute: integer('requests_per_minute'),
+    /** Default URL tollgate notifies when this tenant's jobs finish; null = no notifications. */
+    webhookUrl: text('webhook_url'),
+    /** Secret used to sign tollgate → tenant webhooks; null = unsigned (no webhook configured). */
+    webhookSecret: text('webhook_secret'),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('tenants_created_at_idx').on(t.createdAt.desc(), t.id.desc()),
+    check('tenants_markup_bps_check', sql`${t.markupBps} >= 0`),
+    check(
+      'tenants_max_concurrent_jobs_check',
+      sql`${t.maxConcurrentJobs} IS NULL OR ${t.maxConcurrentJobs} >= 0`,
+    ),
+    check(
+      'tenants_daily_spend_limit_check',
+      sql`${t.dailySpendLimitMicroCents} IS NULL OR ${t.dailySpendLimitMicroCents} >= 0`,
+    ),
+    check(
+      'tenants_requests_per_minute_check',
+      sql`${t.requestsPerMinute} IS NULL OR ${t.requestsPerMinute} >= 0`,
+    ),
+  ],
+);
+
+/**
+ * Cached per-tenant balances plus the counters the limits need. One row per tenant, created with the
+ * tenant. Changed only by conditional single-statement UPDATEs in the same transaction as the ledger
+ * lines, so it always equals the sum of the tenant's lines (checked by `reconcile`).
+ */
+export const tenantBalances = pgTable(
+  'tenant_balances',
+  {
+    tenantId: text('tenant_id')
+      .primaryKey()
+      .references(() => tenants.id),
+    /** Money the tenant can spend now (account tenant_available). */
+    availableMicroCents: money('available_micro_cents').notNull().default(sql`0`),
+    /** Money reserved by open holds (account tenant_held). */
+    heldMicroCents: money('held_micro_cents').notNull().default(sql`0`),
+    /** Jobs (or job-less holds) not yet in a terminal state; checked against max_concurrent_jobs. */
+    activeJobs: integer('active_jobs').notNull().default(0),
+    /** UTC day that spend_today_micro_cents refers to (DB clock); null = nothing spent yet. */
+    spendDay: date('spend_day', { mode: 'string' }),
+    /** Money held on spend_day, minus what was released/refunded from holds of that same day. */
+    spendTodayMicroCents: money('spend_today_micro_cents').notNull().default(sql`0`),
+    /** Start of the current fixed one-minute rate window (DB clock, truncated to the minute). */
+    rateWindowStart: tstz('rate_window_start'),
+    /** Holds opened in the current rate window. */
+    rateWindowCount: integer('rate_window_count').notNull().default(0),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check('tenant_balances_available_check', sql`${t.availableMicroCents} >= 0`),
+    check('tenant_balances_held_check', sql`${t.heldMicroCents} >= 0`),
+    check('tenant_balances_active_jobs_check', sql`${t.activeJobs} >= 0`),
+    check('tenant_balances_spend_today_check', sql`${t.spendTodayMicroCents} >= 0`),
+    check('tenant_balances_rate_window_count_check', sql`${t.rateWindowCount} >= 0`),
+  ],
+);
+
+export const jobs = pgTable(
+  'jobs',
+  {
+    /** `job_…` (ours; the upstream id is upstream_job_id). */
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    model: text('model').notNull(),
+    /** The validated, normalised input as sent upstream. */
+    input: jsonb('input').notNull(),
+    status: jobStatus('status').notNull().default('submitting'),
+    /** The quote the tenant is charged (list price × markup, rounded up once). */
+    costMicroCents: money('cost_micro_cents').notNull(),
+    /** Pixelbyte list price at submit (what upstream should charge the operator). */
+    listCostMicroCents: money('list_cost_micro_cents').notNull(),
+    priceVersion: text('price_version').notNull(),
+    upstreamJobId: text('upstream_job_id'),
+    /** What Pixelbyte said it charged; null until accepted. */
+    upstreamCostMicroCents: money('upstream_cost_micro_cents'),
+    /** upstream_cost_micro_cents ≠ list_cost_micro_cents: finance must look. */
+    costMismatch: boolean('cost_mismatch').notNull().default(false),
+    /** Refunded to the tenant after a capture (failed/cancelled upstream); 0 = none. */
+    refundedMicroCents: money('refunded_micro_cents').notNull().default(sql`0`),
+    output: text('output'),
+    outputs: jsonb('outputs'),
+    /** `{ code, message }` of the failure; null otherwise. */
+    error: jsonb('error'),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    /** Per-job tenant webhook URL (overrides the tenant's default). */
+    webhookUrl: text('webhook_url'),
+    /** Tenant-scoped idempotency key; null = not idempotent. */
+    idempotencyKey: text('idempotency_key'),
+    /** Hash of the request: same key + different fingerprint = IDEMPOTENCY_CONFLICT. */
+    fingerprint: text('fingerprint').notNull(),
+    /** The hold paying for this job (FK added DEFERRABLE in the custom migration: the job row claims the idempotency key before its hold exists). */
+    holdId: text('hold_id').notNull(),
+    /** An outcome money-wise uncertain (unknown upstream outcome expired): finance must review. */
+    needsReview: boolean('needs_review').notNull().default(false),
+    /** When a poller should next ask upstream (DB clock); null = never (terminal). */
+    nextPollAt: tstz('next_poll_at'),
+    pollAttempts: integer('poll_attempts').notNull().default(0),
+    /** Past this instant the job must not be non-terminal (reconcile flags it). */
+    deadlineAt: tstz('deadline_at').notNull(),
+    estimatedCompletionTime: tstz('estimated_completion_time'),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+    completedAt: tstz('completed_at'),
+  },
+  (t) => [
+    uniqueIndex('jobs_tenant_idempotency_key_idx').on(t.tenantId, t.idempotencyKey),
+    index('jobs_tenant_created_idx').on(t.tenantId, t.createdAt.desc(), t.id.desc()),
+    index('jobs_tenant_status_created_idx').on(t.tenantId, t.status, t.createdAt.desc(), t.id.desc()),
+    index('jobs_status_created_idx').on(t.status, t.createdAt.desc(), t.id.desc()),
+    index('jobs_created_idx').on(t.createdAt.desc(), t.id.desc()),
+    index('jobs_poll_idx')
+      .on(t.nextPollAt)
+      .where(sql`${t.status} IN ('submitting', 'pending', 'processing', 'unknown')`),
+    index('jobs_upstream_job_id_idx').on(t.upstreamJobId),
+    uniqueIndex('jobs_hold_idx').on(t.holdId),
+    check('jobs_cost_check', sql`${t.costMicroCents} > 0 AND ${t.listCostMicroCents} >= 0`),
+    check(
+      'jobs_refund_check',
+      sql`${t.refundedMicroCents} >= 0 AND ${t.refundedMicroCents} <= ${t.costMicroCents}`,
+    ),
+  ],
+);
+
+/**
+ * Money reserved for one job (or, in tests, for a bare hold). Status changes only by conditional
+ * UPDATE `WHERE status = 'open'`, so a hold resolves exactly once; refund `WHERE refunded_at IS NULL`.
+ */
+export const holds = pgTable(
+  'holds',
+  {
+    /** `hold_…` */
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    /** The job this hold pays for; null for a bare hold (generic ledger API). */
+    jobId: text('job_id').references(() => jobs.id),
+    amountMicroCents: money('amount_micro_cents').notNull(),
+    status: holdStatus('status').notNull().default('open'),
+    /** Charged on capture (≤ amount; the rest was released in the same transaction). */
+    capturedMicroCents: money('captured_micro_cents'),
+    /** Refunded after capture (the whole captured amount); null = not refunded. */
+    refundedMicroCents: money('refunded_micro_cents'),
+    refundedAt: tstz('refunded_at'),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    resolvedAt: tstz('resolved_at'),
+  },
+  (t) => [
+    index('holds_tenant_status_idx').on(t.tenantId, t.status),
+    index('holds_job_idx').on(t.jobId),
+    check('holds_amount_positive_check', sql`${t.amountMicroCents} > 0`),
+    check(
+      'holds_resolution_check',
+      sql`(${t.status} = 'open') = (${t.resolvedAt} IS NULL)
+        AND (${t.status} = 'captured') = (${t.capturedMicroCents} IS NOT NULL)
+        AND (${t.capturedMicroCents} IS NULL OR (${t.capturedMicroCents} >= 0 AND ${t.capturedMicroCents} <= ${t.amountMicroCents}))
+        AND (${t.refundedAt} IS NULL OR ${t.status} = 'captured')
+        AND (${t.refundedAt} IS NULL) = (${t.refundedMicroCents} IS NULL)`,
+    ),
+  ],
+);
+
+/**
+ * One money movement. Append-only (a trigger rejects UPDATE/DELETE/TRUNCATE), and a deferred
+ * constraint trigger rejects a commit where its lines do not sum to zero.
+ */
+export const ledgerTransactions = pgTable(
+  'ledger_transactions',
+  {
+    /** `txn_…` */
+    id: text('id').primaryKey(),
+    kind: ledgerKind('kind').notNull(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    /** Set for hold/capture/release/refund. */
+    holdId: text('hold_id').references(() => holds.id),
+    /** Set when the movement belongs to a job. */
+    jobId: text('job_id').references(() => jobs.id),
+    /**
+     * Globally unique: claiming it is what makes every operation idempotent. Callers' keys for
+     * top-ups/adjustments; derived keys (`capture:<holdId>`, …) for hold resolutions, so a second
+     * resolution of the same hold cannot even be inserted.
+     */
+    idempotencyKey: text('idempotency_key').notNull(),
+    /** Canonical JSON of the operation's arguments: a replay with different arguments is a conflict. */
+    requestFingerprint: text('request_fingerprint').notNull(),
+    /** External reference of a top-up (payment id, invoice…). */
+    reference: text('reference'),
+    /** Human reason of an adjustment (or of an automatic release/refund). */
+    reason: text('reason'),
+    /** Principal that caused the movement (`sub` of the JWT, or `system:<worker>`). */
+    actor: text('actor').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('ledger_transactions_idempotency_key_idx').on(t.idempotencyKey),
+    index('ledger_transactions_tenant_created_idx').on(t.tenantId, t.createdAt.desc(), t.id.desc()),
+    index('ledger_transactions_created_idx').on(t.createdAt.desc(), t.id.desc()),
+    index('ledger_transactions_hold_idx').on(t.holdId),
+    index('ledger_transactions_job_idx').on(t.jobId),
+  ],
+);
+
+/** The postings of a transaction. Append-only; amounts are signed and never zero. */
+export const ledgerLines = pgTable(
+  'ledger_lines',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    transactionId: text('transaction_id')
+      .notNull()
+      .references(() => ledgerTransactions.id),
+    account: ledgerAccount('account').notNull(),
+    /** The tenant for tenant_* accounts; null for platform_* accounts. */
+    tenantId: text('tenant_id').references(() => tenants.id),
+    /** Signed: + credits the account, − debits it. */
+    amountMicroCents: money('amount_micro_cents').notNull(),
+    /** Cached balance of this tenant account right after this line (statement running balance); null for platform accounts. */
+    balanceAfterMicroCents: money('balance_after_micro_cents'),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('ledger_lines_transaction_idx').on(t.transactionId),
+    index('ledger_lines_tenant_account_idx').on(t.tenantId, t.account),
+    check('ledger_lines_amount_nonzero_check', sql`${t.amountMicroCents} <> 0`),
+    check(
+      'ledger_lines_tenant_scope_check',
+      sql`(${t.account} IN ('tenant_available', 'tenant_held')) = (${t.tenantId} IS NOT NULL)`,
+    ),
+    check(
+      'ledger_lines_balance_after_check',
+      sql`${t.balanceAfterMicroCents} IS NULL OR ${t.balanceAfterMicroCents} >= 0`,
+    ),
+  ],
+);
+
+/** Runtime price overrides set by admins; the newest effective rule per model wins. */
+export const priceOverrides = pgTable(
+  'price_overrides',
+  {
+    id: text('id').primaryKey(),
+    model: text('model').notNull(),
+    /** The pricing rule (base + factor tables) in pricing's JSON shape. */
+    rule: jsonb('rule').notNull(),
+    priceVersion: text('price_version').notNull(),
+    effectiveFrom: tstz('effective_from').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('price_overrides_model_effective_idx').on(t.model, t.effectiveFrom.desc())],
+);
+
+/** Append-only record of admin actions (a trigger rejects UPDATE/DELETE). */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    before: jsonb('before'),
+    after: jsonb('after'),
+    requestId: text('request_id'),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('audit_log_created_idx').on(t.createdAt.desc(), t.id.desc()),
+    index('audit_log_target_idx').on(t.targetType, t.targetId, t.createdAt.desc()),
+  ],
+);
+
+export type Tenant = typeof tenants.$inferSelect;
+export type TenantBalance = typeof tenantBalances.$inferSelect;
+export type LedgerTransaction = typeof ledgerTransactions.$inferSelect;
+export type LedgerLine = typeof ledgerLines.$inferSelect;
+export type Hold = typeof holds.$inferSelect;
+export type Job = typeof jobs.$inferSelect;
+export type PriceOverride = typeof priceOverrides.$inferSelect;
+export type AuditLogEntry = typeof auditLog.$inferSelect;
+export type TenantStatus = (typeof tenantStatus.enumValues)[number];
+export type JobStatus = (typeof jobStatus.enumValues)[number];
+export type HoldStatus = (typeof holdStatus.enumValues)[number];
+export type LedgerKind = (typeof ledgerKind.enumValues)[number];
+export type LedgerAccount = (typeof ledgerAccount.enumValues)[number];
+
+/** Statuses after which a job never changes again (its money is settled). */
+export const TERMINAL_JOB_STATUSES = [
+  'completed',
+  'failed',
+  'cancelled',
+  'rejected',
+] as const satisfies readonly JobStatus[];
