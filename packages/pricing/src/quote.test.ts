@@ -349,6 +349,32 @@ describe('quote: markup', () => {
   });
 });
 
+describe('quote: hostile keys and values', () => {
+  it('never takes a factor from Object.prototype and rejects __proto__ as a key', () => {
+    const catalogue = createCatalogue([
+      {
+        model: 'acme/x/text-to-image',
+        name: 'x',
+        category: 'image',
+        unit: 'request',
+        baseCostMicroCents: 10n,
+        priceVersion: 'v',
+        effectiveFrom: '2026-01-01T00:00:00Z',
+        params: { style: { type: 'enum', values: ['a', 'constructor'], factors: { a: '2' }, default: 'a' } },
+      },
+    ]);
+    const result = expectOk(
+      quote({ model: 'acme/x/text-to-image', input: { style: 'constructor' }, catalogue }),
+    );
+    expect(result.costMicroCents).toBe(10n);
+    expectError(
+      quote({ model: 'acme/x/text-to-image', input: JSON.parse('{"__proto__": {"style": "a"}}'), catalogue }),
+      'INVALID_INPUT',
+      '__proto__',
+    );
+  });
+});
+
 describe('quote: unknown and unpriced', () => {
   it.each(['nope/model', '', 'ALIBABA-PLUS/wan-2.6-flash/image-to-video', 'google/nano-banana/'])(
     'refuses unknown model %j',

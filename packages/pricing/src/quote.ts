@@ -139,7 +139,9 @@ export function priceLines(rule: PriceRule, values: NormalizedInput): Priced {
     }
     const table: Readonly<Record<string, string | null | undefined>> | undefined =
       spec.type === 'enum' || spec.type === 'integer' || spec.type === 'boolean' ? spec.factors : undefined;
-    const factor = table?.[String(value)];
+    const key = String(value);
+    // Own keys only: a value named like an Object.prototype member must not find a "factor" there.
+    const factor = table !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
     if (factor === null) {
       unpriced.push({
         path: name,
