@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { trpcServer } from '@hono/trpc-server';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { routePath } from 'hono/route';
+import { createRequestContext } from './context.ts';
+import type { AppDeps } from './deps.ts';
+import { describeTRPCError, type ErrorBody, isUnexpected, renderHttpError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { appRouter } from './router.ts';
+import { handlePixelbyteWebhook } from './webhooks.ts';
+
+export type AppEnv = { Variables: { requestId: string; log: Logger } };
+
+const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Request ids: a sane incoming `x-request-id` is kept (tracing across services), otherwise `req_…`. */
+function requestId(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const id =
+      incoming && INCOMING_REQUEST_ID.test(incoming)
+        ? incoming
+        : `req_${randomBytes(12).toString('base64url')}`;
+    c.set('requestId', id);
+    c.set('log', deps.log.child({ requestId: id }));
+    c.header('x-request-id', id);
+    await next();
+  };
+}
+
+/** Access log + request metrics. The route label is the matched pattern (bounded cardinality); the query string (webhook tokens!) is never logged. */
+function observe(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    const seconds = (performance.now() - started) / 1000;
+    const route = routePath(c) || 'unmatched';
+    const status = c.res.status;
+    deps.metrics.httpRequests.inc({ method: c.req.method, route, status: String(status) });
+    deps.metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
+    c.var.log.debug(
+      { method: c.req.method, path: c.req.path, route, status, ms: Math.round(seconds * 1000) },
+      'request',
+    );
+  };
+}
+
+function errorJson(body: ErrorBody, status: number, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+}
+
+/**
+ * Builds the gateway's Hono app (does not listen). Routes: `/trpc/*` (tRPC, httpBatchLink-compatible),
+ * `POST /webhooks/pixelbyte/:jobId`, `/healthz`, `/readyz`, `/metrics`.
+ */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', requestId(deps));
+  app.use('*', observe(deps));
+  // Bodies beyond the limit are refused before any parsing or database work (413, nothing written).
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.config.bodyLimitBytes,
+      onError: (c) =>
+        errorJson(
+          {
+            code: 'PAYLOAD_TOO_LARGE',
+            reason: 'BODY_TOO_LARGE',
+            message: `request body exceeds ${deps.config.bodyLimitBytes} bytes`,
+            requestId: c.get('requestId'),
+          },
+          413,
+        ),
+    }),
+  );
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', async (c) => {
+    try {
+      const r = await deps.ready();
+      return c.json({ ok: r.ok, ...r.details }, r.ok ? 200 : 503);
+    } catch (err) {
+      c.var.log.warn({ err }, 'readiness check failed');
+      return c.json({ ok: false, database: 'unreachable' }, 503);
+    }
+  });
+  app.get('/metrics', async (c) => {
+    const body = await deps.metrics.registry.metrics();
+    return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
+  });
+
+  app.post('/webhooks/pixelbyte/:jobId', async (c) => {
+    const result = await handlePixelbyteWebhook(deps, {
+      jobId: c.req.param('jobId'),
+      token: c.req.query('token'),
+      rawBody: await c.req.text(),
+      headers: c.req.raw.headers,
+      requestId: c.get('requestId'),
+      log: c.get('log'),
+    });
+    return c.json(result.body, result.status as 200);
+  });
+
+  app.use(
+    '/trpc/*',
+    trpcServer({
+      endpoint: '/trpc',
+      router: appRouter,
+      maxBatchSize: 50,
+      createContext: (_opts, c) =>
+        createRequestContext({
+          deps,
+          headers: c.req.raw.headers,
+          requestId: c.get('requestId'),
+          log: c.get('log'),
+        }),
+      onError({ error, path, ctx }) {
+        if (isUnexpected(error)) {
+          (ctx?.log ?? deps.log).error({ err: error.cause ?? error, path }, 'unhandled error in procedure');
+        }
+      },
+      responseMeta({ errors }) {
+        // Tell clients when to come back (tenant limits and upstream 429 carry retryAfterSeconds).
+        for (const e of errors) {
+          const retry = describeTRPCError(e).details?.retryAfterSeconds;
+          if (typeof retry === 'number')
+            return { headers: { 'retry-after': String(Math.max(0, Math.ceil(retry))) } };
+        }
+        return {};
+      },
+    }),
+  );
+
+  app.notFound((c) =>
+    errorJson(
+      {
+        code: 'NOT_FOUND',
+        reason: 'ROUTE_NOT_FOUND',
+        message: `no route ${c.req.method} ${c.req.path}`,
+        requestId: c.get('requestId'),
+      },
+      404,
+    ),
+  );
+  app.onError((err, c) => {
+    const { status, body, headers } = renderHttpError(
+      err,
+      c.get('requestId') ?? 'unknown',
+      c.get('log') ?? deps.log,
+    );
+    return errorJson(body, status, headers);
+  });
+  return app;
+}

@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  type JWTPayload,
+  errors as joseErrors,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
+import { z } from 'zod';
+
+export type Role = 'tenant' | 'admin' | 'finance';
+
+/** The authenticated caller. `sub` is recorded as the actor of every audited action. */
+export type Principal =
+  | { role: 'tenant'; tenantId: string; sub: string }
+  | { role: 'admin' | 'finance'; tenantId?: undefined; sub: string };
+
+export type AuthFailureReason =
+  | 'MISSING_TOKEN'
+  | 'INVALID_TOKEN'
+  | 'TOKEN_EXPIRED'
+  | 'TOKEN_NOT_YET_VALID'
+  | 'INVALID_CLAIMS'
+  | 'AUTH_UNAVAILABLE';
+
+export type AuthResult =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: AuthFailureReason; message: string };
+
+export type JwtVerifier = { verify(token: string): Promise<AuthResult> };
+
+/**
+ * SECURITY: each key type is bound to its own pinned algorithms, chosen from the token header BEFORE
+ * any key is used: HS256 tokens are only ever checked with JWT_SECRET, and asymmetric tokens only
+ * with the JWKS. So an RS-signed token can never be checked against the shared secret, nor an
+ * HS-signed token against a public key (HS/RS confusion), and `alg: none` matches neither.
+ */
+const HMAC_ALGS = ['HS256'] as const;
+const ASYMMETRIC_ALGS = ['RS256', 'ES256', 'EdDSA', 'Ed25519'] as const;
+/** Upper bound on accepted clock skew (product: "small clock tolerance"). */
+export const MAX_CLOCK_TOLERANCE_SECONDS = 30;
+
+const claimsSchema = z.union([
+  z.object({
+    role: z.literal('tenant'),
+    tenant_id: z.string().regex(/^ten_[A-Za-z0-9_-]{1,64}$/),
+    sub: z.string().min(1),
+  }),
+  z.object({ role: z.enum(['admin', 'finance']), sub: z.string().min(1) }),
+]);
+
+function toPrincipal(payload: JWTPayload): AuthResult {
+  const parsed = claimsSchema.safeParse(payload);
+  if (!parsed.success) {
+    const role = payload.role;
+    const message =
+      role === 'tenant' && typeof payload.tenant_id !== 'string'
+        ? 'tenant tokens need a tenant_id claim'
+        : 'token claims are invalid: need role (tenant | admin | finance), sub, and tenant_id for tenants';
+    return { ok: false, reason: 'INVALID_CLAIMS', message };
+  }
+  const c = parsed.data;
+  return c.role === 'tenant'
+    ? { ok: true, principal: { role: 'tenant', tenantId: c.tenant_id, sub: c.sub } }
+    : { ok: true, principal: { role: c.role, sub: c.sub } };
+}
+
+function failureOf(err: unknown): AuthResult {
+  if (err instanceof joseErrors.JWTExpired)
+    return { ok: false, reason: 'TOKEN_EXPIRED', message: 'token expired' };
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf' || err.claim === 'iat') {
+      return { ok: false, reason: 'TOKEN_NOT_YET_VALID', message: 'token is not valid yet' };
+    }
+    return { ok: false, reason: 'INVALID_CLAIMS', message: `token claim "${err.claim}" is ${err.reason}` };
+  }
+  if (
+    err instanceof joseErrors.JWKSTimeout ||
+    (err instanceof Error && !(err instanceof joseErrors.JOSEError))
+  ) {
+    return { ok: false, reason: 'AUTH_UNAVAILABLE', message: 'signing keys could not be fetched' };
+  }
+  return { ok: false, reason: 'INVALID_TOKEN', message: 'token signature or format is invalid' };
+}
+
+export function createJwtVerifier(opts: {
+  secret?: string | undefined;
+  jwksUrl?: string | undefined;
+  issuer: string;
+  audience: string;
+  clockToleranceSeconds?: number;
+  /** For tests: a fixed "now". */
+  currentDate?: () => Date;
+}): JwtVerifier {
+  const secretKey = opts.secret ? new TextEncoder().encode(opts.secret) : null;
+  // createRemoteJWKSet caches the key set and refetches (rate-limited by cooldown) when a token names
+  // an unknown `kid` — that is what makes key rotation at the identity provider seamless.
+  const jwks = opts.jwksUrl
+    ? createRemoteJWKSet(new URL(opts.jwksUrl), {
+        cooldownDuration: 30_000,
+        cacheMaxAge: 10 * 60_000,
+        timeoutDuration: 5_000,
+      })
+    : null;
+  const clockTolerance = Math.min(
+    opts.clockToleranceSeconds ?? MAX_CLOCK_TOLERANCE_SECONDS,
+    MAX_CLOCK_TOLERANCE_SECONDS,
+  );
+  const common = { issuer: opts.issuer, audience: opts.audience, requiredClaims: ['exp'], clockTolerance };
+
+  return {
+    async verify(token) {
+      let alg: string | undefined;
+      try {
+        alg = decodeProtectedHeader(token).alg;
+      } catch {
+        return { ok: false, reason: 'INVALID_TOKEN', message: 'token is malformed' };
+      }
+      const when = opts.currentDate ? { currentDate: opts.currentDate() } : {};
+      try {
+        if (secretKey && alg === 'HS256') {
+          const { payload } = await jwtVerify(token, secretKey, {
+            ...common,
+            ...when,
+            algorithms: [...HMAC_ALGS],
+          });
+          return toPrincipal(payload);
+        }
+        if (jwks && alg !== undefined && (ASYMMETRIC_ALGS as readonly string[]).includes(alg)) {
+          const { payload } = await jwtVerify(token, jwks, {
+            ...common,
+            ...when,
+            algorithms: [...ASYMMETRIC_ALGS],
+          });
+          return toPrincipal(payload);
+        }
+        return {
+          ok: false,
+          reason: 'INVALID_TOKEN',
+          message: `token algorithm ${alg ?? '(none)'} is not accepted`,
+        };
+      } catch (err) {
+        return failureOf(err);
+      }
+    },
+  };
+}
+
+/** Extracts the token from `Authorization: Bearer <token>`; null when absent or another scheme. */
+export function bearerToken(header: string | undefined | null): string | null {
+  if (!header) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m?.[1] ?? null;
+}
+
+/**
+ * Signs an HS256 token with the server secret (admin `issueToken`, dev-mode admin token, tests).
+ * Every token gets a `jti` so it can be told apart in logs/audits, and always an `exp`.
+ */
+export async function signToken(opts: {
+  secret: string;
+  issuer: string;
+  audience: string;
+  principal: Principal;
+  expiresInSeconds: number;
+  now?: Date;
+  notBefore?: Date;
+}): Promise<{ token: string; expiresAt: Date; jti: string }> {
+  const nowS = Math.floor((opts.now ?? new Date()).getTime() / 1000);
+  const exp = nowS + Math.floor(opts.expiresInSeconds);
+  const jti = randomUUID();
+  const claims: JWTPayload =
+    opts.principal.role === 'tenant'
+      ? { role: 'tenant', tenant_id: opts.principal.tenantId }
+      : { role: opts.principal.role };
+  let jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer(opts.issuer)
+    .setAudience(opts.audience)
+    .setSubject(opts.principal.sub)
+    .setIssuedAt(nowS)
+    .setExpirationTime(exp)
+    .setJti(jti);
+  if (opts.notBefore) jwt = jwt.setNotBefore(Math.floor(opts.notBefore.getTime() / 1000));
+  const token = await jwt.sign(new TextEncoder().encode(opts.secret));
+  return { token, expiresAt: new Date(exp * 1000), jti };
+}

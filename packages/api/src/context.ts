@@ -1,0 +1,40 @@
+import { type AuthResult, bearerToken } from './auth/jwt.ts';
+import type { AppDeps } from './deps.ts';
+import type { Logger } from './logger.ts';
+
+/**
+ * The tRPC context. Split per tRPC convention: `createInnerContext` is pure and testable (tests and
+ * `createCaller` pass an `auth` result directly); `createRequestContext` is the adapter part that
+ * reads the Authorization header and verifies the token.
+ */
+export type Context = {
+  deps: AppDeps;
+  /** null = no Authorization header; otherwise the verification result (failures are raised lazily by role middlewares, so public procedures still work). */
+  auth: AuthResult | null;
+  requestId: string;
+  log: Logger;
+};
+
+export function createInnerContext(opts: {
+  deps: AppDeps;
+  auth: AuthResult | null;
+  requestId: string;
+  log: Logger;
+}): Context {
+  return { deps: opts.deps, auth: opts.auth, requestId: opts.requestId, log: opts.log };
+}
+
+export async function createRequestContext(opts: {
+  deps: AppDeps;
+  headers: Headers;
+  requestId: string;
+  log: Logger;
+}): Promise<Context> {
+  const header = opts.headers.get('authorization');
+  const token = bearerToken(header);
+  let auth: AuthResult | null = null;
+  if (token) auth = await opts.deps.auth.verify(token);
+  else if (header)
+    auth = { ok: false, reason: 'INVALID_TOKEN', message: 'Authorization must be "Bearer <token>"' };
+  return createInnerContext({ deps: opts.deps, auth, requestId: opts.requestId, log: opts.log });
+}

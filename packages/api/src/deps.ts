@@ -1,0 +1,34 @@
+import type { Db } from '@tollgate/db/client';
+import type { PixelbyteClient } from '@tollgate/pixelbyte';
+import type { JwtVerifier } from './auth/jwt.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+
+/** What the gateway needs at runtime, resolved once at boot (serve.ts) or by the test harness. */
+export type GatewayConfig = {
+  /** Base of the webhook URL handed to Pixelbyte; undefined = no webhooks (polling only). */
+  publicBaseUrl: string | undefined;
+  /** HMAC key for the per-job webhook URL token. */
+  webhookTokenSecret: string;
+  /** When set, `X-PixelByte-Signature` must verify; when unset the per-job token alone authenticates. */
+  pixelbyteWebhookSecret: string | undefined;
+  jwt: {
+    issuer: string;
+    audience: string /** HS256 secret for issuing tokens; undefined = cannot issue. */;
+    signingSecret: string | undefined;
+  };
+  /** How long an `unknown` job keeps its hold before it is released and flagged for review. */
+  unknownJobGraceMs: number;
+  bodyLimitBytes: number;
+};
+
+export type AppDeps = {
+  config: GatewayConfig;
+  db: Db;
+  pixelbyte: PixelbyteClient;
+  auth: JwtVerifier;
+  log: Logger;
+  metrics: Metrics;
+  /** Is the database reachable and are migrations current? (for /readyz) */
+  ready: () => Promise<{ ok: boolean; details: Record<string, unknown> }>;
+};

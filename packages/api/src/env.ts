@@ -1,0 +1,176 @@
+import { z } from 'zod';
+
+/**
+ * The gateway's configuration: the ONLY module that reads `process.env`. Everything else receives
+ * these values as arguments (see `AppConfig`). `loadEnv` validates once at boot and throws one
+ * readable multi-line error listing every bad variable; `serve.ts` prints it and exits 1.
+ */
+
+const DURATION_RE = /^(\d+)(ms|s|m|h|d)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses "15m", "900s", "1500ms", "2h" or a bare number of seconds into milliseconds. */
+export function parseDurationMs(value: string): number | null {
+  const m = DURATION_RE.exec(value.trim());
+  if (!m?.[1]) return null;
+  const unit = m[2] ?? 's';
+  const ms = Number(m[1]) * (UNIT_MS[unit] ?? 1000);
+  return Number.isSafeInteger(ms) ? ms : null;
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDurationMs(v);
+      if (ms === null) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a duration like "15m", "900s" or "500ms", got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+const optionalUrl = z.preprocess(
+  emptyAsUndefined,
+  z
+    .url({ protocol: /^https?$/ })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+);
+const int = (fallback: number, min: number, max: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+const bool = (fallback: boolean) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1'),
+  );
+
+const envSchema = z.object({
+  NODE_ENV: z.preprocess(
+    emptyAsUndefined,
+    z.enum(['development', 'production', 'test']).default('development'),
+  ),
+  DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().startsWith('postgres').optional()),
+  /** Where `pnpm start` keeps the embedded Postgres when DATABASE_URL is unset. */
+  DATA_DIR: optionalString,
+  PORT: int(8787, 0, 65535),
+  HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0')),
+  PIXELBYTE_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.muvi.video')),
+  PIXELBYTE_API_KEY: optionalString,
+  PIXELBYTE_TIMEOUT_MS: int(30_000, 100, 600_000),
+  PIXELBYTE_SUBMIT_TIMEOUT_MS: int(30_000, 100, 600_000),
+  PUBLIC_BASE_URL: optionalUrl,
+  PIXELBYTE_WEBHOOK_SECRET: optionalString,
+  /** HMAC key for the per-job webhook URL token; derived from JWT_SECRET when unset. */
+  WEBHOOK_TOKEN_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
+  JWT_SECRET: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(32, 'JWT_SECRET must be at least 32 characters (HS256 key strength)').optional(),
+  ),
+  JWT_JWKS_URL: optionalUrl,
+  JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().default('tollgate')),
+  JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().default('tollgate')),
+  UNKNOWN_JOB_GRACE: duration('15m'),
+  LOG_LEVEL: z.preprocess(
+    emptyAsUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  BODY_LIMIT_BYTES: int(256 * 1024, 1024, 64 * 1024 * 1024),
+  POLL_INTERVAL: duration('2s'),
+  POLL_CONCURRENCY: int(4, 1, 64),
+  POLL_BATCH_SIZE: int(25, 1, 1000),
+  WORKERS_ENABLED: bool(true),
+  DB_POOL_MAX: int(10, 1, 200),
+  SHUTDOWN_TIMEOUT: duration('15s'),
+});
+
+export type RawEnv = Record<string, string | undefined>;
+
+/** Typed, validated configuration. Durations are milliseconds. */
+export type AppConfig = {
+  nodeEnv: 'development' | 'production' | 'test';
+  databaseUrl: string | undefined;
+  dataDir: string | undefined;
+  port: number;
+  host: string;
+  pixelbyte: {
+    baseUrl: string;
+    apiKey: string | undefined;
+    timeoutMs: number;
+    submitTimeoutMs: number;
+    webhookSecret: string | undefined;
+  };
+  publicBaseUrl: string | undefined;
+  webhookTokenSecret: string | undefined;
+  jwt: { secret: string | undefined; jwksUrl: string | undefined; issuer: string; audience: string };
+  unknownJobGraceMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  bodyLimitBytes: number;
+  poll: { intervalMs: number; concurrency: number; batchSize: number };
+  workersEnabled: boolean;
+  dbPoolMax: number;
+  shutdownTimeoutMs: number;
+};
+
+export class EnvError extends Error {
+  readonly issues: string[];
+  constructor(issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'EnvError';
+    this.issues = issues;
+  }
+}
+
+/** Validates the environment once; throws `EnvError` (all problems at once) on bad values. */
+export function loadEnv(raw: RawEnv = process.env): AppConfig {
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new EnvError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.NODE_ENV === 'production' && !e.JWT_SECRET && !e.JWT_JWKS_URL) {
+    problems.push(
+      'JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production (no dev secrets in production)',
+    );
+  }
+  if (e.PUBLIC_BASE_URL && !e.WEBHOOK_TOKEN_SECRET && !e.JWT_SECRET && e.NODE_ENV === 'production') {
+    problems.push(
+      'WEBHOOK_TOKEN_SECRET (or JWT_SECRET) is required to sign webhook URLs when PUBLIC_BASE_URL is set',
+    );
+  }
+  if (problems.length > 0) throw new EnvError(problems);
+  return {
+    nodeEnv: e.NODE_ENV,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    port: e.PORT,
+    host: e.HOST,
+    pixelbyte: {
+      baseUrl: e.PIXELBYTE_BASE_URL,
+      apiKey: e.PIXELBYTE_API_KEY,
+      timeoutMs: e.PIXELBYTE_TIMEOUT_MS,
+      submitTimeoutMs: e.PIXELBYTE_SUBMIT_TIMEOUT_MS,
+      webhookSecret: e.PIXELBYTE_WEBHOOK_SECRET,
+    },
+    publicBaseUrl: e.PUBLIC_BASE_URL,
+    webhookTokenSecret: e.WEBHOOK_TOKEN_SECRET,
+    jwt: { secret: e.JWT_SECRET, jwksUrl: e.JWT_JWKS_URL, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    unknownJobGraceMs: e.UNKNOWN_JOB_GRACE,
+    logLevel: e.LOG_LEVEL,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    poll: { intervalMs: e.POLL_INTERVAL, concurrency: e.POLL_CONCURRENCY, batchSize: e.POLL_BATCH_SIZE },
+    workersEnabled: e.WORKERS_ENABLED,
+    dbPoolMax: e.DB_POOL_MAX,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+  };
+}

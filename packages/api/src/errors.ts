@@ -1,0 +1,155 @@
+import { TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import type { Logger } from './logger.ts';
+
+/** The tRPC codes tollgate uses (product.md "Error codes"); HTTP status follows tRPC's mapping. */
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'PARSE_ERROR'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PAYMENT_REQUIRED'
+  | 'PRECONDITION_FAILED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_REQUESTS'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL_SERVER_ERROR';
+
+export type ErrorDetails = Record<string, unknown>;
+
+/**
+ * The one domain error. `code` is the tRPC code (it decides the HTTP status), `reason` is the stable,
+ * machine-readable cause clients branch on (e.g. INSUFFICIENT_BALANCE), `details` carries safe,
+ * JSON-serialisable context (amounts as numbers, never secrets).
+ */
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  readonly reason: string;
+  readonly details: ErrorDetails | undefined;
+  constructor(opts: {
+    code: ErrorCode;
+    reason: string;
+    message: string;
+    details?: ErrorDetails;
+    cause?: unknown;
+  }) {
+    super(opts.message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'DomainError';
+    this.code = opts.code;
+    this.reason = opts.reason;
+    this.details = opts.details;
+  }
+}
+
+/** Domain → tRPC. The DomainError stays reachable as `cause` for the error formatter. */
+export function toTRPCError(err: unknown): TRPCError {
+  if (err instanceof TRPCError) return err;
+  if (err instanceof DomainError) return new TRPCError({ code: err.code, message: err.message, cause: err });
+  return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', cause: err });
+}
+
+export type ErrorBody = {
+  code: ErrorCode | string;
+  reason: string;
+  message: string;
+  requestId: string;
+  details?: ErrorDetails;
+};
+
+type Issue = {
+  path: PropertyKey[] | readonly (PropertyKey | { key: PropertyKey })[];
+  message: string;
+  code?: string;
+};
+
+function issuesOf(cause: unknown): Issue[] | null {
+  if (typeof cause === 'object' && cause !== null && 'issues' in cause && Array.isArray(cause.issues)) {
+    return cause.issues as Issue[];
+  }
+  return null;
+}
+
+function pathOf(issue: Issue): string {
+  return issue.path.map((p) => (typeof p === 'object' && p !== null ? String(p.key) : String(p))).join('.');
+}
+
+/** Default stable reasons for errors that did not start as a DomainError. */
+const DEFAULT_REASON: Record<string, string> = {
+  PARSE_ERROR: 'MALFORMED_JSON',
+  BAD_REQUEST: 'INVALID_INPUT',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  METHOD_NOT_SUPPORTED: 'METHOD_NOT_SUPPORTED',
+  PAYLOAD_TOO_LARGE: 'BODY_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  TOO_MANY_REQUESTS: 'RATE_LIMIT',
+  INTERNAL_SERVER_ERROR: 'INTERNAL',
+};
+
+/**
+ * What a client may see of an error: TRPCError → { message, reason, details }. Unknown causes of
+ * INTERNAL_SERVER_ERROR are replaced by a generic message (internals never leak).
+ */
+export function describeTRPCError(error: TRPCError): {
+  message: string;
+  reason: string;
+  details?: ErrorDetails;
+} {
+  const cause = error.cause;
+  if (cause instanceof DomainError) {
+    return cause.details === undefined
+      ? { message: cause.message, reason: cause.reason }
+      : { message: cause.message, reason: cause.reason, details: cause.details };
+  }
+  const issues = issuesOf(cause);
+  if (error.code === 'BAD_REQUEST' && issues) {
+    return {
+      message: `Invalid input: ${issues.map((i) => `${pathOf(i) || '(root)'}: ${i.message}`).join('; ')}`,
+      reason: 'INVALID_INPUT',
+      details: { issues: issues.map((i) => ({ path: pathOf(i), message: i.message, code: i.code })) },
+    };
+  }
+  if (error.code === 'INTERNAL_SERVER_ERROR') return { message: 'Internal server error', reason: 'INTERNAL' };
+  return { message: error.message, reason: DEFAULT_REASON[error.code] ?? error.code };
+}
+
+/** True when an error is a bug/infra problem that must be logged with its stack. */
+export function isUnexpected(error: TRPCError): boolean {
+  return error.code === 'INTERNAL_SERVER_ERROR' && !(error.cause instanceof DomainError);
+}
+
+/**
+ * The HTTP renderer used by `app.onError` (non-tRPC routes): `{ code, reason, message, requestId }`.
+ * Unknown errors are logged with the request id and answered with a generic 500.
+ */
+export function renderHttpError(
+  err: unknown,
+  requestId: string,
+  log: Logger,
+): { status: number; body: ErrorBody; headers: Record<string, string> } {
+  const trpcError = toTRPCError(err);
+  if (isUnexpected(trpcError)) log.error({ err, requestId }, 'unhandled error');
+  const { message, reason, details } = describeTRPCError(trpcError);
+  const status = getHTTPStatusCodeFromError(trpcError);
+  const body: ErrorBody = { code: trpcError.code, reason, message, requestId };
+  if (details !== undefined) body.details = details;
+  const headers: Record<string, string> = {};
+  const retryAfter = details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') headers['retry-after'] = String(Math.max(0, Math.ceil(retryAfter)));
+  return { status, body, headers };
+}
+
+/** Shorthands for the common refusals (services stay terse). */
+export const errors = {
+  notFound: (what: string, id: string) =>
+    new DomainError({ code: 'NOT_FOUND', reason: 'NOT_FOUND', message: `${what} ${id} not found` }),
+  badRequest: (reason: string, message: string, details?: ErrorDetails) =>
+    new DomainError(
+      details === undefined
+        ? { code: 'BAD_REQUEST', reason, message }
+        : { code: 'BAD_REQUEST', reason, message, details },
+    ),
+};

@@ -1,0 +1,119 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { jobs, tenantBalances } from '@tollgate/db';
+import { type Db, migrationsCurrent } from '@tollgate/db/client';
+import type { PixelbyteClient } from '@tollgate/pixelbyte';
+import { count, sum } from 'drizzle-orm';
+import { createApp } from './app.ts';
+import type { JwtVerifier } from './auth/jwt.ts';
+import type { AppDeps, GatewayConfig } from './deps.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { createPoller } from './workers/poller.ts';
+import type { Worker } from './workers/run-loop.ts';
+import { createUnknownResolver } from './workers/unknown-resolver.ts';
+
+export type WorkerOptions = {
+  poll: { intervalMs: number; concurrency: number; batchSize: number };
+  unknownResolverIntervalMs: number;
+  /** Start the loops (tests may keep them stopped and call runOnce). */
+  autoStart: boolean;
+};
+
+export type Gateway = {
+  url: string;
+  port: number;
+  deps: AppDeps;
+  poller: Worker;
+  unknownResolver: Worker;
+  /** Graceful: stop accepting, finish in-flight requests, stop workers. Does not close db/pixelbyte (their owner does). */
+  close(opts?: { timeoutMs?: number }): Promise<void>;
+};
+
+/** Everything AppDeps needs that is derived rather than given: metrics wired to the DB, readiness. */
+export function buildDeps(opts: {
+  config: GatewayConfig;
+  db: Db;
+  pixelbyte: PixelbyteClient;
+  auth: JwtVerifier;
+  log: Logger;
+  defaultMetrics?: boolean;
+}): AppDeps {
+  const { db } = opts;
+  const metrics = createMetrics({
+    defaultMetrics: opts.defaultMetrics ?? true,
+    jobStatusCounts: async () =>
+      (await db.select({ status: jobs.status, count: count() }).from(jobs).groupBy(jobs.status)).map((r) => ({
+        status: r.status,
+        count: Number(r.count),
+      })),
+    moneySnapshot: async () => {
+      const [r] = await db
+        .select({
+          available: sum(tenantBalances.availableMicroCents),
+          held: sum(tenantBalances.heldMicroCents),
+        })
+        .from(tenantBalances);
+      return { availableMicroCents: BigInt(r?.available ?? 0), heldMicroCents: BigInt(r?.held ?? 0) };
+    },
+  });
+  return {
+    config: opts.config,
+    db,
+    pixelbyte: opts.pixelbyte,
+    auth: opts.auth,
+    log: opts.log,
+    metrics,
+    ready: async () => {
+      const current = await migrationsCurrent(db);
+      return { ok: current, details: { database: 'reachable', migrations: current ? 'current' : 'pending' } };
+    },
+  };
+}
+
+/** Builds the app, listens, and starts the workers. */
+export async function startGateway(opts: {
+  deps: AppDeps;
+  port: number;
+  host: string;
+  workers: WorkerOptions;
+}): Promise<Gateway> {
+  const { deps } = opts;
+  const app = createApp(deps);
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => resolve(s as Server));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  const poller = createPoller(deps, opts.workers.poll);
+  const unknownResolver = createUnknownResolver(deps, {
+    intervalMs: opts.workers.unknownResolverIntervalMs,
+    graceMs: deps.config.unknownJobGraceMs,
+  });
+  if (opts.workers.autoStart) {
+    poller.start();
+    unknownResolver.start();
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    deps,
+    poller,
+    unknownResolver,
+    close({ timeoutMs = 15_000 } = {}) {
+      closing ??= (async () => {
+        // Stop accepting; idle keep-alive sockets are closed now, busy ones after their response.
+        const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+        timer.unref();
+        await drained;
+        clearTimeout(timer);
+        await Promise.all([poller.stop(), unknownResolver.stop()]);
+      })();
+      return closing;
+    },
+  };
+}

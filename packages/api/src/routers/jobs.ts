@@ -1,0 +1,45 @@
+import { jobStatus } from '@tollgate/db';
+import { z } from 'zod';
+import { cancelJobForTenant, getJobForTenant, listJobsForTenant, submitJob } from '../services/jobs.ts';
+import { cursorSchema, idSchema, limitSchema, positiveWireAmount } from '../services/wire.ts';
+import { router, tenantProcedure } from '../trpc.ts';
+
+export const submitInput = z.strictObject({
+  model: z.string().min(1).max(200),
+  input: z.record(z.string(), z.unknown()),
+  /** Tenant-scoped: same key + same request → same job, never a second charge. */
+  idempotencyKey: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .optional(),
+  /** Where tollgate notifies the tenant (https only). */
+  webhookUrl: z
+    .url({ protocol: /^https$/ })
+    .max(2048)
+    .optional(),
+  /** Refuse (before any money moves) if the quote is above this. */
+  maxCostMicroCents: positiveWireAmount.optional(),
+  tags: z.array(z.string().min(1).max(64)).max(20).optional(),
+});
+
+const jobId = z.strictObject({ id: idSchema('job') });
+
+export const jobsRouter = router({
+  submit: tenantProcedure.input(submitInput).mutation(({ ctx, input }) => submitJob({ ctx, input })),
+  get: tenantProcedure.input(jobId).query(({ ctx, input }) => getJobForTenant({ ctx, input })),
+  list: tenantProcedure
+    .input(
+      z
+        .strictObject({
+          status: z.enum(jobStatus.enumValues).optional(),
+          model: z.string().min(1).max(200).optional(),
+          cursor: cursorSchema.optional(),
+          limit: limitSchema,
+        })
+        .default({ limit: 20 }),
+    )
+    .query(({ ctx, input }) => listJobsForTenant({ ctx, input })),
+  cancel: tenantProcedure.input(jobId).mutation(({ ctx, input }) => cancelJobForTenant({ ctx, input })),
+});

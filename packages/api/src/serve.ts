@@ -1,0 +1,189 @@
+// `pnpm start`: env → embedded Postgres? → migrate → simulator? → app → listen → workers; signals.
+import { createHmac, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDb, migrate } from '@tollgate/db/client';
+import { startEmbeddedPostgres } from '@tollgate/db/embedded';
+import { createPixelbyteClient } from '@tollgate/pixelbyte';
+import { createJwtVerifier, signToken } from './auth/jwt.ts';
+import { type AppConfig, EnvError, loadEnv } from './env.ts';
+import { buildDeps, startGateway } from './gateway.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+type Cleanup = { name: string; run: () => Promise<void> };
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadEnv();
+  } catch (err) {
+    if (err instanceof EnvError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel });
+  const cleanups: Cleanup[] = [];
+  let shuttingDown = false;
+
+  const shutdown = async (signal: string, code = 0) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      log.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5_000);
+    force.unref();
+    for (const c of cleanups.reverse()) {
+      try {
+        await c.run();
+        log.info(`stopped ${c.name}`);
+      } catch (err) {
+        log.error({ err }, `failed to stop ${c.name}`);
+      }
+    }
+    log.info('bye');
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    // 1. Database: the configured one, or an embedded Postgres persisted under .data/postgres.
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const dataDir = join(config.dataDir ?? join(REPO_ROOT, '.data'), 'postgres');
+      log.warn({ dataDir }, 'DATABASE_URL is unset: starting an embedded Postgres (dev mode)');
+      const pg = await startEmbeddedPostgres({
+        dataDir,
+        persistent: true,
+        log: (line) => log.debug({ pg: line }),
+      });
+      cleanups.push({ name: 'embedded postgres', run: () => pg.stop() });
+      databaseUrl = pg.url;
+    }
+    await migrate(databaseUrl);
+    log.info('migrations applied');
+    const { db, close: closeDb } = createDb(databaseUrl, { max: config.dbPoolMax });
+    cleanups.push({ name: 'database pool', run: closeDb });
+
+    // 2. Pixelbyte: the real API, or the built-in simulator when no key is configured.
+    let publicBaseUrl = config.publicBaseUrl;
+    let pixelbyteBaseUrl = config.pixelbyte.baseUrl;
+    let pixelbyteKey = config.pixelbyte.apiKey;
+    let webhookSecret = config.pixelbyte.webhookSecret;
+    if (!pixelbyteKey) {
+      const { startSimulator } = await import('@tollgate/pixelbyte/simulator');
+      const sim = await startSimulator({
+        pendingMs: 1_000,
+        processingMs: 3_000,
+        webhooks: { allowHttp: true },
+        log: (line) => log.debug({ simulator: line }),
+      });
+      cleanups.push({ name: 'pixelbyte simulator', run: () => sim.close() });
+      pixelbyteBaseUrl = sim.url;
+      pixelbyteKey = sim.apiKey;
+      webhookSecret = 'whsec_test';
+      // Local webhooks so dev mode exercises the whole lifecycle (the simulator accepts http here).
+      publicBaseUrl ??= `http://127.0.0.1:${config.port}`;
+      log.warn(
+        { simulatorUrl: sim.url },
+        '!!! PIXELBYTE_API_KEY is unset: using the BUILT-IN PIXELBYTE SIMULATOR. No real jobs are created. !!!',
+      );
+    }
+    const pixelbyte = createPixelbyteClient({
+      baseUrl: pixelbyteBaseUrl,
+      apiKey: pixelbyteKey,
+      timeoutMs: config.pixelbyte.timeoutMs,
+      submitTimeoutMs: config.pixelbyte.submitTimeoutMs,
+    });
+    cleanups.push({ name: 'pixelbyte client', run: () => pixelbyte.close() });
+
+    // 3. Auth: configured keys, or (dev only) a random secret generated for this boot.
+    let jwtSecret = config.jwt.secret;
+    const devAuth = !jwtSecret && !config.jwt.jwksUrl;
+    if (devAuth) jwtSecret = randomBytes(32).toString('base64url');
+    const auth = createJwtVerifier({
+      secret: jwtSecret,
+      jwksUrl: config.jwt.jwksUrl,
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+    });
+    const webhookTokenSecret =
+      config.webhookTokenSecret ??
+      (jwtSecret
+        ? createHmac('sha256', jwtSecret).update('tollgate webhook-token key').digest('base64url')
+        : randomBytes(32).toString('base64url'));
+
+    const deps = buildDeps({
+      config: {
+        publicBaseUrl,
+        webhookTokenSecret,
+        pixelbyteWebhookSecret: webhookSecret,
+        jwt: { issuer: config.jwt.issuer, audience: config.jwt.audience, signingSecret: jwtSecret },
+        unknownJobGraceMs: config.unknownJobGraceMs,
+        bodyLimitBytes: config.bodyLimitBytes,
+      },
+      db,
+      pixelbyte,
+      auth,
+      log,
+    });
+    const gateway = await startGateway({
+      deps,
+      port: config.port,
+      host: config.host,
+      workers: {
+        poll: config.poll,
+        unknownResolverIntervalMs: Math.max(
+          1_000,
+          Math.min(60_000, Math.floor(config.unknownJobGraceMs / 10)),
+        ),
+        autoStart: config.workersEnabled,
+      },
+    });
+    cleanups.push({
+      name: 'http server and workers',
+      run: () => gateway.close({ timeoutMs: config.shutdownTimeoutMs }),
+    });
+    log.info({ url: gateway.url, publicBaseUrl: publicBaseUrl ?? null }, 'tollgate is listening');
+    if (devAuth && jwtSecret) await printDevHelp(log, gateway.url, jwtSecret, config);
+  } catch (err) {
+    log.fatal({ err }, 'boot failed');
+    await shutdown('boot-failure', 1);
+  }
+}
+
+/** Dev mode only: a ready-to-paste admin token signed with this boot's random secret. */
+async function printDevHelp(log: Logger, url: string, secret: string, config: AppConfig): Promise<void> {
+  const { token } = await signToken({
+    secret,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    principal: { role: 'admin', sub: 'dev-admin' },
+    expiresInSeconds: 12 * 3600,
+  });
+  log.warn('dev mode: no JWT_SECRET/JWT_JWKS_URL, a random secret was generated for this boot');
+  process.stdout.write(
+    [
+      '',
+      `tollgate (dev mode) on ${url}`,
+      '',
+      'Admin token (valid 12 h, this boot only):',
+      `  export TOLLGATE_ADMIN_TOKEN=${token}`,
+      '',
+      'Try it:',
+      `  curl -s ${url}/healthz`,
+      `  curl -s -X POST ${url}/trpc/admin.tenants.create -H "authorization: Bearer $TOLLGATE_ADMIN_TOKEN" \\`,
+      `       -H 'content-type: application/json' -d '{"name":"acme"}'`,
+      `  # then admin.credits.topUp and admin.tenants.issueToken for a tenant token (see packages/api/README.md)`,
+      '',
+    ].join('\n'),
+  );
+}
+
+void main();

@@ -1,0 +1,17 @@
+import type { Principal } from '../auth/jwt.ts';
+import type { TenantRecord } from '../auth/tenant.ts';
+import type { AppDeps } from '../deps.ts';
+import type { Logger } from '../logger.ts';
+
+/** What services get: plain values, nothing of Hono or tRPC (a tRPC ctx is a superset of these). */
+export type ServiceCtx = { deps: AppDeps; requestId: string; log: Logger };
+export type PrincipalCtx = ServiceCtx & { principal: Principal };
+export type TenantCtx = ServiceCtx & { principal: Principal; tenant: TenantRecord };
+
+/** The actor recorded for automatic actions (ledger `actor`, audit rows). */
+export const SYSTEM_ACTOR = {
+  submit: 'system:submit',
+  webhook: 'system:webhook',
+  poller: 'system:poller',
+  unknownResolver: 'system:unknown-resolver',
+} as const;

@@ -1,0 +1,285 @@
+import type { Job, JobStatus } from '@tollgate/db';
+import { captureJob, getJob, listJobs, markJobUnknown, openJob, releaseJob } from '@tollgate/db/ledger';
+import { quote } from '@tollgate/pricing';
+import { DomainError } from '../errors.ts';
+import { webhookUrlFor } from '../webhook-token.ts';
+import type { TenantCtx } from './context.ts';
+import { syncJobWithUpstream } from './lifecycle.ts';
+import { quoteError } from './pricing.ts';
+import { upstreamNotSentError, upstreamRejectionError } from './upstream-errors.ts';
+import { canonicalJson, type JobView, sha256Hex, toJobView, toWireAmount } from './wire.ts';
+
+export type SubmitInput = {
+  model: string;
+  input: Record<string, unknown>;
+  idempotencyKey?: string | undefined;
+  webhookUrl?: string | undefined;
+  maxCostMicroCents?: bigint | undefined;
+  tags?: string[] | undefined;
+};
+
+/** Why openJob refused, as the tenant sees it. */
+function openJobRefusal(r: Exclude<Awaited<ReturnType<typeof openJob>>, { ok: true }>): DomainError {
+  switch (r.reason) {
+    case 'INSUFFICIENT_BALANCE':
+      return new DomainError({
+        code: 'PAYMENT_REQUIRED',
+        reason: 'INSUFFICIENT_BALANCE',
+        message: 'balance too low for this job',
+        details: {
+          requiredMicroCents: toWireAmount(r.requiredMicroCents),
+          availableMicroCents: toWireAmount(r.availableMicroCents),
+        },
+      });
+    case 'CONCURRENT_JOBS_LIMIT':
+    case 'DAILY_SPEND_LIMIT':
+    case 'RATE_LIMIT': {
+      const limit = typeof r.limit === 'bigint' ? toWireAmount(r.limit) : r.limit;
+      const messages = {
+        CONCURRENT_JOBS_LIMIT: 'too many jobs in progress for this tenant',
+        DAILY_SPEND_LIMIT: 'daily spend limit reached for this tenant',
+        RATE_LIMIT: 'requests-per-minute limit reached for this tenant',
+      } as const;
+      return new DomainError({
+        code: 'TOO_MANY_REQUESTS',
+        reason: r.reason,
+        message: messages[r.reason],
+        details:
+          r.retryAfterSeconds === undefined ? { limit } : { limit, retryAfterSeconds: r.retryAfterSeconds },
+      });
+    }
+    case 'TENANT_NOT_FOUND':
+      return new DomainError({ code: 'UNAUTHORIZED', reason: 'UNKNOWN_TENANT', message: 'tenant not found' });
+    case 'TENANT_SUSPENDED':
+      return new DomainError({
+        code: 'FORBIDDEN',
+        reason: 'TENANT_SUSPENDED',
+        message: 'this tenant is suspended',
+      });
+    case 'IDEMPOTENCY_CONFLICT':
+      return new DomainError({
+        code: 'CONFLICT',
+        reason: 'IDEMPOTENCY_CONFLICT',
+        message: 'this idempotencyKey was already used with a different request',
+      });
+    case 'IDEMPOTENCY_IN_FLIGHT':
+      return new DomainError({
+        code: 'CONFLICT',
+        reason: 'IDEMPOTENCY_IN_FLIGHT',
+        message: 'a request with this idempotencyKey is still being submitted; retry shortly',
+        details: { retryAfterSeconds: 1 },
+      });
+    default: {
+      const never: never = r;
+      throw new Error(`unhandled openJob refusal ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * The submit flow (product.md): quote → one transaction (idempotency claim + hold + job row) →
+ * forward OUTSIDE any transaction → record the outcome:
+ * - accepted → capture (tenant charged the quote), job `pending`;
+ * - definitive rejection or not sent → release the hold, job `rejected`, mapped error (not charged);
+ * - unknown (timeout / connection lost after sending) → job `unknown` with the hold kept. Not an
+ *   error: the tenant has not been charged yet and the outcome is resolved later by webhook, poller
+ *   or, past UNKNOWN_JOB_GRACE, by releasing the hold. Never retried (Pixelbyte has no idempotency).
+ */
+export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitInput }): Promise<JobView> {
+  const { deps, tenant } = ctx;
+  const q = quote({ model: input.model, input: input.input, markupBps: tenant.markupBps });
+  if (!q.ok) throw quoteError(q.error);
+  if (input.maxCostMicroCents !== undefined && q.costMicroCents > input.maxCostMicroCents) {
+    throw new DomainError({
+      code: 'BAD_REQUEST',
+      reason: 'MAX_COST_EXCEEDED',
+      message: `the quote (${q.costMicroCents} micro-cents) is above maxCostMicroCents (${input.maxCostMicroCents}); nothing was charged`,
+      details: {
+        costMicroCents: toWireAmount(q.costMicroCents),
+        maxCostMicroCents: toWireAmount(input.maxCostMicroCents),
+      },
+    });
+  }
+  const tags = input.tags ?? [];
+  const fingerprint = sha256Hex(
+    canonicalJson({
+      model: q.model,
+      normalizedInput: q.normalizedInput,
+      webhookUrl: input.webhookUrl ?? null,
+      maxCostMicroCents: input.maxCostMicroCents ?? null,
+      tags,
+    }),
+  );
+
+  const opened = await openJob(deps.db, {
+    tenantId: tenant.id,
+    model: q.model,
+    input: q.normalizedInput,
+    quoteMicroCents: q.costMicroCents,
+    listCostMicroCents: q.listCostMicroCents,
+    priceVersion: q.priceVersion,
+    fingerprint,
+    tags,
+    ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
+    ...(input.webhookUrl === undefined ? {} : { webhookUrl: input.webhookUrl }),
+  });
+  if (!opened.ok) throw openJobRefusal(opened);
+  if (opened.replayed) return toJobView(opened.job);
+  const job = opened.job;
+  deps.metrics.money('held', job.costMicroCents);
+
+  const { publicBaseUrl, webhookTokenSecret } = deps.config;
+  const started = performance.now();
+  const res = await deps.pixelbyte.submitJob({
+    model: q.model,
+    input: { ...q.normalizedInput },
+    ...(publicBaseUrl ? { webhookUrl: webhookUrlFor(publicBaseUrl, webhookTokenSecret, job.id) } : {}),
+  });
+  deps.metrics.upstreamDuration.observe({ operation: 'submit' }, (performance.now() - started) / 1000);
+  deps.metrics.upstreamCalls.inc({
+    operation: 'submit',
+    outcome: res.ok ? 'ok' : res.error.outcome,
+    code: res.ok ? 'OK' : res.error.code,
+  });
+
+  if (res.ok) {
+    const captured = await captureJob(deps.db, {
+      jobId: job.id,
+      upstreamJobId: res.value.jobId,
+      upstreamCostMicroCents: res.value.costMicroCents,
+      estimatedCompletionTime: res.value.estimatedCompletionTime
+        ? new Date(res.value.estimatedCompletionTime)
+        : null,
+    });
+    deps.metrics.money('captured', job.costMicroCents);
+    deps.metrics.jobTransitions.inc({ to: captured.job.status });
+    ctx.log.info(
+      { jobId: job.id, upstreamJobId: res.value.jobId, status: captured.job.status },
+      'job accepted upstream',
+    );
+    return toJobView(captured.job);
+  }
+
+  const e = res.error;
+  switch (e.outcome) {
+    case 'rejected':
+    case 'not_sent': {
+      await releaseJob(deps.db, {
+        jobId: job.id,
+        status: 'rejected',
+        error: { code: e.code, message: e.message },
+      });
+      deps.metrics.money('released', job.costMicroCents);
+      deps.metrics.jobTransitions.inc({ to: 'rejected' });
+      ctx.log.warn(
+        { jobId: job.id, outcome: e.outcome, code: e.code, status: e.status },
+        'job refused upstream; hold released',
+      );
+      throw e.outcome === 'rejected' ? upstreamRejectionError(e, job.id) : upstreamNotSentError(e, job.id);
+    }
+    case 'unknown': {
+      const marked = await markJobUnknown(deps.db, {
+        jobId: job.id,
+        error: { code: e.code, message: e.message },
+      });
+      deps.metrics.jobTransitions.inc({ to: 'unknown' });
+      ctx.log.warn({ jobId: job.id, code: e.code }, 'upstream outcome unknown; hold kept until resolved');
+      return toJobView(marked.job);
+    }
+    default: {
+      const never: never = e.outcome;
+      throw new Error(`unhandled outcome ${String(never)}`);
+    }
+  }
+}
+
+async function ownJob(ctx: TenantCtx, id: string): Promise<Job> {
+  const job = await getJob(ctx.deps.db, { tenantId: ctx.tenant.id, jobId: id });
+  // SECURITY: another tenant's job is indistinguishable from a missing one (NOT_FOUND, never FORBIDDEN).
+  if (!job)
+    throw new DomainError({ code: 'NOT_FOUND', reason: 'JOB_NOT_FOUND', message: `job ${id} not found` });
+  return job;
+}
+
+export async function getJobForTenant({
+  ctx,
+  input,
+}: {
+  ctx: TenantCtx;
+  input: { id: string };
+}): Promise<JobView> {
+  return toJobView(await ownJob(ctx, input.id));
+}
+
+export async function listJobsForTenant({
+  ctx,
+  input,
+}: {
+  ctx: TenantCtx;
+  input: {
+    status?: JobStatus | undefined;
+    model?: string | undefined;
+    cursor?: string | undefined;
+    limit: number;
+  };
+}): Promise<{ items: JobView[]; nextCursor: string | null }> {
+  const page = await listJobs(ctx.deps.db, {
+    tenantId: ctx.tenant.id,
+    limit: input.limit,
+    ...(input.status === undefined ? {} : { status: input.status }),
+    ...(input.model === undefined ? {} : { model: input.model }),
+    ...(input.cursor === undefined ? {} : { cursor: input.cursor }),
+  });
+  return { items: page.items.map(toJobView), nextCursor: page.nextCursor ?? null };
+}
+
+/**
+ * Cancels a job Pixelbyte still has `pending`. The money moves only after reading the job back
+ * from Pixelbyte (the truth): a cancelled upstream job is refunded once by advanceJob.
+ */
+export async function cancelJobForTenant({
+  ctx,
+  input,
+}: {
+  ctx: TenantCtx;
+  input: { id: string };
+}): Promise<JobView> {
+  const job = await ownJob(ctx, input.id);
+  const notCancellable = (why: string) =>
+    new DomainError({
+      code: 'PRECONDITION_FAILED',
+      reason: 'JOB_NOT_CANCELLABLE',
+      message: `job ${job.id} cannot be cancelled: ${why}`,
+      details: { status: job.status },
+    });
+  if (job.status === 'cancelled') return toJobView(job);
+  if (job.status !== 'pending' || !job.upstreamJobId) throw notCancellable(`it is ${job.status}`);
+
+  const res = await ctx.deps.pixelbyte.cancelJob(job.upstreamJobId);
+  ctx.deps.metrics.upstreamCalls.inc({
+    operation: 'cancel',
+    outcome: res.ok ? 'ok' : res.error.outcome,
+    code: res.ok ? 'OK' : res.error.code,
+  });
+  if (
+    !res.ok &&
+    res.error.outcome === 'rejected' &&
+    res.error.status !== undefined &&
+    res.error.status < 500
+  ) {
+    // Most likely already processing upstream (JOB_CANNOT_BE_CANCELLED); sync so the tenant sees why.
+    const synced = await syncJobWithUpstream(ctx, job, { actor: ctx.principal.sub });
+    if (synced.job.status === 'cancelled') return toJobView(synced.job);
+    throw notCancellable(`Pixelbyte refused (${res.error.code})`);
+  }
+  if (!res.ok) {
+    throw new DomainError({
+      code: 'SERVICE_UNAVAILABLE',
+      reason: 'UPSTREAM_UNAVAILABLE',
+      message: 'Pixelbyte did not confirm the cancellation; check the job again shortly',
+      details: { jobId: job.id },
+    });
+  }
+  const synced = await syncJobWithUpstream(ctx, job, { actor: ctx.principal.sub, assumeStatus: 'cancelled' });
+  return toJobView(synced.job);
+}

@@ -1,0 +1,96 @@
+import { initTRPC } from '@trpc/server';
+import type { Principal } from './auth/jwt.ts';
+import { loadTenantForRequest, type TenantRecord } from './auth/tenant.ts';
+import type { Context } from './context.ts';
+import { DomainError, describeTRPCError, toTRPCError } from './errors.ts';
+
+/**
+ * The only place `initTRPC` is called. Exports named base procedures only (never `t`): every
+ * procedure picks its role by picking its base, so forgetting an auth check is not possible.
+ */
+const t = initTRPC.context<Context>().create({
+  // Never send stack traces, whatever NODE_ENV says.
+  isDev: false,
+  errorFormatter({ shape, error, ctx }) {
+    const { message, reason, details } = describeTRPCError(error);
+    const data = { ...shape.data, reason, requestId: ctx?.requestId ?? 'unknown' };
+    return { ...shape, message, data: details === undefined ? data : { ...data, details } };
+  },
+});
+
+const AUTH_FAILURE_CODE = {
+  MISSING_TOKEN: 'UNAUTHORIZED',
+  INVALID_TOKEN: 'UNAUTHORIZED',
+  TOKEN_EXPIRED: 'UNAUTHORIZED',
+  TOKEN_NOT_YET_VALID: 'UNAUTHORIZED',
+  INVALID_CLAIMS: 'UNAUTHORIZED',
+  AUTH_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+} as const;
+
+function requirePrincipal(ctx: Context): Principal {
+  if (ctx.auth === null) {
+    throw new DomainError({
+      code: 'UNAUTHORIZED',
+      reason: 'MISSING_TOKEN',
+      message: 'Authorization: Bearer <JWT> is required',
+    });
+  }
+  if (!ctx.auth.ok) {
+    throw new DomainError({
+      code: AUTH_FAILURE_CODE[ctx.auth.reason],
+      reason: ctx.auth.reason,
+      message: ctx.auth.message,
+    });
+  }
+  return ctx.auth.principal;
+}
+
+function wrongRole(required: string): DomainError {
+  return new DomainError({
+    code: 'FORBIDDEN',
+    reason: 'WRONG_ROLE',
+    message: `this procedure needs the ${required} role`,
+  });
+}
+
+/** Counts every call by path and result code (the HTTP middleware only sees the batch URL). */
+/**
+ * First middleware of every procedure: maps a thrown DomainError (services and middlewares throw
+ * those, knowing nothing of tRPC) to its tRPC code — tRPC would otherwise wrap it as a 500 — and
+ * counts every call by path and result code (the HTTP middleware only sees the batch URL).
+ */
+const base = t.procedure.use(async ({ ctx, path, next }) => {
+  let result = await next();
+  if (!result.ok && result.error.cause instanceof DomainError) {
+    result = { ...result, error: toTRPCError(result.error.cause) };
+  }
+  ctx.deps.metrics.trpcCalls.inc({ path, code: result.ok ? 'OK' : result.error.code });
+  return result;
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+export const publicProcedure = base;
+
+/** Tenant role; `ctx.tenant` is the caller's tenant, loaded and checked active on every call. */
+export const tenantProcedure = base.use(async ({ ctx, next }) => {
+  const principal = requirePrincipal(ctx);
+  if (principal.role !== 'tenant') throw wrongRole('tenant');
+  const tenant: TenantRecord = await loadTenantForRequest(ctx.deps.db, principal.tenantId);
+  const log = ctx.log.child({ tenantId: tenant.id });
+  return next({ ctx: { principal, tenant, log } });
+});
+
+export const adminProcedure = base.use(({ ctx, next }) => {
+  const principal = requirePrincipal(ctx);
+  if (principal.role !== 'admin') throw wrongRole('admin');
+  return next({ ctx: { principal } });
+});
+
+/** Finance reports: finance or admin role. */
+export const financeProcedure = base.use(({ ctx, next }) => {
+  const principal = requirePrincipal(ctx);
+  if (principal.role !== 'finance' && principal.role !== 'admin') throw wrongRole('finance');
+  return next({ ctx: { principal } });
+});

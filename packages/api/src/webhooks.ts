@@ -1,0 +1,89 @@
+import { TERMINAL_JOB_STATUSES } from '@tollgate/db';
+import { getJob } from '@tollgate/db/ledger';
+import {
+  parseWebhookPayload,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  verifyWebhookSignature,
+} from '@tollgate/pixelbyte';
+import type { AppDeps } from './deps.ts';
+import type { ErrorBody } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { SYSTEM_ACTOR } from './services/context.ts';
+import { syncJobWithUpstream } from './services/lifecycle.ts';
+import { verifyWebhookToken } from './webhook-token.ts';
+
+export type WebhookResult = { status: number; body: ErrorBody | { ok: true; jobId: string; status: string } };
+
+const JOB_ID = /^job_[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * `POST /webhooks/pixelbyte/:jobId?token=…`. Authenticity: the per-job URL token (constant time),
+ * plus the `X-PixelByte-Signature` when PIXELBYTE_WEBHOOK_SECRET is set. The body is only a trigger:
+ * the job is read back from Pixelbyte and moved forward idempotently, so duplicates and reordering
+ * are harmless. Refusals happen before any database read; nothing is written unless authentic.
+ * A failed upstream read answers 503 so Pixelbyte retries (the poller is the backstop).
+ */
+export async function handlePixelbyteWebhook(
+  deps: AppDeps,
+  req: {
+    jobId: string;
+    token: string | undefined;
+    rawBody: string;
+    headers: Headers;
+    requestId: string;
+    log: Logger;
+  },
+): Promise<WebhookResult> {
+  const refuse = (status: number, code: string, reason: string, message: string): WebhookResult => {
+    deps.metrics.webhooks.inc({ result: reason.toLowerCase() });
+    return { status, body: { code, reason, message, requestId: req.requestId } };
+  };
+  if (!JOB_ID.test(req.jobId) || !verifyWebhookToken(deps.config.webhookTokenSecret, req.jobId, req.token)) {
+    req.log.warn({ jobId: req.jobId.slice(0, 80) }, 'webhook refused: bad token');
+    return refuse(401, 'UNAUTHORIZED', 'INVALID_WEBHOOK_TOKEN', 'webhook token is missing or invalid');
+  }
+  const secret = deps.config.pixelbyteWebhookSecret;
+  if (secret) {
+    const v = verifyWebhookSignature({
+      secret,
+      rawBody: req.rawBody,
+      timestampHeader: req.headers.get(TIMESTAMP_HEADER) ?? undefined,
+      signatureHeader: req.headers.get(SIGNATURE_HEADER) ?? undefined,
+    });
+    if (!v.ok) {
+      req.log.warn({ jobId: req.jobId, reason: v.reason }, 'webhook refused: bad signature');
+      return refuse(
+        401,
+        'UNAUTHORIZED',
+        'INVALID_WEBHOOK_SIGNATURE',
+        `webhook signature check failed (${v.reason})`,
+      );
+    }
+  }
+
+  const job = await getJob(deps.db, { jobId: req.jobId });
+  if (!job) return refuse(404, 'NOT_FOUND', 'JOB_NOT_FOUND', `job ${req.jobId} not found`);
+  if ((TERMINAL_JOB_STATUSES as readonly string[]).includes(job.status)) {
+    deps.metrics.webhooks.inc({ result: 'already_terminal' });
+    return { status: 200, body: { ok: true, jobId: job.id, status: job.status } };
+  }
+
+  // A body we cannot parse is still a valid trigger: the truth is read upstream.
+  const hint = parseWebhookPayload(req.rawBody)?.jobId;
+  const ctx = { deps, requestId: req.requestId, log: req.log.child({ jobId: job.id }) };
+  const synced = await syncJobWithUpstream(ctx, job, {
+    actor: SYSTEM_ACTOR.webhook,
+    upstreamJobIdHint: hint,
+  });
+  if (synced.upstream === null && (job.upstreamJobId ?? hint)) {
+    return refuse(
+      503,
+      'SERVICE_UNAVAILABLE',
+      'UPSTREAM_UNAVAILABLE',
+      'could not read the job from Pixelbyte; retry',
+    );
+  }
+  deps.metrics.webhooks.inc({ result: synced.changed ? 'advanced' : 'unchanged' });
+  return { status: 200, body: { ok: true, jobId: job.id, status: synced.job.status } };
+}

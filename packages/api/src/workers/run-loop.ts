@@ -1,0 +1,74 @@
+import type { Logger } from '../logger.ts';
+
+export type Worker = {
+  start(): void;
+  /** Stops scheduling and waits for the run in progress (graceful shutdown). */
+  stop(): Promise<void>;
+  /** One pass, awaited (tests drive workers deterministically with this). */
+  runOnce(): Promise<number>;
+};
+
+/** A self-rescheduling loop (setTimeout chain: runs never overlap within one instance). */
+export function createLoop(
+  name: string,
+  intervalMs: number,
+  log: Logger,
+  pass: () => Promise<number>,
+): Worker {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<number> | null = null;
+  let stopped = true;
+
+  const runOnce = (): Promise<number> => {
+    if (running) return running;
+    running = pass()
+      .catch((err: unknown) => {
+        log.error({ err, worker: name }, 'worker pass failed');
+        return 0;
+      })
+      .finally(() => {
+        running = null;
+      });
+    return running;
+  };
+
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      timer = null;
+      void runOnce().then(schedule);
+    }, intervalMs);
+    timer.unref();
+  };
+
+  return {
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      schedule();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      if (running) await running;
+    },
+    runOnce,
+  };
+}
+
+/** Runs `fn` over `items` with at most `concurrency` in flight. */
+export async function forEachBounded<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+) {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  });
+  await Promise.all(lanes);
+}

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHEAP_INPUT,
+  CHEAP_MODEL,
+  type Client,
+  expectTRPCError,
+  type Harness,
+  rowCounts,
+  startHarness,
+} from './harness.ts';
+
+describe('bad input: precise 4xx, nothing written', () => {
+  let h: Harness;
+  let client: Client;
+  let token: string;
+  let before: Record<string, number>;
+  let submitsBefore: number;
+
+  beforeAll(async () => {
+    h = await startHarness({ bodyLimitBytes: 16 * 1024 });
+    ({ client, token } = await h.createTenant({ balanceMicroCents: 1_000_000 }));
+    before = await rowCounts(h.db);
+    submitsBefore = h.sim.control.counts().submitsReceived;
+  });
+  afterAll(async () => {
+    expect(await rowCounts(h.db), 'no row written by any bad request').toEqual(before);
+    expect(h.sim.control.counts().submitsReceived, 'nothing forwarded upstream').toBe(submitsBefore);
+    await h.close();
+  });
+
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${h.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
+      body,
+    });
+
+  it('malformed JSON → 400 PARSE_ERROR', async () => {
+    const res = await post('/trpc/jobs.submit', '{"model": "x", ');
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as {
+      error: { data: { code: string; reason: string; requestId: string } };
+    };
+    expect(body.error.data).toMatchObject({ code: 'PARSE_ERROR', reason: 'MALFORMED_JSON' });
+    expect(body.error.data.requestId).toBe(res.headers.get('x-request-id'));
+  });
+
+  it('oversize body → 413 before parsing', async () => {
+    const res = await post(
+      '/trpc/jobs.submit',
+      JSON.stringify({ model: CHEAP_MODEL, input: { prompt: 'x'.repeat(20_000) } }),
+    );
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      reason: 'BODY_TOO_LARGE',
+      requestId: expect.stringMatching(/^req_/),
+    });
+  });
+
+  it('unknown model → BAD_REQUEST UNKNOWN_MODEL', async () => {
+    const e = await expectTRPCError(
+      client.jobs.submit.mutate({ model: 'acme/free-video', input: CHEAP_INPUT }),
+    );
+    expect(e).toMatchObject({ code: 'BAD_REQUEST', reason: 'UNKNOWN_MODEL', httpStatus: 400 });
+  });
+
+  it('wrong types → BAD_REQUEST INVALID_INPUT naming the field', async () => {
+    const e = await expectTRPCError(
+      // @ts-expect-error deliberately wrong type
+      client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT, maxCostMicroCents: 'lots' }),
+    );
+    expect(e).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+    expect(JSON.stringify(e.details)).toContain('maxCostMicroCents');
+    const e2 = await expectTRPCError(
+      client.jobs.submit.mutate({
+        model: 'google/veo-3.1-fast/text-to-video',
+        input: { prompt: 'x', duration: 'forever' },
+      }),
+    );
+    expect(e2).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+    const e3 = await expectTRPCError(
+      client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT, maxCostMicroCents: 2 ** 53 }),
+    );
+    expect(e3).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+  });
+
+  it('unknown keys (top level and inside input) → BAD_REQUEST', async () => {
+    const e = await expectTRPCError(
+      // @ts-expect-error deliberately unknown key
+      client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT, priority: 'high' }),
+    );
+    expect(e).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+    const e2 = await expectTRPCError(
+      client.jobs.submit.mutate({ model: CHEAP_MODEL, input: { ...CHEAP_INPUT, free: true } }),
+    );
+    expect(e2).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+  });
+
+  it('admin top-up with a non-safe or negative amount → BAD_REQUEST', async () => {
+    const { tenantId } = await h.createTenant();
+    before = await rowCounts(h.db); // the tenant above is a deliberate write
+    for (const amountMicroCents of [-5, 1.5, 2 ** 60, 0]) {
+      const e = await expectTRPCError(
+        h.admin.admin.credits.topUp.mutate({
+          tenantId,
+          amountMicroCents,
+          idempotencyKey: `k${amountMicroCents}`,
+          reference: 'r',
+        }),
+      );
+      expect(e, String(amountMicroCents)).toMatchObject({ code: 'BAD_REQUEST' });
+    }
+  });
+
+  it('forged webhook token → 401, nothing read or written', async () => {
+    const job = 'job_doesnotmatter';
+    const res = await post(
+      `/webhooks/pixelbyte/${job}?token=forged`,
+      JSON.stringify({ jobId: 'job_x', status: 'completed' }),
+    );
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: 'UNAUTHORIZED', reason: 'INVALID_WEBHOOK_TOKEN' });
+    const none = await post(`/webhooks/pixelbyte/${job}`, '{}');
+    expect(none.status).toBe(401);
+  });
+
+  it('unknown routes → 404 JSON with a request id', async () => {
+    const res = await fetch(`${h.url}/nope`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ code: 'NOT_FOUND', requestId: expect.any(String) });
+  });
+});

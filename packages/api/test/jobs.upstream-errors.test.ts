@@ -1,0 +1,198 @@
+import { jobs } from '@tollgate/db';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHEAP_INPUT,
+  CHEAP_MODEL,
+  CHEAP_PRICE,
+  expectTRPCError,
+  type Harness,
+  startHarness,
+  waitFor,
+} from './harness.ts';
+
+const BALANCE = 1_000_000;
+
+describe('jobs: definitive upstream refusals release the hold', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const table: Array<[number, string, string, string]> = [
+    [400, 'INVALID_INPUT', 'BAD_REQUEST', 'UPSTREAM_REJECTED'],
+    [401, 'INVALID_API_KEY', 'SERVICE_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE'],
+    [402, 'INSUFFICIENT_BALANCE', 'SERVICE_UNAVAILABLE', 'UPSTREAM_ACCOUNT_EMPTY'],
+    [404, 'MODEL_NOT_FOUND', 'BAD_REQUEST', 'UNKNOWN_MODEL'],
+    [429, 'CONCURRENT_JOBS_EXCEEDED', 'TOO_MANY_REQUESTS', 'UPSTREAM_RATE_LIMITED'],
+    [500, 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE'],
+    [503, 'PUBSUB_PUBLISH_FAILED', 'SERVICE_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE'],
+  ];
+  it.each(table)(
+    'upstream %i %s → %s/%s, job rejected, not charged',
+    async (status, upstreamCode, code, reason) => {
+      const { client } = await h.createTenant({ balanceMicroCents: BALANCE });
+      h.sim.control.failNextSubmits({ code: upstreamCode, status, count: 1 });
+      const e = await expectTRPCError(client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT }));
+      expect(e).toMatchObject({ code, reason });
+      expect(e.details).toMatchObject({ upstreamCode });
+      if (status === 429) expect(e.details?.retryAfterSeconds).toEqual(expect.any(Number));
+      const jobId = String(e.details?.jobId);
+      const job = await client.jobs.get.query({ id: jobId });
+      expect(job.status).toBe('rejected');
+      expect(job.error?.code).toBe(upstreamCode);
+      expect(await client.account.get.query()).toMatchObject({
+        availableMicroCents: BALANCE,
+        heldMicroCents: 0,
+      });
+      await h.expectReconciled();
+    },
+  );
+
+  it('upstream unreachable (not sent) → released, SERVICE_UNAVAILABLE', async () => {
+    const { client } = await h.createTenant({ balanceMicroCents: BALANCE });
+    const realClient = h.gateway.deps.pixelbyte;
+    const { createPixelbyteClient } = await import('@tollgate/pixelbyte');
+    // A port nothing listens on: connection refused before any byte is sent.
+    const dead = createPixelbyteClient({ baseUrl: 'http://127.0.0.1:9', apiKey: 'pb_x', timeoutMs: 2_000 });
+    h.gateway.deps.pixelbyte = dead;
+    try {
+      const e = await expectTRPCError(client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT }));
+      expect(e).toMatchObject({ code: 'SERVICE_UNAVAILABLE', reason: 'UPSTREAM_UNAVAILABLE' });
+    } finally {
+      h.gateway.deps.pixelbyte = realClient;
+      await dead.close();
+    }
+    expect(await client.account.get.query()).toMatchObject({
+      availableMicroCents: BALANCE,
+      heldMicroCents: 0,
+    });
+    await h.expectReconciled();
+  });
+});
+
+describe('jobs: unknown outcomes and later failures', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ submitTimeoutMs: 400, unknownJobGraceMs: 1_000 });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('hang/timeout → job unknown with the hold kept; past the grace the hold is released and flagged', async () => {
+    const { client } = await h.createTenant({ balanceMicroCents: BALANCE });
+    h.sim.control.hangNextSubmits(1);
+    const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    expect(job.status).toBe('unknown');
+    expect(await client.account.get.query()).toMatchObject({
+      availableMicroCents: BALANCE - CHEAP_PRICE,
+      heldMicroCents: CHEAP_PRICE,
+    });
+    const expired = await waitFor(
+      async () => {
+        await h.gateway.unknownResolver.runOnce();
+        const j = await client.jobs.get.query({ id: job.id });
+        return j.status === 'rejected' ? j : null;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, what: 'unknown job to expire' },
+    );
+    expect(expired.error?.code).toBe('UNKNOWN_OUTCOME_EXPIRED');
+    const [row] = await h.db.db
+      .select({ needsReview: jobs.needsReview })
+      .from(jobs)
+      .where(eq(jobs.id, job.id));
+    expect(row?.needsReview).toBe(true);
+    expect(await client.account.get.query()).toMatchObject({
+      availableMicroCents: BALANCE,
+      heldMicroCents: 0,
+    });
+    await h.expectReconciled();
+  });
+
+  it('answer lost after creation → unknown; the webhook (before any stored submit response) resolves and charges it', async () => {
+    const { client } = await h.createTenant({ balanceMicroCents: BALANCE });
+    h.sim.control.loseAnswerNextSubmits(1);
+    const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    expect(job.status).toBe('unknown');
+    expect(job.upstreamJobId).toBeNull();
+    const simJob = h.sim.control.jobs().find((j) => j.webhookUrl?.includes(job.id));
+    expect(simJob, 'the simulator created the job').toBeDefined();
+    await h.sim.control.advance(simJob?.jobId ?? '', 'completed');
+    const done = await waitFor(async () => {
+      const j = await client.jobs.get.query({ id: job.id });
+      return j.status === 'completed' ? j : null;
+    });
+    expect(done.upstreamJobId).toBe(simJob?.jobId);
+    expect(await client.account.get.query()).toMatchObject({
+      availableMicroCents: BALANCE - CHEAP_PRICE,
+      heldMicroCents: 0,
+    });
+    await h.expectReconciled();
+  });
+
+  it('job later failed upstream → failed, refunded once', async () => {
+    const { client } = await h.createTenant({ balanceMicroCents: BALANCE });
+    const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    h.sim.control.setOutcome('failed', { jobId: job.upstreamJobId ?? '' });
+    await h.sim.control.advance(job.upstreamJobId ?? '', 'failed');
+    const failed = await waitFor(async () => {
+      const j = await client.jobs.get.query({ id: job.id });
+      return j.status === 'failed' ? j : null;
+    });
+    expect(failed.refundedMicroCents).toBe(CHEAP_PRICE);
+    expect(failed.error).not.toBeNull();
+    // A late duplicate trigger changes nothing.
+    await h.gateway.poller.runOnce();
+    expect(await client.account.get.query()).toMatchObject({
+      availableMicroCents: BALANCE,
+      heldMicroCents: 0,
+    });
+    await h.expectReconciled();
+  });
+
+  it.each(['duplicate', 'out_of_order'] as const)(
+    '%s webhooks → one transition, one charge',
+    async (mode) => {
+      const { client } = await h.createTenant({ balanceMicroCents: BALANCE });
+      h.sim.control.webhookMode(mode);
+      try {
+        const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+        await h.sim.control.advance(job.upstreamJobId ?? '', 'completed');
+        await waitFor(async () => (await client.jobs.get.query({ id: job.id })).status === 'completed');
+        await waitFor(
+          async () => h.sim.control.webhookDeliveries().filter((d) => d.url.includes(job.id)).length >= 2,
+          {
+            what: `${mode} deliveries`,
+          },
+        );
+        const kinds = await h.db.sql<{ kind: string }[]>`
+        SELECT kind::text FROM ledger_transactions WHERE job_id = ${job.id} ORDER BY created_at, id`;
+        expect(kinds.map((k) => k.kind)).toEqual(['hold', 'capture']);
+        expect(await client.account.get.query()).toMatchObject({
+          availableMicroCents: BALANCE - CHEAP_PRICE,
+          heldMicroCents: 0,
+        });
+      } finally {
+        h.sim.control.webhookMode('normal');
+      }
+      await h.expectReconciled();
+    },
+  );
+
+  it('5xx on status reads: the webhook answers 503 so Pixelbyte retries, and the job still completes', async () => {
+    const { client } = await h.createTenant({ balanceMicroCents: BALANCE });
+    const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    h.sim.control.failNextStatusReads({ status: 500, code: 'INTERNAL_ERROR', count: 1 });
+    await h.sim.control.advance(job.upstreamJobId ?? '', 'completed');
+    await waitFor(async () => (await client.jobs.get.query({ id: job.id })).status === 'completed', {
+      what: 'retried webhook to complete the job',
+    });
+    const deliveries = h.sim.control.webhookDeliveries().filter((d) => d.url.includes(job.id));
+    expect(deliveries[0]?.status).toBe(503);
+    await h.expectReconciled();
+  });
+});
