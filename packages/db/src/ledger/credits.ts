@@ -43,7 +43,7 @@ export type CreditResult =
       ok: false;
       /**
        * INVALID_AMOUNT: not a bigint, zero (or negative for a top-up), or beyond the Postgres bigint range.
-       * AMOUNT_OUT_OF_RANGE: the resulting balance would exceed the bigint range.
+       * AMOUNT_OUT_OF_RANGE: the tenant's money (available + held) would exceed the bigint range.
        */
       reason: 'IDEMPOTENCY_CONFLICT' | 'TENANT_NOT_FOUND' | 'INVALID_AMOUNT' | 'AMOUNT_OUT_OF_RANGE';
     };
@@ -99,7 +99,7 @@ export async function topUp(db: Db, input: TopUpInput): Promise<CreditResult> {
       tx,
       sql`UPDATE tenant_balances
           SET available_micro_cents = available_micro_cents + ${amount}, updated_at = now()
-          WHERE tenant_id = ${input.tenantId} AND available_micro_cents <= ${MAX_MICRO_CENTS - amount}
+          WHERE tenant_id = ${input.tenantId} AND available_micro_cents <= ${MAX_MICRO_CENTS - amount} - held_micro_cents
           RETURNING available_micro_cents`,
     );
     if (!balance) {
@@ -170,7 +170,7 @@ export async function adjust(db: Db, input: AdjustInput): Promise<AdjustResult> 
       amount > 0n
         ? sql`UPDATE tenant_balances
               SET available_micro_cents = available_micro_cents + ${amount}, updated_at = now()
-              WHERE tenant_id = ${input.tenantId} AND available_micro_cents <= ${MAX_MICRO_CENTS - amount}
+              WHERE tenant_id = ${input.tenantId} AND available_micro_cents <= ${MAX_MICRO_CENTS - amount} - held_micro_cents
               RETURNING available_micro_cents`
         : sql`UPDATE tenant_balances
               SET available_micro_cents = available_micro_cents - ${-amount}, updated_at = now()

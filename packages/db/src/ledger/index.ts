@@ -9,6 +9,29 @@ export {
   topUp,
 } from './credits';
 export {
+  type CaptureInput,
+  type CaptureResult,
+  capture,
+  getHold,
+  type HoldInput,
+  type HoldRefusal,
+  type HoldResult,
+  hold,
+  type RefundResult,
+  type ReleaseInput,
+  type ReleaseResult,
+  type ResolveRefusal,
+  refund,
+  release,
+} from './holds';
+export {
+  type Discrepancy,
+  type DiscrepancyKind,
+  type ReconcileResult,
+  type ReviewFlag,
+  reconcile,
+} from './reconcile';
+export {
   type Account,
   type CreateTenantInput,
   createTenant,
