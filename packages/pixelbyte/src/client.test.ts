@@ -747,6 +747,22 @@ describe('answers the docs do not describe (a scripted upstream)', () => {
     });
   });
 
+  it('an answer about another job is unknown INVALID_RESPONSE', async () => {
+    upstream.answer({ status: 200, body: JSON.stringify({ jobId: 'job_other', status: 'completed' }) });
+    expect(expectError(await client.getJob('job_mine'))).toMatchObject({
+      outcome: 'unknown',
+      code: 'INVALID_RESPONSE',
+    });
+    upstream.answer({
+      status: 200,
+      body: JSON.stringify({ jobId: 'job_other', status: 'cancelled', refundedMicroCents: 1 }),
+    });
+    expect(expectError(await client.cancelJob('job_mine'))).toMatchObject({
+      outcome: 'unknown',
+      code: 'INVALID_RESPONSE',
+    });
+  });
+
   it('a connection reset after the request was sent is unknown CONNECTION_LOST', async () => {
     const resetting = http.createServer((req) =>
       req.on('data', () => {}).on('end', () => req.socket.destroy()),

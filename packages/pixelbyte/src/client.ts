@@ -112,8 +112,11 @@ export function createPixelbyteClient(opts: PixelbyteClientOptions): PixelbyteCl
         }),
         timeoutMs: submitTimeoutMs,
       }),
-    getJob: (jobId) =>
-      call(upstreamJobSchema, { method: 'GET', path: `/v1/jobs/${encodeURIComponent(jobId)}` }),
+    getJob: async (jobId) =>
+      sameJob(
+        jobId,
+        await call(upstreamJobSchema, { method: 'GET', path: `/v1/jobs/${encodeURIComponent(jobId)}` }),
+      ),
     listJobs: (q = {}) => {
       const params = new URLSearchParams();
       if (q.limit !== undefined) params.set('limit', String(q.limit));
@@ -123,8 +126,14 @@ export function createPixelbyteClient(opts: PixelbyteClientOptions): PixelbyteCl
       const query = params.toString();
       return call(listJobsResponseSchema, { method: 'GET', path: `/v1/jobs${query ? `?${query}` : ''}` });
     },
-    cancelJob: (jobId) =>
-      call(cancelJobResponseSchema, { method: 'POST', path: `/v1/jobs/${encodeURIComponent(jobId)}/cancel` }),
+    cancelJob: async (jobId) =>
+      sameJob(
+        jobId,
+        await call(cancelJobResponseSchema, {
+          method: 'POST',
+          path: `/v1/jobs/${encodeURIComponent(jobId)}/cancel`,
+        }),
+      ),
     estimate: (req) =>
       call(estimateResponseSchema, {
         method: 'POST',
@@ -261,6 +270,18 @@ function interpret<S extends z.ZodType>(answer: HttpAnswer, schema: S): PbResult
   return requestId === undefined
     ? { ok: true, value: validated.data }
     : { ok: true, value: validated.data, requestId };
+}
+
+/** An answer about another job than the one asked for is not an answer: never act on it. */
+function sameJob<T extends { jobId: string }>(jobId: string, result: PbResult<T>): PbResult<T> {
+  if (!result.ok || result.value.jobId === jobId) return result;
+  const error: PixelbyteError = {
+    outcome: 'unknown',
+    code: 'INVALID_RESPONSE',
+    message: `asked about job ${jobId}, Pixelbyte answered about ${result.value.jobId}`,
+  };
+  if (result.requestId !== undefined) error.requestId = result.requestId;
+  return { ok: false, error };
 }
 
 function readErrorBody(parsed: unknown): { code: string; message: string; requestId?: string } | undefined {

@@ -44,6 +44,8 @@ export interface Transport {
 
 /** Answers bigger than this are not Pixelbyte answers; refuse to buffer them. */
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** Below the 5 s idle timeout common to Node servers and load balancers. */
+const IDLE_SOCKET_MS = 4_000;
 
 const NOT_SENT_CODES: Record<string, TransportFailureCode> = {
   ECONNREFUSED: 'CONNECTION_REFUSED',
@@ -53,9 +55,11 @@ const NOT_SENT_CODES: Record<string, TransportFailureCode> = {
 
 export function createTransport(baseUrl: URL, opts: { maxSockets: number }): Transport {
   const isHttps = baseUrl.protocol === 'https:';
-  const agent = isHttps
-    ? new https.Agent({ keepAlive: true, maxSockets: opts.maxSockets })
-    : new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets });
+  // Idle pooled sockets are dropped after IDLE_SOCKET_MS (Node also honours a shorter `Keep-Alive:
+  // timeout=` hint), so we rarely write to a socket the server already closed: such a write fails
+  // after "sending", which for a submit means an `unknown` outcome.
+  const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets, timeout: IDLE_SOCKET_MS };
+  const agent = isHttps ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const basePath = baseUrl.pathname.replace(/\/+$/, '');
   let closed = false;
   const inFlight = new Set<http.ClientRequest>();
