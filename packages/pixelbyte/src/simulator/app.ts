@@ -11,6 +11,7 @@ import { UPSTREAM_JOB_STATUSES } from '../types.ts';
 import { registerControlApi } from './control-api.ts';
 import type { Engine, SimError } from './engine.ts';
 import { stringifyJson } from './json.ts';
+import { SIM_MODEL_VERSION } from './pricing.ts';
 import type { Envelope, SimJob } from './types.ts';
 
 export type SimEnv = { Bindings: Partial<HttpBindings> };
@@ -82,10 +83,15 @@ export function createSimulatorApp(
   /** Never answers; on close the socket is destroyed. */
   function hang(c: Ctx): Promise<Response> {
     return new Promise((resolve) => {
-      hangs.add(() => {
-        c.env?.incoming?.socket.destroy();
+      const socket = c.env?.incoming?.socket;
+      const release = (): void => {
+        hangs.delete(release);
+        socket?.destroy();
         resolve(new Response(null, { status: 504 }));
-      });
+      };
+      hangs.add(release);
+      // When the caller gives up first, stop holding the request.
+      socket?.once('close', release);
     });
   }
 
@@ -157,6 +163,13 @@ export function createSimulatorApp(
     if (!parsed.ok) return fail(parsed.error);
     const priced = engine.estimate(parsed.value.model, parsed.value.input ?? {});
     if (!priced.ok) return fail(priced.error);
+    if (parsed.value.version !== undefined && parsed.value.version !== SIM_MODEL_VERSION) {
+      return fail({
+        status: 404,
+        code: 'MODEL_VERSION_NOT_FOUND',
+        message: `no version ${parsed.value.version}`,
+      });
+    }
     return ok({
       baseCostMicroCents: priced.baseCostMicroCents,
       estimatedCostMicroCents: priced.costMicroCents,
@@ -236,8 +249,7 @@ export function createSimulatorApp(
     app,
     /** Destroys the sockets of hanging submits (used on close). */
     releaseHangs(): void {
-      for (const release of hangs) release();
-      hangs.clear();
+      for (const release of [...hangs]) release();
     },
   };
 }

@@ -65,6 +65,8 @@ export function statusForCode(code: string): number {
 const DEFAULT_RETRY_DELAYS_MS = [1_000, 4_000, 16_000, 64_000, 256_000];
 const DEFAULT_BALANCE_MICRO_CENTS = 1_000_000_000_000n;
 const OUTPUT_HOST = 'https://cdn.pixelbyte.sim';
+/** Most recent requests kept by `control.requests()`. */
+export const MAX_RECORDED = 10_000;
 
 export interface SubmitBody {
   model: string;
@@ -98,6 +100,10 @@ export function createEngine(opts: SimulatorOptions) {
   // Mutable state; reset() restores it.
   let balance = initialBalance;
   let jobs = new Map<string, SimJob>();
+  // Pricing details kept aside so outputs can follow the model category and num_images.
+  let pricedByJob = new Map<string, PricedJob>();
+  // Ids of pending/processing jobs (the concurrency cap), kept so a submit never scans every job.
+  let activeJobs = new Set<string>();
   let requests: RecordedRequest[] = [];
   let submitsReceived = 0;
   let failRules: FailRule[] = [];
@@ -123,12 +129,6 @@ export function createEngine(opts: SimulatorOptions) {
     let id = '';
     for (const b of bytes) id += (b % 36).toString(36);
     return `${prefix}_${id}`;
-  }
-
-  function activeJobs(): number {
-    let n = 0;
-    for (const job of jobs.values()) if (job.status === 'pending' || job.status === 'processing') n += 1;
-    return n;
   }
 
   function webhookUrlError(url: string): SimError | undefined {
@@ -196,7 +196,7 @@ export function createEngine(opts: SimulatorOptions) {
         },
       };
     }
-    if (activeJobs() >= concurrentJobsCap) {
+    if (activeJobs.size >= concurrentJobsCap) {
       return {
         ok: false,
         error: {
@@ -240,13 +240,11 @@ export function createEngine(opts: SimulatorOptions) {
     };
     jobs.set(job.jobId, job);
     pricedByJob.set(job.jobId, priced);
+    activeJobs.add(job.jobId);
     log(`job ${job.jobId} created: ${job.model}, ${job.costMicroCents} micro-cents, balance ${balance}`);
     schedule(job);
     return { ok: true, value: job };
   }
-
-  // Pricing details kept aside so outputs can follow the model category and num_images.
-  let pricedByJob = new Map<string, PricedJob>();
 
   function schedule(job: SimJob): void {
     clearTimer(job.jobId);
@@ -307,6 +305,7 @@ export function createEngine(opts: SimulatorOptions) {
       return;
     }
     clearTimer(jobId);
+    activeJobs.delete(jobId);
     job.completedAt = new Date().toISOString();
     if (target === 'completed') {
       job.status = 'completed';
@@ -342,6 +341,7 @@ export function createEngine(opts: SimulatorOptions) {
       };
     }
     clearTimer(jobId);
+    activeJobs.delete(jobId);
     job.status = 'cancelled';
     job.completedAt = new Date().toISOString();
     job.refundedMicroCents = job.costMicroCents;
@@ -394,6 +394,7 @@ export function createEngine(opts: SimulatorOptions) {
     balance = initialBalance;
     jobs = new Map();
     pricedByJob = new Map();
+    activeJobs = new Set();
     requests = [];
     submitsReceived = 0;
     failRules = [];
@@ -429,6 +430,8 @@ export function createEngine(opts: SimulatorOptions) {
     requests: () => requests,
     record(req: RecordedRequest, isSubmit: boolean): void {
       requests.push(req);
+      // Bounded so a long benchmark run does not grow without limit; tests stay far below.
+      if (requests.length > MAX_RECORDED) requests.splice(0, requests.length - MAX_RECORDED);
       if (isSubmit) submitsReceived += 1;
     },
     latencyMs: () => latencyMs,

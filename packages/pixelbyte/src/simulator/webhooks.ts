@@ -17,6 +17,8 @@ export interface WebhookSender {
 }
 
 const DEFAULT_DELAY_MS = 2_000;
+/** Most recent attempts kept by `control.webhookDeliveries()` (bounded for long benchmark runs). */
+const MAX_DELIVERIES = 10_000;
 
 export function createWebhookSender(opts: {
   secret: string;
@@ -95,6 +97,7 @@ export function createWebhookSender(opts: {
     }
     if (signal.aborted) return;
     deliveries.push(delivery);
+    if (deliveries.length > MAX_DELIVERIES) deliveries.splice(0, deliveries.length - MAX_DELIVERIES);
     const delivered = delivery.status !== undefined && delivery.status >= 200 && delivery.status < 300;
     opts.log(
       `webhook ${job.jobId} attempt ${n} → ${delivery.status ?? delivery.error}${delivered ? '' : ' (will retry if scheduled)'}`,
