@@ -32,11 +32,11 @@ export interface PixelbyteClientOptions {
   /** Sent as `Authorization: Bearer <apiKey>`. */
   apiKey: string;
   /** Deadline for a whole exchange (connect, send, full answer) on every call; default 30 000 ms. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Deadline for `submitJob` only; defaults to `timeoutMs`. */
-  submitTimeoutMs?: number;
+  submitTimeoutMs?: number | undefined;
   /** Keep-alive pool size; default 64. */
-  maxSockets?: number;
+  maxSockets?: number | undefined;
 }
 
 export interface PixelbyteClient {

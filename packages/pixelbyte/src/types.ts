@@ -70,11 +70,11 @@ export type PbResult<T> = { ok: true; value: T; requestId?: string } | { ok: fal
 export interface SubmitJobRequest {
   /** Model slug, e.g. `alibaba-plus/wan-2.6-flash/image-to-video`. The slug alone decides the price. */
   model: string;
-  version?: string;
+  version?: string | undefined;
   /** Model input; numbers and booleans may be real values or strings (`"5"`, `"true"`). */
   input: Record<string, unknown>;
   /** Must be https for the real API. */
-  webhookUrl?: string;
+  webhookUrl?: string | undefined;
 }
 
 export interface SubmitJobResponse {
@@ -116,10 +116,10 @@ export interface UpstreamJob {
 
 export interface ListJobsQuery {
   /** 1..100, Pixelbyte's default is 20. */
-  limit?: number;
-  cursor?: string;
-  status?: UpstreamJobStatus;
-  modelId?: string;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+  status?: UpstreamJobStatus | undefined;
+  modelId?: string | undefined;
 }
 
 export interface UpstreamJobSummary {
@@ -146,8 +146,8 @@ export interface CancelJobResponse {
 
 export interface EstimateRequest {
   model: string;
-  version?: string;
-  input?: Record<string, unknown>;
+  version?: string | undefined;
+  input?: Record<string, unknown> | undefined;
 }
 
 export interface EstimateResponse {

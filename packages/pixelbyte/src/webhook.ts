@@ -30,8 +30,8 @@ export function verifyWebhookSignature(opts: {
   rawBody: string;
   timestampHeader: string | undefined;
   signatureHeader: string | undefined;
-  toleranceSeconds?: number;
-  nowSeconds?: number;
+  toleranceSeconds?: number | undefined;
+  nowSeconds?: number | undefined;
 }): WebhookVerification {
   const { timestampHeader, signatureHeader } = opts;
   if (!timestampHeader || !signatureHeader) return { ok: false, reason: 'MISSING' };

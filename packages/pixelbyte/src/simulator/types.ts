@@ -6,40 +6,42 @@ export type Envelope = 'flat' | 'wrapped' | 'mixed';
 
 export interface SimulatorOptions {
   /** 0 (default) picks a free port. */
-  port?: number;
+  port?: number | undefined;
   /** Default 127.0.0.1. */
-  host?: string;
+  host?: string | undefined;
   /** The only accepted `Authorization: Bearer` key; default `pb_test_key`. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** The simulated Pixelbyte account balance; default 1_000_000_000_000 (one million dollars). */
-  balanceMicroCents?: bigint;
+  balanceMicroCents?: bigint | undefined;
   /** Jobs pending or processing at once before submits get 429 CONCURRENT_JOBS_EXCEEDED; default 1000. */
-  concurrentJobsCap?: number;
+  concurrentJobsCap?: number | undefined;
   /** Time a job stays pending, then processing, when `autoAdvance` is on; defaults 20 ms and 30 ms. */
-  pendingMs?: number;
-  processingMs?: number;
+  pendingMs?: number | undefined;
+  processingMs?: number | undefined;
   /** Default true. False: jobs stay pending until `control.advance()`. */
-  autoAdvance?: boolean;
+  autoAdvance?: boolean | undefined;
   /** Final state of jobs that reach the end of processing; default `completed`. */
-  outcome?: SimOutcome;
-  webhooks?: {
-    /** Default true. */
-    enabled?: boolean;
-    /** HMAC secret for `X-PixelByte-Signature`; default `whsec_test`. */
-    secret?: string;
-    /** Accept (and deliver to) http:// webhook URLs; default false (https only, like Pixelbyte). */
-    allowHttp?: boolean;
-    /** Delay before each retry after a non-2xx answer; default 1, 4, 16, 64, 256 s. */
-    retryDelaysMs?: number[];
-    /** Per-attempt delivery timeout; default 5000 ms. */
-    timeoutMs?: number;
-  };
+  outcome?: SimOutcome | undefined;
+  webhooks?:
+    | {
+        /** Default true. */
+        enabled?: boolean | undefined;
+        /** HMAC secret for `X-PixelByte-Signature`; default `whsec_test`. */
+        secret?: string | undefined;
+        /** Accept (and deliver to) http:// webhook URLs; default false (https only, like Pixelbyte). */
+        allowHttp?: boolean | undefined;
+        /** Delay before each retry after a non-2xx answer; default 1, 4, 16, 64, 256 s. */
+        retryDelaysMs?: number[] | undefined;
+        /** Per-attempt delivery timeout; default 5000 ms. */
+        timeoutMs?: number | undefined;
+      }
+    | undefined;
   /** Envelope of success responses: flat objects, `{success,data,requestId}`, or alternating. Default flat. */
-  envelope?: Envelope;
+  envelope?: Envelope | undefined;
   /** Send numeric fields (amounts, progress) as strings, as some doc examples do. Default false. */
-  stringNumbers?: boolean;
+  stringNumbers?: boolean | undefined;
   /** Receives one human-readable line per notable event. */
-  log?: (line: string) => void;
+  log?: ((line: string) => void) | undefined;
 }
 
 export interface SimJob {
