@@ -125,7 +125,7 @@ export interface SimControl {
   /** Final state for a job, a model, or (neither given) every job; job beats model beats default. */
   setOutcome(outcome: SimOutcome, opts?: { model?: string | undefined; jobId?: string | undefined }): void;
   /**
-   * Moves a job forward: to the next state, or to `to` (passing through processing). Resolves when the
+   * Moves a job forward: to the next state, or straight to `to` (pending → completed is allowed). Resolves when the
    * first webhook attempt(s) of a terminal transition finished (not waiting for delayed or retried ones).
    * Rejects for an unknown job or a move backwards / out of a terminal state.
    */
