@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { derivedCreditKey, isoArg, parseAmountArg, parseParams } from './commands.ts';
+import { UsageError } from './exit-codes.ts';
+
+describe('CLI argument parsing', () => {
+  it('parses USD amounts exactly', () => {
+    const pos = { allowNegative: false };
+    expect(parseAmountArg('12.50', [], pos)).toBe(12_500_000n);
+    expect(parseAmountArg('$1000', [], pos)).toBe(1_000_000_000n);
+    expect(parseAmountArg('0.000001', [], pos)).toBe(1n);
+    expect(parseAmountArg('0.1', [], pos) + parseAmountArg('0.2', [], pos)).toBe(300_000n);
+    expect(parseAmountArg('-2.50', [], { allowNegative: true })).toBe(-2_500_000n);
+    for (const bad of ['12.5000001', 'abc', '1e3', '0', '-1', '1,000']) {
+      expect(() => parseAmountArg(bad, ['credits', 'topup'], pos), bad).toThrow(UsageError);
+    }
+  });
+
+  it('derives the same credit key for the same command, another for any difference', () => {
+    const k = derivedCreditKey('topup', 'ten_1', 12_500_000n, 'INV-1');
+    expect(k).toBe(derivedCreditKey('topup', 'ten_1', 12_500_000n, 'INV-1'));
+    expect(k).toMatch(/^cli-topup-[0-9a-f]{32}$/);
+    expect(
+      new Set([
+        k,
+        derivedCreditKey('topup', 'ten_1', 12_500_001n, 'INV-1'),
+        derivedCreditKey('topup', 'ten_2', 12_500_000n, 'INV-1'),
+        derivedCreditKey('topup', 'ten_1', 12_500_000n, 'INV-2'),
+        derivedCreditKey('adjust', 'ten_1', 12_500_000n, 'INV-1'),
+      ]).size,
+    ).toBe(5);
+  });
+
+  it('builds model input from --input JSON and --param pairs', () => {
+    expect(parseParams(['prompt=a red fox', 'duration=8', 'has_sound=true'], '{"seed":1}', [])).toEqual({
+      seed: 1,
+      prompt: 'a red fox',
+      duration: 8,
+      has_sound: true,
+    });
+    expect(() => parseParams(['novalue'], undefined, [])).toThrow(/key=value/);
+    expect(() => parseParams([], '[1]', [])).toThrow(/JSON object/);
+    expect(() => parseParams([], '{', [])).toThrow(/not valid JSON/);
+  });
+
+  it('reads report dates as UTC days or ISO times', () => {
+    expect(isoArg('2025-01-31', '--from', [])).toBe('2025-01-31T00:00:00.000Z');
+    expect(isoArg('2025-01-31T12:00:00+02:00', '--to', [])).toBe('2025-01-31T10:00:00.000Z');
+    expect(() => isoArg('yesterday', '--from', [])).toThrow(UsageError);
+    expect(() => isoArg(undefined, '--from', [])).toThrow(/--from is required/);
+  });
+});

@@ -1,0 +1,716 @@
+import { createHash } from 'node:crypto';
+import type { AppRouter } from '@tollgate/api';
+import { parseUsd, toSafeNumber } from '@tollgate/pricing';
+import { getUntypedClient, TRPCClientError } from '@trpc/client';
+import type { Job, TollgateClient } from '../client.ts';
+import { toTollgateError } from '../errors.ts';
+import { isTerminal } from '../wait.ts';
+import { int, list, type OptionSpec, type Parsed, str } from './args.ts';
+import { UsageError } from './exit-codes.ts';
+import { keyValues, pickColumns, table, usd } from './format.ts';
+
+export type Io = {
+  stdout: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+};
+
+export type CommandContext = {
+  client: TollgateClient;
+  url: string;
+  token: string | undefined;
+  json: boolean;
+  args: Parsed;
+  io: Io;
+  /** Extra fetch for the non-tRPC routes (CSV reports). */
+  fetch: typeof fetch;
+};
+
+/** What a command returns: data for --json, text for people, and an exit code when not 0. */
+export type CommandResult = { data: unknown; text: string; exitCode?: number };
+
+export type Command = {
+  path: string[];
+  summary: string;
+  /** Positional arguments, e.g. ['<tenant>', '<amount-usd>']. */
+  args: string[];
+  options: Record<string, OptionSpec>;
+  examples: string[];
+  /** Commands that need no token (none today; kept for help/version). */
+  run(ctx: CommandContext): Promise<CommandResult>;
+};
+
+function positional(ctx: CommandContext, index: number, name: string, cmd: string[]): string {
+  const v = ctx.args.positionals[cmd.length + index];
+  if (v === undefined || v === '') throw new UsageError(`missing argument ${name}`, cmd);
+  return v;
+}
+
+/** "12.50" or "$12.50" → micro-cents, exactly (never through a float). */
+export function parseAmountArg(text: string, cmd: string[], opts: { allowNegative: boolean }): bigint {
+  const cleaned = text.replace(/^(-?)\$/, '$1').replace(/_/g, '');
+  let microCents: bigint;
+  try {
+    microCents = parseUsd(cleaned);
+  } catch (err) {
+    throw new UsageError(`invalid amount ${JSON.stringify(text)}: ${(err as Error).message}`, cmd);
+  }
+  if (microCents === 0n) throw new UsageError('the amount must not be zero', cmd);
+  if (microCents < 0n && !opts.allowNegative) {
+    throw new UsageError(`the amount must be positive, got ${JSON.stringify(text)}`, cmd);
+  }
+  return microCents;
+}
+
+function wire(microCents: bigint, cmd: string[]): number {
+  try {
+    return toSafeNumber(microCents);
+  } catch {
+    throw new UsageError('the amount is too large', cmd);
+  }
+}
+
+/**
+ * Default idempotency key of a credit command: derived from what was asked, so running the same
+ * command twice (a retry after a timeout, a double paste) credits once. Pass --idempotency-key to
+ * make two identical credits on purpose.
+ */
+export function derivedCreditKey(
+  kind: string,
+  tenantId: string,
+  microCents: bigint,
+  reference: string,
+): string {
+  const digest = createHash('sha256')
+    .update(`${kind}\n${tenantId}\n${microCents}\n${reference}`)
+    .digest('hex');
+  return `cli-${kind}-${digest.slice(0, 32)}`;
+}
+
+/** "k=v" params → an input object; numbers and booleans are sent as such. */
+export function parseParams(
+  pairs: string[],
+  json: string | undefined,
+  cmd: string[],
+): Record<string, unknown> {
+  let input: Record<string, unknown> = {};
+  if (json !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch (err) {
+      throw new UsageError(`--input is not valid JSON: ${(err as Error).message}`, cmd);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new UsageError('--input must be a JSON object, e.g. \'{"prompt":"a fox"}\'', cmd);
+    }
+    input = parsed as Record<string, unknown>;
+  }
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param must look like key=value, got ${JSON.stringify(pair)}`, cmd);
+    const key = pair.slice(0, eq);
+    const raw = pair.slice(eq + 1);
+    input[key] =
+      raw === 'true' ? true : raw === 'false' ? false : /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+  }
+  return input;
+}
+
+/** Calls a procedure by path (admin/finance procedures whose exact input types are still evolving). */
+async function call(
+  ctx: CommandContext,
+  type: 'query' | 'mutation',
+  path: string,
+  input?: unknown,
+): Promise<unknown> {
+  const untyped = getUntypedClient<AppRouter>(ctx.client);
+  return type === 'query' ? untyped.query(path, input) : untyped.mutation(path, input);
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : { value: v };
+}
+
+function itemsOf(v: unknown): Record<string, unknown>[] {
+  const items = Array.isArray(v) ? v : asRecord(v).items;
+  return Array.isArray(items) ? items.map(asRecord) : [];
+}
+
+function nextCursorLine(v: unknown): string {
+  const c = asRecord(v).nextCursor;
+  return typeof c === 'string' && c !== '' ? `more: --cursor ${c}\n` : '';
+}
+
+const JOB_COLUMNS = [
+  'id',
+  'model',
+  'status',
+  'costMicroCents',
+  'refundedMicroCents',
+  'createdAt',
+  'completedAt',
+];
+const TENANT_COLUMNS = [
+  'id',
+  'name',
+  'status',
+  'markupBps',
+  'availableMicroCents',
+  'heldMicroCents',
+  'createdAt',
+];
+
+function jobText(job: Job): string {
+  return keyValues(job as unknown as Record<string, unknown>, [
+    'id',
+    'status',
+    'model',
+    'costMicroCents',
+    'refundedMicroCents',
+    'upstreamJobId',
+    'output',
+    'error',
+    'tags',
+    'createdAt',
+    'completedAt',
+    'estimatedCompletionTime',
+  ]);
+}
+
+/** Progress while waiting: a status line on change; on a terminal, a ticking elapsed-time line. */
+function progressReporter(io: Io, id: string): { onProgress(job: Job): void; stop(): void } {
+  const started = Date.now();
+  let status = 'submitting';
+  const tty = io.stderr.isTTY === true;
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let frame = 0;
+  const render = () => {
+    const secs = Math.round((Date.now() - started) / 1000);
+    io.stderr.write(`\r\x1b[2K${frames[frame++ % frames.length]} ${id} ${status} (${secs}s)`);
+  };
+  const ticker = tty ? setInterval(render, 250) : undefined;
+  return {
+    onProgress(job) {
+      status = job.status;
+      if (tty) render();
+      else io.stderr.write(`${new Date().toISOString()} ${job.id} ${job.status}\n`);
+    },
+    stop() {
+      if (ticker !== undefined) clearInterval(ticker);
+      if (tty) io.stderr.write('\r\x1b[2K');
+    },
+  };
+}
+
+async function waitWithProgress(ctx: CommandContext, id: string, cmd: string[]): Promise<CommandResult> {
+  const interval = int(ctx.args.values, 'interval', cmd) ?? 1000;
+  const timeoutS = int(ctx.args.values, 'timeout', cmd);
+  const progress = progressReporter(ctx.io, id);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSigint);
+  try {
+    const job = await ctx.client.waitForJob(id, {
+      pollInterval: interval,
+      signal: controller.signal,
+      onProgress: (j) => progress.onProgress(j),
+      ...(timeoutS === undefined ? {} : { timeoutMs: timeoutS * 1000 }),
+    });
+    return {
+      data: job,
+      text: jobText(job),
+      ...(job.status === 'completed' ? {} : { exitCode: 1 }),
+    };
+  } finally {
+    progress.stop();
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+const submitOptions: Record<string, OptionSpec> = {
+  input: { type: 'string', value: '<json>', help: 'the model input as a JSON object' },
+  param: { type: 'string', multiple: true, value: '<key=value>', help: 'one input field (repeatable)' },
+};
+
+export const COMMANDS: Command[] = [
+  {
+    path: ['tenants', 'create'],
+    summary: 'create a tenant (admin)',
+    args: ['<name>'],
+    options: {
+      'markup-bps': { type: 'string', value: '<n>', help: 'markup in basis points (1000 = +10%)' },
+      'max-concurrent-jobs': { type: 'string', value: '<n>', help: 'limit of jobs in progress' },
+      'daily-spend-limit': { type: 'string', value: '<usd>', help: 'spend cap per UTC day, e.g. 50.00' },
+      'requests-per-minute': { type: 'string', value: '<n>', help: 'submit rate limit' },
+      'webhook-url': {
+        type: 'string',
+        value: '<https-url>',
+        help: "where tollgate notifies the tenant's app",
+      },
+    },
+    examples: ['tollgate tenants create "Acme Video" --markup-bps 2000 --daily-spend-limit 100'],
+    async run(ctx) {
+      const cmd = this.path;
+      const name = positional(ctx, 0, '<name>', cmd);
+      const v = ctx.args.values;
+      const markupBps = int(v, 'markup-bps', cmd);
+      const maxConcurrentJobs = int(v, 'max-concurrent-jobs', cmd);
+      const requestsPerMinute = int(v, 'requests-per-minute', cmd);
+      const daily = str(v, 'daily-spend-limit');
+      const webhookUrl = str(v, 'webhook-url');
+      const limits = {
+        ...(maxConcurrentJobs === undefined ? {} : { maxConcurrentJobs }),
+        ...(requestsPerMinute === undefined ? {} : { requestsPerMinute }),
+        ...(daily === undefined
+          ? {}
+          : { dailySpendLimitMicroCents: wire(parseAmountArg(daily, cmd, { allowNegative: false }), cmd) }),
+      };
+      const tenant = await ctx.client.admin.tenants.create.mutate({
+        name,
+        ...(markupBps === undefined ? {} : { markupBps }),
+        ...(Object.keys(limits).length === 0 ? {} : { limits }),
+        ...(webhookUrl === undefined ? {} : { webhookUrl }),
+      });
+      return {
+        data: tenant,
+        text: `${keyValues(tenant)}\nnext: tollgate credits topup ${tenant.id} <amount-usd> --reference <ref>\n`,
+      };
+    },
+  },
+  {
+    path: ['tenants', 'list'],
+    summary: 'list tenants with their balances (admin)',
+    args: [],
+    options: {
+      status: { type: 'string', value: '<active|suspended>', help: 'filter by status' },
+      limit: { type: 'string', value: '<n>', help: 'page size (default 20, max 100)' },
+      cursor: { type: 'string', value: '<cursor>', help: 'next page, from a previous call' },
+    },
+    examples: ['tollgate tenants list', 'tollgate tenants list --status suspended --json'],
+    async run(ctx) {
+      const v = ctx.args.values;
+      const limit = int(v, 'limit', this.path);
+      const status = str(v, 'status');
+      const cursor = str(v, 'cursor');
+      const page = await call(ctx, 'query', 'admin.tenants.list', {
+        ...(status === undefined ? {} : { status }),
+        ...(cursor === undefined ? {} : { cursor }),
+        ...(limit === undefined ? {} : { limit }),
+      });
+      const rows = itemsOf(page);
+      return { data: page, text: table(rows, pickColumns(rows, TENANT_COLUMNS)) + nextCursorLine(page) };
+    },
+  },
+  ...(['get', 'suspend', 'reactivate'] as const).map(
+    (verb): Command => ({
+      path: ['tenants', verb],
+      summary:
+        verb === 'get'
+          ? 'show a tenant, its balance and limits (admin)'
+          : verb === 'suspend'
+            ? 'suspend a tenant: its tokens are refused until reactivated (admin)'
+            : 'reactivate a suspended tenant (admin)',
+      args: ['<tenant>'],
+      options:
+        verb === 'suspend' ? { reason: { type: 'string', value: '<text>', help: 'why (audited)' } } : {},
+      examples: [`tollgate tenants ${verb} ten_123${verb === 'suspend' ? ' --reason "chargeback"' : ''}`],
+      async run(ctx) {
+        const tenantId = positional(ctx, 0, '<tenant>', this.path);
+        const reason = str(ctx.args.values, 'reason');
+        const result = await call(ctx, verb === 'get' ? 'query' : 'mutation', `admin.tenants.${verb}`, {
+          tenantId,
+          ...(reason === undefined ? {} : { reason }),
+        });
+        return { data: result, text: keyValues(asRecord(result)) };
+      },
+    }),
+  ),
+  {
+    path: ['credits', 'topup'],
+    summary: "add prepaid credit to a tenant's balance (admin, idempotent)",
+    args: ['<tenant>', '<amount-usd>'],
+    options: {
+      reference: { type: 'string', value: '<text>', help: '(required) payment or invoice reference' },
+      'idempotency-key': {
+        type: 'string',
+        value: '<key>',
+        help: 'default: derived from tenant, amount and reference',
+      },
+    },
+    examples: [
+      'tollgate credits topup ten_123 12.50 --reference INV-2024-001',
+      'tollgate credits topup ten_123 "$1000" --reference wire-88 --json',
+    ],
+    async run(ctx) {
+      const cmd = this.path;
+      const tenantId = positional(ctx, 0, '<tenant>', cmd);
+      const amount = parseAmountArg(positional(ctx, 1, '<amount-usd>', cmd), cmd, { allowNegative: false });
+      const reference = str(ctx.args.values, 'reference');
+      if (reference === undefined)
+        throw new UsageError('--reference is required (e.g. the invoice number)', cmd);
+      const idempotencyKey =
+        str(ctx.args.values, 'idempotency-key') ?? derivedCreditKey('topup', tenantId, amount, reference);
+      const r = await ctx.client.admin.credits.topUp.mutate({
+        tenantId,
+        amountMicroCents: wire(amount, cmd),
+        reference,
+        idempotencyKey,
+      });
+      const what = r.replayed
+        ? 'already applied (same command seen before); nothing added'
+        : `added ${usd(amount)}`;
+      return {
+        data: { ...r, tenantId, amountMicroCents: wire(amount, cmd), idempotencyKey },
+        text: `${what} — ${tenantId} now has ${usd(r.availableMicroCents)} available (${r.transactionId})\n`,
+      };
+    },
+  },
+  {
+    path: ['credits', 'adjust'],
+    summary: 'correct a balance up or down (admin, idempotent; never below zero)',
+    args: ['<tenant>', '<amount-usd>'],
+    options: {
+      reason: {
+        type: 'string',
+        value: '<text>',
+        help: '(required) why, recorded in the ledger and audit log',
+      },
+      reference: { type: 'string', value: '<text>', help: 'same as --reason when --reason is not given' },
+      'idempotency-key': {
+        type: 'string',
+        value: '<key>',
+        help: 'default: derived from tenant, amount and reason',
+      },
+    },
+    examples: [
+      'tollgate credits adjust ten_123 -2.50 --reason "refund for ticket 4411"',
+      'tollgate credits adjust ten_123 5 --reason goodwill',
+    ],
+    async run(ctx) {
+      const cmd = this.path;
+      const tenantId = positional(ctx, 0, '<tenant>', cmd);
+      const amount = parseAmountArg(positional(ctx, 1, '<amount-usd>', cmd), cmd, { allowNegative: true });
+      const reason = str(ctx.args.values, 'reason') ?? str(ctx.args.values, 'reference');
+      if (reason === undefined) throw new UsageError('--reason is required', cmd);
+      const idempotencyKey =
+        str(ctx.args.values, 'idempotency-key') ?? derivedCreditKey('adjust', tenantId, amount, reason);
+      const r = asRecord(
+        await call(ctx, 'mutation', 'admin.credits.adjust', {
+          tenantId,
+          amountMicroCents: wire(amount, cmd),
+          reason,
+          idempotencyKey,
+        }),
+      );
+      const available = r.availableMicroCents;
+      const after = typeof available === 'number' ? ` — ${tenantId} now has ${usd(available)} available` : '';
+      const what = r.replayed === true ? 'already applied; nothing changed' : `adjusted by ${usd(amount)}`;
+      return { data: { ...r, tenantId, idempotencyKey }, text: `${what}${after}\n` };
+    },
+  },
+  {
+    path: ['token', 'issue'],
+    summary: "sign a tenant token for the tenant's app (admin)",
+    args: ['<tenant>'],
+    options: {
+      'expires-in': { type: 'string', value: '<seconds>', help: 'lifetime (default 90 days)' },
+      sub: { type: 'string', value: '<principal>', help: 'recorded as the actor (default tenant:<id>)' },
+    },
+    examples: [
+      'tollgate token issue ten_123',
+      'export TOLLGATE_TOKEN=$(tollgate token issue ten_123 --json | jq -r .token)',
+    ],
+    async run(ctx) {
+      const tenantId = positional(ctx, 0, '<tenant>', this.path);
+      const expiresInSeconds = int(ctx.args.values, 'expires-in', this.path);
+      const sub = str(ctx.args.values, 'sub');
+      const r = await ctx.client.admin.tenants.issueToken.mutate({
+        tenantId,
+        ...(expiresInSeconds === undefined ? {} : { expiresInSeconds }),
+        ...(sub === undefined ? {} : { sub }),
+      });
+      return { data: r, text: `${r.token}\n` };
+    },
+  },
+  {
+    path: ['jobs', 'submit'],
+    summary: 'submit a job: quoted, charged from the balance, forwarded (tenant)',
+    args: ['<model>'],
+    options: {
+      ...submitOptions,
+      'idempotency-key': {
+        type: 'string',
+        value: '<key>',
+        help: 'default: a fresh key (reused across retries)',
+      },
+      'max-cost': { type: 'string', value: '<usd>', help: 'refuse if the quote is above this' },
+      tag: { type: 'string', multiple: true, value: '<tag>', help: 'label for reports (repeatable)' },
+      wait: { type: 'boolean', help: 'wait until the job finishes, showing progress' },
+      interval: { type: 'string', value: '<ms>', help: 'poll interval with --wait (default 1000)' },
+      timeout: { type: 'string', value: '<seconds>', help: 'give up waiting after this long' },
+    },
+    examples: [
+      'tollgate jobs submit google/nano-banana-dev/text-to-image --param prompt="a red fox" --wait',
+      `tollgate jobs submit openai/sora-2/text-to-video --input '{"prompt":"waves","duration":8}' --max-cost 1.00`,
+    ],
+    async run(ctx) {
+      const cmd = this.path;
+      const model = positional(ctx, 0, '<model>', cmd);
+      const v = ctx.args.values;
+      const input = parseParams(list(v, 'param'), str(v, 'input'), cmd);
+      const maxCost = str(v, 'max-cost');
+      const key = str(v, 'idempotency-key');
+      const tags = list(v, 'tag');
+      const job = await ctx.client.jobs.submit.mutate({
+        model,
+        input,
+        ...(key === undefined ? {} : { idempotencyKey: key }),
+        ...(maxCost === undefined
+          ? {}
+          : { maxCostMicroCents: wire(parseAmountArg(maxCost, cmd, { allowNegative: false }), cmd) }),
+        ...(tags.length === 0 ? {} : { tags }),
+      });
+      if (v.wait === true && !isTerminal(job.status)) return waitWithProgress(ctx, job.id, cmd);
+      return { data: job, text: `${jobText(job)}\nwait: tollgate jobs wait ${job.id}\n` };
+    },
+  },
+  {
+    path: ['jobs', 'get'],
+    summary: 'show a job (tenant)',
+    args: ['<job>'],
+    options: {},
+    examples: ['tollgate jobs get job_abc123'],
+    async run(ctx) {
+      const job = await ctx.client.jobs.get.query({ id: positional(ctx, 0, '<job>', this.path) });
+      return { data: job, text: jobText(job) };
+    },
+  },
+  {
+    path: ['jobs', 'list'],
+    summary: "list the tenant's jobs, newest first (tenant)",
+    args: [],
+    options: {
+      status: { type: 'string', value: '<status>', help: 'pending, processing, completed, failed…' },
+      model: { type: 'string', value: '<model>', help: 'filter by model' },
+      limit: { type: 'string', value: '<n>', help: 'page size (default 20, max 100)' },
+      cursor: { type: 'string', value: '<cursor>', help: 'next page' },
+    },
+    examples: ['tollgate jobs list --status failed', 'tollgate jobs list --json --limit 100'],
+    async run(ctx) {
+      const v = ctx.args.values;
+      const status = str(v, 'status');
+      const model = str(v, 'model');
+      const cursor = str(v, 'cursor');
+      const limit = int(v, 'limit', this.path);
+      const page = await call(ctx, 'query', 'jobs.list', {
+        ...(status === undefined ? {} : { status }),
+        ...(model === undefined ? {} : { model }),
+        ...(cursor === undefined ? {} : { cursor }),
+        limit: limit ?? 20,
+      });
+      const rows = itemsOf(page);
+      return { data: page, text: table(rows, pickColumns(rows, JOB_COLUMNS)) + nextCursorLine(page) };
+    },
+  },
+  {
+    path: ['jobs', 'wait'],
+    summary: 'wait for a job to finish, showing progress (tenant)',
+    args: ['<job>'],
+    options: {
+      interval: { type: 'string', value: '<ms>', help: 'poll interval (default 1000)' },
+      timeout: { type: 'string', value: '<seconds>', help: 'give up after this long' },
+    },
+    examples: ['tollgate jobs wait job_abc123', 'tollgate jobs wait job_abc123 --timeout 600 --json'],
+    async run(ctx) {
+      const id = positional(ctx, 0, '<job>', this.path);
+      return waitWithProgress(ctx, id, this.path);
+    },
+  },
+  {
+    path: ['models', 'list'],
+    summary: "the model catalogue with the tenant's prices (tenant)",
+    args: [],
+    options: {},
+    examples: ['tollgate models list', 'tollgate models list --json | jq ".items[].model"'],
+    async run(ctx) {
+      const r = await ctx.client.models.list.query();
+      const rows = r.items.map((m) => ({ ...m }) as Record<string, unknown>);
+      return {
+        data: r,
+        text: table(rows, ['model', 'category', 'unit', 'baseCostMicroCents', 'defaultCostMicroCents']),
+      };
+    },
+  },
+  {
+    path: ['quote'],
+    summary: 'price a job without submitting it (tenant)',
+    args: ['<model>'],
+    options: submitOptions,
+    examples: [
+      'tollgate quote google/veo-3.1-fast/text-to-video --param duration=8 --param has_sound=true',
+      `tollgate quote openai/sora-2/text-to-video --input '{"prompt":"waves","duration":12}' --json`,
+    ],
+    async run(ctx) {
+      const cmd = this.path;
+      const model = positional(ctx, 0, '<model>', cmd);
+      const input = parseParams(list(ctx.args.values, 'param'), str(ctx.args.values, 'input'), cmd);
+      const q = await ctx.client.pricing.quote.query({ model, input });
+      const lines = Array.isArray(q.breakdown) ? q.breakdown.map(asRecord) : [];
+      return {
+        data: q,
+        text: `${keyValues(q as unknown as Record<string, unknown>, ['model', 'costMicroCents', 'listCostMicroCents', 'priceVersion'])}${lines.length > 0 ? `\n${table(lines, pickColumns(lines, []))}` : ''}`,
+      };
+    },
+  },
+  {
+    path: ['reports', 'usage'],
+    summary: 'usage and revenue by tenant × model × day (finance/admin)',
+    args: [],
+    options: {
+      from: {
+        type: 'string',
+        value: '<date>',
+        help: '(required) start, inclusive: 2025-01-01 or an ISO time',
+      },
+      to: { type: 'string', value: '<date>', help: '(required) end, exclusive: 2025-02-01 or an ISO time' },
+      'group-by': {
+        type: 'string',
+        value: '<list>',
+        help: 'comma list of tenant,model,day,tag (default tenant,model,day)',
+      },
+      csv: { type: 'boolean', help: 'write the CSV report to stdout (redirect to a file)' },
+    },
+    examples: [
+      'tollgate reports usage --from 2025-01-01 --to 2025-02-01',
+      'tollgate reports usage --from 2025-01-01 --to 2025-02-01 --group-by tenant --csv > january.csv',
+    ],
+    async run(ctx) {
+      const cmd = this.path;
+      const from = isoArg(str(ctx.args.values, 'from'), '--from', cmd);
+      const to = isoArg(str(ctx.args.values, 'to'), '--to', cmd);
+      const groupBy = (str(ctx.args.values, 'group-by') ?? 'tenant,model,day')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const bad = groupBy.find((g) => !['tenant', 'model', 'day', 'tag'].includes(g));
+      if (bad !== undefined)
+        throw new UsageError(`--group-by: unknown dimension ${JSON.stringify(bad)}`, cmd);
+      if (ctx.args.values.csv === true) return csvReport(ctx, { from, to, groupBy: groupBy.join(',') });
+      const r = await call(ctx, 'query', 'finance.usage', { from, to, groupBy });
+      const rows = itemsOf(asRecord(r).rows ?? r);
+      const cols = pickColumns(rows, [
+        'tenantId',
+        'model',
+        'day',
+        'tag',
+        'jobs',
+        'completedJobs',
+        'failedJobs',
+        'chargedMicroCents',
+        'refundedMicroCents',
+        'netMicroCents',
+        'upstreamCostMicroCents',
+        'marginMicroCents',
+      ]);
+      const totals = asRecord(r).totals;
+      const totalsText = totals === undefined ? '' : `\nTOTALS\n${keyValues(asRecord(totals))}`;
+      return { data: r, text: table(rows, cols) + totalsText };
+    },
+  },
+  {
+    path: ['reconcile'],
+    summary: 'prove balances = ledger and flag upstream cost mismatches (admin)',
+    args: [],
+    options: {},
+    examples: ['tollgate reconcile', 'tollgate reconcile --json'],
+    async run(ctx) {
+      const r = asRecord(await call(ctx, 'query', 'admin.reconcile'));
+      const discrepancies = Array.isArray(r.discrepancies) ? r.discrepancies.map(asRecord) : [];
+      const head = r.ok === true ? 'ok: balances equal the ledger\n' : 'NOT OK: discrepancies found\n';
+      return {
+        data: r,
+        text: head + (discrepancies.length > 0 ? table(discrepancies, pickColumns(discrepancies, [])) : ''),
+        ...(r.ok === true ? {} : { exitCode: 1 }),
+      };
+    },
+  },
+];
+
+/** `2025-01-01` → `2025-01-01T00:00:00.000Z` (UTC days, as the reports use); ISO times pass through. */
+export function isoArg(v: string | undefined, flag: string, cmd: string[]): string {
+  if (v === undefined) throw new UsageError(`${flag} is required (e.g. ${flag} 2025-01-01)`, cmd);
+  const text = /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00.000Z` : v;
+  const t = Date.parse(text);
+  if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}T/.test(text)) {
+    throw new UsageError(
+      `${flag}: expected a date like 2025-01-01 or an ISO time, got ${JSON.stringify(v)}`,
+      cmd,
+    );
+  }
+  return new Date(t).toISOString();
+}
+
+async function csvReport(
+  ctx: CommandContext,
+  q: { from: string; to: string; groupBy: string },
+): Promise<CommandResult> {
+  const base = ctx.url.replace(/\/+$/, '').replace(/\/trpc$/, '');
+  const url = `${base}/reports/usage.csv?${new URLSearchParams(q).toString()}`;
+  const res = await ctx.fetch(url, {
+    headers: ctx.token === undefined ? {} : { authorization: `Bearer ${ctx.token}` },
+  });
+  if (!res.ok || res.body === null) throw await httpError(res);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    ctx.io.stdout.write(decoder.decode(value, { stream: true }));
+  }
+  ctx.io.stdout.write(decoder.decode());
+  return { data: undefined, text: '' };
+}
+
+/** A non-tRPC route's JSON error body `{ code, reason, message, requestId }` → the typed error. */
+async function httpError(res: Response): Promise<unknown> {
+  let body: Record<string, unknown> = {};
+  try {
+    body = asRecord(await res.json());
+  } catch {
+    // Not JSON: fall back to the status.
+  }
+  const message = typeof body.message === 'string' ? body.message : `HTTP ${res.status}`;
+  return toTollgateError(
+    TRPCClientError.from<AppRouter>(
+      {
+        error: {
+          code: -32000,
+          message,
+          data: {
+            code: typeof body.code === 'string' ? body.code : httpCode(res.status),
+            httpStatus: res.status,
+            reason: body.reason,
+            requestId: body.requestId ?? res.headers.get('x-request-id'),
+            ...(body.details === undefined ? {} : { details: body.details }),
+          },
+        },
+      },
+      { meta: { response: res } },
+    ),
+  );
+}
+
+function httpCode(status: number): string {
+  const map: Record<number, string> = {
+    400: 'BAD_REQUEST',
+    401: 'UNAUTHORIZED',
+    403: 'FORBIDDEN',
+    404: 'NOT_FOUND',
+    409: 'CONFLICT',
+    429: 'TOO_MANY_REQUESTS',
+    503: 'SERVICE_UNAVAILABLE',
+  };
+  return map[status] ?? 'INTERNAL_SERVER_ERROR';
+}
