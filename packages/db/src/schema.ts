@@ -300,6 +300,9 @@ export const ledgerLines = pgTable(
   (t) => [
     index('ledger_lines_transaction_idx').on(t.transactionId),
     index('ledger_lines_tenant_account_idx').on(t.tenantId, t.account),
+    // Statements (per tenant) and finance exports (all lines), newest first with a (created_at, id) cursor.
+    index('ledger_lines_tenant_created_idx').on(t.tenantId, t.createdAt.desc(), t.id.desc()),
+    index('ledger_lines_created_idx').on(t.createdAt.desc(), t.id.desc()),
     check('ledger_lines_amount_nonzero_check', sql`${t.amountMicroCents} <> 0`),
     check(
       'ledger_lines_tenant_scope_check',

@@ -19,7 +19,8 @@ export type HoldRefusal =
   | { ok: false; reason: 'TENANT_NOT_FOUND' }
   | { ok: false; reason: 'TENANT_SUSPENDED' }
   | { ok: false; reason: 'RATE_LIMIT'; limit: number; retryAfterSeconds: number }
-  | { ok: false; reason: 'CONCURRENT_JOBS_LIMIT'; limit: number }
+  /** No retryAfterSeconds: a slot frees when one of the tenant's jobs ends. */
+  | { ok: false; reason: 'CONCURRENT_JOBS_LIMIT'; limit: number; retryAfterSeconds?: never }
   /** `limit` is in micro-cents; retryAfterSeconds counts to the next UTC midnight (DB clock). */
   | { ok: false; reason: 'DAILY_SPEND_LIMIT'; limit: bigint; retryAfterSeconds: number }
   | { ok: false; reason: 'INSUFFICIENT_BALANCE'; requiredMicroCents: bigint; availableMicroCents: bigint };

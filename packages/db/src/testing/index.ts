@@ -5,8 +5,9 @@ import postgres from 'postgres';
 import { inject } from 'vitest';
 import { createDb, type Db, migrate, type Sql } from '../client';
 import { topUp } from '../ledger/credits';
+import { openJob } from '../ledger/jobs';
 import { createTenant, setTenantStatus, type TenantLimits } from '../ledger/tenants';
-import type { Tenant, TenantStatus } from '../schema';
+import type { Job, Tenant, TenantStatus } from '../schema';
 import './provided-context';
 
 export interface TestDatabase {
@@ -104,4 +105,33 @@ export async function createTestTenant(db: Db, opts: TestTenantOptions = {}): Pr
     return result.tenant;
   }
   return tenant;
+}
+
+export interface TestJobOptions {
+  tenantId: string;
+  quoteMicroCents?: bigint;
+  listCostMicroCents?: bigint;
+  model?: string;
+  idempotencyKey?: string;
+  fingerprint?: string;
+  tags?: string[];
+  maxDurationSeconds?: number;
+}
+
+/** Opens a job (hold taken, status `submitting`) through the real `openJob`; throws if refused. */
+export async function openTestJob(db: Db, opts: TestJobOptions): Promise<Job> {
+  const result = await openJob(db, {
+    tenantId: opts.tenantId,
+    model: opts.model ?? 'google/nano-banana',
+    input: { prompt: 'a test' },
+    quoteMicroCents: opts.quoteMicroCents ?? 40_000n,
+    listCostMicroCents: opts.listCostMicroCents ?? opts.quoteMicroCents ?? 40_000n,
+    priceVersion: 'test',
+    fingerprint: opts.fingerprint ?? 'fp-test',
+    tags: opts.tags ?? [],
+    ...(opts.idempotencyKey === undefined ? {} : { idempotencyKey: opts.idempotencyKey }),
+    ...(opts.maxDurationSeconds === undefined ? {} : { maxDurationSeconds: opts.maxDurationSeconds }),
+  });
+  if (!result.ok) throw new Error(`openTestJob refused: ${result.reason}`);
+  return result.job;
 }

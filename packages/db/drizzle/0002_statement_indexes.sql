@@ -1,0 +1,2 @@
+CREATE INDEX "ledger_lines_tenant_created_idx" ON "ledger_lines" USING btree ("tenant_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "ledger_lines_created_idx" ON "ledger_lines" USING btree ("created_at" DESC NULLS LAST,"id" DESC NULLS LAST);

@@ -1,0 +1,497 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb } from '../client';
+import type { Job } from '../schema';
+import { createTestDatabase, createTestTenant, openTestJob, type TestDatabase } from '../testing';
+import {
+  advanceJob,
+  captureJob,
+  claimJobsToPoll,
+  expireUnknownJob,
+  getAccount,
+  getHold,
+  getJob,
+  listJobs,
+  listLedger,
+  markJobUnknown,
+  openJob,
+  reconcile,
+  releaseJob,
+  topUp,
+} from './index';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function tenantIssues(tenantId: string) {
+  return (await reconcile(t.db)).discrepancies.filter((d) => d.tenantId === tenantId);
+}
+
+const accepted = (job: Job, cost = job.listCostMicroCents) => ({
+  jobId: job.id,
+  upstreamJobId: `up_${job.id}`,
+  upstreamCostMicroCents: cost,
+  estimatedCompletionTime: new Date('2030-01-01T00:00:00Z'),
+});
+
+const upstream = (status: 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled') => ({
+  status,
+  output: status === 'completed' ? 'https://cdn.example/out.png' : null,
+  outputs: status === 'completed' ? [{ url: 'https://cdn.example/out.png', type: 'image' }] : [],
+  error: status === 'failed' ? { code: 'GENERATION_FAILED', message: 'boom' } : null,
+  completedAt: status === 'completed' || status === 'failed' ? new Date('2030-01-01T00:01:00Z') : null,
+});
+
+function openArgs(
+  tenantId: string,
+  over: Partial<Parameters<typeof openJob>[1]> = {},
+): Parameters<typeof openJob>[1] {
+  return {
+    tenantId,
+    model: 'google/nano-banana',
+    input: { prompt: 'cat', resolution: '1k' },
+    quoteMicroCents: 44_000n,
+    listCostMicroCents: 40_000n,
+    priceVersion: 'v1',
+    fingerprint: 'fp-1',
+    tags: ['t1'],
+    ...over,
+  };
+}
+
+describe('job lifecycle', () => {
+  it('open → capture → processing → completed settles the money once', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const opened = await openJob(t.db, openArgs(tenant.id));
+    if (!opened.ok) throw new Error(opened.reason);
+    expect(opened).toMatchObject({
+      replayed: false,
+      job: { status: 'submitting', costMicroCents: 44_000n, tags: ['t1'] },
+    });
+    expect(opened.job.id).toMatch(/^job_/);
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 56_000n,
+      heldMicroCents: 44_000n,
+      activeJobs: 1,
+    });
+
+    const captured = await captureJob(t.db, accepted(opened.job, 40_000n));
+    expect(captured.job).toMatchObject({
+      status: 'pending',
+      upstreamJobId: `up_${opened.job.id}`,
+      costMismatch: false,
+    });
+    expect(await captureJob(t.db, accepted(opened.job, 40_000n))).toEqual(captured);
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 56_000n,
+      heldMicroCents: 0n,
+      activeJobs: 1,
+    });
+
+    const processing = await advanceJob(t.db, { jobId: opened.job.id, upstream: upstream('processing') });
+    expect(processing).toMatchObject({ changed: true, job: { status: 'processing' } });
+    const done = await advanceJob(t.db, { jobId: opened.job.id, upstream: upstream('completed') });
+    expect(done).toMatchObject({
+      changed: true,
+      job: { status: 'completed', output: 'https://cdn.example/out.png', refundedMicroCents: 0n },
+    });
+    expect(done.job.completedAt?.toISOString()).toBe('2030-01-01T00:01:00.000Z');
+    // Late or duplicate upstream news never moves it backwards or charges again.
+    for (const s of ['processing', 'pending', 'failed', 'completed'] as const) {
+      expect(await advanceJob(t.db, { jobId: opened.job.id, upstream: upstream(s) })).toMatchObject({
+        changed: false,
+        job: { status: 'completed' },
+      });
+    }
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 56_000n,
+      heldMicroCents: 0n,
+      activeJobs: 0,
+    });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
+  });
+
+  it('flags an upstream cost different from the list price', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const job = await openTestJob(t.db, {
+      tenantId: tenant.id,
+      quoteMicroCents: 44_000n,
+      listCostMicroCents: 40_000n,
+    });
+    const captured = await captureJob(t.db, accepted(job, 41_000n));
+    expect(captured.job).toMatchObject({ costMismatch: true, upstreamCostMicroCents: 41_000n });
+    const result = await reconcile(t.db);
+    expect(result.flags).toContainEqual(
+      expect.objectContaining({ kind: 'UPSTREAM_COST_MISMATCH', jobId: job.id }),
+    );
+  });
+
+  it('rejection releases the hold; the job is never charged', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const job = await openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 30_000n });
+    const error = { code: 'INVALID_INPUT', message: 'bad prompt' };
+    const rejected = await releaseJob(t.db, { jobId: job.id, status: 'rejected', error });
+    expect(rejected.job).toMatchObject({ status: 'rejected', error });
+    expect(await releaseJob(t.db, { jobId: job.id, status: 'rejected', error })).toEqual(rejected);
+    expect(await getHold(t.db, job.holdId)).toMatchObject({ status: 'released' });
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 100_000n,
+      heldMicroCents: 0n,
+      activeJobs: 0,
+    });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
+  });
+
+  it('failed upstream refunds the charge exactly once, even with concurrent duplicate reports', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const job = await openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 25_000n });
+    await captureJob(t.db, accepted(job));
+    const pool = createDb(t.url, { max: 10 });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          advanceJob(pool.db, { jobId: job.id, upstream: upstream(i % 2 ? 'failed' : 'cancelled') }),
+        ),
+      );
+      expect(results.filter((r) => r.changed)).toHaveLength(1);
+      const final = results.find((r) => r.changed)?.job;
+      expect(final?.refundedMicroCents).toBe(25_000n);
+      expect(['failed', 'cancelled']).toContain(final?.status);
+    } finally {
+      await pool.close();
+    }
+    const [refunds] = await t.sql<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM ledger_transactions WHERE job_id = ${job.id} AND kind = 'refund'`;
+    expect(refunds?.n).toBe(1n);
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 100_000n,
+      heldMicroCents: 0n,
+      activeJobs: 0,
+    });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
+  });
+
+  it('capture racing release on one job: exactly one outcome, money moved once', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const job = await openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 10_000n });
+    const pool = createDb(t.url, { max: 20 });
+    try {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          i % 2
+            ? captureJob(pool.db, accepted(job))
+            : releaseJob(pool.db, { jobId: job.id, status: 'rejected', error: { code: 'X', message: 'x' } }),
+        ),
+      );
+    } finally {
+      await pool.close();
+    }
+    const final = await getJob(t.db, { jobId: job.id });
+    const hold = await getHold(t.db, job.holdId);
+    if (final?.status === 'pending') {
+      expect(hold?.status).toBe('captured');
+      expect(await getAccount(t.db, tenant.id)).toMatchObject({
+        availableMicroCents: 90_000n,
+        heldMicroCents: 0n,
+        activeJobs: 1,
+      });
+    } else {
+      expect(final?.status).toBe('rejected');
+      expect(hold?.status).toBe('released');
+      expect(await getAccount(t.db, tenant.id)).toMatchObject({
+        availableMicroCents: 100_000n,
+        heldMicroCents: 0n,
+        activeJobs: 0,
+      });
+    }
+    const kinds = await t.sql<
+      { kind: string }[]
+    >`SELECT kind FROM ledger_transactions WHERE job_id = ${job.id} ORDER BY created_at`;
+    expect(kinds.map((k) => k.kind)).toEqual(['hold', final?.status === 'pending' ? 'capture' : 'release']);
+    expect(await tenantIssues(tenant.id)).toEqual([]);
+  });
+
+  it('unknown outcome keeps the hold; a late acceptance captures it; expiry releases and flags it', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const a = await openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 10_000n });
+    const b = await openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 20_000n });
+    for (const j of [a, b]) {
+      const marked = await markJobUnknown(t.db, {
+        jobId: j.id,
+        error: { code: 'TIMEOUT', message: 'no answer' },
+      });
+      expect(marked.job.status).toBe('unknown');
+    }
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 70_000n,
+      heldMicroCents: 30_000n,
+      activeJobs: 2,
+    });
+
+    // a: upstream reports it (webhook with the upstream id) → captured and advanced in one go.
+    const advanced = await advanceJob(t.db, {
+      jobId: a.id,
+      upstreamJobId: 'up_a',
+      upstream: upstream('processing'),
+    });
+    expect(advanced).toMatchObject({ changed: true, job: { status: 'processing', upstreamJobId: 'up_a' } });
+
+    // b: still unknown. A long grace does not expire it; a zero grace does.
+    expect(await expireUnknownJob(t.db, { jobId: b.id, graceSeconds: 3_600 })).toMatchObject({
+      ok: true,
+      expired: false,
+      job: { status: 'unknown' },
+    });
+    const expired = await expireUnknownJob(t.db, { jobId: b.id, graceSeconds: 0 });
+    expect(expired).toMatchObject({
+      ok: true,
+      expired: true,
+      job: { status: 'rejected', needsReview: true, error: { code: 'UNKNOWN_OUTCOME_EXPIRED' } },
+    });
+    expect(await expireUnknownJob(t.db, { jobId: b.id, graceSeconds: 0 })).toMatchObject({
+      ok: true,
+      expired: false,
+    });
+    expect(await expireUnknownJob(t.db, { jobId: 'job_missing', graceSeconds: 0 })).toEqual({
+      ok: false,
+      reason: 'JOB_NOT_FOUND',
+    });
+
+    // A late acceptance of the expired job does not charge the tenant after the fact.
+    const late = await captureJob(t.db, accepted(b));
+    expect(late.job).toMatchObject({ status: 'rejected', needsReview: true, upstreamJobId: `up_${b.id}` });
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 90_000n,
+      heldMicroCents: 0n,
+      activeJobs: 1,
+    });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
+    expect((await reconcile(t.db)).flags).toContainEqual(
+      expect.objectContaining({ kind: 'NEEDS_REVIEW', jobId: b.id }),
+    );
+  });
+});
+
+describe('openJob idempotency', () => {
+  it('same key + same request replays the job with no second hold; a different request conflicts', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const args = openArgs(tenant.id, { idempotencyKey: 'k1' });
+    const first = await openJob(t.db, args);
+    if (!first.ok) throw new Error(first.reason);
+    expect(await openJob(t.db, args)).toEqual({ ok: false, reason: 'IDEMPOTENCY_IN_FLIGHT' });
+    await captureJob(t.db, accepted(first.job));
+    const replay = await openJob(t.db, args);
+    expect(replay).toMatchObject({ ok: true, replayed: true, job: { id: first.job.id, status: 'pending' } });
+    expect(await openJob(t.db, { ...args, fingerprint: 'fp-other' })).toEqual({
+      ok: false,
+      reason: 'IDEMPOTENCY_CONFLICT',
+    });
+    // Keys are tenant-scoped: another tenant may use the same key.
+    const other = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    expect(await openJob(t.db, { ...args, tenantId: other.id })).toMatchObject({ ok: true, replayed: false });
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 56_000n,
+      heldMicroCents: 0n,
+    });
+  });
+
+  it('concurrent duplicates: one job and one hold; the others are told it is in flight', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const pool = createDb(t.url, { max: 15 });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 15 }, () => openJob(pool.db, openArgs(tenant.id, { idempotencyKey: 'dup' }))),
+      );
+      const created = results.filter((r) => r.ok && !r.replayed);
+      expect(created).toHaveLength(1);
+      expect(results.filter((r) => !r.ok)).toEqual(
+        Array(14).fill({ ok: false, reason: 'IDEMPOTENCY_IN_FLIGHT' }),
+      );
+    } finally {
+      await pool.close();
+    }
+    const [holds] = await t.sql<
+      { n: bigint }[]
+    >`SELECT count(*) AS n FROM holds WHERE tenant_id = ${tenant.id}`;
+    expect(holds?.n).toBe(1n);
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 56_000n,
+      heldMicroCents: 44_000n,
+    });
+  });
+
+  it('a refused attempt does not consume the key', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 10_000n });
+    const args = openArgs(tenant.id, { idempotencyKey: 'poor' });
+    expect(await openJob(t.db, args)).toEqual({
+      ok: false,
+      reason: 'INSUFFICIENT_BALANCE',
+      requiredMicroCents: 44_000n,
+      availableMicroCents: 10_000n,
+    });
+    const [jobs] = await t.sql<
+      { n: bigint }[]
+    >`SELECT count(*) AS n FROM jobs WHERE tenant_id = ${tenant.id}`;
+    expect(jobs?.n).toBe(0n);
+    await topUp(t.db, {
+      tenantId: tenant.id,
+      amountMicroCents: 50_000n,
+      idempotencyKey: `more-${tenant.id}`,
+      reference: 'r',
+      actor: 'a',
+    });
+    expect(await openJob(t.db, args)).toMatchObject({ ok: true, replayed: false });
+  });
+
+  it('refuses unknown and suspended tenants', async () => {
+    expect(await openJob(t.db, openArgs('ten_nobody'))).toEqual({ ok: false, reason: 'TENANT_NOT_FOUND' });
+    const suspended = await createTestTenant(t.db, { availableMicroCents: 100_000n, status: 'suspended' });
+    expect(await openJob(t.db, openArgs(suspended.id))).toEqual({ ok: false, reason: 'TENANT_SUSPENDED' });
+  });
+});
+
+describe('limits on openJob', () => {
+  it('max concurrent jobs holds under concurrency; a terminal job frees its slot', async () => {
+    const tenant = await createTestTenant(t.db, {
+      availableMicroCents: 1_000_000n,
+      limits: { maxConcurrentJobs: 2 },
+    });
+    const pool = createDb(t.url, { max: 12 });
+    let opened: Job[] = [];
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 12 }, () => openJob(pool.db, openArgs(tenant.id))),
+      );
+      opened = results.flatMap((r) => (r.ok ? [r.job] : []));
+      expect(opened).toHaveLength(2);
+      expect(results.filter((r) => !r.ok)).toEqual(
+        Array(10).fill({ ok: false, reason: 'CONCURRENT_JOBS_LIMIT', limit: 2 }),
+      );
+    } finally {
+      await pool.close();
+    }
+    const [a, b] = opened;
+    if (!a || !b) throw new Error('expected two jobs');
+    // Accepted upstream is still running: it keeps its slot.
+    await captureJob(t.db, accepted(a));
+    expect(await openJob(t.db, openArgs(tenant.id))).toMatchObject({
+      ok: false,
+      reason: 'CONCURRENT_JOBS_LIMIT',
+    });
+    await advanceJob(t.db, { jobId: a.id, upstream: upstream('completed') });
+    expect(await openJob(t.db, openArgs(tenant.id))).toMatchObject({ ok: true });
+    await releaseJob(t.db, { jobId: b.id, status: 'rejected', error: { code: 'X', message: 'x' } });
+    expect(await openJob(t.db, openArgs(tenant.id))).toMatchObject({ ok: true });
+    expect(await openJob(t.db, openArgs(tenant.id))).toMatchObject({
+      ok: false,
+      reason: 'CONCURRENT_JOBS_LIMIT',
+    });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
+  });
+
+  it('daily spend limit counts charges, not refunded or released money', async () => {
+    const tenant = await createTestTenant(t.db, {
+      availableMicroCents: 1_000_000n,
+      limits: { dailySpendLimitMicroCents: 100_000n },
+    });
+    const a = await openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 60_000n });
+    const refused = await openJob(t.db, openArgs(tenant.id, { quoteMicroCents: 50_000n }));
+    expect(refused).toMatchObject({ ok: false, reason: 'DAILY_SPEND_LIMIT', limit: 100_000n });
+    await captureJob(t.db, accepted(a));
+    await advanceJob(t.db, { jobId: a.id, upstream: upstream('failed') });
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      spentTodayMicroCents: 0n,
+      availableMicroCents: 1_000_000n,
+    });
+    expect(await openJob(t.db, openArgs(tenant.id, { quoteMicroCents: 100_000n }))).toMatchObject({
+      ok: true,
+    });
+  });
+});
+
+describe('polling and reads', () => {
+  it('claimJobsToPoll hands each due job to one claimer and backs off', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 1_000_000n });
+    const opened = [];
+    for (let i = 0; i < 6; i++) opened.push(await openTestJob(t.db, { tenantId: tenant.id }));
+    for (const j of opened) await captureJob(t.db, accepted(j));
+    const ids = opened.map((j) => j.id);
+    // Make them due now (the first poll is scheduled a few seconds after acceptance).
+    await t.sql`UPDATE jobs SET next_poll_at = now() - interval '1 second' WHERE id = ANY(${ids})`;
+    const pool = createDb(t.url, { max: 3 });
+    try {
+      const claims = await Promise.all([0, 1, 2].map(() => claimJobsToPoll(pool.db, { limit: 100 })));
+      const claimed = claims
+        .flat()
+        .map((j) => j.id)
+        .filter((id) => ids.includes(id));
+      expect(new Set(claimed).size).toBe(claimed.length);
+      expect(claimed.sort()).toEqual([...ids].sort());
+    } finally {
+      await pool.close();
+    }
+    const again = await claimJobsToPoll(t.db, { limit: 100 });
+    expect(again.filter((j) => ids.includes(j.id))).toEqual([]);
+    const rows = await t.sql<{ attempts: number; delay: string }[]>`
+      SELECT poll_attempts AS attempts, (next_poll_at > now())::text AS delay FROM jobs WHERE id = ANY(${ids})`;
+    expect(rows.every((r) => r.attempts === 1 && r.delay === 'true')).toBe(true);
+  });
+
+  it('lists a tenant’s jobs newest first with a cursor, filters, and hides other tenants’ jobs', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 1_000_000n });
+    const stranger = await createTestTenant(t.db, { availableMicroCents: 1_000_000n });
+    const mine: Job[] = [];
+    for (let i = 0; i < 5; i++)
+      mine.push(await openTestJob(t.db, { tenantId: tenant.id, model: i % 2 ? 'm/odd' : 'm/even' }));
+    const theirs = await openTestJob(t.db, { tenantId: stranger.id });
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listJobs(t.db, { tenantId: tenant.id, limit: 2, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((j) => j.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(mine.map((j) => j.id).reverse());
+    expect((await listJobs(t.db, { tenantId: tenant.id, model: 'm/odd', limit: 10 })).items).toHaveLength(2);
+    expect(
+      (await listJobs(t.db, { tenantId: tenant.id, status: 'completed', limit: 10 })).items,
+    ).toHaveLength(0);
+    expect(await listJobs(t.db, { tenantId: tenant.id, cursor: 'garbage', limit: 10 })).toEqual({
+      items: [],
+      nextCursor: null,
+    });
+    expect(await getJob(t.db, { tenantId: tenant.id, jobId: theirs.id })).toBeUndefined();
+    expect(await getJob(t.db, { tenantId: stranger.id, jobId: theirs.id })).toMatchObject({ id: theirs.id });
+  });
+
+  it('listLedger is the tenant’s statement, newest first, with running balances', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const job = await openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 30_000n });
+    await captureJob(t.db, accepted(job));
+    const entries = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listLedger(t.db, { tenantId: tenant.id, limit: 1, ...(cursor ? { cursor } : {}) });
+      entries.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(entries.map((e) => [e.kind, e.account, e.amountMicroCents, e.balanceAfterMicroCents])).toEqual([
+      ['capture', 'tenant_held', -30_000n, 0n],
+      ['hold', 'tenant_held', 30_000n, 30_000n],
+      ['hold', 'tenant_available', -30_000n, 70_000n],
+      ['top_up', 'tenant_available', 100_000n, 100_000n],
+    ]);
+    expect(entries.every((e) => e.tenantId === tenant.id)).toBe(true);
+    const future = await listLedger(t.db, {
+      tenantId: tenant.id,
+      from: new Date(Date.now() + 3_600_000),
+      limit: 10,
+    });
+    expect(future.items).toEqual([]);
+  });
+});

@@ -1,0 +1,628 @@
+// Job-level operations: money and job state change together, in one transaction each. These are
+// the calls the gateway makes around the upstream submit (which itself happens outside any
+// transaction). Every operation is idempotent and a job never moves backwards.
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import type { Db } from '../client';
+import { newId } from '../ids';
+import {
+  type Job,
+  type JobStatus,
+  jobs,
+  type LedgerAccount,
+  type LedgerKind,
+  ledgerLines,
+  ledgerTransactions,
+  TERMINAL_JOB_STATUSES,
+} from '../schema';
+import { captureInTx, type HoldRefusal, recordHold, refundInTx, releaseInTx, reserve } from './holds';
+import {
+  canonicalJson,
+  decodeCursor,
+  encodeCursor,
+  inTransaction,
+  jsonSafe,
+  rows,
+  type Tx,
+} from './internal';
+
+const NON_TERMINAL = [
+  'submitting',
+  'pending',
+  'processing',
+  'unknown',
+] as const satisfies readonly JobStatus[];
+
+export function isTerminal(status: JobStatus): boolean {
+  return (TERMINAL_JOB_STATUSES as readonly JobStatus[]).includes(status);
+}
+
+/** Default time a job may stay non-terminal before reconcile reports it overdue. */
+export const DEFAULT_MAX_DURATION_SECONDS = 3_600;
+/** First poll after upstream accepted a job; later polls back off (see claimJobsToPoll). */
+const FIRST_POLL_AFTER_SECONDS = 5;
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+export interface OpenJobInput {
+  tenantId: string;
+  model: string;
+  /** The validated, normalised input (stored as jsonb). */
+  input: unknown;
+  /** What the tenant will be charged (held now, captured on upstream acceptance). */
+  quoteMicroCents: bigint;
+  listCostMicroCents: bigint;
+  priceVersion: string;
+  /** Tenant-scoped; omitted = every call is a new job. */
+  idempotencyKey?: string;
+  /** Hash of the request: the same key with another fingerprint is IDEMPOTENCY_CONFLICT. */
+  fingerprint: string;
+  tags: string[];
+  webhookUrl?: string;
+  /** Deadline for reaching a terminal state (default DEFAULT_MAX_DURATION_SECONDS). */
+  maxDurationSeconds?: number;
+  actor?: string;
+}
+
+type LimitRefusal = Extract<
+  HoldRefusal,
+  { reason: 'CONCURRENT_JOBS_LIMIT' | 'DAILY_SPEND_LIMIT' | 'RATE_LIMIT' }
+>;
+
+export type OpenJobResult =
+  | { ok: true; job: Job; replayed: boolean }
+  | { ok: false; reason: 'INSUFFICIENT_BALANCE'; requiredMicroCents: bigint; availableMicroCents: bigint }
+  | LimitRefusal
+  | {
+      ok: false;
+      reason: 'TENANT_NOT_FOUND' | 'TENANT_SUSPENDED' | 'IDEMPOTENCY_CONFLICT' | 'IDEMPOTENCY_IN_FLIGHT';
+    };
+
+/**
+ * One transaction: claim (tenant, idempotencyKey) by inserting the job row (ON CONFLICT DO NOTHING),
+ * the single conditional balance UPDATE (money + limits), the hold and its lines; the job is left
+ * `submitting`. A refusal rolls all of it back, so a refused key stays free.
+ */
+export async function openJob(db: Db, input: OpenJobInput): Promise<OpenJobResult> {
+  if (typeof input.quoteMicroCents !== 'bigint' || input.quoteMicroCents <= 0n) {
+    throw new Error(
+      `openJob: quoteMicroCents must be a positive bigint, got ${String(input.quoteMicroCents)}`,
+    );
+  }
+  return inTransaction<OpenJobResult>(db, async (tx, refuse) => {
+    const [tenant] = await rows<{ id: string }>(tx, sql`SELECT id FROM tenants WHERE id = ${input.tenantId}`);
+    if (!tenant) return refuse({ ok: false, reason: 'TENANT_NOT_FOUND' });
+
+    const jobId = newId('job');
+    const holdId = newId('hold');
+    const maxDuration = input.maxDurationSeconds ?? DEFAULT_MAX_DURATION_SECONDS;
+    const insert = tx
+      .insert(jobs)
+      .values({
+        id: jobId,
+        tenantId: input.tenantId,
+        model: input.model,
+        input: jsonSafe(input.input),
+        status: 'submitting',
+        costMicroCents: input.quoteMicroCents,
+        listCostMicroCents: input.listCostMicroCents,
+        priceVersion: input.priceVersion,
+        tags: input.tags,
+        webhookUrl: input.webhookUrl ?? null,
+        idempotencyKey: input.idempotencyKey ?? null,
+        fingerprint: input.fingerprint,
+        holdId,
+        deadlineAt: sql`now() + make_interval(secs => ${maxDuration})`,
+      })
+      .onConflictDoNothing({ target: [jobs.tenantId, jobs.idempotencyKey] })
+      .returning();
+    const [created] = await insert;
+    if (!created) {
+      const [existing] = await tx
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.tenantId, input.tenantId), eq(jobs.idempotencyKey, input.idempotencyKey ?? '')));
+      if (!existing) throw new Error('bug: idempotency conflict without an existing job');
+      if (existing.fingerprint !== input.fingerprint)
+        return refuse({ ok: false, reason: 'IDEMPOTENCY_CONFLICT' });
+      if (existing.status === 'submitting') return refuse({ ok: false, reason: 'IDEMPOTENCY_IN_FLIGHT' });
+      return { ok: true, job: existing, replayed: true };
+    }
+
+    const reserved = await reserve(tx, input.tenantId, input.quoteMicroCents);
+    if (!reserved.ok) return refuse(reserved);
+    await recordHold(tx, {
+      holdId,
+      tenantId: input.tenantId,
+      jobId,
+      amount: input.quoteMicroCents,
+      idempotencyKey: `hold:job:${jobId}`,
+      fingerprint: canonicalJson({ op: 'hold', jobId, amountMicroCents: input.quoteMicroCents }),
+      actor: input.actor ?? `tenant:${input.tenantId}`,
+      reserved,
+    });
+    return { ok: true, job: created, replayed: false };
+  });
+}
+
+async function lockJob(tx: Tx, jobId: string): Promise<Job> {
+  const [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId)).for('update');
+  // Job ids come from openJob: an unknown one is a caller bug, not a business outcome.
+  if (!job) throw new Error(`job ${jobId} not found`);
+  return job;
+}
+
+async function saveJob(tx: Tx, jobId: string, set: PgUpdateSetSource<typeof jobs>): Promise<Job> {
+  const [job] = await tx
+    .update(jobs)
+    .set({ ...set, updatedAt: sql`now()` })
+    .where(eq(jobs.id, jobId))
+    .returning();
+  if (!job) throw new Error(`bug: locked job ${jobId} vanished`);
+  return job;
+}
+
+/** A job reached a terminal state: free its concurrency slot (exactly once, under the job row lock). */
+async function endActiveJob(tx: Tx, tenantId: string): Promise<void> {
+  await tx.execute(
+    sql`UPDATE tenant_balances SET active_jobs = active_jobs - 1, updated_at = now() WHERE tenant_id = ${tenantId}`,
+  );
+}
+
+const jobActor = (job: Job, actor: string | undefined) => actor ?? `system:job:${job.id}`;
+
+async function captureLocked(
+  tx: Tx,
+  job: Job,
+  upstream: {
+    upstreamJobId: string | null;
+    upstreamCostMicroCents: bigint | null;
+    estimatedCompletionTime: Date | null;
+  },
+  actor: string | undefined,
+): Promise<Job> {
+  const captured = await captureInTx(tx, job.holdId, undefined, {
+    actor: jobActor(job, actor),
+    reason: 'accepted upstream',
+    keepActiveJob: true,
+  });
+  if (!captured.ok)
+    throw new Error(`bug: job ${job.id} (${job.status}) hold not capturable: ${captured.reason}`);
+  const upstreamCost = upstream.upstreamCostMicroCents;
+  return saveJob(tx, job.id, {
+    status: 'pending',
+    upstreamJobId: upstream.upstreamJobId ?? job.upstreamJobId,
+    upstreamCostMicroCents: upstreamCost,
+    costMismatch: upstreamCost !== null && upstreamCost !== job.listCostMicroCents,
+    estimatedCompletionTime: upstream.estimatedCompletionTime,
+    error: null,
+    nextPollAt: sql`now() + make_interval(secs => ${FIRST_POLL_AFTER_SECONDS})`,
+    pollAttempts: 0,
+  });
+}
+
+export interface CaptureJobInput {
+  jobId: string;
+  upstreamJobId: string;
+  /** What Pixelbyte says it charged; compared with the list price (cost_mismatch). */
+  upstreamCostMicroCents: bigint;
+  estimatedCompletionTime: Date | null;
+  actor?: string;
+}
+
+/**
+ * Upstream accepted the job: capture the hold (the tenant is charged the quote), store the upstream
+ * id and cost, job → `pending`. Idempotent. If the job was already released (`rejected`, e.g. its
+ * unknown outcome expired), the tenant is NOT charged after the fact: the job is flagged
+ * `needs_review` for finance instead. A second, different upstream id is flagged the same way.
+ */
+export async function captureJob(db: Db, input: CaptureJobInput): Promise<{ ok: true; job: Job }> {
+  return db.transaction(async (tx) => {
+    const job = await lockJob(tx, input.jobId);
+    switch (job.status) {
+      case 'submitting':
+      case 'unknown':
+        return {
+          ok: true as const,
+          job: await captureLocked(
+            tx,
+            job,
+            {
+              upstreamJobId: input.upstreamJobId,
+              upstreamCostMicroCents: input.upstreamCostMicroCents,
+              estimatedCompletionTime: input.estimatedCompletionTime,
+            },
+            input.actor,
+          ),
+        };
+      case 'rejected':
+        return {
+          ok: true as const,
+          job: await saveJob(tx, job.id, {
+            needsReview: true,
+            upstreamJobId: job.upstreamJobId ?? input.upstreamJobId,
+            upstreamCostMicroCents: job.upstreamCostMicroCents ?? input.upstreamCostMicroCents,
+          }),
+        };
+      case 'pending':
+      case 'processing':
+      case 'completed':
+      case 'failed':
+      case 'cancelled':
+        if (job.upstreamJobId !== null && job.upstreamJobId !== input.upstreamJobId) {
+          return { ok: true as const, job: await saveJob(tx, job.id, { needsReview: true }) };
+        }
+        return { ok: true as const, job };
+      default: {
+        const never: never = job.status;
+        throw new Error(`unhandled job status ${String(never)}`);
+      }
+    }
+  });
+}
+
+export interface ReleaseJobInput {
+  jobId: string;
+  status: 'rejected';
+  error: JobError;
+  actor?: string;
+}
+
+/**
+ * Upstream definitively refused (or the request was never sent): release the hold (the tenant is
+ * not charged), job → `rejected`. Idempotent; a job already accepted is returned unchanged.
+ */
+export async function releaseJob(db: Db, input: ReleaseJobInput): Promise<{ ok: true; job: Job }> {
+  return db.transaction(async (tx) => {
+    const job = await lockJob(tx, input.jobId);
+    if (job.status !== 'submitting' && job.status !== 'unknown') return { ok: true as const, job };
+    const released = await releaseInTx(tx, job.holdId, {
+      actor: jobActor(job, input.actor),
+      reason: `upstream rejected: ${input.error.code}`,
+      keepActiveJob: true,
+    });
+    if (!released.ok) throw new Error(`bug: job ${job.id} hold not releasable: ${released.reason}`);
+    await endActiveJob(tx, job.tenantId);
+    const saved = await saveJob(tx, job.id, {
+      status: input.status,
+      error: jsonSafe(input.error),
+      completedAt: sql`now()`,
+      nextPollAt: null,
+    });
+    return { ok: true as const, job: saved };
+  });
+}
+
+/** Upstream outcome unknown (timeout after sending): job `submitting` → `unknown`, the hold is kept. */
+export async function markJobUnknown(
+  db: Db,
+  input: { jobId: string; error: JobError },
+): Promise<{ ok: true; job: Job }> {
+  return db.transaction(async (tx) => {
+    const job = await lockJob(tx, input.jobId);
+    if (job.status !== 'submitting') return { ok: true as const, job };
+    return {
+      ok: true as const,
+      job: await saveJob(tx, job.id, { status: 'unknown', error: jsonSafe(input.error) }),
+    };
+  });
+}
+
+export interface UpstreamJobState {
+  status: 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
+  output: string | null;
+  outputs: unknown;
+  error: JobError | null;
+  completedAt: Date | null;
+}
+
+export interface AdvanceJobInput {
+  jobId: string;
+  upstream: UpstreamJobState;
+  /** Used when the job is still submitting/unknown (the upstream id learnt from a webhook). */
+  upstreamJobId?: string;
+  actor?: string;
+}
+
+const RANK: Record<JobStatus, number> = {
+  submitting: 0,
+  unknown: 0,
+  pending: 1,
+  processing: 2,
+  completed: 3,
+  failed: 3,
+  cancelled: 3,
+  rejected: 3,
+};
+
+/**
+ * Moves a job forward to what upstream reports; never backwards, idempotent. A job still
+ * submitting/unknown is captured first (it exists upstream). `failed` / `cancelled` refund the
+ * charge once (job.refundedMicroCents). A job already terminal is returned unchanged.
+ */
+export async function advanceJob(
+  db: Db,
+  input: AdvanceJobInput,
+): Promise<{ ok: true; job: Job; changed: boolean }> {
+  return db.transaction(async (tx) => {
+    let job = await lockJob(tx, input.jobId);
+    if (isTerminal(job.status)) return { ok: true as const, job, changed: false };
+    let changed = false;
+    if (job.status === 'submitting' || job.status === 'unknown') {
+      job = await captureLocked(
+        tx,
+        job,
+        {
+          upstreamJobId: input.upstreamJobId ?? job.upstreamJobId,
+          upstreamCostMicroCents: null,
+          estimatedCompletionTime: null,
+        },
+        input.actor,
+      );
+      changed = true;
+    }
+    const target = input.upstream.status;
+    if (RANK[target] <= RANK[job.status]) return { ok: true as const, job, changed };
+
+    switch (target) {
+      case 'pending':
+      case 'processing':
+        job = await saveJob(tx, job.id, { status: target });
+        break;
+      case 'completed':
+        await endActiveJob(tx, job.tenantId);
+        job = await saveJob(tx, job.id, {
+          status: 'completed',
+          output: input.upstream.output,
+          outputs: jsonSafe(input.upstream.outputs ?? null),
+          error: null,
+          completedAt: input.upstream.completedAt ?? sql`now()`,
+          nextPollAt: null,
+        });
+        break;
+      case 'failed':
+      case 'cancelled': {
+        const refunded = await refundInTx(tx, job.holdId, {
+          actor: jobActor(job, input.actor),
+          reason: `upstream ${target}`,
+        });
+        if (!refunded.ok) throw new Error(`bug: job ${job.id} charge not refundable: ${refunded.reason}`);
+        await endActiveJob(tx, job.tenantId);
+        job = await saveJob(tx, job.id, {
+          status: target,
+          refundedMicroCents: refunded.refundedMicroCents,
+          error: input.upstream.error ? jsonSafe(input.upstream.error) : null,
+          completedAt: input.upstream.completedAt ?? sql`now()`,
+          nextPollAt: null,
+        });
+        break;
+      }
+      default: {
+        const never: never = target;
+        throw new Error(`unhandled upstream status ${String(never)}`);
+      }
+    }
+    return { ok: true as const, job, changed: true };
+  });
+}
+
+export type ExpireUnknownJobResult =
+  | { ok: true; job: Job; expired: boolean }
+  | { ok: false; reason: 'JOB_NOT_FOUND' };
+
+/**
+ * An `unknown` job whose outcome is still unknown `graceSeconds` after it became unknown (DB clock):
+ * release its hold (the tenant is not charged), job → `rejected` with UNKNOWN_OUTCOME_EXPIRED and
+ * `needs_review` (Pixelbyte may have charged the operator). Otherwise returns the job unchanged.
+ */
+export async function expireUnknownJob(
+  db: Db,
+  input: { jobId: string; graceSeconds: number; actor?: string },
+): Promise<ExpireUnknownJobResult> {
+  return inTransaction<ExpireUnknownJobResult>(db, async (tx) => {
+    const [job] = await tx
+      .select({
+        job: jobs,
+        due: sql<boolean>`${jobs.updatedAt} <= now() - make_interval(secs => ${input.graceSeconds})`,
+      })
+      .from(jobs)
+      .where(eq(jobs.id, input.jobId))
+      .for('update');
+    if (!job) return { ok: false, reason: 'JOB_NOT_FOUND' };
+    if (job.job.status !== 'unknown' || !job.due) return { ok: true, job: job.job, expired: false };
+    const released = await releaseInTx(tx, job.job.holdId, {
+      actor: jobActor(job.job, input.actor),
+      reason: 'unknown outcome expired',
+      keepActiveJob: true,
+    });
+    if (!released.ok)
+      throw new Error(`bug: unknown job ${job.job.id} hold not releasable: ${released.reason}`);
+    await endActiveJob(tx, job.job.tenantId);
+    const saved = await saveJob(tx, job.job.id, {
+      status: 'rejected',
+      needsReview: true,
+      error: {
+        code: 'UNKNOWN_OUTCOME_EXPIRED',
+        message: `upstream outcome still unknown after ${input.graceSeconds}s; hold released`,
+      },
+      completedAt: sql`now()`,
+      nextPollAt: null,
+    });
+    return { ok: true, job: saved, expired: true };
+  });
+}
+
+/**
+ * Claims up to `limit` non-terminal jobs with an upstream id that are due for a poll
+ * (next_poll_at ≤ now()), skipping rows another instance holds (FOR UPDATE SKIP LOCKED), and
+ * pushes their next_poll_at out with exponential backoff (5 s, 10 s, … capped at 5 min), so several
+ * gateway instances never poll the same job at the same time.
+ */
+export async function claimJobsToPoll(
+  db: Db,
+  input: { limit: number; minAgeSeconds?: number },
+): Promise<Job[]> {
+  const due = db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(
+      and(
+        inArray(jobs.status, [...NON_TERMINAL]),
+        sql`${jobs.upstreamJobId} IS NOT NULL`,
+        sql`${jobs.nextPollAt} <= now()`,
+        sql`${jobs.createdAt} <= now() - make_interval(secs => ${input.minAgeSeconds ?? 0})`,
+      ),
+    )
+    .orderBy(jobs.nextPollAt)
+    .limit(Math.max(1, input.limit))
+    .for('update', { skipLocked: true });
+  return db
+    .update(jobs)
+    .set({
+      pollAttempts: sql`${jobs.pollAttempts} + 1`,
+      nextPollAt: sql`now() + make_interval(secs => least(300, 5 * power(2, least(${jobs.pollAttempts}, 10))))`,
+    })
+    .where(inArray(jobs.id, due))
+    .returning();
+}
+
+/** A job by id; with `tenantId`, only that tenant's (another tenant's job is "not found"). */
+export async function getJob(db: Db, input: { tenantId?: string; jobId: string }): Promise<Job | undefined> {
+  const [job] = await db
+    .select()
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.id, input.jobId),
+        input.tenantId === undefined ? undefined : eq(jobs.tenantId, input.tenantId),
+      ),
+    );
+  return job;
+}
+
+const cursorTs = (column: typeof jobs.createdAt | typeof ledgerLines.createdAt) =>
+  sql<string>`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+export interface ListJobsInput {
+  /** Omitted = all tenants (admin). */
+  tenantId?: string;
+  status?: JobStatus;
+  model?: string;
+  cursor?: string;
+  limit: number;
+}
+
+/** Jobs newest first; `nextCursor` is opaque over (created_at, id). An unreadable cursor gives an empty page. */
+export async function listJobs(
+  db: Db,
+  input: ListJobsInput,
+): Promise<{ items: Job[]; nextCursor: string | null }> {
+  const limit = Math.max(1, Math.min(input.limit, 500));
+  const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
+  if (input.cursor !== undefined && !cursor) return { items: [], nextCursor: null };
+  const page = await db
+    .select({ job: jobs, ts: cursorTs(jobs.createdAt) })
+    .from(jobs)
+    .where(
+      and(
+        input.tenantId === undefined ? undefined : eq(jobs.tenantId, input.tenantId),
+        input.status === undefined ? undefined : eq(jobs.status, input.status),
+        input.model === undefined ? undefined : eq(jobs.model, input.model),
+        cursor
+          ? sql`(${jobs.createdAt}, ${jobs.id}) < (${cursor.createdAt}::timestamptz, ${cursor.id})`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(jobs.createdAt), desc(jobs.id))
+    .limit(limit + 1);
+  const items = page.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map((r) => r.job),
+    nextCursor: page.length > limit && last ? encodeCursor(last.ts, last.job.id) : null,
+  };
+}
+
+export interface LedgerEntry {
+  lineId: bigint;
+  transactionId: string;
+  kind: LedgerKind;
+  account: LedgerAccount;
+  tenantId: string | null;
+  jobId: string | null;
+  holdId: string | null;
+  /** Signed: + credits the account, − debits it. */
+  amountMicroCents: bigint;
+  /** The account's balance right after this line (tenant accounts only). */
+  balanceAfterMicroCents: bigint | null;
+  reference: string | null;
+  reason: string | null;
+  actor: string;
+  createdAt: Date;
+}
+
+export interface ListLedgerInput {
+  /** Omitted = every line, platform accounts included (finance). */
+  tenantId?: string;
+  /** Inclusive lower bound on created_at. */
+  from?: Date;
+  /** Exclusive upper bound on created_at. */
+  to?: Date;
+  cursor?: string;
+  limit: number;
+}
+
+/** Ledger lines newest first (a tenant's statement, or all lines), cursor-paginated. */
+export async function listLedger(
+  db: Db,
+  input: ListLedgerInput,
+): Promise<{ items: LedgerEntry[]; nextCursor: string | null }> {
+  const limit = Math.max(1, Math.min(input.limit, 1_000));
+  const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
+  if (input.cursor !== undefined && !cursor) return { items: [], nextCursor: null };
+  if (cursor && !/^\d+$/.test(cursor.id)) return { items: [], nextCursor: null };
+  const page = await db
+    .select({
+      lineId: ledgerLines.id,
+      transactionId: ledgerLines.transactionId,
+      kind: ledgerTransactions.kind,
+      account: ledgerLines.account,
+      tenantId: ledgerLines.tenantId,
+      jobId: ledgerTransactions.jobId,
+      holdId: ledgerTransactions.holdId,
+      amountMicroCents: ledgerLines.amountMicroCents,
+      balanceAfterMicroCents: ledgerLines.balanceAfterMicroCents,
+      reference: ledgerTransactions.reference,
+      reason: ledgerTransactions.reason,
+      actor: ledgerTransactions.actor,
+      createdAt: ledgerLines.createdAt,
+      ts: cursorTs(ledgerLines.createdAt),
+    })
+    .from(ledgerLines)
+    .innerJoin(ledgerTransactions, eq(ledgerTransactions.id, ledgerLines.transactionId))
+    .where(
+      and(
+        input.tenantId === undefined ? undefined : eq(ledgerLines.tenantId, input.tenantId),
+        input.from === undefined
+          ? undefined
+          : sql`${ledgerLines.createdAt} >= ${input.from.toISOString()}::timestamptz`,
+        input.to === undefined
+          ? undefined
+          : sql`${ledgerLines.createdAt} < ${input.to.toISOString()}::timestamptz`,
+        cursor
+          ? sql`(${ledgerLines.createdAt}, ${ledgerLines.id}) < (${cursor.createdAt}::timestamptz, ${cursor.id}::bigint)`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(ledgerLines.createdAt), desc(ledgerLines.id))
+    .limit(limit + 1);
+  const items = page.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(({ ts: _ts, ...entry }) => entry),
+    nextCursor: page.length > limit && last ? encodeCursor(last.ts, last.lineId.toString()) : null,
+  };
+}
