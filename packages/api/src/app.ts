@@ -24,8 +24,9 @@ function requestId(deps: AppDeps): MiddlewareHandler<AppEnv> {
         : `req_${randomBytes(12).toString('base64url')}`;
     c.set('requestId', id);
     c.set('log', deps.log.child({ requestId: id }));
-    c.header('x-request-id', id);
     await next();
+    // Set after next(): handlers that return their own Response (tRPC) bypass c.header().
+    c.res.headers.set('x-request-id', id);
   };
 }
 

@@ -71,6 +71,10 @@ function issuesOf(cause: unknown): Issue[] | null {
   return null;
 }
 
+function isSyntaxError(cause: unknown): boolean {
+  return typeof cause === 'object' && cause !== null && 'name' in cause && cause.name === 'SyntaxError';
+}
+
 function pathOf(issue: Issue): string {
   return issue.path.map((p) => (typeof p === 'object' && p !== null ? String(p.key) : String(p))).join('.');
 }
@@ -103,6 +107,10 @@ export function describeTRPCError(error: TRPCError): {
     return cause.details === undefined
       ? { message: cause.message, reason: cause.reason }
       : { message: cause.message, reason: cause.reason, details: cause.details };
+  }
+  // By name, not instanceof: the SyntaxError comes from JSON.parse, possibly in another realm.
+  if ((error.code === 'BAD_REQUEST' || error.code === 'PARSE_ERROR') && isSyntaxError(cause)) {
+    return { message: 'Malformed JSON body', reason: 'MALFORMED_JSON' };
   }
   const issues = issuesOf(cause);
   if (error.code === 'BAD_REQUEST' && issues) {

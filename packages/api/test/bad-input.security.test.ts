@@ -35,13 +35,13 @@ describe('bad input: precise 4xx, nothing written', () => {
       body,
     });
 
-  it('malformed JSON → 400 PARSE_ERROR', async () => {
+  it('malformed JSON → 400 MALFORMED_JSON', async () => {
     const res = await post('/trpc/jobs.submit', '{"model": "x", ');
     expect(res.status).toBe(400);
     const body = (await res.json()) as {
       error: { data: { code: string; reason: string; requestId: string } };
     };
-    expect(body.error.data).toMatchObject({ code: 'PARSE_ERROR', reason: 'MALFORMED_JSON' });
+    expect(body.error.data).toMatchObject({ code: 'BAD_REQUEST', reason: 'MALFORMED_JSON' });
     expect(body.error.data.requestId).toBe(res.headers.get('x-request-id'));
   });
 
@@ -67,7 +67,6 @@ describe('bad input: precise 4xx, nothing written', () => {
 
   it('wrong types → BAD_REQUEST INVALID_INPUT naming the field', async () => {
     const e = await expectTRPCError(
-      // @ts-expect-error deliberately wrong type
       client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT, maxCostMicroCents: 'lots' }),
     );
     expect(e).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });

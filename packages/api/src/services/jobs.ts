@@ -3,7 +3,7 @@ import { captureJob, getJob, listJobs, markJobUnknown, openJob, releaseJob } fro
 import { quote } from '@tollgate/pricing';
 import { DomainError } from '../errors.ts';
 import { webhookUrlFor } from '../webhook-token.ts';
-import type { TenantCtx } from './context.ts';
+import { SYSTEM_ACTOR, type TenantCtx } from './context.ts';
 import { syncJobWithUpstream } from './lifecycle.ts';
 import { quoteError } from './pricing.ts';
 import { upstreamNotSentError, upstreamRejectionError } from './upstream-errors.ts';
@@ -120,6 +120,7 @@ export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitI
     priceVersion: q.priceVersion,
     fingerprint,
     tags,
+    actor: ctx.principal.sub,
     ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
     ...(input.webhookUrl === undefined ? {} : { webhookUrl: input.webhookUrl }),
   });
@@ -168,6 +169,7 @@ export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitI
         jobId: job.id,
         status: 'rejected',
         error: { code: e.code, message: e.message },
+        actor: SYSTEM_ACTOR.submit,
       });
       deps.metrics.money('released', job.costMicroCents);
       deps.metrics.jobTransitions.inc({ to: 'rejected' });

@@ -1,5 +1,5 @@
 import type { Job } from '@tollgate/db';
-import { advanceJob, captureJob } from '@tollgate/db/ledger';
+import { advanceJob } from '@tollgate/db/ledger';
 import type { UpstreamJob, UpstreamJobStatus } from '@tollgate/pixelbyte';
 import type { ServiceCtx } from './context.ts';
 
@@ -13,7 +13,7 @@ export type SyncResult = { job: Job; changed: boolean; upstream: UpstreamJob | n
  * A job still `submitting`/`unknown` has no stored upstream id; `upstreamJobIdHint` (the id named by
  * an authenticated webhook) lets us find it. Capturing it then charges the tenant the quote: the job
  * exists upstream, so the operator was charged too. Pixelbyte's actual charge is not on the status
- * endpoint; the list price recorded at submit is used as the upstream cost in that case.
+ * endpoint, so the upstream cost stays unknown (null) in that case.
  */
 export async function syncJobWithUpstream(
   ctx: ServiceCtx,
@@ -50,23 +50,12 @@ export async function syncJobWithUpstream(
     return { job, changed: false, upstream: null };
   }
 
-  let current = job;
-  if (current.status === 'submitting' || current.status === 'unknown') {
-    const captured = await captureJob(deps.db, {
-      jobId: current.id,
-      upstreamJobId,
-      upstreamCostMicroCents: current.listCostMicroCents,
-      estimatedCompletionTime: null,
-    });
-    if (captured.job.status !== current.status) {
-      deps.metrics.money('captured', current.costMicroCents);
-      deps.metrics.jobTransitions.inc({ to: captured.job.status });
-    }
-    current = captured.job;
-  }
-
+  // A job still submitting/unknown is captured inside advanceJob (same transaction) with the upstream
+  // id; its upstream cost stays unknown (null) since the status endpoint does not report it.
   const advanced = await advanceJob(deps.db, {
-    jobId: current.id,
+    jobId: job.id,
+    upstreamJobId,
+    actor: opts.actor,
     upstream: {
       status: upstream.status,
       output: upstream.output,
@@ -76,14 +65,17 @@ export async function syncJobWithUpstream(
     },
   });
   if (advanced.changed) {
-    deps.metrics.jobTransitions.inc({ to: advanced.job.status });
-    if (advanced.job.refundedMicroCents > current.refundedMicroCents) {
-      deps.metrics.money('refunded', advanced.job.refundedMicroCents - current.refundedMicroCents);
+    const wasUncharged = job.status === 'submitting' || job.status === 'unknown';
+    if (wasUncharged && advanced.job.upstreamJobId !== null)
+      deps.metrics.money('captured', job.costMicroCents);
+    if (advanced.job.refundedMicroCents > job.refundedMicroCents) {
+      deps.metrics.money('refunded', advanced.job.refundedMicroCents - job.refundedMicroCents);
     }
+    deps.metrics.jobTransitions.inc({ to: advanced.job.status });
     ctx.log.info(
-      { jobId: current.id, from: current.status, to: advanced.job.status, actor: opts.actor },
+      { jobId: job.id, from: job.status, to: advanced.job.status, actor: opts.actor },
       'job advanced',
     );
   }
-  return { job: advanced.job, changed: advanced.changed || current !== job, upstream };
+  return { job: advanced.job, changed: advanced.changed, upstream };
 }
