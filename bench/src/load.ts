@@ -1,0 +1,254 @@
+// Load generator on node:http with a keep-alive Agent (no third-party loader). Two modes:
+// - closed loop (`runClosedLoop`): N workers, each sends its next request when the previous one
+//   answers: finds the maximum throughput at that concurrency.
+// - open loop (`runOpenLoop`): requests are due at a fixed arrival rate whatever the server does, and
+//   latency is measured from when a request was DUE, not when it was sent, so a stalled server
+//   cannot hide its stall (no coordinated omission).
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Histogram, type LatencySummary } from './stats';
+
+export interface RequestSpec {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface Target {
+  host: string;
+  port: number;
+}
+
+/** What counts as a success: the status code and, optionally, a check of the body. */
+export type Verify = (status: number, body: string) => true | string;
+
+/** Default: HTTP 2xx. Otherwise the failure is keyed by status and tRPC reason when present. */
+export const verify2xx: Verify = (status, body) =>
+  status >= 200 && status < 300 ? true : failureKey(status, body);
+
+/** `"<status> <reason>"` from a tRPC or gateway error body, or just the status. */
+export function failureKey(status: number, body: string): string {
+  try {
+    const parsed = JSON.parse(body) as {
+      error?: { data?: { reason?: unknown }; json?: { data?: { reason?: unknown } }; code?: unknown };
+      reason?: unknown;
+    };
+    const reason = parsed.error?.data?.reason ?? parsed.reason ?? parsed.error?.code;
+    if (typeof reason === 'string') return `${status} ${reason}`;
+  } catch {
+    // not JSON: the status alone says enough
+  }
+  return String(status);
+}
+
+export interface LoadResult {
+  mode: 'closed' | 'open';
+  /** Concurrency (closed) or target arrival rate per second (open). */
+  concurrency?: number;
+  targetRps?: number;
+  durationMs: number;
+  sent: number;
+  ok: number;
+  failed: number;
+  /** Failures by key (`"503 UPSTREAM_UNAVAILABLE"`, `"ECONNRESET"`, `"timeout"`…). */
+  errors: Record<string, number>;
+  /** Successful answers per second over the measured window. */
+  okPerSecond: number;
+  /** Successful requests only. Open loop: from the due time; closed loop: from the send time. */
+  latency: LatencySummary;
+  /** Open loop only: requests still not sent when the window closed (the server fell behind). */
+  backlog?: number;
+}
+
+export interface Progress {
+  elapsedMs: number;
+  ok: number;
+  failed: number;
+  /** Successes per second over the last progress interval. */
+  currentRps: number;
+}
+
+interface CommonOptions {
+  target: Target;
+  durationMs: number;
+  /** Builds request number `i` (e.g. rotating tenants). */
+  make: (i: number) => RequestSpec;
+  verify?: Verify;
+  timeoutMs?: number;
+  onProgress?: (p: Progress) => void;
+  progressEveryMs?: number;
+}
+
+function send(
+  agent: http.Agent,
+  target: Target,
+  spec: RequestSpec,
+  timeoutMs: number,
+): Promise<{ status: number; body: string } | { error: string }> {
+  return new Promise((resolve) => {
+    const headers: Record<string, string | number> = { ...spec.headers };
+    if (spec.body !== undefined) headers['content-length'] = Buffer.byteLength(spec.body);
+    const req = http.request(
+      { agent, host: target.host, port: target.port, method: spec.method, path: spec.path, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', (err) => resolve({ error: (err as NodeJS.ErrnoException).code ?? err.message }));
+      },
+    );
+    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+    req.end(spec.body);
+  });
+}
+
+class Tally {
+  readonly histogram = new Histogram();
+  sent = 0;
+  ok = 0;
+  failed = 0;
+  readonly errors: Record<string, number> = {};
+
+  outcome(
+    result: { status: number; body: string } | { error: string },
+    verify: Verify,
+    latencyUs: number,
+  ): void {
+    let key: string | true;
+    if ('error' in result) key = result.error;
+    else key = verify(result.status, result.body);
+    if (key === true) {
+      this.ok += 1;
+      this.histogram.record(latencyUs);
+    } else {
+      this.failed += 1;
+      this.errors[key] = (this.errors[key] ?? 0) + 1;
+    }
+  }
+}
+
+function progressTimer(tally: Tally, start: number, opts: CommonOptions): () => void {
+  if (!opts.onProgress) return () => {};
+  let lastOk = 0;
+  let lastAt = start;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    opts.onProgress?.({
+      elapsedMs: now - start,
+      ok: tally.ok,
+      failed: tally.failed,
+      currentRps: ((tally.ok - lastOk) * 1000) / Math.max(1, now - lastAt),
+    });
+    lastOk = tally.ok;
+    lastAt = now;
+  }, opts.progressEveryMs ?? 2_000);
+  return () => clearInterval(timer);
+}
+
+/** N workers back to back for `durationMs`; in-flight requests at the deadline are awaited but not counted. */
+export async function runClosedLoop(opts: CommonOptions & { concurrency: number }): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
+  const verify = opts.verify ?? verify2xx;
+  const tally = new Tally();
+  const start = performance.now();
+  const deadline = start + opts.durationMs;
+  const stopProgress = progressTimer(tally, start, opts);
+  let next = 0;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const i = next++;
+      const sentAt = performance.now();
+      tally.sent += 1;
+      const result = await send(agent, opts.target, opts.make(i), opts.timeoutMs ?? 30_000);
+      const doneAt = performance.now();
+      if (doneAt <= deadline) tally.outcome(result, verify, (doneAt - sentAt) * 1000);
+      else tally.sent -= 1;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  } finally {
+    stopProgress();
+    agent.destroy();
+  }
+  const durationMs = Math.min(performance.now(), deadline) - start;
+  return {
+    mode: 'closed',
+    concurrency: opts.concurrency,
+    durationMs: Math.round(durationMs),
+    sent: tally.sent,
+    ok: tally.ok,
+    failed: tally.failed,
+    errors: tally.errors,
+    okPerSecond: Math.round((tally.ok * 1000) / durationMs),
+    latency: tally.histogram.summary(),
+  };
+}
+
+/**
+ * Requests due at `rps` per second for `durationMs`. Up to `maxSockets` are in flight; the rest wait
+ * in the agent's queue with their clock running. Requests due but unsent at the end are counted as
+ * backlog; requests still in flight at the end are awaited (up to the timeout) and counted.
+ */
+export async function runOpenLoop(
+  opts: CommonOptions & { rps: number; maxSockets?: number },
+): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 256 });
+  const verify = opts.verify ?? verify2xx;
+  const tally = new Tally();
+  const intervalMs = 1000 / opts.rps;
+  const total = Math.floor((opts.durationMs / 1000) * opts.rps);
+  // Bound the backlog: a server far behind would otherwise grow an unbounded queue of promises.
+  const maxQueued = Math.max(1000, opts.rps * 5);
+  const pending = new Set<Promise<void>>();
+  const start = performance.now();
+  const stopProgress = progressTimer(tally, start, opts);
+  let issued = 0;
+  try {
+    while (issued < total) {
+      const now = performance.now();
+      while (issued < total && start + issued * intervalMs <= now && pending.size < maxQueued) {
+        const due = start + issued * intervalMs;
+        const spec = opts.make(issued);
+        issued += 1;
+        tally.sent += 1;
+        const p: Promise<void> = send(agent, opts.target, spec, opts.timeoutMs ?? 30_000).then((result) => {
+          tally.outcome(result, verify, (performance.now() - due) * 1000);
+          pending.delete(p);
+        });
+        pending.add(p);
+      }
+      if (pending.size >= maxQueued) {
+        // Far behind: wait for an answer instead of queueing more (the due clock keeps running).
+        await Promise.race(pending);
+        continue;
+      }
+      if (performance.now() - start > opts.durationMs + 1_000) break;
+      // 1 ms timer: low CPU on a shared machine; its jitter is inside every figure alike.
+      await new Promise((r) =>
+        setTimeout(r, Math.max(0, Math.min(1, start + issued * intervalMs - performance.now()))),
+      );
+    }
+    await Promise.all(pending);
+  } finally {
+    stopProgress();
+    agent.destroy();
+  }
+  const durationMs = Math.max(opts.durationMs, 1);
+  return {
+    mode: 'open',
+    targetRps: opts.rps,
+    durationMs: Math.round(performance.now() - start),
+    sent: tally.sent,
+    ok: tally.ok,
+    failed: tally.failed,
+    errors: tally.errors,
+    okPerSecond: Math.round((tally.ok * 1000) / durationMs),
+    latency: tally.histogram.summary(),
+    backlog: total - issued,
+  };
+}

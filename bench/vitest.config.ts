@@ -1,0 +1,6 @@
+import '../tooling/vitest/node20-polyfills';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {},
+});
