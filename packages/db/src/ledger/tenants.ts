@@ -125,7 +125,11 @@ export type TenantResult = { ok: true; tenant: Tenant } | { ok: false; reason: '
 /** Changes name, markup, limits or webhook URL; fields left undefined stay as they are. */
 export async function updateTenant(db: Db, input: UpdateTenantInput): Promise<TenantResult> {
   return inTransaction<TenantResult>(db, async (tx, refuse) => {
-    const [before] = await tx.select().from(tenants).where(eq(tenants.id, input.tenantId)).for('update');
+    const [before] = await tx
+      .select()
+      .from(tenants)
+      .where(eq(tenants.id, input.tenantId))
+      .for('no key update');
     if (!before) return refuse({ ok: false, reason: 'TENANT_NOT_FOUND' });
     const set: Partial<typeof tenants.$inferInsert> = {};
     if (input.name !== undefined) set.name = input.name;
@@ -170,7 +174,7 @@ export async function setTenantStatus(db: Db, input: SetTenantStatusInput): Prom
   return inTransaction<TenantResult>(db, async (tx, refuse) => {
     const [before] = await rows<{ status: TenantStatus }>(
       tx,
-      sql`SELECT status FROM tenants WHERE id = ${input.tenantId} FOR UPDATE`,
+      sql`SELECT status FROM tenants WHERE id = ${input.tenantId} FOR NO KEY UPDATE`,
     );
     if (!before) return refuse({ ok: false, reason: 'TENANT_NOT_FOUND' });
     const [tenant] = await tx
