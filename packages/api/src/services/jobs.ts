@@ -186,6 +186,18 @@ export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitI
       });
       deps.metrics.jobTransitions.inc({ to: 'unknown' });
       ctx.log.warn({ jobId: job.id, code: e.code }, 'upstream outcome unknown; hold kept until resolved');
+      if (e.jobId) {
+        // A garbled 2xx still named the upstream job: read it back now rather than wait for a webhook.
+        try {
+          const synced = await syncJobWithUpstream(ctx, marked.job, {
+            actor: SYSTEM_ACTOR.submit,
+            upstreamJobIdHint: e.jobId,
+          });
+          return toJobView(synced.job);
+        } catch (err) {
+          ctx.log.warn({ err, jobId: job.id }, 'could not resolve the unknown outcome right away');
+        }
+      }
       return toJobView(marked.job);
     }
     default: {
