@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgresError, embeddedPostgresMajorVersion, startEmbeddedPostgres } from './embedded';
@@ -95,4 +97,50 @@ describe('startEmbeddedPostgres', () => {
     );
     expect(existsSync(path.join(dataDir, 'notes.txt'))).toBe(true);
   });
+
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'stops the server cleanly when the process gets %s',
+    async (signal) => {
+      const dataDir = path.join(root, `signal-${signal}`);
+      const script = path.join(root, `serve-${signal}.mts`);
+      const embedded = fileURLToPath(new URL('./embedded.ts', import.meta.url));
+      await writeFile(
+        script,
+        `import { startEmbeddedPostgres } from ${JSON.stringify(embedded)};
+       const s = await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, persistent: true });
+       console.log('READY ' + s.url);
+       setInterval(() => {}, 1000);`,
+      );
+      const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+      const child = spawn(tsx, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      try {
+        const deadline = Date.now() + 60_000;
+        while (!output.includes('READY') && Date.now() < deadline && child.exitCode === null) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        expect(output, 'server started').toContain('READY');
+        expect(existsSync(path.join(dataDir, 'postmaster.pid')), 'running server holds its pid file').toBe(
+          true,
+        );
+        child.kill(signal);
+        await exited;
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+      // Postgres removes postmaster.pid only after a clean shutdown.
+      expect(
+        existsSync(path.join(dataDir, 'postmaster.pid')),
+        `pid file left after ${signal}: ${output}`,
+      ).toBe(false);
+      expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
+    },
+  );
 });
