@@ -1,0 +1,90 @@
+import { getAccount, openJob, reconcile } from '@tollgate/db/ledger';
+import { createTestDatabase, createTestTenant, type TestDatabase } from '@tollgate/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawHold, runHoldLoop } from './hold-sql';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase({ max: 4 });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const MODEL = 'google/nano-banana-dev/text-to-image';
+const INPUT = { prompt: 'a fox' };
+
+async function counts() {
+  const [r] = await t.sql<{ jobs: bigint; holds: bigint; lines: bigint }[]>`
+    SELECT (SELECT count(*) FROM jobs) AS jobs, (SELECT count(*) FROM holds) AS holds,
+           (SELECT count(*) FROM ledger_lines) AS lines`;
+  return r;
+}
+
+describe('rawHold (baseline b: the ledger hold transaction as raw SQL)', () => {
+  it('writes what openJob writes, and the books still reconcile', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 1_000_000n });
+    const ledgerTenant = await createTestTenant(t.db, { availableMicroCents: 1_000_000n });
+    expect(
+      await rawHold(t.sql, { tenantId: tenant.id, model: MODEL, input: INPUT, amountMicroCents: 40_000n }),
+    ).toBe(true);
+    const opened = await openJob(t.db, {
+      tenantId: ledgerTenant.id,
+      model: MODEL,
+      input: INPUT,
+      quoteMicroCents: 40_000n,
+      listCostMicroCents: 40_000n,
+      priceVersion: 'bench',
+      fingerprint: 'x',
+      tags: [],
+    });
+    expect(opened.ok).toBe(true);
+    const raw = await getAccount(t.db, tenant.id);
+    const viaLedger = await getAccount(t.db, ledgerTenant.id);
+    expect(raw).toMatchObject({ availableMicroCents: 960_000n, heldMicroCents: 40_000n, activeJobs: 1 });
+    expect({ ...raw, tenantId: '', name: '' }).toEqual({ ...viaLedger, tenantId: '', name: '' });
+    const shape = await t.sql<{ tenant_id: string; lines: bigint; kinds: string }[]>`
+      SELECT t.tenant_id, count(l.id) AS lines, string_agg(DISTINCT t.kind::text, ',') AS kinds
+      FROM ledger_transactions t JOIN ledger_lines l ON l.transaction_id = t.id
+      WHERE t.tenant_id IN (${tenant.id}, ${ledgerTenant.id}) AND t.kind = 'hold' GROUP BY t.tenant_id`;
+    expect(shape.map((s) => [s.lines, s.kinds])).toEqual([
+      [2n, 'hold'],
+      [2n, 'hold'],
+    ]);
+    const r = await reconcile(t.db);
+    expect(r.discrepancies).toEqual([]);
+  });
+
+  it('refuses without money and leaves nothing behind', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 10_000n });
+    const before = await counts();
+    expect(
+      await rawHold(t.sql, { tenantId: tenant.id, model: MODEL, input: INPUT, amountMicroCents: 40_000n }),
+    ).toBe(false);
+    expect(await counts()).toEqual(before);
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 10_000n,
+      heldMicroCents: 0n,
+    });
+  });
+
+  it('loops concurrently on one hot tenant without losing a micro-cent', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000_000n });
+    const r = await runHoldLoop({
+      sql: t.sql,
+      tenantIds: [tenant.id],
+      model: MODEL,
+      input: INPUT,
+      amountMicroCents: 40_000n,
+      concurrency: 4,
+      durationMs: 500,
+    });
+    expect(r.failed, JSON.stringify(r.errors)).toBe(0);
+    expect(r.ok).toBeGreaterThan(0);
+    const account = await getAccount(t.db, tenant.id);
+    // Holds that finished after the window closed are not counted but did commit: ≥, never less.
+    expect(account?.heldMicroCents).toBeGreaterThanOrEqual(BigInt(r.ok) * 40_000n);
+    expect((account?.heldMicroCents ?? 0n) + (account?.availableMicroCents ?? 0n)).toBe(100_000_000n);
+    expect((await reconcile(t.db)).ok).toBe(true);
+  });
+});

