@@ -91,6 +91,10 @@ const envSchema = z.object({
   WORKERS_ENABLED: bool(true),
   DB_POOL_MAX: int(10, 1, 200),
   SHUTDOWN_TIMEOUT: duration('15s'),
+  /** A job still `submitting` this long after creation (the gateway died mid-submit) is turned `unknown`. */
+  STALE_SUBMITTING_AFTER: duration('10m'),
+  /** Reliability tests only (src/failpoints.ts): a step at which this process SIGKILLs itself. */
+  TOLLGATE_FAILPOINT: optionalString,
 });
 
 export type RawEnv = Record<string, string | undefined>;
@@ -119,6 +123,8 @@ export type AppConfig = {
   workersEnabled: boolean;
   dbPoolMax: number;
   shutdownTimeoutMs: number;
+  staleSubmittingMs: number;
+  failpoint: string | undefined;
 };
 
 export class EnvError extends Error {
@@ -172,5 +178,7 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
     workersEnabled: e.WORKERS_ENABLED,
     dbPoolMax: e.DB_POOL_MAX,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+    staleSubmittingMs: e.STALE_SUBMITTING_AFTER,
+    failpoint: e.TOLLGATE_FAILPOINT,
   };
 }

@@ -62,6 +62,7 @@ type Issue = {
   path: PropertyKey[] | readonly (PropertyKey | { key: PropertyKey })[];
   message: string;
   code?: string;
+  params?: { reason?: unknown };
 };
 
 function issuesOf(cause: unknown): Issue[] | null {
@@ -116,7 +117,10 @@ export function describeTRPCError(error: TRPCError): {
   if (error.code === 'BAD_REQUEST' && issues) {
     return {
       message: `Invalid input: ${issues.map((i) => `${pathOf(i) || '(root)'}: ${i.message}`).join('; ')}`,
-      reason: 'INVALID_INPUT',
+      // A schema may name a more precise stable reason (e.g. AMOUNT_OUT_OF_RANGE) in its issue params.
+      reason:
+        issues.map((i) => i.params?.reason).find((r): r is string => typeof r === 'string') ??
+        'INVALID_INPUT',
       details: { issues: issues.map((i) => ({ path: pathOf(i), message: i.message, code: i.code })) },
     };
   }
@@ -149,15 +153,3 @@ export function renderHttpError(
   if (typeof retryAfter === 'number') headers['retry-after'] = String(Math.max(0, Math.ceil(retryAfter)));
   return { status, body, headers };
 }
-
-/** Shorthands for the common refusals (services stay terse). */
-export const errors = {
-  notFound: (what: string, id: string) =>
-    new DomainError({ code: 'NOT_FOUND', reason: 'NOT_FOUND', message: `${what} ${id} not found` }),
-  badRequest: (reason: string, message: string, details?: ErrorDetails) =>
-    new DomainError(
-      details === undefined
-        ? { code: 'BAD_REQUEST', reason, message }
-        : { code: 'BAD_REQUEST', reason, message, details },
-    ),
-};

@@ -17,6 +17,8 @@ import { createUnknownResolver } from './workers/unknown-resolver.ts';
 export type WorkerOptions = {
   poll: { intervalMs: number; concurrency: number; batchSize: number };
   unknownResolverIntervalMs: number;
+  /** Age after which a `submitting` job is presumed interrupted (default 10 min). */
+  staleSubmittingMs?: number;
   /** Start the loops (tests may keep them stopped and call runOnce). */
   autoStart: boolean;
 };
@@ -90,6 +92,9 @@ export async function startGateway(opts: {
   const unknownResolver = createUnknownResolver(deps, {
     intervalMs: opts.workers.unknownResolverIntervalMs,
     graceMs: deps.config.unknownJobGraceMs,
+    ...(opts.workers.staleSubmittingMs === undefined
+      ? {}
+      : { staleSubmittingMs: opts.workers.staleSubmittingMs }),
   });
   if (opts.workers.autoStart) {
     poller.start();

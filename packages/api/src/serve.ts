@@ -7,6 +7,7 @@ import { startEmbeddedPostgres } from '@tollgate/db/embedded';
 import { createPixelbyteClient } from '@tollgate/pixelbyte';
 import { createJwtVerifier, signToken } from './auth/jwt.ts';
 import { type AppConfig, EnvError, loadEnv } from './env.ts';
+import { configureFailpoints } from './failpoints.ts';
 import { buildDeps, startGateway } from './gateway.ts';
 import { createLogger, type Logger } from './logger.ts';
 
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  configureFailpoints(config.failpoint);
   const log = createLogger({ level: config.logLevel });
   const cleanups: Cleanup[] = [];
   let shuttingDown = false;
@@ -143,6 +145,7 @@ async function main(): Promise<void> {
           1_000,
           Math.min(60_000, Math.floor(config.unknownJobGraceMs / 10)),
         ),
+        staleSubmittingMs: config.staleSubmittingMs,
         autoStart: config.workersEnabled,
       },
     });

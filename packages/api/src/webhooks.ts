@@ -8,6 +8,7 @@ import {
 } from '@tollgate/pixelbyte';
 import type { AppDeps } from './deps.ts';
 import type { ErrorBody } from './errors.ts';
+import { failpoint } from './failpoints.ts';
 import type { Logger } from './logger.ts';
 import { SYSTEM_ACTOR } from './services/context.ts';
 import { syncJobWithUpstream } from './services/lifecycle.ts';
@@ -84,6 +85,7 @@ export async function handlePixelbyteWebhook(
       'could not read the job from Pixelbyte; retry',
     );
   }
+  failpoint('in-webhook');
   deps.metrics.webhooks.inc({ result: synced.changed ? 'advanced' : 'unchanged' });
   return { status: 200, body: { ok: true, jobId: job.id, status: synced.job.status } };
 }

@@ -2,6 +2,7 @@ import type { Job, JobStatus } from '@tollgate/db';
 import { captureJob, getJob, listJobs, markJobUnknown, openJob, releaseJob } from '@tollgate/db/ledger';
 import { quote } from '@tollgate/pricing';
 import { DomainError } from '../errors.ts';
+import { failpoint } from '../failpoints.ts';
 import { webhookUrlFor } from '../webhook-token.ts';
 import { SYSTEM_ACTOR, type TenantCtx } from './context.ts';
 import { syncJobWithUpstream } from './lifecycle.ts';
@@ -128,6 +129,7 @@ export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitI
   if (opened.replayed) return toJobView(opened.job);
   const job = opened.job;
   deps.metrics.money('held', job.costMicroCents);
+  failpoint('after-hold-commit');
 
   const { publicBaseUrl, webhookTokenSecret } = deps.config;
   const started = performance.now();
@@ -144,6 +146,7 @@ export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitI
   });
 
   if (res.ok) {
+    failpoint('after-upstream-accept');
     const captured = await captureJob(deps.db, {
       jobId: job.id,
       upstreamJobId: res.value.jobId,
@@ -153,6 +156,7 @@ export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitI
         : null,
     });
     deps.metrics.money('captured', job.costMicroCents);
+    failpoint('after-capture-commit');
     deps.metrics.jobTransitions.inc({ to: captured.job.status });
     ctx.log.info(
       { jobId: job.id, upstreamJobId: res.value.jobId, status: captured.job.status },

@@ -22,18 +22,21 @@ export function toWireAmount(microCents: bigint): number {
   }
 }
 
-const PG_BIGINT_MAX = 9_223_372_036_854_775_807n;
-
-/** A wire amount ≥ 0 (safe integer, or a digit string within Postgres bigint) → bigint. */
+/**
+ * A wire amount ≥ 0 → bigint: a safe integer, or a string of digits (for callers that keep amounts
+ * as strings). Beyond 2^53 − 1 it is refused with reason AMOUNT_OUT_OF_RANGE (docs/architecture.md):
+ * such an amount could not be echoed back exactly in a JSON number.
+ */
 export const wireAmount = z
-  .union([
-    z.number().int().safe().nonnegative(),
-    z.string().regex(/^\d{1,19}$/, 'must be a string of digits'),
-  ])
+  .union([z.number().int().nonnegative(), z.string().regex(/^\d{1,30}$/, 'must be a string of digits')])
   .transform((v, ctx) => {
     const n = BigInt(v);
-    if (n > PG_BIGINT_MAX) {
-      ctx.addIssue({ code: 'custom', message: 'amount out of range (AMOUNT_OUT_OF_RANGE)' });
+    if (n > BigInt(Number.MAX_SAFE_INTEGER)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'amount exceeds 2^53 - 1 micro-cents',
+        params: { reason: 'AMOUNT_OUT_OF_RANGE' },
+      });
       return z.NEVER;
     }
     return n;

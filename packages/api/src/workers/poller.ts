@@ -1,5 +1,6 @@
 import { claimJobsToPoll } from '@tollgate/db/ledger';
 import type { AppDeps } from '../deps.ts';
+import { failpoint } from '../failpoints.ts';
 import { SYSTEM_ACTOR } from '../services/context.ts';
 import { syncJobWithUpstream } from '../services/lifecycle.ts';
 import { createLoop, forEachBounded, type Worker } from './run-loop.ts';
@@ -17,6 +18,7 @@ export function createPoller(
   const log = deps.log.child({ worker: 'poller' });
   return createLoop('poller', opts.intervalMs, log, async () => {
     const due = await claimJobsToPoll(deps.db, { limit: opts.batchSize });
+    if (due.length > 0) failpoint('in-poller');
     await forEachBounded(due, opts.concurrency, async (job) => {
       if (!job.upstreamJobId) return; // unknown outcome without an upstream id: the resolver's job
       try {

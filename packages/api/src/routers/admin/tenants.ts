@@ -27,8 +27,8 @@ export const tenantsRouter = router({
     .input(
       z.strictObject({
         tenantId: idSchema('ten'),
-        /** Default 90 days, at most 1 year. */
-        expiresInSeconds: z
+        /** Token lifetime; default 90 days, at most 1 year. */
+        ttlSeconds: z
           .number()
           .int()
           .min(60)

@@ -1,9 +1,19 @@
-import { auditLog, type Tenant } from '@tollgate/db';
-import { createTenant, getTenant, tenantLimits } from '@tollgate/db/ledger';
+import { auditLog, type Tenant, type TenantBalance, tenantBalances, tenants } from '@tollgate/db';
+import {
+  createTenant,
+  getAccount,
+  getTenant,
+  setTenantStatus,
+  type TenantLimits,
+  tenantLimits,
+  updateTenant,
+} from '@tollgate/db/ledger';
+import { and, desc, eq, gte, ilike, lte, sql } from 'drizzle-orm';
 import { signToken } from '../../auth/jwt.ts';
 import { DomainError } from '../../errors.ts';
 import { type LimitsView, toLimitsView } from '../account.ts';
 import type { PrincipalCtx } from '../context.ts';
+import { toWireAmount } from '../wire.ts';
 
 export type TenantView = {
   id: string;
@@ -73,7 +83,7 @@ export async function issueTenantToken({
   input,
 }: {
   ctx: PrincipalCtx;
-  input: { tenantId: string; expiresInSeconds?: number | undefined; sub?: string | undefined };
+  input: { tenantId: string; ttlSeconds?: number | undefined; sub?: string | undefined };
 }): Promise<{ token: string; tokenId: string; tenantId: string; expiresAt: string }> {
   const { jwt } = ctx.deps.config;
   if (!jwt.signingSecret) {
@@ -103,7 +113,7 @@ export async function issueTenantToken({
     issuer: jwt.issuer,
     audience: jwt.audience,
     principal: { role: 'tenant', tenantId: tenant.id, sub },
-    expiresInSeconds: input.expiresInSeconds ?? DEFAULT_TOKEN_TTL_SECONDS,
+    expiresInSeconds: input.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS,
   });
   // Not money: the audit row is written here directly (the ledger package keeps writeAudit internal).
   await ctx.deps.db.insert(auditLog).values({
@@ -120,4 +130,170 @@ export async function issueTenantToken({
     tenantId: tenant.id,
     expiresAt: signed.expiresAt.toISOString(),
   };
+}
+
+/** A tenant with its balances, as admins see it in `list` / `get`. */
+export type TenantWithBalanceView = TenantView & {
+  availableMicroCents: number;
+  heldMicroCents: number;
+  activeJobs: number;
+};
+
+type TenantRow = { tenant: Tenant; balance: TenantBalance; ts: string };
+
+function withBalance(r: TenantRow): TenantWithBalanceView {
+  return {
+    ...toTenantView(r.tenant),
+    availableMicroCents: toWireAmount(r.balance.availableMicroCents),
+    heldMicroCents: toWireAmount(r.balance.heldMicroCents),
+    activeJobs: r.balance.activeJobs,
+  };
+}
+
+const tenantNotFound = (tenantId: string) =>
+  new DomainError({ code: 'NOT_FOUND', reason: 'TENANT_NOT_FOUND', message: `tenant ${tenantId} not found` });
+
+function encodeCursor(ts: string, id: string): string {
+  return Buffer.from(JSON.stringify([ts, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { ts: string; id: string } | undefined {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0])))
+      return { ts: v[0], id: v[1] };
+  } catch {
+    // unreadable cursor: reported below
+  }
+  return undefined;
+}
+
+/**
+ * Tenants newest first with their balances; filters: status, name (case-insensitive substring),
+ * `minAvailableMicroCents` / `maxAvailableMicroCents` (e.g. "who is about to run dry").
+ */
+export async function listTenantsAsAdmin({
+  ctx,
+  input,
+}: {
+  ctx: PrincipalCtx;
+  input: {
+    status?: 'active' | 'suspended' | undefined;
+    name?: string | undefined;
+    minAvailableMicroCents?: bigint | undefined;
+    maxAvailableMicroCents?: bigint | undefined;
+    cursor?: string | undefined;
+    limit: number;
+  };
+}): Promise<{ items: TenantWithBalanceView[]; nextCursor: string | null }> {
+  const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
+  if (input.cursor !== undefined && !cursor) {
+    throw new DomainError({ code: 'BAD_REQUEST', reason: 'INVALID_CURSOR', message: 'cursor is not valid' });
+  }
+  const pattern = input.name === undefined ? undefined : `%${input.name.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+  const page = await ctx.deps.db
+    .select({
+      tenant: tenants,
+      balance: tenantBalances,
+      ts: sql<string>`to_char(${tenants.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+    })
+    .from(tenants)
+    .innerJoin(tenantBalances, eq(tenantBalances.tenantId, tenants.id))
+    .where(
+      and(
+        input.status === undefined ? undefined : eq(tenants.status, input.status),
+        pattern === undefined ? undefined : ilike(tenants.name, pattern),
+        input.minAvailableMicroCents === undefined
+          ? undefined
+          : gte(tenantBalances.availableMicroCents, input.minAvailableMicroCents),
+        input.maxAvailableMicroCents === undefined
+          ? undefined
+          : lte(tenantBalances.availableMicroCents, input.maxAvailableMicroCents),
+        cursor ? sql`(${tenants.createdAt}, ${tenants.id}) < (${cursor.ts}::timestamptz, ${cursor.id})` : undefined,
+      ),
+    )
+    .orderBy(desc(tenants.createdAt), desc(tenants.id))
+    .limit(input.limit + 1);
+  const items = page.slice(0, input.limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(withBalance),
+    nextCursor: page.length > input.limit && last ? encodeCursor(last.ts, last.tenant.id) : null,
+  };
+}
+
+export async function getTenantAsAdmin({
+  ctx,
+  input,
+}: {
+  ctx: PrincipalCtx;
+  input: { tenantId: string };
+}): Promise<TenantWithBalanceView & { spentTodayMicroCents: number }> {
+  const [row] = await ctx.deps.db
+    .select({ tenant: tenants, balance: tenantBalances, ts: sql<string>`''` })
+    .from(tenants)
+    .innerJoin(tenantBalances, eq(tenantBalances.tenantId, tenants.id))
+    .where(eq(tenants.id, input.tenantId));
+  const account = row ? await getAccount(ctx.deps.db, input.tenantId) : undefined;
+  if (!row || !account) throw tenantNotFound(input.tenantId);
+  return { ...withBalance(row), spentTodayMicroCents: toWireAmount(account.spentTodayMicroCents) };
+}
+
+export type LimitsInput = {
+  maxConcurrentJobs?: number | null | undefined;
+  dailySpendLimitMicroCents?: bigint | null | undefined;
+  requestsPerMinute?: number | null | undefined;
+};
+
+/** Changes name, markup, limits (null = unlimited) or webhook URL (null = none). One audit row, same transaction. */
+export async function updateTenantAsAdmin({
+  ctx,
+  input,
+}: {
+  ctx: PrincipalCtx;
+  input: {
+    tenantId: string;
+    name?: string | undefined;
+    markupBps?: number | undefined;
+    limits?: LimitsInput | undefined;
+    webhookUrl?: string | null | undefined;
+  };
+}): Promise<TenantView> {
+  const limits: Partial<TenantLimits> = {};
+  if (input.limits?.maxConcurrentJobs !== undefined) limits.maxConcurrentJobs = input.limits.maxConcurrentJobs;
+  if (input.limits?.dailySpendLimitMicroCents !== undefined)
+    limits.dailySpendLimitMicroCents = input.limits.dailySpendLimitMicroCents;
+  if (input.limits?.requestsPerMinute !== undefined) limits.requestsPerMinute = input.limits.requestsPerMinute;
+  const r = await updateTenant(ctx.deps.db, {
+    tenantId: input.tenantId,
+    actor: ctx.principal.sub,
+    requestId: ctx.requestId,
+    limits,
+    ...(input.name === undefined ? {} : { name: input.name }),
+    ...(input.markupBps === undefined ? {} : { markupBps: input.markupBps }),
+    ...(input.webhookUrl === undefined ? {} : { webhookUrl: input.webhookUrl }),
+  });
+  if (!r.ok) throw tenantNotFound(input.tenantId);
+  return toTenantView(r.tenant);
+}
+
+/** Suspend (tokens refused at once, no new holds; money already held still settles) or reactivate. Audited. */
+export async function setTenantStatusAsAdmin({
+  ctx,
+  input,
+  status,
+}: {
+  ctx: PrincipalCtx;
+  input: { tenantId: string; reason?: string | undefined };
+  status: 'active' | 'suspended';
+}): Promise<TenantView> {
+  const r = await setTenantStatus(ctx.deps.db, {
+    tenantId: input.tenantId,
+    status,
+    actor: ctx.principal.sub,
+    requestId: ctx.requestId,
+    ...(input.reason === undefined ? {} : { reason: input.reason }),
+  });
+  if (!r.ok) throw tenantNotFound(input.tenantId);
+  return toTenantView(r.tenant);
 }

@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import { auditLog, type PriceOverride, priceOverrides } from '@tollgate/db';
+import type { Db } from '@tollgate/db/client';
+import {
+  type Catalogue,
+  defaultCatalogue,
+  type PriceRule,
+  PriceRuleError,
+  parsePriceRule,
+  priceRuleToJson,
+  resolveCatalogue,
+} from '@tollgate/pricing';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import { DomainError } from '../../errors.ts';
+import type { PrincipalCtx } from '../context.ts';
+
+/**
+ * The catalogue in force right now (DB clock): the built-in catalogue with, per model, the latest
+ * override whose effective_from ≤ now(). Read on EVERY quote/submit (one indexed query, no TTL), so
+ * a price change is seen by every gateway instance the moment it becomes effective — no cache
+ * window during which a job could be charged the old price. Parsed rules and resolved catalogues
+ * are memoised by override id (override rows are never edited in place once effective; a pending
+ * one that is re-upserted gets a new id), so the per-call cost is the query.
+ */
+export async function loadCatalogue(db: Db): Promise<Catalogue> {
+  const rows = (await db.execute(sql`
+    SELECT o.id, o.rule, now() AS now
+      FROM (SELECT DISTINCT ON (model) id, rule
+              FROM price_overrides
+             WHERE effective_from <= now()
+             ORDER BY model, effective_from DESC, created_at DESC, id DESC) o
+     ORDER BY o.id`)) as unknown as { id: string; rule: unknown; now: Date | string }[];
+  if (rows.length === 0) return defaultCatalogue;
+  const key = rows.map((r) => r.id).join(',');
+  const cached = catalogues.get(key);
+  if (cached) return cached;
+  const rules = rows.map((r) => parsedRule(r.id, r.rule));
+  const first = rows[0];
+  const now = first === undefined ? new Date() : new Date(first.now);
+  const catalogue = resolveCatalogue(defaultCatalogue, rules, now);
+  if (catalogues.size > 64) catalogues.clear();
+  catalogues.set(key, catalogue);
+  return catalogue;
+}
+
+const catalogues = new Map<string, Catalogue>();
+const rulesById = new Map<string, PriceRule>();
+
+function parsedRule(id: string, json: unknown): PriceRule {
+  const hit = rulesById.get(id);
+  if (hit) return hit;
+  const rule = parsePriceRule(json);
+  if (rulesById.size > 1_000) rulesById.clear();
+  rulesById.set(id, rule);
+  return rule;
+}
+
+export type PriceOverrideView = {
+  id: string;
+  model: string;
+  priceVersion: string;
+  effectiveFrom: string;
+  /** True when effective_from ≤ now and no later effective override of the model replaced it. */
+  inForce: boolean;
+  rule: unknown;
+  createdBy: string;
+  createdAt: string;
+};
+
+function toView(o: PriceOverride, inForce: boolean): PriceOverrideView {
+  return {
+    id: o.id,
+    model: o.model,
+    priceVersion: o.priceVersion,
+    effectiveFrom: o.effectiveFrom.toISOString(),
+    inForce,
+    rule: o.rule,
+    createdBy: o.createdBy,
+    createdAt: o.createdAt.toISOString(),
+  };
+}
+
+/** Every stored override (newest effective_from first), optionally for one model, and which ones are in force. */
+export async function listPriceOverrides({
+  ctx,
+  input,
+}: {
+  ctx: PrincipalCtx;
+  input: { model?: string | undefined };
+}): Promise<{ items: PriceOverrideView[] }> {
+  const rows = await ctx.deps.db
+    .select({
+      o: priceOverrides,
+      inForce: sql<boolean>`${priceOverrides.effectiveFrom} <= now() AND NOT EXISTS (
+        SELECT 1 FROM price_overrides later
+         WHERE later.model = ${priceOverrides.model} AND later.effective_from <= now()
+           AND (later.effective_from, later.created_at, later.id) > (${priceOverrides.effectiveFrom}, ${priceOverrides.createdAt}, ${priceOverrides.id}))`,
+    })
+    .from(priceOverrides)
+    .where(input.model === undefined ? undefined : eq(priceOverrides.model, input.model))
+    .orderBy(desc(priceOverrides.effectiveFrom), desc(priceOverrides.createdAt))
+    .limit(500);
+  return { items: rows.map((r) => toView(r.o, r.inForce)) };
+}
+
+function invalidRule(message: string, issues?: readonly { path: string; message: string }[]): DomainError {
+  return new DomainError({
+    code: 'BAD_REQUEST',
+    reason: 'INVALID_PRICE_RULE',
+    message,
+    ...(issues === undefined ? {} : { details: { issues: [...issues] } }),
+  });
+}
+
+/**
+ * Stores a price override for `rule.model` taking effect at `effectiveFrom` (the rule's own
+ * `effectiveFrom` is replaced by it, so the two can never disagree). The key is (model,
+ * priceVersion): a new version inserts a row; re-upserting a version that is not effective yet
+ * replaces it; changing a version that is already in effect is refused (jobs were charged at it —
+ * publish a new priceVersion instead). The same rule and instant again is a no-op replay.
+ * One audit row per change, in the same transaction.
+ */
+export async function upsertPriceOverride({
+  ctx,
+  input,
+}: {
+  ctx: PrincipalCtx;
+  input: { rule: Record<string, unknown>; effectiveFrom: Date };
+}): Promise<PriceOverrideView & { replayed: boolean }> {
+  let rule: PriceRule;
+  try {
+    rule = parsePriceRule({ ...input.rule, effectiveFrom: input.effectiveFrom.toISOString() });
+  } catch (err) {
+    if (err instanceof PriceRuleError) throw invalidRule(err.message, err.issues);
+    throw err;
+  }
+  const json = priceRuleToJson(rule);
+  return ctx.deps.db.transaction(async (tx) => {
+    // Serialise upserts of one model so two admins cannot both insert "the" new version.
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`price:${rule.model}`}, 0))`);
+    const [existing] = await tx
+      .select({ o: priceOverrides, effective: sql<boolean>`${priceOverrides.effectiveFrom} <= now()` })
+      .from(priceOverrides)
+      .where(and(eq(priceOverrides.model, rule.model), eq(priceOverrides.priceVersion, rule.priceVersion)));
+    if (existing) {
+      const same =
+        existing.o.effectiveFrom.getTime() === input.effectiveFrom.getTime() &&
+        JSON.stringify(existing.o.rule) === JSON.stringify(JSON.parse(JSON.stringify(json)));
+      if (same) return { ...toView(existing.o, existing.effective), replayed: true };
+      if (existing.effective) {
+        throw new DomainError({
+          code: 'CONFLICT',
+          reason: 'PRICE_VERSION_IN_EFFECT',
+          message: `price version ${rule.priceVersion} of ${rule.model} is already in effect and cannot change; upsert a new priceVersion`,
+        });
+      }
+    }
+    const id = `prc_${randomBytes(15).toString('base64url')}`;
+    const values = {
+      id,
+      model: rule.model,
+      rule: json,
+      priceVersion: rule.priceVersion,
+      effectiveFrom: input.effectiveFrom,
+      createdBy: ctx.principal.sub,
+    };
+    const [saved] = existing
+      ? await tx
+          .update(priceOverrides)
+          .set({ ...values, createdAt: sql`now()` })
+          .where(eq(priceOverrides.id, existing.o.id))
+          .returning()
+      : await tx.insert(priceOverrides).values(values).returning();
+    if (!saved) throw new Error('bug: price override write returned nothing');
+    await tx.insert(auditLog).values({
+      actor: ctx.principal.sub,
+      action: 'price.upsert',
+      targetType: 'model',
+      targetId: rule.model,
+      before: existing
+        ? {
+            id: existing.o.id,
+            priceVersion: existing.o.priceVersion,
+            effectiveFrom: existing.o.effectiveFrom.toISOString(),
+            rule: existing.o.rule,
+          }
+        : null,
+      after: { id, priceVersion: rule.priceVersion, effectiveFrom: input.effectiveFrom.toISOString(), rule: json },
+      requestId: ctx.requestId,
+    });
+    const [state] = (await tx.execute(
+      sql`SELECT ${input.effectiveFrom.toISOString()}::timestamptz <= now() AS effective`,
+    )) as unknown as { effective: boolean }[];
+    return { ...toView(saved, state?.effective ?? false), replayed: false };
+  });
+}
