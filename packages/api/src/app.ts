@@ -7,6 +7,7 @@ import { createRequestContext } from './context.ts';
 import type { AppDeps } from './deps.ts';
 import { describeTRPCError, type ErrorBody, isUnexpected, renderHttpError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { registerReportRoutes } from './reports/routes.ts';
 import { appRouter } from './router.ts';
 import { handlePixelbyteWebhook } from './webhooks.ts';
 
@@ -40,7 +41,9 @@ function observe(deps: AppDeps): MiddlewareHandler<AppEnv> {
     const status = c.res.status;
     deps.metrics.httpRequests.inc({ method: c.req.method, route, status: String(status) });
     deps.metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
-    c.var.log.debug(
+    // One access line per request (info; health and metrics scrapes at debug to keep logs useful).
+    const level = route === '/healthz' || route === '/readyz' || route === '/metrics' ? 'debug' : 'info';
+    c.var.log[level](
       { method: c.req.method, path: c.req.path, route, status, ms: Math.round(seconds * 1000) },
       'request',
     );
@@ -107,19 +110,27 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json(result.body, result.status as 200);
   });
 
+  registerReportRoutes(app, deps);
+
   app.use(
     '/trpc/*',
     trpcServer({
       endpoint: '/trpc',
       router: appRouter,
       maxBatchSize: 50,
-      createContext: (_opts, c) =>
-        createRequestContext({
+      createContext: async (_opts, c) => {
+        const ctx = await createRequestContext({
           deps,
           headers: c.req.raw.headers,
           requestId: c.get('requestId'),
           log: c.get('log'),
-        }),
+        });
+        // The access log line carries the (verified) tenant id too.
+        if (ctx.auth?.ok && ctx.auth.principal.role === 'tenant') {
+          c.set('log', c.get('log').child({ tenantId: ctx.auth.principal.tenantId }));
+        }
+        return ctx;
+      },
       onError({ error, path, ctx }) {
         if (isUnexpected(error)) {
           (ctx?.log ?? deps.log).error({ err: error.cause ?? error, path }, 'unhandled error in procedure');

@@ -28,3 +28,33 @@ describe('graceful shutdown', () => {
     await h.expectReconciled();
   });
 });
+
+describe('logs', () => {
+  const lines: string[] = [];
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ onLogLine: (line) => lines.push(line) });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('are JSON with request id and tenant id, and never contain tokens or secrets', async () => {
+    const { client, token } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+    const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    await h.sim.control.advance(job.upstreamJobId ?? '', 'completed');
+    await client.jobs.get.query({ id: job.id });
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const submitLine = records.find((r) => r.msg === 'request' && r.path === '/trpc/jobs.submit');
+    expect(submitLine).toMatchObject({
+      requestId: expect.stringMatching(/^req_/),
+      tenantId: expect.stringMatching(/^ten_/),
+    });
+    const all = lines.join('\n');
+    expect(all).not.toContain(token);
+    expect(all, 'no JWT of any kind').not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
+    expect(all, 'webhook URL tokens stay out of logs').not.toContain('token=');
+    expect(all).not.toContain(h.gateway.deps.config.webhookTokenSecret);
+    expect(all).not.toContain(h.sim.apiKey);
+  });
+});

@@ -51,6 +51,8 @@ export type HarnessOptions = {
   dbPoolMax?: number;
   /** Also accept asymmetric tokens from this JWKS. */
   jwksUrl?: string;
+  /** Receive the gateway's JSON log lines (debug level). */
+  onLogLine?: (line: string) => void;
 };
 
 export type Harness = {
@@ -90,7 +92,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     timeoutMs: 5_000,
     submitTimeoutMs: opts.submitTimeoutMs ?? 5_000,
   });
-  const log = createLogger({ level: process.env.TOLLGATE_TEST_LOG === '1' ? 'debug' : 'silent' });
+  const onLogLine = opts.onLogLine;
+  const log = onLogLine
+    ? createLogger({ level: 'debug', destination: { write: (line: string) => onLogLine(line) } })
+    : createLogger({ level: process.env.TOLLGATE_TEST_LOG === '1' ? 'debug' : 'silent' });
   const deps = buildDeps({
     config: {
       publicBaseUrl: undefined,
