@@ -1,5 +1,6 @@
 import { accountRouter } from './routers/account.ts';
 import { adminRouter } from './routers/admin/index.ts';
+import { financeRouter } from './routers/finance.ts';
 import { jobsRouter } from './routers/jobs.ts';
 import { modelsRouter } from './routers/models.ts';
 import { pricingRouter } from './routers/pricing.ts';
@@ -12,6 +13,7 @@ export const appRouter = router({
   jobs: jobsRouter,
   account: accountRouter,
   admin: adminRouter,
+  finance: financeRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -4,6 +4,7 @@ import { quote } from '@tollgate/pricing';
 import { DomainError } from '../errors.ts';
 import { failpoint } from '../failpoints.ts';
 import { webhookUrlFor } from '../webhook-token.ts';
+import { loadCatalogue } from './admin/prices.ts';
 import { SYSTEM_ACTOR, type TenantCtx } from './context.ts';
 import { syncJobWithUpstream } from './lifecycle.ts';
 import { quoteError } from './pricing.ts';
@@ -88,7 +89,8 @@ function openJobRefusal(r: Exclude<Awaited<ReturnType<typeof openJob>>, { ok: tr
  */
 export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitInput }): Promise<JobView> {
   const { deps, tenant } = ctx;
-  const q = quote({ model: input.model, input: input.input, markupBps: tenant.markupBps });
+  const catalogue = await loadCatalogue(deps.db);
+  const q = quote({ model: input.model, input: input.input, markupBps: tenant.markupBps, catalogue });
   if (!q.ok) throw quoteError(q.error);
   if (input.maxCostMicroCents !== undefined && q.costMicroCents > input.maxCostMicroCents) {
     throw new DomainError({

@@ -1,5 +1,6 @@
 import { listModels, quote } from '@tollgate/pricing';
 import { DomainError } from '../errors.ts';
+import { loadCatalogue } from './admin/prices.ts';
 import type { TenantCtx } from './context.ts';
 import { toWireAmount } from './wire.ts';
 
@@ -26,14 +27,15 @@ function wireBigints(value: unknown): unknown {
   return value;
 }
 
-export function quoteForTenant({
+export async function quoteForTenant({
   ctx,
   input,
 }: {
   ctx: TenantCtx;
   input: { model: string; input: Record<string, unknown> };
 }) {
-  const q = quote({ model: input.model, input: input.input, markupBps: ctx.tenant.markupBps });
+  const catalogue = await loadCatalogue(ctx.deps.db);
+  const q = quote({ model: input.model, input: input.input, markupBps: ctx.tenant.markupBps, catalogue });
   if (!q.ok) throw quoteError(q.error);
   return {
     model: q.model,
@@ -57,8 +59,9 @@ export type ModelView = {
   inputJsonSchema: Record<string, unknown>;
 };
 
-export function listModelsForTenant({ ctx }: { ctx: TenantCtx }): { items: ModelView[] } {
-  const items = listModels(undefined, { markupBps: ctx.tenant.markupBps }).map((m) => ({
+export async function listModelsForTenant({ ctx }: { ctx: TenantCtx }): Promise<{ items: ModelView[] }> {
+  const catalogue = await loadCatalogue(ctx.deps.db);
+  const items = listModels(catalogue, { markupBps: ctx.tenant.markupBps }).map((m) => ({
     model: m.model,
     name: m.name,
     category: m.category,

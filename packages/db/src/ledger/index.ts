@@ -56,6 +56,7 @@ export {
   type ReviewFlag,
   reconcile,
 } from './reconcile';
+export { type ResolveJobInput, type ResolveJobResult, resolveJob } from './resolve';
 export {
   type Account,
   type CreateTenantInput,

@@ -1,7 +1,22 @@
 import { z } from 'zod';
-import { topUpAsAdmin } from '../../services/admin/credits.ts';
+import { adjustAsAdmin, topUpAsAdmin } from '../../services/admin/credits.ts';
 import { idSchema, positiveWireAmount } from '../../services/wire.ts';
 import { adminProcedure, router } from '../../trpc.ts';
+
+const PG_BIGINT_MAX = 9_223_372_036_854_775_807n;
+
+/** A signed, non-zero wire amount: a safe integer, or a string of digits with an optional minus. */
+const signedWireAmount = z
+  .union([z.number().int().safe(), z.string().regex(/^-?\d{1,19}$/, 'must be an integer string')])
+  .transform((v, ctx) => {
+    const n = BigInt(v);
+    if (n > PG_BIGINT_MAX || n < -PG_BIGINT_MAX) {
+      ctx.addIssue({ code: 'custom', message: 'amount out of range (AMOUNT_OUT_OF_RANGE)' });
+      return z.NEVER;
+    }
+    return n;
+  })
+  .refine((n) => n !== 0n, 'must not be zero');
 
 export const creditsRouter = router({
   topUp: adminProcedure
@@ -14,4 +29,15 @@ export const creditsRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => topUpAsAdmin({ ctx, input })),
+  adjust: adminProcedure
+    .input(
+      z.strictObject({
+        tenantId: idSchema('ten'),
+        /** Signed: + credits, − debits (never below zero). */
+        amountMicroCents: signedWireAmount,
+        idempotencyKey: z.string().min(1).max(200),
+        reason: z.string().min(1).max(500),
+      }),
+    )
+    .mutation(({ ctx, input }) => adjustAsAdmin({ ctx, input })),
 });

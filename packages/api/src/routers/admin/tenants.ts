@@ -1,6 +1,13 @@
 import { z } from 'zod';
-import { createTenantAsAdmin, issueTenantToken } from '../../services/admin/tenants.ts';
-import { idSchema, wireAmount } from '../../services/wire.ts';
+import {
+  createTenantAsAdmin,
+  getTenantAsAdmin,
+  issueTenantToken,
+  listTenantsAsAdmin,
+  setTenantStatusAsAdmin,
+  updateTenantAsAdmin,
+} from '../../services/admin/tenants.ts';
+import { cursorSchema, idSchema, limitSchema, wireAmount } from '../../services/wire.ts';
 import { adminProcedure, router } from '../../trpc.ts';
 
 export const limitsInput = z.strictObject({
@@ -9,24 +16,77 @@ export const limitsInput = z.strictObject({
   requestsPerMinute: z.number().int().min(0).max(1_000_000).nullable().optional(),
 });
 
+const webhookUrl = z.url({ protocol: /^https$/ }).max(2048);
+
+const tenantId = idSchema('ten');
+
+const statusChange = z.strictObject({
+  tenantId,
+  /** Why (recorded in the audit row). */
+  reason: z.string().min(1).max(500).optional(),
+});
+
 export const tenantsRouter = router({
+  list: adminProcedure
+    .input(
+      z
+        .strictObject({
+          status: z.enum(['active', 'suspended']).optional(),
+          /** Case-insensitive substring of the name. */
+          name: z.string().min(1).max(200).optional(),
+          minAvailableMicroCents: wireAmount.optional(),
+          maxAvailableMicroCents: wireAmount.optional(),
+          cursor: cursorSchema.optional(),
+          limit: limitSchema,
+        })
+        .default({ limit: 20 }),
+    )
+    .query(({ ctx, input }) => listTenantsAsAdmin({ ctx, input })),
+  get: adminProcedure
+    .input(z.strictObject({ tenantId }))
+    .query(({ ctx, input }) => getTenantAsAdmin({ ctx, input })),
+  update: adminProcedure
+    .input(
+      z
+        .strictObject({
+          tenantId,
+          name: z.string().trim().min(1).max(200).optional(),
+          markupBps: z.number().int().min(0).max(1_000_000).optional(),
+          /** Each limit: a number, null = unlimited, omitted = unchanged. */
+          limits: limitsInput.optional(),
+          /** null removes the webhook URL. */
+          webhookUrl: webhookUrl.nullable().optional(),
+        })
+        .refine(
+          (v) =>
+            v.name !== undefined ||
+            v.markupBps !== undefined ||
+            v.limits !== undefined ||
+            v.webhookUrl !== undefined,
+          'nothing to update: give name, markupBps, limits or webhookUrl',
+        ),
+    )
+    .mutation(({ ctx, input }) => updateTenantAsAdmin({ ctx, input })),
+  suspend: adminProcedure
+    .input(statusChange)
+    .mutation(({ ctx, input }) => setTenantStatusAsAdmin({ ctx, input, status: 'suspended' })),
+  reactivate: adminProcedure
+    .input(statusChange)
+    .mutation(({ ctx, input }) => setTenantStatusAsAdmin({ ctx, input, status: 'active' })),
   create: adminProcedure
     .input(
       z.strictObject({
         name: z.string().trim().min(1).max(200),
         markupBps: z.number().int().min(0).max(1_000_000).optional(),
         limits: limitsInput.optional(),
-        webhookUrl: z
-          .url({ protocol: /^https$/ })
-          .max(2048)
-          .optional(),
+        webhookUrl: webhookUrl.optional(),
       }),
     )
     .mutation(({ ctx, input }) => createTenantAsAdmin({ ctx, input })),
   issueToken: adminProcedure
     .input(
       z.strictObject({
-        tenantId: idSchema('ten'),
+        tenantId,
         /** Token lifetime; default 90 days, at most 1 year. */
         ttlSeconds: z
           .number()

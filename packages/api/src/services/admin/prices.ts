@@ -185,7 +185,12 @@ export async function upsertPriceOverride({
             rule: existing.o.rule,
           }
         : null,
-      after: { id, priceVersion: rule.priceVersion, effectiveFrom: input.effectiveFrom.toISOString(), rule: json },
+      after: {
+        id,
+        priceVersion: rule.priceVersion,
+        effectiveFrom: input.effectiveFrom.toISOString(),
+        rule: json,
+      },
       requestId: ctx.requestId,
     });
     const [state] = (await tx.execute(

@@ -160,7 +160,12 @@ function encodeCursor(ts: string, id: string): string {
 function decodeCursor(cursor: string): { ts: string; id: string } | undefined {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0])))
+    if (
+      Array.isArray(v) &&
+      typeof v[0] === 'string' &&
+      typeof v[1] === 'string' &&
+      !Number.isNaN(Date.parse(v[0]))
+    )
       return { ts: v[0], id: v[1] };
   } catch {
     // unreadable cursor: reported below
@@ -190,7 +195,8 @@ export async function listTenantsAsAdmin({
   if (input.cursor !== undefined && !cursor) {
     throw new DomainError({ code: 'BAD_REQUEST', reason: 'INVALID_CURSOR', message: 'cursor is not valid' });
   }
-  const pattern = input.name === undefined ? undefined : `%${input.name.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+  const pattern =
+    input.name === undefined ? undefined : `%${input.name.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
   const page = await ctx.deps.db
     .select({
       tenant: tenants,
@@ -209,7 +215,9 @@ export async function listTenantsAsAdmin({
         input.maxAvailableMicroCents === undefined
           ? undefined
           : lte(tenantBalances.availableMicroCents, input.maxAvailableMicroCents),
-        cursor ? sql`(${tenants.createdAt}, ${tenants.id}) < (${cursor.ts}::timestamptz, ${cursor.id})` : undefined,
+        cursor
+          ? sql`(${tenants.createdAt}, ${tenants.id}) < (${cursor.ts}::timestamptz, ${cursor.id})`
+          : undefined,
       ),
     )
     .orderBy(desc(tenants.createdAt), desc(tenants.id))
@@ -260,10 +268,12 @@ export async function updateTenantAsAdmin({
   };
 }): Promise<TenantView> {
   const limits: Partial<TenantLimits> = {};
-  if (input.limits?.maxConcurrentJobs !== undefined) limits.maxConcurrentJobs = input.limits.maxConcurrentJobs;
+  if (input.limits?.maxConcurrentJobs !== undefined)
+    limits.maxConcurrentJobs = input.limits.maxConcurrentJobs;
   if (input.limits?.dailySpendLimitMicroCents !== undefined)
     limits.dailySpendLimitMicroCents = input.limits.dailySpendLimitMicroCents;
-  if (input.limits?.requestsPerMinute !== undefined) limits.requestsPerMinute = input.limits.requestsPerMinute;
+  if (input.limits?.requestsPerMinute !== undefined)
+    limits.requestsPerMinute = input.limits.requestsPerMinute;
   const r = await updateTenant(ctx.deps.db, {
     tenantId: input.tenantId,
     actor: ctx.principal.sub,

@@ -1,0 +1,299 @@
+import type { Db } from '@tollgate/db/client';
+import { formatUsd } from '@tollgate/pricing';
+import { type SQL, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import { bearerToken } from '../auth/jwt.ts';
+import type { AppDeps } from '../deps.ts';
+import { DomainError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import {
+  checkPeriod,
+  fromSqlRow,
+  USAGE_DIMENSIONS,
+  type UsageSqlRow,
+  usageQuery,
+} from '../services/finance/usage.ts';
+import { idSchema } from '../services/wire.ts';
+import { csvRecord } from './csv.ts';
+
+/** Rows fetched per round trip from the server-side cursor: memory stays flat whatever the row count. */
+const CURSOR_BATCH = 1_000;
+const dialect = new PgDialect();
+const encoder = new TextEncoder();
+
+/** Finance or admin JWT, from the Authorization header (the same verifier as /trpc). */
+async function requireFinance(deps: AppDeps, header: string | undefined): Promise<{ sub: string }> {
+  const token = bearerToken(header ?? null);
+  if (!token) {
+    throw new DomainError({
+      code: 'UNAUTHORIZED',
+      reason: 'MISSING_TOKEN',
+      message: 'Authorization: Bearer <JWT> is required',
+    });
+  }
+  const auth = await deps.auth.verify(token);
+  if (!auth.ok) {
+    throw new DomainError({
+      code: auth.reason === 'AUTH_UNAVAILABLE' ? 'SERVICE_UNAVAILABLE' : 'UNAUTHORIZED',
+      reason: auth.reason,
+      message: auth.message,
+    });
+  }
+  if (auth.principal.role !== 'finance' && auth.principal.role !== 'admin') {
+    throw new DomainError({
+      code: 'FORBIDDEN',
+      reason: 'WRONG_ROLE',
+      message: 'reports need the finance role',
+    });
+  }
+  return { sub: auth.principal.sub };
+}
+
+/** `2025-01-01` (a UTC day) or an ISO 8601 time with offset. */
+const instant = z
+  .string()
+  .refine(
+    (s) => /^\d{4}-\d{2}-\d{2}$/.test(s) || z.iso.datetime({ offset: true }).safeParse(s).success,
+    'must be a date (2025-01-01) or an ISO 8601 time',
+  )
+  .transform((s) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s))
+  .refine((d) => !Number.isNaN(d.getTime()), 'not a valid date');
+
+const usageQuerySchema = z.strictObject({
+  from: instant,
+  to: instant,
+  groupBy: z
+    .string()
+    .default('tenant,model,day')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p.length > 0),
+    )
+    .pipe(z.array(z.enum(USAGE_DIMENSIONS)).max(4)),
+});
+
+const ledgerQuerySchema = z.strictObject({
+  from: instant,
+  to: instant,
+  tenantId: idSchema('ten').optional(),
+});
+
+function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.output<T> {
+  const r = schema.safeParse(query);
+  if (!r.success) {
+    throw new DomainError({
+      code: 'BAD_REQUEST',
+      reason: 'INVALID_INPUT',
+      message: `Invalid query: ${r.error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`).join('; ')}`,
+    });
+  }
+  return r.data;
+}
+
+const usd = (v: bigint | null) => (v === null ? null : formatUsd(v));
+const day = (d: Date) => d.toISOString().slice(0, 10);
+
+/**
+ * Streams `query` as CSV: header first, then each batch of the server-side cursor encoded and
+ * enqueued only when the consumer pulls (backpressure), so memory does not grow with the row
+ * count. A failure after the first byte cannot change the status any more: it is logged and the
+ * stream is aborted (the client sees a truncated, failed download, never a silently short file).
+ */
+function csvStream<Row>(opts: {
+  db: Db;
+  query: SQL;
+  header: readonly string[];
+  toRecord: (row: Row) => (string | number | bigint | null)[];
+  log: Logger;
+}): ReadableStream<Uint8Array> {
+  const q = dialect.sqlToQuery(opts.query);
+  let iterator: AsyncIterator<Row[]> | undefined;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode(csvRecord(opts.header)));
+    },
+    async pull(controller) {
+      try {
+        iterator ??= (
+          opts.db.$client.unsafe(q.sql, q.params as never[]).cursor(CURSOR_BATCH) as AsyncIterable<Row[]>
+        )[Symbol.asyncIterator]();
+        const next = await iterator.next();
+        if (next.done) {
+          controller.close();
+          return;
+        }
+        let chunk = '';
+        for (const row of next.value) chunk += csvRecord(opts.toRecord(row));
+        controller.enqueue(encoder.encode(chunk));
+      } catch (err) {
+        opts.log.error({ err }, 'CSV report failed while streaming');
+        controller.error(err);
+      }
+    },
+    async cancel() {
+      // The client went away: close the cursor so the connection returns to the pool.
+      await iterator?.return?.();
+    },
+  });
+}
+
+function csvResponse(body: ReadableStream<Uint8Array>, filename: string, requestId: string): Response {
+  return new Response(body, {
+    status: 200,
+    headers: {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="${filename}"`,
+      'cache-control': 'no-store',
+      'x-request-id': requestId,
+    },
+  });
+}
+
+type LedgerCsvRow = {
+  line_id: string;
+  created_at: string;
+  transaction_id: string;
+  kind: string;
+  account: string;
+  tenant_id: string | null;
+  job_id: string | null;
+  hold_id: string | null;
+  amount_micro_cents: bigint;
+  balance_after_micro_cents: bigint | null;
+  reference: string | null;
+  reason: string | null;
+  actor: string;
+};
+
+export const LEDGER_CSV_COLUMNS = [
+  'line_id',
+  'created_at',
+  'transaction_id',
+  'kind',
+  'account',
+  'tenant_id',
+  'job_id',
+  'hold_id',
+  'amount_micro_cents',
+  'amount_usd',
+  'balance_after_micro_cents',
+  'balance_after_usd',
+  'reference',
+  'reason',
+  'actor',
+] as const;
+
+export const USAGE_CSV_METRICS = [
+  'jobs',
+  'completed_jobs',
+  'failed_jobs',
+  'cancelled_jobs',
+  'rejected_jobs',
+  'in_flight_jobs',
+  'charged_micro_cents',
+  'charged_usd',
+  'refunded_micro_cents',
+  'refunded_usd',
+  'net_micro_cents',
+  'net_usd',
+  'upstream_cost_micro_cents',
+  'upstream_cost_usd',
+  'margin_micro_cents',
+  'margin_usd',
+] as const;
+
+const DIMENSION_HEADER = { tenant: 'tenant_id', model: 'model', day: 'day', tag: 'tag' } as const;
+
+/** Mounts `GET /reports/usage.csv` and `GET /reports/ledger.csv` (finance or admin JWT). */
+export function registerReportRoutes(
+  app: Hono<{ Variables: { requestId: string; log: Logger } }>,
+  deps: AppDeps,
+): void {
+  app.get('/reports/ledger.csv', async (c) => {
+    await requireFinance(deps, c.req.header('authorization'));
+    const q = parseQuery(ledgerQuerySchema, c.req.query());
+    if (!(q.from.getTime() < q.to.getTime())) {
+      throw new DomainError({
+        code: 'BAD_REQUEST',
+        reason: 'INVALID_PERIOD',
+        message: '`from` must be before `to`',
+      });
+    }
+    const query = sql`
+      SELECT l.id::text AS line_id,
+             to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
+             l.transaction_id, t.kind::text AS kind, l.account::text AS account, l.tenant_id, t.job_id, t.hold_id,
+             l.amount_micro_cents, l.balance_after_micro_cents, t.reference, t.reason, t.actor
+        FROM ledger_lines l JOIN ledger_transactions t ON t.id = l.transaction_id
+       WHERE l.created_at >= ${q.from.toISOString()}::timestamptz AND l.created_at < ${q.to.toISOString()}::timestamptz
+         ${q.tenantId === undefined ? sql`` : sql`AND l.tenant_id = ${q.tenantId}`}
+       ORDER BY l.created_at, l.id`;
+    const body = csvStream<LedgerCsvRow>({
+      db: deps.db,
+      query,
+      header: LEDGER_CSV_COLUMNS,
+      log: c.get('log'),
+      toRecord: (r) => [
+        r.line_id,
+        r.created_at,
+        r.transaction_id,
+        r.kind,
+        r.account,
+        r.tenant_id,
+        r.job_id,
+        r.hold_id,
+        r.amount_micro_cents,
+        usd(r.amount_micro_cents),
+        r.balance_after_micro_cents,
+        usd(r.balance_after_micro_cents),
+        r.reference,
+        r.reason,
+        r.actor,
+      ],
+    });
+    const scope = q.tenantId === undefined ? '' : `-${q.tenantId}`;
+    return csvResponse(body, `ledger${scope}-${day(q.from)}-to-${day(q.to)}.csv`, c.get('requestId'));
+  });
+
+  app.get('/reports/usage.csv', async (c) => {
+    await requireFinance(deps, c.req.header('authorization'));
+    const q = parseQuery(usageQuerySchema, c.req.query());
+    checkPeriod(q.from, q.to);
+    const dims = USAGE_DIMENSIONS.filter((d) => q.groupBy.includes(d));
+    const body = csvStream<UsageSqlRow>({
+      db: deps.db,
+      query: usageQuery({ from: q.from, to: q.to, groupBy: dims }),
+      header: [...dims.map((d) => DIMENSION_HEADER[d]), ...USAGE_CSV_METRICS],
+      log: c.get('log'),
+      toRecord: (raw) => {
+        const r = fromSqlRow(raw);
+        const dimValues = { tenant: r.tenantId, model: r.model, day: r.day, tag: r.tag };
+        return [
+          ...dims.map((d) => dimValues[d]),
+          r.jobs,
+          r.completedJobs,
+          r.failedJobs,
+          r.cancelledJobs,
+          r.rejectedJobs,
+          r.inFlightJobs,
+          r.chargedMicroCents,
+          formatUsd(r.chargedMicroCents),
+          r.refundedMicroCents,
+          formatUsd(r.refundedMicroCents),
+          r.netMicroCents,
+          formatUsd(r.netMicroCents),
+          r.upstreamCostMicroCents,
+          formatUsd(r.upstreamCostMicroCents),
+          r.marginMicroCents,
+          formatUsd(r.marginMicroCents),
+        ];
+      },
+    });
+    const groups = dims.length === 0 ? 'total' : dims.join('-');
+    return csvResponse(body, `usage-${groups}-${day(q.from)}-to-${day(q.to)}.csv`, c.get('requestId'));
+  });
+}

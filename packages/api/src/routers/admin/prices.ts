@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { listPriceOverrides, upsertPriceOverride } from '../../services/admin/prices.ts';
+import { adminProcedure, router } from '../../trpc.ts';
+
+export const pricesRouter = router({
+  list: adminProcedure
+    .input(z.strictObject({ model: z.string().min(1).max(200).optional() }).default({}))
+    .query(({ ctx, input }) => listPriceOverrides({ ctx, input })),
+  upsert: adminProcedure
+    .input(
+      z.strictObject({
+        /** A pricing rule in @tollgate/pricing's JSON shape (validated by its priceRuleSchema). */
+        rule: z.record(z.string(), z.unknown()),
+        /** When the price applies (DB clock); replaces the rule's own effectiveFrom. */
+        effectiveFrom: z.iso.datetime({ offset: true }).transform((s) => new Date(s)),
+      }),
+    )
+    .mutation(({ ctx, input }) => upsertPriceOverride({ ctx, input })),
+});

@@ -1,0 +1,152 @@
+import { type Job, type JobStatus, jobs } from '@tollgate/db';
+import { resolveJob } from '@tollgate/db/ledger';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { DomainError } from '../../errors.ts';
+import type { PrincipalCtx } from '../context.ts';
+import { type JobView, toJobView, toWireAmount } from '../wire.ts';
+
+/** What admins see of a job: the tenant view plus the money/upstream facts finance needs. */
+export type AdminJobView = JobView & {
+  listCostMicroCents: number;
+  upstreamCostMicroCents: number | null;
+  priceVersion: string;
+  costMismatch: boolean;
+  needsReview: boolean;
+  deadlineAt: string;
+  overdue: boolean;
+};
+
+function toAdminView(job: Job, overdue: boolean): AdminJobView {
+  return {
+    ...toJobView(job),
+    listCostMicroCents: toWireAmount(job.listCostMicroCents),
+    upstreamCostMicroCents:
+      job.upstreamCostMicroCents === null ? null : toWireAmount(job.upstreamCostMicroCents),
+    priceVersion: job.priceVersion,
+    costMismatch: job.costMismatch,
+    needsReview: job.needsReview,
+    deadlineAt: job.deadlineAt.toISOString(),
+    overdue,
+  };
+}
+
+const NON_TERMINAL: JobStatus[] = ['submitting', 'pending', 'processing', 'unknown'];
+
+function encodeCursor(ts: string, id: string): string {
+  return Buffer.from(JSON.stringify([ts, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { ts: string; id: string } | undefined {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(v) &&
+      typeof v[0] === 'string' &&
+      typeof v[1] === 'string' &&
+      !Number.isNaN(Date.parse(v[0]))
+    )
+      return { ts: v[0], id: v[1] };
+  } catch {
+    // unreadable cursor: reported below
+  }
+  return undefined;
+}
+
+/**
+ * Jobs of every tenant, newest first. `stuck: true` = what needs a decision: `unknown` jobs, and
+ * non-terminal jobs past their deadline (DB clock). `needsReview: true` = flagged for finance.
+ */
+export async function listJobsAsAdmin({
+  ctx,
+  input,
+}: {
+  ctx: PrincipalCtx;
+  input: {
+    tenantId?: string | undefined;
+    status?: JobStatus | undefined;
+    model?: string | undefined;
+    stuck?: boolean | undefined;
+    needsReview?: boolean | undefined;
+    cursor?: string | undefined;
+    limit: number;
+  };
+}): Promise<{ items: AdminJobView[]; nextCursor: string | null }> {
+  const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
+  if (input.cursor !== undefined && !cursor) {
+    throw new DomainError({ code: 'BAD_REQUEST', reason: 'INVALID_CURSOR', message: 'cursor is not valid' });
+  }
+  const overdue = sql<boolean>`(${jobs.status} IN ('submitting', 'pending', 'processing', 'unknown') AND ${jobs.deadlineAt} < now())`;
+  const page = await ctx.deps.db
+    .select({
+      job: jobs,
+      overdue,
+      ts: sql<string>`to_char(${jobs.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+    })
+    .from(jobs)
+    .where(
+      and(
+        input.tenantId === undefined ? undefined : eq(jobs.tenantId, input.tenantId),
+        input.status === undefined ? undefined : eq(jobs.status, input.status),
+        input.model === undefined ? undefined : eq(jobs.model, input.model),
+        input.stuck === true
+          ? and(
+              inArray(jobs.status, NON_TERMINAL),
+              sql`(${jobs.status} = 'unknown' OR ${jobs.deadlineAt} < now())`,
+            )
+          : undefined,
+        input.needsReview === undefined ? undefined : eq(jobs.needsReview, input.needsReview),
+        cursor ? sql`(${jobs.createdAt}, ${jobs.id}) < (${cursor.ts}::timestamptz, ${cursor.id})` : undefined,
+      ),
+    )
+    .orderBy(desc(jobs.createdAt), desc(jobs.id))
+    .limit(input.limit + 1);
+  const items = page.slice(0, input.limit);
+  const last = items.at(-1);
+  return {
+    items: items.map((r) => toAdminView(r.job, r.overdue)),
+    nextCursor: page.length > input.limit && last ? encodeCursor(last.ts, last.job.id) : null,
+  };
+}
+
+/**
+ * Settles a stuck or `unknown` job by decision: `charge` (tenant pays the quote, job completed) or
+ * `refund` (tenant pays nothing: hold released → rejected, or charge refunded once → failed).
+ * Money, job and the audit row move in one transaction (ledger.resolveJob).
+ */
+export async function resolveJobAsAdmin({
+  ctx,
+  input,
+}: {
+  ctx: PrincipalCtx;
+  input: { jobId: string; decision: 'charge' | 'refund'; reason: string };
+}): Promise<AdminJobView> {
+  const r = await resolveJob(ctx.deps.db, {
+    jobId: input.jobId,
+    decision: input.decision,
+    reason: input.reason,
+    actor: ctx.principal.sub,
+    requestId: ctx.requestId,
+  });
+  if (!r.ok) {
+    switch (r.reason) {
+      case 'JOB_NOT_FOUND':
+        throw new DomainError({
+          code: 'NOT_FOUND',
+          reason: 'JOB_NOT_FOUND',
+          message: `job ${input.jobId} not found`,
+        });
+      case 'JOB_ALREADY_SETTLED':
+        throw new DomainError({
+          code: 'PRECONDITION_FAILED',
+          reason: 'JOB_ALREADY_SETTLED',
+          message: `job ${input.jobId} is already ${r.status}; its money is settled and never moves twice`,
+          details: { status: r.status },
+        });
+      default: {
+        const never: never = r;
+        throw new Error(`unhandled resolve refusal ${JSON.stringify(never)}`);
+      }
+    }
+  }
+  return toAdminView(r.job, false);
+}

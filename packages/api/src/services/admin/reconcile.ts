@@ -1,0 +1,113 @@
+import { reconcile } from '@tollgate/db/ledger';
+import { sql } from 'drizzle-orm';
+import type { PrincipalCtx } from '../context.ts';
+import { toWireAmount } from '../wire.ts';
+
+export type ReconcileDiscrepancyView = {
+  kind: string;
+  tenantId: string | null;
+  jobId: string | null;
+  holdId: string | null;
+  transactionId: string | null;
+  expectedMicroCents: number | null;
+  actualMicroCents: number | null;
+  details: string;
+};
+
+const amountOrNull = (v: bigint | undefined | null) =>
+  v === undefined || v === null ? null : toWireAmount(v);
+
+/**
+ * The ledger's reconcile (balances = lines, holds resolved once, jobs settled, none overdue) plus
+ * the gateway's money checks:
+ * - REVENUE_MISMATCH (discrepancy): platform_revenue in the ledger ≠ Σ(captured − refunded) of holds;
+ * - CHARGE_BELOW_UPSTREAM_COST (flag): a job charged less than Pixelbyte charged the operator;
+ * - `totals`: charged / refunded / upstream cost / margin over all time, so finance can compare.
+ * `ok` is false only for discrepancies (flags are for review).
+ */
+export async function reconcileAsAdmin({ ctx }: { ctx: PrincipalCtx }) {
+  const base = await reconcile(ctx.deps.db);
+  const discrepancies: ReconcileDiscrepancyView[] = base.discrepancies.map((d) => ({
+    kind: d.kind,
+    tenantId: d.tenantId ?? null,
+    jobId: d.jobId ?? null,
+    holdId: d.holdId ?? null,
+    transactionId: d.transactionId ?? null,
+    expectedMicroCents: amountOrNull(d.expectedMicroCents),
+    actualMicroCents: amountOrNull(d.actualMicroCents),
+    details: d.details,
+  }));
+  const flags: { kind: string; tenantId: string; jobId: string; details: string }[] = [...base.flags];
+
+  const extra = await ctx.deps.db.transaction(
+    async (tx) => {
+      const [revenue] = (await tx.execute(sql`
+        SELECT
+          (SELECT coalesce(sum(amount_micro_cents), 0)::bigint FROM ledger_lines WHERE account = 'platform_revenue') AS ledger,
+          (SELECT coalesce(sum(captured_micro_cents - coalesce(refunded_micro_cents, 0)), 0)::bigint
+             FROM holds WHERE status = 'captured') AS holds`)) as unknown as {
+        ledger: bigint;
+        holds: bigint;
+      }[];
+      const below = (await tx.execute(sql`
+        SELECT id, tenant_id, (cost_micro_cents - refunded_micro_cents) AS net, upstream_cost_micro_cents AS upstream
+          FROM jobs
+         WHERE upstream_cost_micro_cents IS NOT NULL
+           AND status NOT IN ('failed', 'cancelled')
+           AND cost_micro_cents - refunded_micro_cents < upstream_cost_micro_cents
+         ORDER BY created_at DESC LIMIT 1000`)) as unknown as {
+        id: string;
+        tenant_id: string;
+        net: bigint;
+        upstream: bigint;
+      }[];
+      const [totals] = (await tx.execute(sql`
+        SELECT coalesce(sum(h.captured_micro_cents) FILTER (WHERE h.status = 'captured'), 0)::bigint AS charged,
+               coalesce(sum(j.refunded_micro_cents), 0)::bigint AS refunded,
+               coalesce(sum(j.upstream_cost_micro_cents) FILTER (WHERE j.status NOT IN ('failed', 'cancelled')), 0)::bigint AS upstream
+          FROM jobs j JOIN holds h ON h.id = j.hold_id`)) as unknown as {
+        charged: bigint;
+        refunded: bigint;
+        upstream: bigint;
+      }[];
+      return { revenue, below, totals };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
+  if (extra.revenue && BigInt(extra.revenue.ledger) !== BigInt(extra.revenue.holds)) {
+    discrepancies.push({
+      kind: 'REVENUE_MISMATCH',
+      tenantId: null,
+      jobId: null,
+      holdId: null,
+      transactionId: null,
+      expectedMicroCents: toWireAmount(BigInt(extra.revenue.holds)),
+      actualMicroCents: toWireAmount(BigInt(extra.revenue.ledger)),
+      details: 'platform_revenue in the ledger differs from captured minus refunded holds',
+    });
+  }
+  for (const j of extra.below) {
+    flags.push({
+      kind: 'CHARGE_BELOW_UPSTREAM_COST',
+      tenantId: j.tenant_id,
+      jobId: j.id,
+      details: `charged ${j.net}, upstream charged ${j.upstream}`,
+    });
+  }
+  const t = extra.totals;
+  const charged = BigInt(t?.charged ?? 0n);
+  const refunded = BigInt(t?.refunded ?? 0n);
+  const upstream = BigInt(t?.upstream ?? 0n);
+  return {
+    ok: discrepancies.length === 0,
+    discrepancies,
+    flags,
+    totals: {
+      chargedMicroCents: toWireAmount(charged),
+      refundedMicroCents: toWireAmount(refunded),
+      netMicroCents: toWireAmount(charged - refunded),
+      upstreamCostMicroCents: toWireAmount(upstream),
+      marginMicroCents: toWireAmount(charged - refunded - upstream),
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import { sql } from 'drizzle-orm';
+import type { PrincipalCtx } from '../context.ts';
+import { toWireAmount } from '../wire.ts';
+
+/**
+ * `finance.balances`: each tenant's cached available/held, their totals, and the platform accounts
+ * summed from the ledger (revenue, funding, adjustments), read in one snapshot. Double entry means
+ * tenant available + held + the platform accounts sum to zero (`balanced`).
+ */
+export async function balancesReport({ ctx }: { ctx: PrincipalCtx }) {
+  return ctx.deps.db.transaction(
+    async (tx) => {
+      const tenants = (await tx.execute(sql`
+        SELECT t.id, t.name, t.status, b.available_micro_cents, b.held_micro_cents
+          FROM tenants t JOIN tenant_balances b ON b.tenant_id = t.id
+         ORDER BY t.created_at, t.id`)) as unknown as {
+        id: string;
+        name: string;
+        status: 'active' | 'suspended';
+        available_micro_cents: bigint;
+        held_micro_cents: bigint;
+      }[];
+      const accounts = (await tx.execute(sql`
+        SELECT account::text AS account, coalesce(sum(amount_micro_cents), 0)::bigint AS total
+          FROM ledger_lines GROUP BY account`)) as unknown as { account: string; total: bigint }[];
+      const byAccount = new Map(accounts.map((a) => [a.account, BigInt(a.total)]));
+      const available = tenants.reduce((s, t) => s + BigInt(t.available_micro_cents), 0n);
+      const held = tenants.reduce((s, t) => s + BigInt(t.held_micro_cents), 0n);
+      const revenue = byAccount.get('platform_revenue') ?? 0n;
+      const funding = byAccount.get('platform_funding') ?? 0n;
+      const adjustments = byAccount.get('platform_adjustments') ?? 0n;
+      return {
+        tenants: tenants.map((t) => ({
+          tenantId: t.id,
+          name: t.name,
+          status: t.status,
+          availableMicroCents: toWireAmount(BigInt(t.available_micro_cents)),
+          heldMicroCents: toWireAmount(BigInt(t.held_micro_cents)),
+        })),
+        totals: {
+          availableMicroCents: toWireAmount(available),
+          heldMicroCents: toWireAmount(held),
+        },
+        platform: {
+          /** Captured charges minus refunds (positive = earned). */
+          revenueMicroCents: toWireAmount(revenue),
+          /** Money received by top-ups (the ledger books it negative: it left the outside world). */
+          fundingMicroCents: toWireAmount(funding),
+          adjustmentsMicroCents: toWireAmount(adjustments),
+        },
+        balanced: available + held + revenue + funding + adjustments === 0n,
+      };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
+}

@@ -1,0 +1,217 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { DomainError } from '../../errors.ts';
+import type { PrincipalCtx } from '../context.ts';
+import { toWireAmount } from '../wire.ts';
+
+export const USAGE_DIMENSIONS = ['tenant', 'model', 'day', 'tag'] as const;
+export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
+
+export type UsageInput = { from: Date; to: Date; groupBy: readonly UsageDimension[] };
+
+/** One usage row as bigints (inside); dimensions not grouped by are null. */
+export type UsageRow = {
+  tenantId: string | null;
+  model: string | null;
+  /** UTC day, `YYYY-MM-DD`. */
+  day: string | null;
+  tag: string | null;
+  jobs: bigint;
+  completedJobs: bigint;
+  failedJobs: bigint;
+  cancelledJobs: bigint;
+  rejectedJobs: bigint;
+  inFlightJobs: bigint;
+  chargedMicroCents: bigint;
+  refundedMicroCents: bigint;
+  netMicroCents: bigint;
+  upstreamCostMicroCents: bigint;
+  marginMicroCents: bigint;
+};
+
+/** Up to a year per report: bounded work per request (bigger periods: several calls). */
+const MAX_PERIOD_MS = 366 * 86_400_000;
+
+export function checkPeriod(from: Date, to: Date): void {
+  if (!(from.getTime() < to.getTime())) {
+    throw new DomainError({
+      code: 'BAD_REQUEST',
+      reason: 'INVALID_PERIOD',
+      message: '`from` must be before `to`',
+    });
+  }
+  if (to.getTime() - from.getTime() > MAX_PERIOD_MS) {
+    throw new DomainError({
+      code: 'BAD_REQUEST',
+      reason: 'INVALID_PERIOD',
+      message: 'a report covers at most 366 days',
+    });
+  }
+}
+
+const DIMENSION_COLUMN: Record<UsageDimension, string> = {
+  tenant: 'tenant_id',
+  model: 'model',
+  day: 'day',
+  tag: 'tag',
+};
+
+/**
+ * The usage query. Money comes straight from the ledger: every `capture` / `refund` transaction in
+ * [from, to) contributes its platform_revenue line (charged +, refunded −), dated by the
+ * transaction (so `totals` equal the ledger's revenue lines for the period, to the micro-cent).
+ * Upstream cost follows the same events: a capture adds the job's upstream cost, a refund of a
+ * failed/cancelled job subtracts it (Pixelbyte refunds those to the operator). Job counts are the
+ * jobs created in [from, to), by status, dated by creation. With `tag`, a job with several tags
+ * appears once per tag (and once with tag null when it has none), so tag rows may sum to more than
+ * the totals; without `tag`, rows sum exactly to the totals.
+ */
+export function usageQuery(input: UsageInput): SQL {
+  const dims = USAGE_DIMENSIONS.filter((d) => input.groupBy.includes(d));
+  const byTag = dims.includes('tag');
+  const tagJoin = byTag
+    ? sql`LEFT JOIN LATERAL unnest(CASE WHEN j.tags IS NULL OR cardinality(j.tags) = 0 THEN ARRAY[NULL::text] ELSE j.tags END) AS tg(tag) ON true`
+    : sql`LEFT JOIN LATERAL (SELECT NULL::text AS tag) AS tg ON true`;
+  const from = input.from.toISOString();
+  const to = input.to.toISOString();
+  const select = dims.map((d) => `${DIMENSION_COLUMN[d]}`);
+  const selectList = USAGE_DIMENSIONS.map((d) =>
+    dims.includes(d) ? DIMENSION_COLUMN[d] : `NULL::text AS ${DIMENSION_COLUMN[d]}`,
+  ).join(', ');
+  const groupBy = select.length === 0 ? '' : `GROUP BY ${select.join(', ')}`;
+  const orderBy = select.length === 0 ? '' : `ORDER BY ${select.map((c) => `${c} NULLS FIRST`).join(', ')}`;
+  return sql`
+    WITH events AS (
+      SELECT t.tenant_id, j.model, to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, tg.tag,
+             0 AS jobs, 0 AS completed, 0 AS failed, 0 AS cancelled, 0 AS rejected, 0 AS in_flight,
+             CASE WHEN t.kind = 'capture' THEN l.amount_micro_cents ELSE 0 END AS charged,
+             CASE WHEN t.kind = 'refund' THEN -l.amount_micro_cents ELSE 0 END AS refunded,
+             CASE WHEN t.kind = 'capture' THEN coalesce(j.upstream_cost_micro_cents, 0)
+                  WHEN j.status IN ('failed', 'cancelled') THEN -coalesce(j.upstream_cost_micro_cents, 0)
+                  ELSE 0 END AS upstream
+        FROM ledger_transactions t
+        JOIN ledger_lines l ON l.transaction_id = t.id AND l.account = 'platform_revenue'
+        LEFT JOIN jobs j ON j.id = t.job_id
+        ${tagJoin}
+       WHERE t.kind IN ('capture', 'refund')
+         AND t.created_at >= ${from}::timestamptz AND t.created_at < ${to}::timestamptz
+      UNION ALL
+      SELECT j.tenant_id, j.model, to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, tg.tag,
+             1, (j.status = 'completed')::int, (j.status = 'failed')::int, (j.status = 'cancelled')::int,
+             (j.status = 'rejected')::int, (j.status IN ('submitting', 'pending', 'processing', 'unknown'))::int,
+             0, 0, 0
+        FROM jobs j
+        ${tagJoin}
+       WHERE j.created_at >= ${from}::timestamptz AND j.created_at < ${to}::timestamptz
+    )
+    SELECT ${sql.raw(selectList)},
+           sum(jobs)::bigint AS jobs, sum(completed)::bigint AS completed_jobs, sum(failed)::bigint AS failed_jobs,
+           sum(cancelled)::bigint AS cancelled_jobs, sum(rejected)::bigint AS rejected_jobs,
+           sum(in_flight)::bigint AS in_flight_jobs,
+           sum(charged)::bigint AS charged_micro_cents, sum(refunded)::bigint AS refunded_micro_cents,
+           (sum(charged) - sum(refunded))::bigint AS net_micro_cents,
+           sum(upstream)::bigint AS upstream_cost_micro_cents,
+           (sum(charged) - sum(refunded) - sum(upstream))::bigint AS margin_micro_cents
+      FROM events
+      ${sql.raw(groupBy)}
+      ${sql.raw(orderBy)}`;
+}
+
+/** Raw row of usageQuery (snake_case, bigint from postgres.js). */
+export type UsageSqlRow = {
+  tenant_id: string | null;
+  model: string | null;
+  day: string | null;
+  tag: string | null;
+  jobs: bigint;
+  completed_jobs: bigint;
+  failed_jobs: bigint;
+  cancelled_jobs: bigint;
+  rejected_jobs: bigint;
+  in_flight_jobs: bigint;
+  charged_micro_cents: bigint;
+  refunded_micro_cents: bigint;
+  net_micro_cents: bigint;
+  upstream_cost_micro_cents: bigint;
+  margin_micro_cents: bigint;
+};
+
+const big = (v: bigint | number | string | null) => (v === null ? 0n : BigInt(v));
+
+export function fromSqlRow(r: UsageSqlRow): UsageRow {
+  return {
+    tenantId: r.tenant_id,
+    model: r.model,
+    day: r.day,
+    tag: r.tag,
+    jobs: big(r.jobs),
+    completedJobs: big(r.completed_jobs),
+    failedJobs: big(r.failed_jobs),
+    cancelledJobs: big(r.cancelled_jobs),
+    rejectedJobs: big(r.rejected_jobs),
+    inFlightJobs: big(r.in_flight_jobs),
+    chargedMicroCents: big(r.charged_micro_cents),
+    refundedMicroCents: big(r.refunded_micro_cents),
+    netMicroCents: big(r.net_micro_cents),
+    upstreamCostMicroCents: big(r.upstream_cost_micro_cents),
+    marginMicroCents: big(r.margin_micro_cents),
+  };
+}
+
+function toWireRow(r: UsageRow) {
+  return {
+    tenantId: r.tenantId,
+    model: r.model,
+    day: r.day,
+    tag: r.tag,
+    jobs: toWireAmount(r.jobs),
+    completedJobs: toWireAmount(r.completedJobs),
+    failedJobs: toWireAmount(r.failedJobs),
+    cancelledJobs: toWireAmount(r.cancelledJobs),
+    rejectedJobs: toWireAmount(r.rejectedJobs),
+    inFlightJobs: toWireAmount(r.inFlightJobs),
+    chargedMicroCents: toWireAmount(r.chargedMicroCents),
+    refundedMicroCents: toWireAmount(r.refundedMicroCents),
+    netMicroCents: toWireAmount(r.netMicroCents),
+    upstreamCostMicroCents: toWireAmount(r.upstreamCostMicroCents),
+    marginMicroCents: toWireAmount(r.marginMicroCents),
+  };
+}
+
+export type UsageRowView = ReturnType<typeof toWireRow>;
+
+/** At most this many rows in one tRPC answer; bigger reports: the CSV route (streamed). */
+const MAX_ROWS = 10_000;
+
+/** `finance.usage`: rows per chosen dimensions plus `totals` over the whole period (one snapshot). */
+export async function usageReport({ ctx, input }: { ctx: PrincipalCtx; input: UsageInput }): Promise<{
+  from: string;
+  to: string;
+  groupBy: UsageDimension[];
+  rows: UsageRowView[];
+  totals: UsageRowView;
+}> {
+  checkPeriod(input.from, input.to);
+  const { rows, totals } = await ctx.deps.db.transaction(
+    async (tx) => {
+      const rows = (await tx.execute(usageQuery(input))) as unknown as UsageSqlRow[];
+      const [totals] = (await tx.execute(usageQuery({ ...input, groupBy: [] }))) as unknown as UsageSqlRow[];
+      return { rows, totals };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
+  if (rows.length > MAX_ROWS) {
+    throw new DomainError({
+      code: 'BAD_REQUEST',
+      reason: 'REPORT_TOO_LARGE',
+      message: `the report has ${rows.length} rows (max ${MAX_ROWS}); narrow the period or use GET /reports/usage.csv`,
+    });
+  }
+  if (!totals) throw new Error('bug: usage totals returned no row');
+  return {
+    from: input.from.toISOString(),
+    to: input.to.toISOString(),
+    groupBy: USAGE_DIMENSIONS.filter((d) => input.groupBy.includes(d)),
+    rows: rows.map((r) => toWireRow(fromSqlRow(r))),
+    totals: toWireRow(fromSqlRow(totals)),
+  };
+}
