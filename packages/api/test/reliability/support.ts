@@ -185,7 +185,6 @@ export async function freePort(): Promise<number> {
 }
 
 const API_DIR = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 
 export type GatewayProcess = {
   url: string;
@@ -203,7 +202,8 @@ export async function startGatewayProcess(opts: {
   readyTimeoutMs?: number;
 }): Promise<GatewayProcess> {
   const url = `http://127.0.0.1:${opts.port}`;
-  const child = spawn(TSX, ['src/serve.ts'], {
+  // node --import tsx (not the tsx CLI, which forks): the SIGKILLed process is the child we watch.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/serve.ts'], {
     cwd: API_DIR,
     env: {
       PATH: process.env.PATH ?? '',
