@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failureKey, type RequestSpec, runClosedLoop, runOpenLoop, type Target } from './load';
+import { failureKey, type RequestSpec, runClosedLoop, runOpenLoop, type Target, UNANSWERED } from './load';
 
 // A real HTTP server: `/ok` answers 200, `/fail` answers a tRPC-style 429, `/stall` holds every
 // answer until `stallUntil` (a server that stops for a while).
@@ -119,5 +119,28 @@ describe('failureKey', () => {
     );
     expect(failureKey(404, JSON.stringify({ reason: 'ROUTE_NOT_FOUND' }))).toBe('404 ROUTE_NOT_FOUND');
     expect(failureKey(502, '<html>bad gateway</html>')).toBe('502');
+  });
+});
+
+describe('runOpenLoop against a server that never answers', () => {
+  it('aborts what is unanswered when the window closes, and says so', async () => {
+    const silent = http.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const r = await runOpenLoop({
+        target: { host: '127.0.0.1', port },
+        durationMs: 200,
+        graceMs: 100,
+        rps: 50,
+        make: () => post('/ok'),
+      });
+      expect(r.sent).toBe(10);
+      expect(r.ok).toBe(0);
+      expect(r.errors[UNANSWERED]).toBe(10);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   });
 });

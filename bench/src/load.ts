@@ -4,6 +4,7 @@
 // - open loop (`runOpenLoop`): requests are due at a fixed arrival rate whatever the server does, and
 //   latency is measured from when a request was DUE, not when it was sent, so a stalled server
 //   cannot hide its stall (no coordinated omission).
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Histogram, type LatencySummary } from './stats';
@@ -80,17 +81,29 @@ interface CommonOptions {
   progressEveryMs?: number;
 }
 
+/** Failure key of a request abandoned because the measuring window (plus its grace) closed. */
+export const UNANSWERED = 'no answer before the window closed';
+
 function send(
   agent: http.Agent,
   target: Target,
   spec: RequestSpec,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<{ status: number; body: string } | { error: string }> {
   return new Promise((resolve) => {
     const headers: Record<string, string | number> = { ...spec.headers };
     if (spec.body !== undefined) headers['content-length'] = Buffer.byteLength(spec.body);
     const req = http.request(
-      { agent, host: target.host, port: target.port, method: spec.method, path: spec.path, headers },
+      {
+        agent,
+        host: target.host,
+        port: target.port,
+        method: spec.method,
+        path: spec.path,
+        headers,
+        ...(signal ? { signal } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -101,7 +114,9 @@ function send(
       },
     );
     req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve({ error: signal?.aborted ? UNANSWERED : (err.code ?? err.message) }),
+    );
     req.end(spec.body);
   });
 }
@@ -191,11 +206,12 @@ export async function runClosedLoop(opts: CommonOptions & { concurrency: number 
 
 /**
  * Requests due at `rps` per second for `durationMs`. Up to `maxSockets` are in flight; the rest wait
- * in the agent's queue with their clock running. Requests due but unsent at the end are counted as
- * backlog; requests still in flight at the end are awaited (up to the timeout) and counted.
+ * in the agent's queue with their clock running. Requests due but never issued are counted as
+ * backlog; requests without an answer `graceMs` after the window are aborted and counted as failures
+ * (UNANSWERED): a server that falls behind shows it, and the run stays bounded in time.
  */
 export async function runOpenLoop(
-  opts: CommonOptions & { rps: number; maxSockets?: number },
+  opts: CommonOptions & { rps: number; maxSockets?: number; graceMs?: number },
 ): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 256 });
   const verify = opts.verify ?? verify2xx;
@@ -207,6 +223,10 @@ export async function runOpenLoop(
   const pending = new Set<Promise<void>>();
   const start = performance.now();
   const stopProgress = progressTimer(tally, start, opts);
+  const abort = new AbortController();
+  // One signal for every request of the run: each adds a listener (0 = no leak warning limit).
+  setMaxListeners(0, abort.signal);
+  const hardStop = setTimeout(() => abort.abort(), opts.durationMs + (opts.graceMs ?? 3_000));
   let issued = 0;
   try {
     while (issued < total) {
@@ -216,12 +236,15 @@ export async function runOpenLoop(
         const spec = opts.make(issued);
         issued += 1;
         tally.sent += 1;
-        const p: Promise<void> = send(agent, opts.target, spec, opts.timeoutMs ?? 30_000).then((result) => {
-          tally.outcome(result, verify, (performance.now() - due) * 1000);
-          pending.delete(p);
-        });
+        const p: Promise<void> = send(agent, opts.target, spec, opts.timeoutMs ?? 30_000, abort.signal).then(
+          (result) => {
+            tally.outcome(result, verify, (performance.now() - due) * 1000);
+            pending.delete(p);
+          },
+        );
         pending.add(p);
       }
+      if (abort.signal.aborted) break;
       if (pending.size >= maxQueued) {
         // Far behind: wait for an answer instead of queueing more (the due clock keeps running).
         await Promise.race(pending);
@@ -235,6 +258,7 @@ export async function runOpenLoop(
     }
     await Promise.all(pending);
   } finally {
+    clearTimeout(hardStop);
     stopProgress();
     agent.destroy();
   }

@@ -1,0 +1,361 @@
+// `pnpm bench` / `pnpm bench --quick`: see bench/README.md for what is measured and how to read it.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT, rssMb } from './processes';
+import { checkTarget, fileTimestamp, formatTable, ratio, type TargetCheck } from './report';
+import {
+  addedLatency,
+  baselineProxy,
+  baselineSql,
+  CONFIGS,
+  type Ctx,
+  gatewaySubmit,
+  type RssSample,
+  reports,
+  type ScenarioResult,
+  soak,
+  targetOf,
+  warmUp,
+} from './scenarios';
+import { createTenants, MODEL, PRICE_MICRO_CENTS, startStack } from './stack';
+
+const DB_POOL_MAX = 10;
+/** $1,000,000 per tenant: no run can exhaust it (the hot tenant takes at most a few $1,000). */
+const TENANT_BALANCE = 1_000_000_000_000;
+
+const started = performance.now();
+const log = (line: string) => {
+  const s = Math.floor((performance.now() - started) / 1000);
+  process.stderr.write(
+    `[bench ${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${line}\n`,
+  );
+};
+
+function versionOf(pkgDir: string): string | null {
+  try {
+    return (JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    return null;
+  }
+}
+
+function gitCommit(): string | null {
+  try {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: REPO_ROOT }).toString().trim() !== '';
+    return `${head}${dirty ? ' (working tree has uncommitted changes)' : ''}`;
+  } catch {
+    return null;
+  }
+}
+
+const fig = (s: ScenarioResult | undefined, key: string): number | null =>
+  s && s.status !== 'skipped' ? (s.figures[key] ?? null) : null;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'Usage: pnpm bench [--quick]\n  --quick  ≤ 60 s smoke run (short phases, 100 tenants)\nSet DATABASE_URL to use your own Postgres server (a throwaway database is created on it).\n',
+    );
+    return;
+  }
+  const cfg = CONFIGS[values.quick ? 'quick' : 'full'];
+  const startedAt = new Date();
+  const loadStart = os.loadavg();
+  log(
+    `tollgate bench (${cfg.mode}) on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
+  );
+
+  const stack = await startStack({ databaseUrl: process.env.DATABASE_URL, dbPoolMax: DB_POOL_MAX, log });
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    log('interrupted: stopping children');
+    void stack.stop().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const rss: RssSample[] = [];
+  const phase = { name: 'setup' };
+  const sampler = setInterval(() => {
+    const mb = rssMb(stack.gateway.child.pid);
+    if (mb !== null) rss.push({ atS: Math.round(performance.now() - started) / 1000, mb, phase: phase.name });
+  }, 500);
+
+  const results: ScenarioResult[] = [];
+  let ctx: Ctx | undefined;
+  try {
+    log(`creating ${cfg.tenants} + ${cfg.tenants} tenants and 2 hot tenants through the admin API`);
+    const all = await createTenants(stack, {
+      count: cfg.tenants * 2 + 2,
+      label: 't',
+      balanceMicroCents: TENANT_BALANCE,
+    });
+    const spread = all.slice(0, cfg.tenants);
+    const baseSpread = all.slice(cfg.tenants, cfg.tenants * 2);
+    const [hot, baseHot] = all.slice(cfg.tenants * 2);
+    if (!hot || !baseHot) throw new Error('bug: hot tenants missing');
+    ctx = {
+      stack,
+      cfg,
+      gateway: targetOf(stack.gateway.url),
+      sim: targetOf(stack.sim.url),
+      proxy: targetOf(stack.proxy.url),
+      spread,
+      hot,
+      baseSpread,
+      baseHot,
+      log,
+      phase,
+      rss,
+    };
+    phase.name = 'rest';
+    await new Promise((r) => setTimeout(r, 1_500));
+    const rssAtRest = rssMb(stack.gateway.child.pid);
+    await warmUp(ctx);
+
+    results.push(await baselineProxy(ctx));
+    results.push(await baselineSql(ctx, 'spread'));
+    const spreadResult = await gatewaySubmit(ctx, 'spread');
+    results.push(spreadResult);
+    results.push(await baselineSql(ctx, 'hot'));
+    results.push(await gatewaySubmit(ctx, 'hot'));
+    results.push(await addedLatency(ctx));
+    const soakRps = Math.max(10, Math.min(500, Math.floor((fig(spreadResult, 'maxTps') ?? 100) * 0.5)));
+    results.push(await soak(ctx, soakRps));
+    results.push(await reports(ctx));
+    phase.name = 'rest-after';
+    await new Promise((r) => setTimeout(r, 1_500));
+    const rssAfter = rssMb(stack.gateway.child.pid);
+    clearInterval(sampler);
+
+    const byId = (id: string) => results.find((r) => r.id === id);
+    const underLoad = rss.filter((x) => !['setup', 'rest', 'rest-after', 'idle'].includes(x.phase));
+    const rssUnderLoadPeak = underLoad.length ? Math.max(...underLoad.map((x) => x.mb)) : null;
+
+    const proxyTps = fig(byId('baseline-proxy'), 'tps');
+    const sqlSpread = fig(byId('baseline-sql-spread'), 'tps');
+    const sqlHot = fig(byId('baseline-sql-hot'), 'tps');
+    const gwSpread = fig(byId('gateway-spread'), 'maxTps');
+    const gwHot = fig(byId('gateway-hot'), 'maxTps');
+    const ratios = {
+      spreadVsRawSqlSpread: ratio(gwSpread, sqlSpread),
+      hotVsRawSqlHot: ratio(gwHot, sqlHot),
+      spreadVsBareProxy: ratio(gwSpread, proxyTps),
+      hotVsSpread: ratio(gwHot, gwSpread),
+      rawSqlHotVsSpread: ratio(sqlHot, sqlSpread),
+    };
+    const latency = byId('added-latency');
+    const reportsResult = byId('reports');
+    const atScale = cfg.mode === 'full';
+    const soakResult = byId('memory-soak');
+    const targets: TargetCheck[] = [
+      checkTarget({
+        id: 'spread-vs-raw-sql',
+        description: 'spread submit tps ≥ 0.5 × raw hold SQL spread tps',
+        kind: 'min',
+        target: 0.5,
+        actual: ratios.spreadVsRawSqlSpread,
+        unit: '×',
+      }),
+      checkTarget({
+        id: 'hot-vs-raw-sql',
+        description: 'hot-tenant submit tps ≥ 1.0 × raw hold SQL hot tps',
+        kind: 'min',
+        target: 1,
+        actual: ratios.hotVsRawSqlHot,
+        unit: '×',
+      }),
+      checkTarget({
+        id: 'added-p50',
+        description: `added latency p50 at ${cfg.latencyRps} req/s ≤ 2 ms`,
+        kind: 'max',
+        target: 2,
+        actual: fig(latency, 'addedP50Ms'),
+        unit: 'ms',
+      }),
+      checkTarget({
+        id: 'added-p99',
+        description: `added latency p99 at ${cfg.latencyRps} req/s ≤ 8 ms`,
+        kind: 'max',
+        target: 8,
+        actual: fig(latency, 'addedP99Ms'),
+        unit: 'ms',
+      }),
+      checkTarget({
+        id: 'gateway-vs-proxy',
+        description: 'gateway tps ≥ 0.25 × bare proxy tps',
+        kind: 'min',
+        target: 0.25,
+        actual: ratios.spreadVsBareProxy,
+        unit: '×',
+      }),
+      checkTarget({
+        id: 'usage-report',
+        description: 'finance.usage for a month over 1M lines ≤ 2 s',
+        kind: 'max',
+        target: 2000,
+        actual: atScale ? fig(reportsResult, 'usageMs') : null,
+        unit: 'ms',
+      }),
+      checkTarget({
+        id: 'csv-rate',
+        description: 'ledger CSV of 1M lines ≥ 100k rows/s',
+        kind: 'min',
+        target: 100_000,
+        actual: atScale ? fig(reportsResult, 'csvRowsPerSecond') : null,
+        unit: 'rows/s',
+      }),
+      checkTarget({
+        id: 'csv-memory',
+        description: 'ledger CSV streams with flat memory (RSS growth ≤ 50 MB)',
+        kind: 'max',
+        target: 50,
+        actual: atScale && fig(reportsResult, 'csvRows') !== null ? fig(reportsResult, 'rssGrowthMb') : null,
+        unit: 'MB',
+      }),
+      checkTarget({
+        id: 'rss-under-load',
+        description: 'gateway RSS under load ≤ 200 MB',
+        kind: 'max',
+        target: 200,
+        actual: rssUnderLoadPeak,
+        unit: 'MB',
+      }),
+      checkTarget({
+        id: 'rss-growth',
+        description: `no RSS growth over the soak (slope ≤ 1 MB/min)${atScale ? '' : ' — quick soak too short to judge'}`,
+        kind: 'max',
+        target: 1,
+        actual: atScale ? fig(soakResult, 'rssSlopeMbPerMin') : null,
+        unit: 'MB/min',
+      }),
+    ];
+
+    const finishedAt = new Date();
+    const pgVersion = (await stack.sql<{ v: string }[]>`SHOW server_version`)[0]?.v ?? null;
+    const out = {
+      schema: 1,
+      mode: cfg.mode,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      seconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
+      ok: results.every((r) => r.status !== 'failed'),
+      machine: {
+        platform: `${os.platform()} ${os.release()}`,
+        arch: os.arch(),
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? null,
+        totalMemMb: Math.round(os.totalmem() / 1048576),
+        loadAvgStart: loadStart.map((x) => Math.round(x * 100) / 100),
+        loadAvgEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
+        note: 'shared machine: read the ratios, not the absolute figures',
+      },
+      versions: {
+        tollgate: gitCommit(),
+        node: process.version,
+        postgres: pgVersion,
+        hono: versionOf(path.join(REPO_ROOT, 'node_modules/.pnpm/node_modules/hono')),
+        trpcServer: versionOf(path.join(REPO_ROOT, 'node_modules/.pnpm/node_modules/@trpc/server')),
+        postgresJs: versionOf(path.join(REPO_ROOT, 'node_modules/.pnpm/node_modules/postgres')),
+      },
+      setup: {
+        database:
+          stack.database.source === 'embedded'
+            ? 'embedded Postgres, temp data dir, default durability (fsync on)'
+            : 'a fresh database on DATABASE_URL',
+        gateway:
+          'child process: node --import tsx packages/api/src/serve.ts (no build step exists; tsx loader), NODE_ENV=production, LOG_LEVEL=warn, workers on',
+        gatewayDbPoolMax: DB_POOL_MAX,
+        simulator:
+          'child process: packages/pixelbyte simulator CLI, --pending-ms 0 --processing-ms 0 --no-webhooks (jobs finish through the gateway poller)',
+        bareProxy: 'child process: bench/src/proxy-server.ts (Hono + node:http keep-alive agent)',
+        loadGenerator:
+          'in the bench process: node:http keep-alive Agent; closed loop for max throughput, open loop (fixed arrival rate, latency from due time) for latency',
+        tenants: { spread: cfg.tenants, hot: 1, rawSqlSpread: cfg.tenants, rawSqlHot: 1 },
+        concurrency: cfg.concurrency,
+        model: MODEL,
+        priceMicroCents: Number(PRICE_MICRO_CENTS),
+        tenantTokens:
+          'signed by the bench with the gateway JWT_SECRET (same claims as admin.tenants.issueToken)',
+      },
+      memory: { rssAtRestMb: rssAtRest, rssUnderLoadPeakMb: rssUnderLoadPeak, rssAfterLoadMb: rssAfter },
+      ratios,
+      targets,
+      scenarios: results,
+      rssSamples: rss,
+    };
+
+    // Terminal table.
+    const rows = results.map((r) => {
+      const tps = r.figures.maxTps ?? r.figures.tps ?? r.figures.sustainedOkPerSecond ?? null;
+      return [
+        r.title.replace(/^(Scenario \d|Baseline \([ab]\)): /, '$1 '),
+        r.status,
+        tps,
+        r.figures.p50Ms ?? r.figures.gatewayP50Ms ?? null,
+        r.figures.p99Ms ?? r.figures.gatewayP99Ms ?? null,
+        Object.values(r.runs).reduce((a, x) => a + x.failed, 0),
+        r.reconcile ? (r.reconcile.ok ? 'clean' : 'DIRTY') : '–',
+      ];
+    });
+    const print = (s: string) => process.stdout.write(`${s}\n`);
+    print('');
+    print(formatTable(['scenario', 'status', 'max tps', 'p50 ms', 'p99 ms', 'errors', 'reconcile'], rows));
+    print('');
+    if (latency && latency.status !== 'skipped') {
+      print(
+        `added latency at ${cfg.latencyRps}/s: p50 ${fig(latency, 'addedP50Ms')} ms, p99 ${fig(latency, 'addedP99Ms')} ms (gateway ${fig(latency, 'gatewayP50Ms')}/${fig(latency, 'gatewayP99Ms')} − simulator ${fig(latency, 'simulatorP50Ms')}/${fig(latency, 'simulatorP99Ms')})`,
+      );
+    }
+    print(
+      `gateway RSS: rest ${rssAtRest} MB, peak under load ${rssUnderLoadPeak} MB, after ${rssAfter} MB; soak slope ${fig(soakResult, 'rssSlopeMbPerMin')} MB/min`,
+    );
+    if (reportsResult)
+      print(`reports: ${reportsResult.status}${reportsResult.reason ? ` (${reportsResult.reason})` : ''}`);
+    print('');
+    print(
+      formatTable(
+        ['target', 'actual', 'verdict'],
+        targets.map((t) => [t.description, t.actual === null ? null : `${t.actual} ${t.unit}`, t.verdict]),
+      ),
+    );
+    print('');
+    print(
+      formatTable(
+        ['ratio', 'value'],
+        Object.entries(ratios).map(([k, v]) => [k, v]),
+      ),
+    );
+
+    const dir = path.join(REPO_ROOT, 'bench/results');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${fileTimestamp(startedAt)}${cfg.mode === 'quick' ? '-quick' : ''}.json`);
+    const json = `${JSON.stringify(out, null, 2)}\n`;
+    writeFileSync(file, json);
+    writeFileSync(path.join(dir, 'latest.json'), json);
+    print('');
+    print(`results: ${path.relative(process.cwd(), file)} (and bench/results/latest.json)`);
+    if (!out.ok) process.exitCode = 1;
+  } finally {
+    clearInterval(sampler);
+    log('stopping');
+    await stack.stop();
+    log(`done in ${Math.round((performance.now() - started) / 1000)}s`);
+  }
+}
+
+main().catch((err: unknown) => {
+  log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});

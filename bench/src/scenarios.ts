@@ -1,0 +1,517 @@
+// The scenarios of a run. Each returns figures; every one that writes money ends with `reconcile`.
+import { performance } from 'node:perf_hooks';
+import { reconcile } from '@tollgate/db/ledger';
+import { runHoldLoop, type SqlLoopResult } from './hold-sql';
+import {
+  type LoadResult,
+  type Progress,
+  type RequestSpec,
+  runClosedLoop,
+  runOpenLoop,
+  type Target,
+  type Verify,
+} from './load';
+import { rssMb } from './processes';
+import { seedLedger } from './seed';
+import { INPUT, MODEL, PRICE_MICRO_CENTS, SIM_API_KEY, type Stack, type Tenant } from './stack';
+import { slope } from './stats';
+
+export interface Config {
+  mode: 'full' | 'quick';
+  tenants: number;
+  /** Concurrent requests (closed loops) for the gateway, the proxy and the raw SQL baseline alike. */
+  concurrency: number;
+  warmupMs: number;
+  saturationMs: number;
+  atRateMs: number;
+  sqlMs: number;
+  latencyMs: number;
+  latencyRps: number;
+  soakMs: number;
+  reportLines: number;
+}
+
+export const CONFIGS: Record<'full' | 'quick', Config> = {
+  full: {
+    mode: 'full',
+    tenants: 1_000,
+    concurrency: 64,
+    warmupMs: 10_000,
+    saturationMs: 20_000,
+    atRateMs: 15_000,
+    sqlMs: 15_000,
+    latencyMs: 20_000,
+    latencyRps: 500,
+    soakMs: 300_000,
+    reportLines: 1_000_000,
+  },
+  quick: {
+    mode: 'quick',
+    tenants: 100,
+    concurrency: 32,
+    warmupMs: 1_500,
+    saturationMs: 2_500,
+    atRateMs: 2_000,
+    sqlMs: 2_000,
+    latencyMs: 2_000,
+    latencyRps: 500,
+    soakMs: 5_000,
+    reportLines: 20_000,
+  },
+};
+
+export interface ReconcileFigure {
+  ok: boolean;
+  discrepancies: number;
+  first?: string;
+  ms: number;
+}
+
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  status: 'ok' | 'failed' | 'skipped';
+  reason?: string;
+  seconds: number;
+  figures: Record<string, number | null>;
+  runs: Record<string, LoadResult | SqlLoopResult>;
+  reconcile?: ReconcileFigure;
+  notes?: string[];
+}
+
+export interface RssSample {
+  atS: number;
+  mb: number;
+  phase: string;
+}
+
+export interface Ctx {
+  stack: Stack;
+  cfg: Config;
+  gateway: Target;
+  sim: Target;
+  proxy: Target;
+  spread: Tenant[];
+  hot: Tenant;
+  baseSpread: Tenant[];
+  baseHot: Tenant;
+  log: (line: string) => void;
+  /** Current phase label for the RSS sampler. */
+  phase: { name: string };
+  rss: RssSample[];
+}
+
+const SUBMIT_BODY = JSON.stringify({ model: MODEL, input: INPUT });
+const SIM_HEADERS = { authorization: `Bearer ${SIM_API_KEY}`, 'content-type': 'application/json' };
+
+export function targetOf(url: string): Target {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port) };
+}
+
+const submitVia =
+  (tenants: readonly Tenant[]) =>
+  (i: number): RequestSpec => ({
+    method: 'POST',
+    path: '/trpc/jobs.submit',
+    headers: tenants[i % tenants.length]?.headers ?? {},
+    body: SUBMIT_BODY,
+  });
+
+const upstreamSubmit = (): RequestSpec => ({
+  method: 'POST',
+  path: '/v1/jobs/submit',
+  headers: SIM_HEADERS,
+  body: SUBMIT_BODY,
+});
+
+/** A gateway submit succeeded only if the job was accepted upstream and charged (`pending`). */
+export const verifySubmit: Verify = (status, body) => {
+  if (status !== 200) return verifyStatus(status, body);
+  const m = /"status":"([a-z]+)"/.exec(body);
+  return m?.[1] === 'pending' ? true : `200 job ${m?.[1] ?? 'unreadable'}`;
+};
+const verifyUpstream: Verify = (status, body) =>
+  status === 200 && body.includes('"jobId"') ? true : verifyStatus(status, body);
+function verifyStatus(status: number, body: string): string {
+  try {
+    const p = JSON.parse(body) as { error?: { data?: { reason?: string }; code?: string } };
+    return `${status} ${p.error?.data?.reason ?? p.error?.code ?? ''}`.trim();
+  } catch {
+    return String(status);
+  }
+}
+
+function progress(ctx: Ctx, label: string, totalMs: number) {
+  return (p: Progress) =>
+    ctx.log(
+      `  ${label}: ${(p.elapsedMs / 1000).toFixed(0)}s/${(totalMs / 1000).toFixed(0)}s  ${Math.round(p.currentRps)}/s  (ok ${p.ok}, failed ${p.failed})`,
+    );
+}
+
+async function checkBooks(ctx: Ctx): Promise<ReconcileFigure> {
+  const t0 = performance.now();
+  const r = await reconcile(ctx.stack.db);
+  const first = r.discrepancies[0];
+  return {
+    ok: r.ok,
+    discrepancies: r.discrepancies.length,
+    ...(first ? { first: `${first.kind}: ${first.details}` } : {}),
+    ms: Math.round(performance.now() - t0),
+  };
+}
+
+function addNote(s: ScenarioResult, note: string): void {
+  s.notes = [...(s.notes ?? []), note];
+}
+
+function errorRate(r: { ok: number; failed: number }): number {
+  const n = r.ok + r.failed;
+  return n === 0 ? 0 : r.failed / n;
+}
+
+/** Runs one scenario: times it, labels RSS samples, turns exceptions and unclean books into `failed`. */
+export async function scenario(
+  ctx: Ctx,
+  id: string,
+  title: string,
+  body: (s: ScenarioResult) => Promise<void>,
+  opts: { reconcile: boolean } = { reconcile: true },
+): Promise<ScenarioResult> {
+  const s: ScenarioResult = { id, title, status: 'ok', seconds: 0, figures: {}, runs: {} };
+  const t0 = performance.now();
+  ctx.phase.name = id;
+  ctx.log(`▶ ${title}`);
+  try {
+    await body(s);
+    if (s.status !== 'skipped' && opts.reconcile) {
+      s.reconcile = await checkBooks(ctx);
+      if (!s.reconcile.ok) {
+        s.status = 'failed';
+        s.reason = `reconcile found ${s.reconcile.discrepancies} discrepancies (${s.reconcile.first ?? ''})`;
+      }
+    }
+    for (const [name, run] of Object.entries(s.runs)) {
+      const rate = errorRate(run);
+      if (rate > 0.01 && s.status === 'ok') {
+        s.status = 'failed';
+        s.reason = `${name}: ${(rate * 100).toFixed(1)}% of requests failed (${JSON.stringify(run.errors)})`;
+      }
+    }
+  } catch (err) {
+    s.status = 'failed';
+    s.reason = err instanceof Error ? err.message : String(err);
+  }
+  s.seconds = Math.round((performance.now() - t0) / 100) / 10;
+  ctx.phase.name = 'idle';
+  ctx.log(`  ${s.status}${s.reason ? `: ${s.reason}` : ''} (${s.seconds}s)`);
+  return s;
+}
+
+export async function warmUp(ctx: Ctx): Promise<void> {
+  ctx.phase.name = 'warmup';
+  const ms = ctx.cfg.warmupMs;
+  ctx.log(`▶ warm-up (${ms / 1000}s gateway, ${ms / 4000}s simulator and proxy)`);
+  await runClosedLoop({ target: ctx.sim, durationMs: ms / 4, concurrency: 8, make: upstreamSubmit });
+  await runClosedLoop({ target: ctx.proxy, durationMs: ms / 4, concurrency: 8, make: upstreamSubmit });
+  const r = await runClosedLoop({
+    target: ctx.gateway,
+    durationMs: ms,
+    concurrency: ctx.cfg.concurrency,
+    make: submitVia(ctx.spread),
+    verify: verifySubmit,
+    onProgress: progress(ctx, 'warm-up', ms),
+  });
+  if (r.ok === 0) throw new Error(`warm-up: no submit succeeded (${JSON.stringify(r.errors)})`);
+  ctx.phase.name = 'idle';
+}
+
+/** Baseline (a): the bare proxy at the same concurrency; the simulator alone for reference. */
+export function baselineProxy(ctx: Ctx) {
+  return scenario(
+    ctx,
+    'baseline-proxy',
+    'Baseline (a): bare Hono pass-through proxy → simulator',
+    async (s) => {
+      const ms = ctx.cfg.saturationMs;
+      const proxy = await runClosedLoop({
+        target: ctx.proxy,
+        durationMs: ms,
+        concurrency: ctx.cfg.concurrency,
+        make: upstreamSubmit,
+        verify: verifyUpstream,
+        onProgress: progress(ctx, 'proxy', ms),
+      });
+      s.runs.proxy = proxy;
+      s.figures.tps = proxy.okPerSecond;
+      s.figures.p50Ms = proxy.latency.p50Ms;
+      s.figures.p99Ms = proxy.latency.p99Ms;
+      if (ctx.cfg.mode === 'full') {
+        const direct = await runClosedLoop({
+          target: ctx.sim,
+          durationMs: ms / 2,
+          concurrency: ctx.cfg.concurrency,
+          make: upstreamSubmit,
+          verify: verifyUpstream,
+          onProgress: progress(ctx, 'simulator direct', ms / 2),
+        });
+        s.runs.simulatorDirect = direct;
+        s.figures.simulatorTps = direct.okPerSecond;
+      }
+    },
+    { reconcile: false },
+  );
+}
+
+/** Baseline (b): the raw hold transaction looped from postgres.js at the same concurrency. */
+export function baselineSql(ctx: Ctx, which: 'spread' | 'hot') {
+  return scenario(ctx, `baseline-sql-${which}`, `Baseline (b): raw hold SQL, ${which}`, async (s) => {
+    const ms = ctx.cfg.sqlMs;
+    const { createDb } = await import('@tollgate/db/client');
+    // Same pool size as the gateway's DB_POOL_MAX: the database ceiling through the same pipe.
+    const pool = createDb(ctx.stack.database.url, { max: ctx.stack.gateway.dbPoolMax });
+    try {
+      const r = await runHoldLoop({
+        sql: pool.sql,
+        tenantIds: which === 'hot' ? [ctx.baseHot.id] : ctx.baseSpread.map((t) => t.id),
+        model: MODEL,
+        input: INPUT,
+        amountMicroCents: PRICE_MICRO_CENTS,
+        concurrency: ctx.cfg.concurrency,
+        durationMs: ms,
+        onProgress: progress(ctx, `raw hold ${which}`, ms),
+      });
+      s.runs.holds = r;
+      s.figures.tps = r.okPerSecond;
+      s.figures.p50Ms = r.latency.p50Ms;
+      s.figures.p99Ms = r.latency.p99Ms;
+    } finally {
+      await pool.close();
+    }
+  });
+}
+
+/**
+ * Gateway submit throughput: a closed loop at the shared concurrency finds the maximum, then an
+ * open loop at 80% of it gives the latency at a rate the gateway sustains (no coordinated omission).
+ */
+export function gatewaySubmit(ctx: Ctx, which: 'spread' | 'hot') {
+  const tenants = which === 'hot' ? [ctx.hot] : ctx.spread;
+  const title =
+    which === 'hot'
+      ? 'Scenario 2: hot tenant, jobs.submit on one tenant'
+      : `Scenario 1: spread, jobs.submit across ${tenants.length} tenants`;
+  return scenario(ctx, `gateway-${which}`, title, async (s) => {
+    const sat = await runClosedLoop({
+      target: ctx.gateway,
+      durationMs: ctx.cfg.saturationMs,
+      concurrency: ctx.cfg.concurrency,
+      make: submitVia(tenants),
+      verify: verifySubmit,
+      onProgress: progress(ctx, 'saturation', ctx.cfg.saturationMs),
+    });
+    s.runs.saturation = sat;
+    s.figures.maxTps = sat.okPerSecond;
+    s.figures.saturationP50Ms = sat.latency.p50Ms;
+    s.figures.saturationP99Ms = sat.latency.p99Ms;
+    const rate = Math.max(10, Math.floor(sat.okPerSecond * 0.8));
+    const at = await runOpenLoop({
+      target: ctx.gateway,
+      durationMs: ctx.cfg.atRateMs,
+      rps: rate,
+      make: submitVia(tenants),
+      verify: verifySubmit,
+      onProgress: progress(ctx, `open loop at ${rate}/s`, ctx.cfg.atRateMs),
+    });
+    s.runs.atRate = at;
+    s.figures.sustainedRps = rate;
+    s.figures.sustainedOkPerSecond = at.okPerSecond;
+    s.figures.p50Ms = at.latency.p50Ms;
+    s.figures.p99Ms = at.latency.p99Ms;
+    s.figures.backlog = at.backlog ?? 0;
+  });
+}
+
+/** Scenario 3: at a fixed rate, gateway submit latency minus direct simulator submit latency. */
+export function addedLatency(ctx: Ctx) {
+  const rps = ctx.cfg.latencyRps;
+  return scenario(ctx, 'added-latency', `Scenario 3: added latency at ${rps} req/s`, async (s) => {
+    const ms = ctx.cfg.latencyMs;
+    // Simulator half before and half after the gateway run, so drift on the shared machine
+    // weighs on both sides alike.
+    const direct1 = await runOpenLoop({
+      target: ctx.sim,
+      durationMs: ms / 2,
+      rps,
+      make: upstreamSubmit,
+      verify: verifyUpstream,
+      onProgress: progress(ctx, 'simulator direct', ms / 2),
+    });
+    const gw = await runOpenLoop({
+      target: ctx.gateway,
+      durationMs: ms,
+      rps,
+      make: submitVia(ctx.spread),
+      verify: verifySubmit,
+      onProgress: progress(ctx, 'gateway', ms),
+    });
+    const direct2 = await runOpenLoop({
+      target: ctx.sim,
+      durationMs: ms / 2,
+      rps,
+      make: upstreamSubmit,
+      verify: verifyUpstream,
+      onProgress: progress(ctx, 'simulator direct', ms / 2),
+    });
+    s.runs.simulatorDirectBefore = direct1;
+    s.runs.gateway = gw;
+    s.runs.simulatorDirectAfter = direct2;
+    const directP = (k: 'p50Ms' | 'p99Ms') => (direct1.latency[k] + direct2.latency[k]) / 2;
+    s.figures.gatewayP50Ms = gw.latency.p50Ms;
+    s.figures.gatewayP99Ms = gw.latency.p99Ms;
+    s.figures.simulatorP50Ms = Math.round(directP('p50Ms') * 1000) / 1000;
+    s.figures.simulatorP99Ms = Math.round(directP('p99Ms') * 1000) / 1000;
+    s.figures.addedP50Ms = Math.round((gw.latency.p50Ms - directP('p50Ms')) * 1000) / 1000;
+    s.figures.addedP99Ms = Math.round((gw.latency.p99Ms - directP('p99Ms')) * 1000) / 1000;
+    s.notes = [
+      'added = gateway percentile − simulator percentile (difference of percentiles, not a percentile of differences)',
+    ];
+  });
+}
+
+/** Scenario 6: gateway RSS at a steady rate for `soakMs`; growth as a least-squares slope. */
+export function soak(ctx: Ctx, rps: number) {
+  return scenario(
+    ctx,
+    'memory-soak',
+    `Scenario 6: memory, ${ctx.cfg.soakMs / 1000}s at ${rps} req/s`,
+    async (s) => {
+      const startAt = ctx.rss.length;
+      const r = await runOpenLoop({
+        target: ctx.gateway,
+        durationMs: ctx.cfg.soakMs,
+        rps,
+        make: submitVia(ctx.spread),
+        verify: verifySubmit,
+        onProgress: progress(ctx, 'soak', ctx.cfg.soakMs),
+        progressEveryMs: ctx.cfg.mode === 'full' ? 10_000 : 2_000,
+      });
+      s.runs.soak = r;
+      const samples = ctx.rss.slice(startAt).filter((x) => x.phase === 'memory-soak');
+      // Growth is judged after the first fifth (caches and JIT settle), in MB per minute.
+      const settled = samples.slice(Math.floor(samples.length / 5));
+      s.figures.rps = rps;
+      s.figures.p50Ms = r.latency.p50Ms;
+      s.figures.p99Ms = r.latency.p99Ms;
+      s.figures.rssStartMb = samples[0]?.mb ?? null;
+      s.figures.rssEndMb = samples.at(-1)?.mb ?? null;
+      s.figures.rssPeakMb = samples.length ? Math.max(...samples.map((x) => x.mb)) : null;
+      s.figures.rssSlopeMbPerMin =
+        settled.length >= 2
+          ? Math.round(slope(settled.map((x) => ({ x: x.atS / 60, y: x.mb }))) * 100) / 100
+          : null;
+    },
+  );
+}
+
+async function probe(url: string, token: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  return { status: res.status, body: (await res.text()).slice(0, 500) };
+}
+
+/** Scenario 5: finance reports over a seeded ledger; skipped when the gateway has no such routes yet. */
+export function reports(ctx: Ctx) {
+  return scenario(
+    ctx,
+    'reports',
+    `Scenario 5: reports over ${ctx.cfg.reportLines.toLocaleString('en')} ledger lines`,
+    async (s) => {
+      const base = ctx.stack.gateway.url;
+      const token = ctx.stack.adminToken;
+      const to = new Date();
+      const from = new Date(to.getTime() - 31 * 86_400_000);
+      const usageInput = {
+        from: from.toISOString(),
+        to: to.toISOString(),
+        groupBy: ['tenant', 'model', 'day'],
+      };
+      const usageUrl = `${base}/trpc/finance.usage?input=${encodeURIComponent(JSON.stringify(usageInput))}`;
+      const csvUrl = `${base}/reports/ledger.csv?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
+      const [usageProbe, csvProbe] = await Promise.all([probe(usageUrl, token), probe(csvUrl, token)]);
+      const usageAvailable = usageProbe.status !== 404;
+      const csvAvailable = csvProbe.status !== 404;
+      if (!usageAvailable && !csvAvailable) {
+        s.status = 'skipped';
+        s.reason =
+          'not available: finance.usage and /reports/ledger.csv are not in the gateway yet (issue #6)';
+        return;
+      }
+      const [before] = await ctx.stack.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM ledger_lines`;
+      const need = Math.max(0, ctx.cfg.reportLines - Number(before?.n ?? 0n));
+      const t0 = performance.now();
+      await seedLedger(ctx.stack.sql, {
+        tenantIds: ctx.spread.map((t) => t.id),
+        lines: need,
+        priceMicroCents: PRICE_MICRO_CENTS,
+        model: MODEL,
+        days: 30,
+        onProgress: (n) => {
+          if (n % 200_000 === 0) ctx.log(`  seeded ${n.toLocaleString('en')} lines`);
+        },
+      });
+      await ctx.stack.sql`ANALYZE`;
+      const [after] = await ctx.stack.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM ledger_lines`;
+      s.figures.ledgerLines = Number(after?.n ?? 0n);
+      s.figures.seedSeconds = Math.round((performance.now() - t0) / 100) / 10;
+      const rssBefore = rssMb(ctx.stack.gateway.child.pid);
+      s.figures.rssBeforeMb = rssBefore;
+      const phaseStart = ctx.rss.length;
+
+      if (usageAvailable) {
+        ctx.phase.name = 'reports-usage';
+        const u0 = performance.now();
+        const res = await probe(usageUrl, token);
+        s.figures.usageMs = Math.round(performance.now() - u0);
+        if (res.status !== 200) {
+          s.figures.usageMs = null;
+          addNote(s, `finance.usage answered ${res.status}: ${res.body}`);
+          s.status = 'failed';
+          s.reason = `finance.usage failed (${res.status})`;
+        }
+      } else {
+        addNote(s, 'finance.usage: skipped, not available');
+      }
+      if (csvAvailable) {
+        ctx.phase.name = 'reports-csv';
+        const c0 = performance.now();
+        const res = await fetch(csvUrl, { headers: { authorization: `Bearer ${token}` } });
+        let rows = 0;
+        let bytes = 0;
+        if (res.body) {
+          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+            bytes += chunk.length;
+            for (const b of chunk) if (b === 10) rows += 1;
+          }
+        }
+        const secs = (performance.now() - c0) / 1000;
+        if (res.status !== 200) {
+          s.status = 'failed';
+          s.reason = `ledger.csv failed (${res.status})`;
+        } else {
+          s.figures.csvRows = Math.max(0, rows - 1);
+          s.figures.csvSeconds = Math.round(secs * 100) / 100;
+          s.figures.csvRowsPerSecond = Math.round(Math.max(0, rows - 1) / secs);
+          s.figures.csvMb = Math.round(bytes / 1e5) / 10;
+        }
+      } else {
+        addNote(s, 'ledger.csv: skipped, not available');
+      }
+      const samples = ctx.rss.slice(phaseStart).filter((x) => x.phase.startsWith('reports-'));
+      const now = rssMb(ctx.stack.gateway.child.pid);
+      const peak = Math.max(rssBefore ?? 0, now ?? 0, ...samples.map((x) => x.mb));
+      s.figures.rssPeakMb = peak;
+      s.figures.rssGrowthMb = rssBefore === null ? null : Math.round((peak - rssBefore) * 10) / 10;
+      ctx.phase.name = 'reports';
+    },
+  );
+}

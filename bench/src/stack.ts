@@ -1,0 +1,218 @@
+// Everything a run stands on: database, simulator, gateway, bare proxy, admin client, tenants.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { type AppRouter, signToken } from '@tollgate/api';
+import { createDb, type Db, migrate, type Sql } from '@tollgate/db/client';
+import { createTRPCClient, httpLink } from '@trpc/client';
+import {
+  type Child,
+  type Database,
+  freePort,
+  REPO_ROOT,
+  startDatabase,
+  startNodeChild,
+  waitForHttp,
+} from './processes';
+
+export const ISSUER = 'tollgate';
+export const AUDIENCE = 'tollgate';
+/** Flat-priced model used for every submit: 40,000 micro-cents at list price, no markup. */
+export const MODEL = 'google/nano-banana-dev/text-to-image';
+export const INPUT = { prompt: 'a red fox in the snow' };
+export const PRICE_MICRO_CENTS = 40_000n;
+export const SIM_API_KEY = 'pb_test_key';
+
+export interface Tenant {
+  id: string;
+  /** Pre-built request headers (Bearer token) for the load generator. */
+  headers: Record<string, string>;
+}
+
+export interface Stack {
+  database: Database;
+  db: Db;
+  sql: Sql;
+  sim: { url: string; child: Child };
+  gateway: { url: string; child: Child; dbPoolMax: number };
+  proxy: { url: string; child: Child };
+  admin: ReturnType<typeof adminClient>;
+  adminToken: string;
+  jwtSecret: string;
+  stop(): Promise<void>;
+}
+
+function adminClient(url: string, token: string) {
+  return createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${url}/trpc`, headers: () => ({ authorization: `Bearer ${token}` }) })],
+  });
+}
+
+async function startSim(log: (line: string) => void): Promise<{ url: string; child: Child }> {
+  let resolveUrl: (url: string) => void = () => {};
+  const urlSeen = new Promise<string>((r) => {
+    resolveUrl = r;
+  });
+  const child = startNodeChild({
+    name: 'pixelbyte simulator',
+    cwd: path.join(REPO_ROOT, 'packages/pixelbyte'),
+    script: 'src/simulator/main.ts',
+    // Zero latency: jobs complete at once upstream; no webhooks (the gateway's poller finishes jobs);
+    // no practical cap, so the simulator never answers 429 during a run.
+    args: [
+      '--port',
+      '0',
+      '--pending-ms',
+      '0',
+      '--processing-ms',
+      '0',
+      '--no-webhooks',
+      '--quiet',
+      '--concurrent-jobs',
+      '1000000',
+    ],
+    onLine: (line) => {
+      const m = /PIXELBYTE_BASE_URL=(\S+)/.exec(line);
+      if (m?.[1]) resolveUrl(m[1]);
+    },
+  });
+  const url = await Promise.race([
+    urlSeen,
+    child.exited.then(() => {
+      throw new Error(`simulator exited:\n${child.tail()}`);
+    }),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`simulator did not start:\n${child.tail()}`)), 60_000),
+    ),
+  ]);
+  log(`simulator ${url} (pid ${child.pid})`);
+  return { url, child };
+}
+
+export async function startStack(opts: {
+  databaseUrl: string | undefined;
+  dbPoolMax: number;
+  log: (line: string) => void;
+}): Promise<Stack> {
+  const { log } = opts;
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) {
+      try {
+        await s();
+      } catch (err) {
+        log(`cleanup failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  };
+  try {
+    const database = await startDatabase(opts.databaseUrl);
+    stops.push(() => database.stop());
+    log(`database ready (${database.source})`);
+    await migrate(database.url);
+    const { db, sql, close } = createDb(database.url, { max: 4 });
+    stops.push(close);
+
+    const sim = await startSim(log);
+    stops.push(() => sim.child.stop());
+
+    const jwtSecret = randomBytes(32).toString('base64url');
+    const gatewayPort = await freePort();
+    const gatewayChild = startNodeChild({
+      name: 'gateway',
+      cwd: path.join(REPO_ROOT, 'packages/api'),
+      script: 'src/serve.ts',
+      env: {
+        NODE_ENV: 'production',
+        DATABASE_URL: database.url,
+        PORT: String(gatewayPort),
+        HOST: '127.0.0.1',
+        PIXELBYTE_BASE_URL: sim.url,
+        PIXELBYTE_API_KEY: SIM_API_KEY,
+        JWT_SECRET: jwtSecret,
+        JWT_ISSUER: ISSUER,
+        JWT_AUDIENCE: AUDIENCE,
+        LOG_LEVEL: 'warn',
+        DB_POOL_MAX: String(opts.dbPoolMax),
+      },
+    });
+    stops.push(() => gatewayChild.stop(20_000));
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    await waitForHttp(`${gatewayUrl}/readyz`, gatewayChild);
+    log(`gateway ${gatewayUrl} (pid ${gatewayChild.pid})`);
+
+    const proxyPort = await freePort();
+    const proxyChild = startNodeChild({
+      name: 'bare proxy',
+      cwd: path.join(REPO_ROOT, 'bench'),
+      script: 'src/proxy-server.ts',
+      env: { PROXY_PORT: String(proxyPort), UPSTREAM_URL: sim.url, NODE_ENV: 'production' },
+    });
+    stops.push(() => proxyChild.stop());
+    const proxyUrl = `http://127.0.0.1:${proxyPort}`;
+    await waitForHttp(`${proxyUrl}/healthz`, proxyChild);
+    log(`bare proxy ${proxyUrl} (pid ${proxyChild.pid})`);
+
+    const adminToken = (
+      await signToken({
+        secret: jwtSecret,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        principal: { role: 'admin', sub: 'bench-admin' },
+        expiresInSeconds: 6 * 3600,
+      })
+    ).token;
+    return {
+      database,
+      db,
+      sql,
+      sim,
+      gateway: { url: gatewayUrl, child: gatewayChild, dbPoolMax: opts.dbPoolMax },
+      proxy: { url: proxyUrl, child: proxyChild },
+      admin: adminClient(gatewayUrl, adminToken),
+      adminToken,
+      jwtSecret,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * Creates `count` tenants through the real admin procedures (create + top-up), `parallel` at a time,
+ * and signs each a tenant token with the gateway's secret (the same claims `issueToken` signs).
+ */
+export async function createTenants(
+  stack: Stack,
+  opts: { count: number; label: string; balanceMicroCents: number; parallel?: number },
+): Promise<Tenant[]> {
+  const out: Tenant[] = new Array(opts.count);
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= opts.count) return;
+      const t = await stack.admin.admin.tenants.create.mutate({ name: `bench-${opts.label}-${i}` });
+      await stack.admin.admin.credits.topUp.mutate({
+        tenantId: t.id,
+        amountMicroCents: opts.balanceMicroCents,
+        idempotencyKey: `bench-${t.id}`,
+        reference: 'bench',
+      });
+      const { token } = await signToken({
+        secret: stack.jwtSecret,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        principal: { role: 'tenant', tenantId: t.id, sub: `bench-${opts.label}-${i}` },
+        expiresInSeconds: 6 * 3600,
+      });
+      out[i] = {
+        id: t.id,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      };
+    }
+  };
+  await Promise.all(Array.from({ length: opts.parallel ?? 8 }, worker));
+  return out;
+}
