@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectTRPCError, type Harness, rowCounts, startHarness } from './harness.ts';
+
+describe('admin.credits and admin.tenants', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('top-up: a replay credits once; the same key with another amount is CONFLICT and writes nothing', async () => {
+    const { tenantId, client } = await h.createTenant();
+    const args = { tenantId, amountMicroCents: 2_500_000, idempotencyKey: 'inv-7', reference: 'INV-7' };
+    const first = await h.admin.admin.credits.topUp.mutate(args);
+    expect(first).toMatchObject({ replayed: false, availableMicroCents: 2_500_000 });
+    const again = await h.admin.admin.credits.topUp.mutate(args);
+    expect(again).toEqual({ ...first, replayed: true });
+    const before = await rowCounts(h.db);
+    const e = await expectTRPCError(
+      h.admin.admin.credits.topUp.mutate({ ...args, amountMicroCents: 2_500_001 }),
+    );
+    expect(e).toMatchObject({ code: 'CONFLICT', reason: 'IDEMPOTENCY_CONFLICT', httpStatus: 409 });
+    expect(await rowCounts(h.db)).toEqual(before);
+    expect((await client.account.get.query()).availableMicroCents).toBe(2_500_000);
+    await h.expectReconciled();
+  });
+
+  it('adjust: signed, idempotent; below zero is PRECONDITION_FAILED with nothing written', async () => {
+    const { tenantId, client } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+    const down = await h.admin.admin.credits.adjust.mutate({
+      tenantId,
+      amountMicroCents: -400_000,
+      idempotencyKey: 'adj-1',
+      reason: 'refund for ticket 4411',
+    });
+    expect(down).toMatchObject({ replayed: false, availableMicroCents: 600_000 });
+    const replay = await h.admin.admin.credits.adjust.mutate({
+      tenantId,
+      amountMicroCents: -400_000,
+      idempotencyKey: 'adj-1',
+      reason: 'refund for ticket 4411',
+    });
+    expect(replay).toEqual({ ...down, replayed: true });
+
+    const before = await rowCounts(h.db);
+    const e = await expectTRPCError(
+      h.admin.admin.credits.adjust.mutate({
+        tenantId,
+        amountMicroCents: '-600001',
+        idempotencyKey: 'adj-2',
+        reason: 'too much',
+      }),
+    );
+    expect(e).toMatchObject({
+      code: 'PRECONDITION_FAILED',
+      reason: 'ADJUSTMENT_BELOW_ZERO',
+      httpStatus: 412,
+    });
+    expect(e.details).toEqual({ availableMicroCents: 600_000, requiredMicroCents: 600_001 });
+    expect(await rowCounts(h.db), 'nothing written').toEqual(before);
+    // The refused key stays usable.
+    const exact = await h.admin.admin.credits.adjust.mutate({
+      tenantId,
+      amountMicroCents: -600_000,
+      idempotencyKey: 'adj-2',
+      reason: 'to zero',
+    });
+    expect(exact.availableMicroCents).toBe(0);
+    expect((await client.account.get.query()).availableMicroCents).toBe(0);
+    const zero = await expectTRPCError(
+      h.admin.admin.credits.adjust.mutate({
+        tenantId,
+        amountMicroCents: 0,
+        idempotencyKey: 'adj-3',
+        reason: 'x',
+      }),
+    );
+    expect(zero).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+    await h.expectReconciled();
+  });
+
+  it('tenants: get/list with balances and filters, update (limits, webhook), suspend/reactivate', async () => {
+    const name = `Acme-${Math.random().toString(36).slice(2, 8)}`;
+    const t = await h.admin.admin.tenants.create.mutate({ name, markupBps: 250 });
+    await h.admin.admin.credits.topUp.mutate({
+      tenantId: t.id,
+      amountMicroCents: 7_000_000,
+      idempotencyKey: `t-${t.id}`,
+      reference: 'x',
+    });
+    expect(await h.admin.admin.tenants.get.query({ tenantId: t.id })).toMatchObject({
+      id: t.id,
+      name,
+      markupBps: 250,
+      availableMicroCents: 7_000_000,
+      heldMicroCents: 0,
+      status: 'active',
+    });
+    const updated = await h.admin.admin.tenants.update.mutate({
+      tenantId: t.id,
+      limits: { maxConcurrentJobs: 2, dailySpendLimitMicroCents: 5_000_000 },
+      webhookUrl: 'https://example.com/hook',
+    });
+    expect(updated).toMatchObject({
+      limits: { maxConcurrentJobs: 2, dailySpendLimitMicroCents: 5_000_000, requestsPerMinute: null },
+      webhookUrl: 'https://example.com/hook',
+    });
+    const cleared = await h.admin.admin.tenants.update.mutate({
+      tenantId: t.id,
+      limits: { maxConcurrentJobs: null },
+      webhookUrl: null,
+    });
+    expect(cleared).toMatchObject({
+      limits: { maxConcurrentJobs: null, dailySpendLimitMicroCents: 5_000_000 },
+    });
+    expect(cleared.webhookUrl).toBeNull();
+    expect(await expectTRPCError(h.admin.admin.tenants.update.mutate({ tenantId: t.id }))).toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+
+    const byName = await h.admin.admin.tenants.list.query({ name: name.toLowerCase() });
+    expect(byName.items.map((i) => i.id)).toEqual([t.id]);
+    expect(byName.items[0]).toMatchObject({ availableMicroCents: 7_000_000 });
+
+    await h.admin.admin.tenants.suspend.mutate({ tenantId: t.id, reason: 'chargeback' });
+    const suspended = await h.admin.admin.tenants.list.query({ status: 'suspended', limit: 100 });
+    expect(suspended.items.map((i) => i.id)).toContain(t.id);
+    const active = await h.admin.admin.tenants.list.query({ status: 'active', limit: 100 });
+    expect(active.items.map((i) => i.id)).not.toContain(t.id);
+    expect(await expectTRPCError(h.admin.admin.tenants.issueToken.mutate({ tenantId: t.id }))).toMatchObject({
+      code: 'PRECONDITION_FAILED',
+      reason: 'TENANT_SUSPENDED',
+    });
+    await h.admin.admin.tenants.reactivate.mutate({ tenantId: t.id });
+    const issued = await h.admin.admin.tenants.issueToken.mutate({ tenantId: t.id, ttlSeconds: 120 });
+    const ttl = Date.parse(issued.expiresAt) - Date.now();
+    expect(ttl).toBeGreaterThan(60_000);
+    expect(ttl).toBeLessThanOrEqual(121_000);
+    expect(
+      await expectTRPCError(
+        // @ts-expect-error the old name is not accepted any more
+        h.admin.admin.tenants.issueToken.mutate({ tenantId: t.id, expiresInSeconds: 120 }),
+      ),
+    ).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+
+    const rich = await h.admin.admin.tenants.list.query({ minAvailableMicroCents: 7_000_000, limit: 100 });
+    expect(rich.items.every((i) => i.availableMicroCents >= 7_000_000)).toBe(true);
+    expect(rich.items.map((i) => i.id)).toContain(t.id);
+
+    const page1 = await h.admin.admin.tenants.list.query({ limit: 1 });
+    expect(page1.items).toHaveLength(1);
+    expect(page1.nextCursor).not.toBeNull();
+    const page2 = await h.admin.admin.tenants.list.query({ limit: 1, cursor: page1.nextCursor ?? '' });
+    expect(page2.items[0]?.id).not.toBe(page1.items[0]?.id);
+
+    expect(await expectTRPCError(h.admin.admin.tenants.get.query({ tenantId: 'ten_missing' }))).toMatchObject(
+      { code: 'NOT_FOUND', reason: 'TENANT_NOT_FOUND' },
+    );
+  });
+
+  it('issueToken explains itself when the gateway has no JWT_SECRET (JWKS only)', async () => {
+    const { tenantId } = await h.createTenant();
+    const jwt = h.gateway.deps.config.jwt;
+    const secret = jwt.signingSecret;
+    jwt.signingSecret = undefined;
+    try {
+      const e = await expectTRPCError(h.admin.admin.tenants.issueToken.mutate({ tenantId }));
+      expect(e).toMatchObject({ code: 'PRECONDITION_FAILED', reason: 'TOKEN_SIGNING_UNAVAILABLE' });
+      expect(e.message).toContain('identity provider');
+    } finally {
+      jwt.signingSecret = secret;
+    }
+  });
+});

@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHEAP_INPUT,
+  CHEAP_MODEL,
+  type Client,
+  expectTRPCError,
+  type Harness,
+  makeClient,
+  startHarness,
+} from './harness.ts';
+
+const NEW_MODEL_RULE = {
+  model: 'acme/audit-1/text-to-image',
+  name: 'Acme audit 1',
+  category: 'image',
+  unit: 'request',
+  baseCostMicroCents: '12345',
+  priceVersion: 'acme-audit-v1',
+  effectiveFrom: '2020-01-01T00:00:00Z',
+  params: { prompt: { type: 'string', required: true, minLength: 1, maxLength: 500 } },
+};
+
+describe('admin/finance role matrix and audit', () => {
+  let h: Harness;
+  let tenant: { tenantId: string; token: string; client: Client };
+  let finance: Client;
+  let financeToken: string;
+  let anon: Client;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    tenant = await h.createTenant({ balanceMicroCents: 1_000_000 });
+    financeToken = await h.token({ role: 'finance', sub: 'finance-alice' });
+    finance = makeClient(h.url, financeToken);
+    anon = makeClient(h.url, null);
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  /** Every admin mutation, called with arguments that would succeed for an admin. */
+  const adminMutations = (c: Client, tenantId: string) => ({
+    'tenants.create': () => c.admin.tenants.create.mutate({ name: 'matrix' }),
+    'tenants.update': () => c.admin.tenants.update.mutate({ tenantId, markupBps: 10 }),
+    'tenants.suspend': () => c.admin.tenants.suspend.mutate({ tenantId }),
+    'tenants.reactivate': () => c.admin.tenants.reactivate.mutate({ tenantId }),
+    'tenants.issueToken': () => c.admin.tenants.issueToken.mutate({ tenantId, ttlSeconds: 600 }),
+    'credits.topUp': () =>
+      c.admin.credits.topUp.mutate({
+        tenantId,
+        amountMicroCents: 1,
+        idempotencyKey: 'm-top',
+        reference: 'm',
+      }),
+    'credits.adjust': () =>
+      c.admin.credits.adjust.mutate({ tenantId, amountMicroCents: 1, idempotencyKey: 'm-adj', reason: 'm' }),
+    'prices.upsert': () =>
+      c.admin.prices.upsert.mutate({ rule: NEW_MODEL_RULE, effectiveFrom: '2020-01-01T00:00:00Z' }),
+    'jobs.resolve': () =>
+      c.admin.jobs.resolve.mutate({ jobId: 'job_doesnotexist', decision: 'refund', reason: 'm' }),
+  });
+
+  it('tenant and finance tokens cannot call any admin mutation (FORBIDDEN, nothing written)', async () => {
+    const [before] = await h.db.sql<{ n: bigint }[]>`SELECT count(*)::bigint AS n FROM audit_log`;
+    for (const [who, client] of [
+      ['tenant', tenant.client],
+      ['finance', finance],
+    ] as const) {
+      for (const [name, call] of Object.entries(adminMutations(client, tenant.tenantId))) {
+        const e = await expectTRPCError(call());
+        expect(e, `${who} → admin.${name}`).toMatchObject({
+          code: 'FORBIDDEN',
+          reason: 'WRONG_ROLE',
+          httpStatus: 403,
+        });
+      }
+      for (const [name, call] of Object.entries({
+        'tenants.list': () => client.admin.tenants.list.query(),
+        'audit.list': () => client.admin.audit.list.query(),
+        reconcile: () => client.admin.reconcile.query(),
+      })) {
+        const e = await expectTRPCError(call());
+        expect(e, `${who} → admin.${name}`).toMatchObject({ code: 'FORBIDDEN' });
+      }
+    }
+    const [after] = await h.db.sql<{ n: bigint }[]>`SELECT count(*)::bigint AS n FROM audit_log`;
+    expect(after?.n).toBe(before?.n);
+  });
+
+  it('finance (and admin) can read reports; a tenant cannot; anonymous gets 401', async () => {
+    const day = 86_400_000;
+    const period = {
+      from: new Date(Date.now() - day).toISOString(),
+      to: new Date(Date.now() + day).toISOString(),
+    };
+    for (const client of [finance, h.admin]) {
+      await expect(client.finance.usage.query({ ...period, groupBy: ['tenant'] })).resolves.toMatchObject({
+        totals: expect.any(Object),
+      });
+      await expect(client.finance.balances.query()).resolves.toMatchObject({ balanced: true });
+      await expect(client.finance.ledger.query(period)).resolves.toMatchObject({ items: expect.any(Array) });
+    }
+    for (const call of [
+      () => tenant.client.finance.usage.query({ ...period, groupBy: [] }),
+      () => tenant.client.finance.balances.query(),
+      () => tenant.client.finance.ledger.query(period),
+    ]) {
+      expect(await expectTRPCError(call())).toMatchObject({ code: 'FORBIDDEN', reason: 'WRONG_ROLE' });
+    }
+    expect(await expectTRPCError(anon.finance.balances.query())).toMatchObject({ code: 'UNAUTHORIZED' });
+
+    const q = new URLSearchParams(period).toString();
+    for (const path of [`/reports/usage.csv?${q}`, `/reports/ledger.csv?${q}`]) {
+      const ok = await fetch(`${h.url}${path}`, { headers: { authorization: `Bearer ${financeToken}` } });
+      expect(ok.status, `finance ${path}`).toBe(200);
+      expect(ok.headers.get('content-type')).toContain('text/csv');
+      await ok.text();
+      const forbidden = await fetch(`${h.url}${path}`, {
+        headers: { authorization: `Bearer ${tenant.token}` },
+      });
+      expect(forbidden.status, `tenant ${path}`).toBe(403);
+      expect(await forbidden.json()).toMatchObject({ code: 'FORBIDDEN', reason: 'WRONG_ROLE' });
+      const anonymous = await fetch(`${h.url}${path}`);
+      expect(anonymous.status, `anonymous ${path}`).toBe(401);
+    }
+  });
+
+  it('every admin mutation leaves exactly one audit row (actor = sub, target, before/after)', async () => {
+    const target = await h.createTenant({ balanceMicroCents: 500_000 });
+    const job = await target.client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    const calls = adminMutations(h.admin, target.tenantId);
+    const expected: Record<keyof typeof calls, { action: string; targetType: string }> = {
+      'tenants.create': { action: 'tenant.create', targetType: 'tenant' },
+      'tenants.update': { action: 'tenant.update', targetType: 'tenant' },
+      'tenants.suspend': { action: 'tenant.suspend', targetType: 'tenant' },
+      'tenants.reactivate': { action: 'tenant.reactivate', targetType: 'tenant' },
+      'tenants.issueToken': { action: 'tenant.issue_token', targetType: 'tenant' },
+      'credits.topUp': { action: 'credits.top_up', targetType: 'tenant' },
+      'credits.adjust': { action: 'credits.adjust', targetType: 'tenant' },
+      'prices.upsert': { action: 'price.upsert', targetType: 'model' },
+      'jobs.resolve': { action: 'job.resolve', targetType: 'job' },
+    };
+    const withRealJob = {
+      ...calls,
+      'jobs.resolve': () =>
+        h.admin.admin.jobs.resolve.mutate({ jobId: job.id, decision: 'refund', reason: 'audit test' }),
+    };
+    for (const [name, call] of Object.entries(withRealJob) as [
+      keyof typeof calls,
+      () => Promise<unknown>,
+    ][]) {
+      const [last] = await h.db.sql<{ max: string }[]>`
+        SELECT coalesce(max(id), 0)::text AS max FROM audit_log`;
+      const max = last?.max ?? '0';
+      await call();
+      const rows = await h.db.sql<{ actor: string; action: string; target_type: string; after: unknown }[]>`
+        SELECT actor, action, target_type, after FROM audit_log WHERE id > ${max}::bigint ORDER BY id`;
+      expect(rows, `admin.${name} audit rows`).toHaveLength(1);
+      expect(rows[0], `admin.${name}`).toMatchObject({
+        actor: 'test-admin',
+        action: expected[name].action,
+        target_type: expected[name].targetType,
+      });
+      expect(rows[0]?.after, `admin.${name} records what it did`).not.toBeNull();
+    }
+    const audit = await h.admin.admin.audit.list.query({ targetId: target.tenantId, limit: 100 });
+    expect(audit.items.map((a) => a.action)).toEqual(
+      expect.arrayContaining(['tenant.update', 'tenant.suspend', 'tenant.reactivate', 'credits.adjust']),
+    );
+    const suspend = audit.items.find((a) => a.action === 'tenant.suspend');
+    expect(suspend).toMatchObject({
+      actor: 'test-admin',
+      before: { status: 'active' },
+      after: { status: 'suspended' },
+    });
+    await h.expectReconciled();
+  });
+});
