@@ -13,6 +13,7 @@ import {
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
+import { canonicalJson } from '../wire.ts';
 
 /**
  * The catalogue in force right now (DB clock): the built-in catalogue with, per model, the latest
@@ -145,7 +146,7 @@ export async function upsertPriceOverride({
     if (existing) {
       const same =
         existing.o.effectiveFrom.getTime() === input.effectiveFrom.getTime() &&
-        JSON.stringify(existing.o.rule) === JSON.stringify(JSON.parse(JSON.stringify(json)));
+        canonicalJson(existing.o.rule) === canonicalJson(json);
       if (same) return { ...toView(existing.o, existing.effective), replayed: true };
       if (existing.effective) {
         throw new DomainError({
