@@ -59,11 +59,15 @@ const fig = (s: ScenarioResult | undefined, key: string): number | null =>
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      quick: { type: 'boolean' },
+      profile: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     process.stdout.write(
-      'Usage: pnpm bench [--quick]\n  --quick  ≤ 60 s smoke run (short phases, 100 tenants)\nSet DATABASE_URL to use your own Postgres server (a throwaway database is created on it).\n',
+      'Usage: pnpm bench [--quick] [--profile]\n  --quick    ≤ 60 s smoke run (short phases, 100 tenants)\n  --profile  write a V8 CPU profile of the gateway to bench/results/profiles/\nSet DATABASE_URL to use your own Postgres server (a throwaway database is created on it).\n',
     );
     return;
   }
@@ -74,7 +78,12 @@ async function main(): Promise<void> {
     `tollgate bench (${cfg.mode}) on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
   );
 
-  const stack = await startStack({ databaseUrl: process.env.DATABASE_URL, dbPoolMax: DB_POOL_MAX, log });
+  const stack = await startStack({
+    databaseUrl: process.env.DATABASE_URL,
+    dbPoolMax: DB_POOL_MAX,
+    log,
+    ...(values.profile ? { profileDir: path.join(REPO_ROOT, 'bench/results/profiles') } : {}),
+  });
   let stopping = false;
   const onSignal = () => {
     if (stopping) return;
@@ -288,6 +297,10 @@ async function main(): Promise<void> {
         priceMicroCents: Number(PRICE_MICRO_CENTS),
         tenantTokens:
           'signed by the bench with the gateway JWT_SECRET (same claims as admin.tenants.issueToken)',
+      },
+      gatewayLog: {
+        lines: stack.gateway.child.lineCount(),
+        lastLines: stack.gateway.child.tail().split('\n').slice(-10),
       },
       memory: { rssAtRestMb: rssAtRest, rssUnderLoadPeakMb: rssUnderLoadPeak, rssAfterLoadMb: rssAfter },
       ratios,

@@ -19,6 +19,8 @@ export interface Child {
   pid: number;
   /** Last lines of its stdout/stderr (for error reports). */
   tail(): string;
+  /** Lines it has written so far (the gateway runs at LOG_LEVEL=warn: these are warnings/errors). */
+  lineCount(): number;
   /** SIGTERM, then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
   exited: Promise<number | null>;
@@ -44,10 +46,12 @@ export function startNodeChild(opts: {
   args?: string[];
   env?: Record<string, string>;
   onLine?: (line: string) => void;
+  /** Extra node flags (e.g. `--cpu-prof`). */
+  nodeFlags?: string[];
 }): Child {
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', opts.script, ...(opts.args ?? [])],
+    [...(opts.nodeFlags ?? []), '--import', 'tsx', opts.script, ...(opts.args ?? [])],
     {
       cwd: opts.cwd,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...opts.env },
@@ -55,9 +59,11 @@ export function startNodeChild(opts: {
     },
   );
   const lines: string[] = [];
+  let count = 0;
   const onData = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (!line) continue;
+      count += 1;
       lines.push(line);
       if (lines.length > 50) lines.shift();
       opts.onLine?.(line);
@@ -73,6 +79,7 @@ export function startNodeChild(opts: {
     pid,
     exited,
     tail: () => lines.join('\n'),
+    lineCount: () => count,
     async stop(graceMs = 5_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

@@ -170,6 +170,24 @@ function errorRate(r: { ok: number; failed: number }): number {
   return n === 0 ? 0 : r.failed / n;
 }
 
+/**
+ * Waits (bounded) until the gateway has no submit in flight: an open loop that overloaded it leaves
+ * requests the server still works through after the client gave up, which must not weigh on the
+ * next scenario. Jobs of the raw SQL baseline (price_version 'bench') stay `submitting` by design.
+ * Returns the seconds waited.
+ */
+async function settle(ctx: Ctx, timeoutMs = 60_000): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const [r] = await ctx.stack.sql<
+      { n: number }[]
+    >`SELECT count(*)::int AS n FROM jobs WHERE status = 'submitting' AND price_version <> 'bench'`;
+    if ((r?.n ?? 0) === 0 || performance.now() - t0 > timeoutMs) break;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  return Math.round((performance.now() - t0) / 100) / 10;
+}
+
 /** Runs one scenario: times it, labels RSS samples, turns exceptions and unclean books into `failed`. */
 export async function scenario(
   ctx: Ctx,
@@ -183,6 +201,9 @@ export async function scenario(
   ctx.phase.name = id;
   ctx.log(`▶ ${title}`);
   try {
+    const waited = await settle(ctx);
+    if (waited >= 1)
+      addNote(s, `waited ${waited}s for the gateway to finish submits left by the previous scenario`);
     await body(s);
     if (s.status !== 'skipped' && opts.reconcile) {
       s.reconcile = await checkBooks(ctx);

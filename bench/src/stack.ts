@@ -92,6 +92,8 @@ export async function startStack(opts: {
   databaseUrl: string | undefined;
   dbPoolMax: number;
   log: (line: string) => void;
+  /** Directory for a V8 CPU profile of the gateway (written when it exits). */
+  profileDir?: string;
 }): Promise<Stack> {
   const { log } = opts;
   const stops: Array<() => Promise<void>> = [];
@@ -121,6 +123,7 @@ export async function startStack(opts: {
       name: 'gateway',
       cwd: path.join(REPO_ROOT, 'packages/api'),
       script: 'src/serve.ts',
+      ...(opts.profileDir ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] } : {}),
       env: {
         NODE_ENV: 'production',
         DATABASE_URL: database.url,
