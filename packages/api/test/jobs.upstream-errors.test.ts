@@ -74,6 +74,54 @@ describe('jobs: definitive upstream refusals release the hold', () => {
   });
 });
 
+describe('jobs: a definitive refusal frees the idempotency key', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('a keyed submit refused by an upstream 503, retried with the same key → accepted, charged once', async () => {
+    const { client, tenantId } = await h.createTenant({ balanceMicroCents: BALANCE });
+    const request = { model: CHEAP_MODEL, input: CHEAP_INPUT, idempotencyKey: 'retry-after-503' };
+    h.sim.control.failNextSubmits({ code: 'PUBSUB_PUBLISH_FAILED', status: 503, count: 1 });
+    const e = await expectTRPCError(client.jobs.submit.mutate(request));
+    expect(e).toMatchObject({ code: 'SERVICE_UNAVAILABLE', reason: 'UPSTREAM_UNAVAILABLE' });
+    const rejectedId = String(e.details?.jobId);
+
+    const job = await client.jobs.submit.mutate(request);
+    expect(job.status).toBe('pending');
+    expect(job.id).not.toBe(rejectedId);
+    expect(job.costMicroCents).toBe(CHEAP_PRICE);
+    // A further retry replays the accepted job: no third attempt, no second charge.
+    expect(await client.jobs.submit.mutate(request)).toMatchObject({ id: job.id, status: 'pending' });
+
+    const rows = await h.db.db
+      .select({
+        id: jobs.id,
+        status: jobs.status,
+        key: jobs.idempotencyKey,
+        releasedKey: jobs.releasedIdempotencyKey,
+      })
+      .from(jobs)
+      .where(eq(jobs.tenantId, tenantId));
+    expect(rows).toHaveLength(2);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { id: rejectedId, status: 'rejected', key: null, releasedKey: 'retry-after-503' },
+        { id: job.id, status: 'pending', key: 'retry-after-503', releasedKey: null },
+      ]),
+    );
+    expect(await client.account.get.query()).toMatchObject({
+      availableMicroCents: BALANCE - CHEAP_PRICE,
+      heldMicroCents: 0,
+    });
+    await h.expectReconciled();
+  });
+});
+
 describe('jobs: unknown outcomes and later failures', () => {
   let h: Harness;
   beforeAll(async () => {

@@ -162,8 +162,17 @@ export const jobs = pgTable(
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     /** Per-job tenant webhook URL (overrides the tenant's default). */
     webhookUrl: text('webhook_url'),
-    /** Tenant-scoped idempotency key; null = not idempotent. */
+    /**
+     * Tenant-scoped idempotency key; null = not idempotent, or released (see below). Unique per
+     * tenant through a plain unique index (NULLs are distinct), so clearing it frees the key.
+     */
     idempotencyKey: text('idempotency_key'),
+    /**
+     * The key this job held before a definitive upstream rejection released it (releaseJob on a
+     * `submitting` job: hold released, nothing charged, nothing created upstream), kept for audit.
+     * A retry with the same key then makes a fresh attempt. Unknown outcomes never release it.
+     */
+    releasedIdempotencyKey: text('released_idempotency_key'),
     /** Hash of the request: same key + different fingerprint = IDEMPOTENCY_CONFLICT. */
     fingerprint: text('fingerprint').notNull(),
     /** The hold paying for this job (FK added DEFERRABLE in the custom migration: the job row claims the idempotency key before its hold exists). */

@@ -347,6 +347,78 @@ describe('openJob idempotency', () => {
     expect(await openJob(t.db, args)).toMatchObject({ ok: true, replayed: false });
   });
 
+  it('a definitive rejection releases the key: the same key opens a new job with a new hold', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const args = openArgs(tenant.id, { idempotencyKey: 'retry-me' });
+    const first = await openJob(t.db, args);
+    if (!first.ok) throw new Error(first.reason);
+    const error = { code: 'SERVICE_UNAVAILABLE', message: 'upstream 503' };
+    const rejected = await releaseJob(t.db, { jobId: first.job.id, status: 'rejected', error });
+    expect(rejected.job).toMatchObject({
+      status: 'rejected',
+      idempotencyKey: null,
+      releasedIdempotencyKey: 'retry-me',
+    });
+    expect(await releaseJob(t.db, { jobId: first.job.id, status: 'rejected', error })).toEqual(rejected);
+
+    const second = await openJob(t.db, args);
+    if (!second.ok) throw new Error(second.reason);
+    expect(second).toMatchObject({
+      replayed: false,
+      job: { status: 'submitting', idempotencyKey: 'retry-me' },
+    });
+    expect(second.job.id).not.toBe(first.job.id);
+    expect(second.job.holdId).not.toBe(first.job.holdId);
+    expect(await getHold(t.db, second.job.holdId)).toMatchObject({
+      status: 'open',
+      amountMicroCents: 44_000n,
+    });
+    await captureJob(t.db, accepted(second.job));
+    expect(await openJob(t.db, args)).toMatchObject({
+      ok: true,
+      replayed: true,
+      job: { id: second.job.id, status: 'pending' },
+    });
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 56_000n,
+      heldMicroCents: 0n,
+      activeJobs: 1,
+    });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
+  });
+
+  it('an unknown job keeps its key, also once expired: a retry replays it and holds nothing', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const args = openArgs(tenant.id, { idempotencyKey: 'maybe-sent' });
+    const first = await openJob(t.db, args);
+    if (!first.ok) throw new Error(first.reason);
+    await markJobUnknown(t.db, { jobId: first.job.id, error: { code: 'TIMEOUT', message: 'no answer' } });
+    expect(await openJob(t.db, args)).toMatchObject({
+      ok: true,
+      replayed: true,
+      job: { id: first.job.id, status: 'unknown' },
+    });
+    const expired = await expireUnknownJob(t.db, { jobId: first.job.id, graceSeconds: 0 });
+    expect(expired).toMatchObject({
+      expired: true,
+      job: { status: 'rejected', idempotencyKey: 'maybe-sent', releasedIdempotencyKey: null },
+    });
+    expect(await openJob(t.db, args)).toMatchObject({
+      ok: true,
+      replayed: true,
+      job: { id: first.job.id, status: 'rejected', needsReview: true },
+    });
+    const [counts] = await t.sql<{ jobs: bigint; holds: bigint }[]>`
+      SELECT (SELECT count(*) FROM jobs WHERE tenant_id = ${tenant.id}) AS jobs,
+             (SELECT count(*) FROM holds WHERE tenant_id = ${tenant.id}) AS holds`;
+    expect(counts).toEqual({ jobs: 1n, holds: 1n });
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 100_000n,
+      heldMicroCents: 0n,
+      activeJobs: 0,
+    });
+  });
+
   it('refuses unknown and suspended tenants', async () => {
     expect(await openJob(t.db, openArgs('ten_nobody'))).toEqual({ ok: false, reason: 'TENANT_NOT_FOUND' });
     const suspended = await createTestTenant(t.db, { availableMicroCents: 100_000n, status: 'suspended' });

@@ -125,7 +125,8 @@ export async function openJob(db: Db, input: OpenJobInput): Promise<OpenJobResul
         .select()
         .from(jobs)
         .where(and(eq(jobs.tenantId, input.tenantId), eq(jobs.idempotencyKey, input.idempotencyKey ?? '')));
-      if (!existing) throw new Error('bug: idempotency conflict without an existing job');
+      // The key was released (definitive rejection) between our insert and this read: retryable.
+      if (!existing) return refuse({ ok: false, reason: 'IDEMPOTENCY_IN_FLIGHT' });
       if (existing.fingerprint !== input.fingerprint)
         return refuse({ ok: false, reason: 'IDEMPOTENCY_CONFLICT' });
       if (existing.status === 'submitting') return refuse({ ok: false, reason: 'IDEMPOTENCY_IN_FLIGHT' });
@@ -274,6 +275,11 @@ export interface ReleaseJobInput {
 /**
  * Upstream definitively refused (or the request was never sent): release the hold (the tenant is
  * not charged), job → `rejected`. Idempotent; a job already accepted is returned unchanged.
+ *
+ * A `submitting` job also gives its idempotency key back (moved to `released_idempotency_key` in
+ * the same transaction): Pixelbyte created nothing, so a retry with the same key must make a fresh
+ * attempt instead of replaying the refusal forever. An `unknown` job keeps its key: upstream may
+ * have created the job, and a retry must never create a second one.
  */
 export async function releaseJob(db: Db, input: ReleaseJobInput): Promise<{ ok: true; job: Job }> {
   return db.transaction(async (tx) => {
@@ -286,11 +292,13 @@ export async function releaseJob(db: Db, input: ReleaseJobInput): Promise<{ ok: 
     });
     if (!released.ok) throw new Error(`bug: job ${job.id} hold not releasable: ${released.reason}`);
     await endActiveJob(tx, job.tenantId);
+    const releaseKey = job.status === 'submitting' && job.idempotencyKey !== null;
     const saved = await saveJob(tx, job.id, {
       status: input.status,
       error: jsonSafe(input.error),
       completedAt: sql`now()`,
       nextPollAt: null,
+      ...(releaseKey ? { idempotencyKey: null, releasedIdempotencyKey: job.idempotencyKey } : {}),
     });
     return { ok: true as const, job: saved };
   });
