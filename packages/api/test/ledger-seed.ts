@@ -21,15 +21,15 @@ export async function seedTopUps(
         FROM generate_series(1, ${n}::int) AS g`;
     await tx`
       INSERT INTO ledger_lines (transaction_id, account, tenant_id, amount_micro_cents, balance_after_micro_cents)
-      SELECT 'txn_seed_' || ${tenantId} || '_' || g, 'platform_funding'::ledger_account, NULL, -${amount}::bigint, NULL::bigint
+      SELECT 'txn_seed_' || ${tenantId} || '_' || g, 'platform_funding'::ledger_account, NULL, ${(-amount).toString()}::bigint, NULL::bigint
         FROM generate_series(1, ${n}::int) AS g
       UNION ALL
-      SELECT 'txn_seed_' || ${tenantId} || '_' || g, 'tenant_available'::ledger_account, ${tenantId}, ${amount}::bigint,
-             ${start.available}::bigint + g * ${amount}::bigint
+      SELECT 'txn_seed_' || ${tenantId} || '_' || g, 'tenant_available'::ledger_account, ${tenantId}, ${amount.toString()}::bigint,
+             ${start.available.toString()}::bigint + g * ${amount.toString()}::bigint
         FROM generate_series(1, ${n}::int) AS g`;
     await tx`
       UPDATE tenant_balances
-         SET available_micro_cents = available_micro_cents + ${n}::bigint * ${amount}::bigint, updated_at = now()
+         SET available_micro_cents = available_micro_cents + ${n}::bigint * ${amount.toString()}::bigint, updated_at = now()
        WHERE tenant_id = ${tenantId}`;
   });
 }

@@ -1,0 +1,291 @@
+import { formatUsd } from '@tollgate/pricing';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHEAP_INPUT,
+  CHEAP_MODEL,
+  CHEAP_PRICE,
+  expectTRPCError,
+  type Harness,
+  makeClient,
+  startHarness,
+  waitFor,
+} from './harness.ts';
+
+type Row = Record<string, string>;
+
+describe('finance reports equal the ledger to the micro-cent', () => {
+  let h: Harness;
+  let period: { from: string; to: string };
+  let financeToken: string;
+  let ledger: {
+    charged: bigint;
+    refunded: bigint;
+    net: bigint;
+    byAccount: Map<string, bigint>;
+    lines: number;
+  };
+  const MARKUP_PRICE = 50_000; // CHEAP_PRICE × 1.25
+
+  beforeAll(async () => {
+    h = await startHarness();
+    const [start] = await h.db.sql<{ now: Date }[]>`SELECT now() - interval '1 second' AS now`;
+    const a = await h.createTenant({ balanceMicroCents: 2_000_000 });
+    const b = await h.createTenant({ balanceMicroCents: 2_000_000, markupBps: 2_500 });
+    await h.admin.admin.credits.topUp.mutate({
+      tenantId: a.tenantId,
+      amountMicroCents: 1_000_001,
+      idempotencyKey: 'rep-top',
+      reference: 'INV "42", part 1',
+    });
+    await h.admin.admin.credits.adjust.mutate({
+      tenantId: b.tenantId,
+      amountMicroCents: -3,
+      idempotencyKey: 'rep-adj',
+      reason: 'rounding, per "policy"\nline two',
+    });
+
+    const waitStatus = (client: typeof a.client, id: string, status: string) =>
+      waitFor(
+        async () => {
+          const j = await client.jobs.get.query({ id });
+          return j.status === status ? j : null;
+        },
+        { what: `job ${id} → ${status}` },
+      );
+    // completed (tagged), failed, cancelled, rejected for tenant A; completed + failed for B (markup).
+    const done = await a.client.jobs.submit.mutate({
+      model: CHEAP_MODEL,
+      input: CHEAP_INPUT,
+      tags: ['blue', 'x,y'],
+    });
+    await h.sim.control.advance(done.upstreamJobId ?? '', 'completed');
+    await waitStatus(a.client, done.id, 'completed');
+    const failed = await a.client.jobs.submit.mutate({
+      model: CHEAP_MODEL,
+      input: CHEAP_INPUT,
+      tags: ['blue'],
+    });
+    h.sim.control.setOutcome('failed', { jobId: failed.upstreamJobId ?? '' });
+    await h.sim.control.advance(failed.upstreamJobId ?? '', 'failed');
+    await waitStatus(a.client, failed.id, 'failed');
+    const cancelled = await a.client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    await a.client.jobs.cancel.mutate({ id: cancelled.id });
+    await waitStatus(a.client, cancelled.id, 'cancelled');
+    h.sim.control.failNextSubmits({ code: 'INVALID_INPUT', status: 400, count: 1 });
+    await expectTRPCError(a.client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT }));
+    const bDone = await b.client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    await h.sim.control.advance(bDone.upstreamJobId ?? '', 'completed');
+    await waitStatus(b.client, bDone.id, 'completed');
+    const bFailed = await b.client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    h.sim.control.setOutcome('failed', { jobId: bFailed.upstreamJobId ?? '' });
+    await h.sim.control.advance(bFailed.upstreamJobId ?? '', 'failed');
+    await waitStatus(b.client, bFailed.id, 'failed');
+    await h.expectReconciled();
+
+    const [end] = await h.db.sql<{ now: Date }[]>`SELECT now() + interval '1 second' AS now`;
+    period = { from: new Date(start?.now ?? 0).toISOString(), to: new Date(end?.now ?? 0).toISOString() };
+
+    // The ledger's own sums for the period, straight from the lines.
+    const sums = await h.db.sql<{ kind: string; account: string; total: string; n: string }[]>`
+      SELECT t.kind::text AS kind, l.account::text AS account, sum(l.amount_micro_cents)::text AS total, count(*)::text AS n
+        FROM ledger_lines l JOIN ledger_transactions t ON t.id = l.transaction_id
+       WHERE l.created_at >= ${period.from}::timestamptz AND l.created_at < ${period.to}::timestamptz
+       GROUP BY 1, 2`;
+    const get = (kind: string, account: string) =>
+      BigInt(sums.find((s) => s.kind === kind && s.account === account)?.total ?? '0');
+    const byAccount = new Map<string, bigint>();
+    for (const s of sums) byAccount.set(s.account, (byAccount.get(s.account) ?? 0n) + BigInt(s.total));
+    ledger = {
+      charged: get('capture', 'platform_revenue'),
+      refunded: -get('refund', 'platform_revenue'),
+      net: byAccount.get('platform_revenue') ?? 0n,
+      byAccount,
+      lines: sums.reduce((n, s) => n + Number(s.n), 0),
+    };
+    financeToken = await h.token({ role: 'finance', sub: 'finance-bob' });
+  }, 120_000);
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('the scripted mix is what we think it is (3 + 2 charged, 1 + 1 + 1 refunded)', () => {
+    expect(ledger.charged).toBe(BigInt(3 * CHEAP_PRICE + 2 * MARKUP_PRICE));
+    expect(ledger.refunded).toBe(BigInt(2 * CHEAP_PRICE + MARKUP_PRICE));
+    expect(ledger.net).toBe(ledger.charged - ledger.refunded);
+  });
+
+  it('finance.usage: totals and row sums equal the ledger; counts by status; margin = net − upstream', async () => {
+    const finance = makeClient(h.url, financeToken);
+    const r = await finance.finance.usage.query({ ...period, groupBy: ['tenant', 'model', 'day'] });
+    expect(BigInt(r.totals.chargedMicroCents)).toBe(ledger.charged);
+    expect(BigInt(r.totals.refundedMicroCents)).toBe(ledger.refunded);
+    expect(BigInt(r.totals.netMicroCents)).toBe(ledger.net);
+    expect(r.totals).toMatchObject({
+      jobs: 6,
+      completedJobs: 2,
+      failedJobs: 2,
+      cancelledJobs: 1,
+      rejectedJobs: 1,
+      inFlightJobs: 0,
+    });
+    // Pixelbyte charged list price for the 5 accepted jobs and refunded the 3 failed/cancelled ones.
+    expect(r.totals.upstreamCostMicroCents).toBe(2 * CHEAP_PRICE);
+    expect(r.totals.marginMicroCents).toBe(r.totals.netMicroCents - r.totals.upstreamCostMicroCents);
+    expect(r.rows).toHaveLength(2);
+    const sum = (k: 'chargedMicroCents' | 'refundedMicroCents' | 'netMicroCents' | 'jobs') =>
+      r.rows.reduce((s, row) => s + BigInt(row[k]), 0n);
+    expect(sum('chargedMicroCents')).toBe(ledger.charged);
+    expect(sum('refundedMicroCents')).toBe(ledger.refunded);
+    expect(sum('netMicroCents')).toBe(ledger.net);
+    expect(sum('jobs')).toBe(6n);
+    for (const row of r.rows) {
+      expect(row.model).toBe(CHEAP_MODEL);
+      expect(row.day).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(row.tag).toBeNull();
+    }
+
+    const byTag = await finance.finance.usage.query({ ...period, groupBy: ['tag'] });
+    const blue = byTag.rows.find((row) => row.tag === 'blue');
+    expect(blue).toMatchObject({
+      jobs: 2,
+      chargedMicroCents: 2 * CHEAP_PRICE,
+      refundedMicroCents: CHEAP_PRICE,
+    });
+    expect(byTag.rows.find((row) => row.tag === 'x,y')).toMatchObject({
+      jobs: 1,
+      netMicroCents: CHEAP_PRICE,
+    });
+    expect(byTag.totals).toEqual(r.totals);
+
+    const empty = await finance.finance.usage.query({
+      from: '2001-01-01T00:00:00Z',
+      to: '2001-01-02T00:00:00Z',
+      groupBy: ['tenant'],
+    });
+    expect(empty.rows).toEqual([]);
+    expect(empty.totals).toMatchObject({ jobs: 0, chargedMicroCents: 0, netMicroCents: 0 });
+    expect(
+      await expectTRPCError(finance.finance.usage.query({ from: period.to, to: period.from, groupBy: [] })),
+    ).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_PERIOD' });
+  });
+
+  it('usage.csv: header, RFC 4180, exact USD strings, sums equal the ledger', async () => {
+    const q = new URLSearchParams({ ...period, groupBy: 'tenant,model,day,tag' });
+    const res = await fetch(`${h.url}/reports/usage.csv?${q}`, {
+      headers: { authorization: `Bearer ${financeToken}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="usage-tenant-model-day-tag-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.csv"$/,
+    );
+    const text = await res.text();
+    const header = text.slice(0, text.indexOf('\r\n')).split(',');
+    expect(header).toEqual([
+      'tenant_id',
+      'model',
+      'day',
+      'tag',
+      'jobs',
+      'completed_jobs',
+      'failed_jobs',
+      'cancelled_jobs',
+      'rejected_jobs',
+      'in_flight_jobs',
+      'charged_micro_cents',
+      'charged_usd',
+      'refunded_micro_cents',
+      'refunded_usd',
+      'net_micro_cents',
+      'net_usd',
+      'upstream_cost_micro_cents',
+      'upstream_cost_usd',
+      'margin_micro_cents',
+      'margin_usd',
+    ]);
+    const rows = parse(text, { columns: true }) as Row[];
+    expect(rows.map((r) => r.tag)).toContain('x,y');
+    for (const r of rows) {
+      for (const m of ['charged', 'refunded', 'net', 'upstream_cost', 'margin']) {
+        expect(r[`${m}_usd`], `${m}_usd`).toBe(formatUsd(BigInt(r[`${m}_micro_cents`] ?? 'x')));
+      }
+    }
+    // Grouped by tag a job counts once per tag; grouped without tag, the CSV sums to the ledger.
+    const plain = await fetch(
+      `${h.url}/reports/usage.csv?${new URLSearchParams({ ...period, groupBy: 'tenant,day' })}`,
+      {
+        headers: { authorization: `Bearer ${financeToken}` },
+      },
+    );
+    const plainRows = parse(await plain.text(), { columns: true }) as Row[];
+    const total = (k: string) => plainRows.reduce((s, r) => s + BigInt(r[k] ?? 'x'), 0n);
+    expect(total('charged_micro_cents')).toBe(ledger.charged);
+    expect(total('refunded_micro_cents')).toBe(ledger.refunded);
+    expect(total('net_micro_cents')).toBe(ledger.net);
+    expect(Object.keys(plainRows[0] ?? {})[0]).toBe('tenant_id');
+    expect(Object.keys(plainRows[0] ?? {})).not.toContain('model');
+
+    const bad = await fetch(
+      `${h.url}/reports/usage.csv?${new URLSearchParams({ ...period, groupBy: 'planet' })}`,
+      {
+        headers: { authorization: `Bearer ${financeToken}` },
+      },
+    );
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({
+      code: 'BAD_REQUEST',
+      reason: 'INVALID_INPUT',
+      requestId: expect.any(String),
+    });
+  });
+
+  it('ledger.csv and finance.ledger: every line once, sums per account equal the ledger, UTC ISO times', async () => {
+    const res = await fetch(`${h.url}/reports/ledger.csv?${new URLSearchParams(period)}`, {
+      headers: { authorization: `Bearer ${financeToken}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="ledger-.*\.csv"$/);
+    const rows = parse(await res.text(), { columns: true }) as Row[];
+    expect(rows).toHaveLength(ledger.lines);
+    const byAccount = new Map<string, bigint>();
+    for (const r of rows) {
+      const amount = BigInt(r.amount_micro_cents ?? 'x');
+      byAccount.set(r.account ?? '', (byAccount.get(r.account ?? '') ?? 0n) + amount);
+      expect(r.amount_usd).toBe(formatUsd(amount));
+      expect(r.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+      if (r.balance_after_micro_cents !== '') {
+        expect(r.balance_after_usd).toBe(formatUsd(BigInt(r.balance_after_micro_cents ?? 'x')));
+      }
+    }
+    expect(byAccount).toEqual(ledger.byAccount);
+    expect(rows.map((r) => r.reference)).toContain('INV "42", part 1');
+    expect(rows.map((r) => r.reason)).toContain('rounding, per "policy"\nline two');
+
+    const finance = makeClient(h.url, financeToken);
+    let cursor: string | undefined;
+    let seen = 0;
+    let net = 0n;
+    do {
+      const page = await finance.finance.ledger.query({ ...period, limit: 7, ...(cursor ? { cursor } : {}) });
+      seen += page.items.length;
+      for (const item of page.items)
+        if (item.account === 'platform_revenue') net += BigInt(item.amountMicroCents);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toBe(ledger.lines);
+    expect(net).toBe(ledger.net);
+
+    const balances = await finance.finance.balances.query();
+    expect(balances.balanced).toBe(true);
+    expect(BigInt(balances.platform.revenueMicroCents)).toBe(ledger.net);
+  });
+
+  it('admin.reconcile is clean and its totals agree with the usage report', async () => {
+    const r = await h.admin.admin.reconcile.query();
+    expect(r.discrepancies).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(BigInt(r.totals.netMicroCents)).toBe(ledger.net);
+    expect(r.totals.upstreamCostMicroCents).toBe(2 * CHEAP_PRICE);
+  });
+});
