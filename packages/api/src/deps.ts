@@ -20,6 +20,11 @@ export type GatewayConfig = {
   /** How long an `unknown` job keeps its hold before it is released and flagged for review. */
   unknownJobGraceMs: number;
   bodyLimitBytes: number;
+  /**
+   * Accept `http:` tenant webhook URLs (dev and tests only; env.ts refuses it in production).
+   * Unset = https only.
+   */
+  allowHttpWebhooks?: boolean;
 };
 
 export type AppDeps = {

@@ -31,6 +31,22 @@ describe('loadEnv', () => {
     expect(parseDurationMs('soon')).toBeNull();
   });
 
+  it('tenant webhooks: https only by default; http allowed by flag, never in production', () => {
+    expect(loadEnv({}).tenantWebhooks).toEqual({
+      allowHttp: false,
+      timeoutMs: 10_000,
+      retryBaseMs: 1_000,
+      maxAttempts: 5,
+      intervalMs: 1_000,
+    });
+    expect(
+      loadEnv({ TENANT_WEBHOOK_ALLOW_HTTP: 'true', TENANT_WEBHOOK_RETRY_BASE: '50ms' }).tenantWebhooks,
+    ).toMatchObject({ allowHttp: true, retryBaseMs: 50 });
+    expect(() =>
+      loadEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), TENANT_WEBHOOK_ALLOW_HTTP: 'true' }),
+    ).toThrow(/TENANT_WEBHOOK_ALLOW_HTTP/);
+  });
+
   it('reports every bad variable at once, in one readable error', () => {
     let err: unknown;
     try {

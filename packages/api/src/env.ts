@@ -93,6 +93,13 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT: duration('15s'),
   /** A job still `submitting` this long after creation (the gateway died mid-submit) is turned `unknown`. */
   STALE_SUBMITTING_AFTER: duration('10m'),
+  /** Accept http:// tenant webhook URLs (dev, tests). Refused when NODE_ENV=production. */
+  TENANT_WEBHOOK_ALLOW_HTTP: bool(false),
+  TENANT_WEBHOOK_TIMEOUT: duration('10s'),
+  /** Delay before the 2nd delivery attempt; each later retry waits 4× longer (1, 4, 16, 64 s). */
+  TENANT_WEBHOOK_RETRY_BASE: duration('1s'),
+  TENANT_WEBHOOK_MAX_ATTEMPTS: int(5, 1, 20),
+  TENANT_WEBHOOK_INTERVAL: duration('1s'),
   /** Reliability tests only (src/failpoints.ts): a step at which this process SIGKILLs itself. */
   TOLLGATE_FAILPOINT: optionalString,
 });
@@ -124,6 +131,13 @@ export type AppConfig = {
   dbPoolMax: number;
   shutdownTimeoutMs: number;
   staleSubmittingMs: number;
+  tenantWebhooks: {
+    allowHttp: boolean;
+    timeoutMs: number;
+    retryBaseMs: number;
+    maxAttempts: number;
+    intervalMs: number;
+  };
   failpoint: string | undefined;
 };
 
@@ -154,6 +168,9 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
       'WEBHOOK_TOKEN_SECRET (or JWT_SECRET) is required to sign webhook URLs when PUBLIC_BASE_URL is set',
     );
   }
+  if (e.NODE_ENV === 'production' && e.TENANT_WEBHOOK_ALLOW_HTTP) {
+    problems.push('TENANT_WEBHOOK_ALLOW_HTTP must not be true when NODE_ENV=production (https only)');
+  }
   if (problems.length > 0) throw new EnvError(problems);
   return {
     nodeEnv: e.NODE_ENV,
@@ -179,6 +196,13 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
     dbPoolMax: e.DB_POOL_MAX,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
     staleSubmittingMs: e.STALE_SUBMITTING_AFTER,
+    tenantWebhooks: {
+      allowHttp: e.TENANT_WEBHOOK_ALLOW_HTTP,
+      timeoutMs: e.TENANT_WEBHOOK_TIMEOUT,
+      retryBaseMs: e.TENANT_WEBHOOK_RETRY_BASE,
+      maxAttempts: e.TENANT_WEBHOOK_MAX_ATTEMPTS,
+      intervalMs: e.TENANT_WEBHOOK_INTERVAL,
+    },
     failpoint: e.TOLLGATE_FAILPOINT,
   };
 }

@@ -12,6 +12,7 @@ import type { Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createPoller } from './workers/poller.ts';
 import type { Worker } from './workers/run-loop.ts';
+import { createTenantWebhookWorker, type TenantWebhookOptions } from './workers/tenant-webhooks.ts';
 import { createUnknownResolver } from './workers/unknown-resolver.ts';
 
 export type WorkerOptions = {
@@ -19,6 +20,8 @@ export type WorkerOptions = {
   unknownResolverIntervalMs: number;
   /** Age after which a `submitting` job is presumed interrupted (default 10 min). */
   staleSubmittingMs?: number;
+  /** tollgate → tenant webhook delivery (defaults: DEFAULT_TENANT_WEBHOOK_OPTIONS). */
+  tenantWebhooks?: Partial<TenantWebhookOptions>;
   /** Start the loops (tests may keep them stopped and call runOnce). */
   autoStart: boolean;
 };
@@ -29,6 +32,7 @@ export type Gateway = {
   deps: AppDeps;
   poller: Worker;
   unknownResolver: Worker;
+  tenantWebhooks: Worker;
   /** Graceful: stop accepting, finish in-flight requests, stop workers. Does not close db/pixelbyte (their owner does). */
   close(opts?: { timeoutMs?: number }): Promise<void>;
 };
@@ -96,9 +100,11 @@ export async function startGateway(opts: {
       ? {}
       : { staleSubmittingMs: opts.workers.staleSubmittingMs }),
   });
+  const tenantWebhooks = createTenantWebhookWorker(deps, opts.workers.tenantWebhooks);
   if (opts.workers.autoStart) {
     poller.start();
     unknownResolver.start();
+    tenantWebhooks.start();
   }
   let closing: Promise<void> | null = null;
   return {
@@ -107,6 +113,7 @@ export async function startGateway(opts: {
     deps,
     poller,
     unknownResolver,
+    tenantWebhooks,
     close({ timeoutMs = 15_000 } = {}) {
       closing ??= (async () => {
         // Stop accepting; idle keep-alive sockets are closed now, busy ones after their response.
@@ -116,7 +123,7 @@ export async function startGateway(opts: {
         timer.unref();
         await drained;
         clearTimeout(timer);
-        await Promise.all([poller.stop(), unknownResolver.stop()]);
+        await Promise.all([poller.stop(), unknownResolver.stop(), tenantWebhooks.stop()]);
       })();
       return closing;
     },

@@ -129,6 +129,7 @@ async function main(): Promise<void> {
         jwt: { issuer: config.jwt.issuer, audience: config.jwt.audience, signingSecret: jwtSecret },
         unknownJobGraceMs: config.unknownJobGraceMs,
         bodyLimitBytes: config.bodyLimitBytes,
+        allowHttpWebhooks: config.tenantWebhooks.allowHttp,
       },
       db,
       pixelbyte,
@@ -146,6 +147,12 @@ async function main(): Promise<void> {
           Math.min(60_000, Math.floor(config.unknownJobGraceMs / 10)),
         ),
         staleSubmittingMs: config.staleSubmittingMs,
+        tenantWebhooks: {
+          intervalMs: config.tenantWebhooks.intervalMs,
+          timeoutMs: config.tenantWebhooks.timeoutMs,
+          retryBaseMs: config.tenantWebhooks.retryBaseMs,
+          maxAttempts: config.tenantWebhooks.maxAttempts,
+        },
         autoStart: config.workersEnabled,
       },
     });

@@ -324,6 +324,55 @@ export const ledgerLines = pgTable(
   ],
 );
 
+/** Delivery of one tollgate → tenant webhook: pending → delivered | failed (gave up). */
+export const webhookDeliveryStatus = pgEnum('webhook_delivery_status', ['pending', 'delivered', 'failed']);
+
+/**
+ * Outbox of tollgate → tenant webhooks: one row per job that reached a terminal state
+ * asynchronously and has a webhook URL. Rows are inserted by a trigger on `jobs` (migration
+ * 0005_tenant_webhook_outbox) in the SAME transaction as the terminal transition, whichever code
+ * made it (ledger, admin resolve…), so no terminal job is forgotten across a crash. Gateway workers
+ * claim due rows with FOR UPDATE SKIP LOCKED (a lease on next_attempt_at), send outside any
+ * transaction, then record the result. Never touches money.
+ */
+export const tenantWebhookDeliveries = pgTable(
+  'tenant_webhook_deliveries',
+  {
+    /** `whd_…` */
+    id: text('id').primaryKey(),
+    /** One delivery per job: a job reaches exactly one terminal state. */
+    jobId: text('job_id')
+      .notNull()
+      .references(() => jobs.id),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    /** `job.completed` | `job.failed` | `job.cancelled` | `job.rejected`. */
+    eventType: text('event_type').notNull(),
+    /** Where to POST: the job's webhook_url, else the tenant's default, resolved at the transition. */
+    url: text('url').notNull(),
+    status: webhookDeliveryStatus('status').notNull().default('pending'),
+    /** Attempts started (incremented when a worker claims the row). */
+    attempts: integer('attempts').notNull().default(0),
+    /** Pending: when a worker may (re)try; while an attempt is in flight, the end of its lease. Null once settled. */
+    nextAttemptAt: tstz('next_attempt_at').defaultNow(),
+    lastAttemptAt: tstz('last_attempt_at'),
+    /** HTTP status of the last answer; null = no answer (timeout, connection refused) or not tried. */
+    lastStatusCode: integer('last_status_code'),
+    /** Why the last attempt failed (never the secret or the body). */
+    lastError: text('last_error'),
+    deliveredAt: tstz('delivered_at'),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('tenant_webhook_deliveries_job_idx').on(t.jobId),
+    index('tenant_webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index('tenant_webhook_deliveries_tenant_created_idx').on(t.tenantId, t.createdAt.desc()),
+    check('tenant_webhook_deliveries_attempts_check', sql`${t.attempts} >= 0`),
+  ],
+);
+
 /** Runtime price overrides set by admins; the newest effective rule per model wins. */
 export const priceOverrides = pgTable(
   'price_overrides',
@@ -368,6 +417,8 @@ export type Hold = typeof holds.$inferSelect;
 export type Job = typeof jobs.$inferSelect;
 export type PriceOverride = typeof priceOverrides.$inferSelect;
 export type AuditLogEntry = typeof auditLog.$inferSelect;
+export type TenantWebhookDelivery = typeof tenantWebhookDeliveries.$inferSelect;
+export type WebhookDeliveryStatus = (typeof webhookDeliveryStatus.enumValues)[number];
 export type TenantStatus = (typeof tenantStatus.enumValues)[number];
 export type JobStatus = (typeof jobStatus.enumValues)[number];
 export type HoldStatus = (typeof holdStatus.enumValues)[number];

@@ -14,10 +14,18 @@ export const submitInput = z.strictObject({
     .max(200)
     .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
     .optional(),
-  /** Where tollgate notifies the tenant (https only). */
+  /**
+   * Where tollgate notifies the tenant when the job ends (overrides the tenant's default). https only;
+   * http too when the gateway allows it (dev, tests; checked by the submit service before anything
+   * is written). No credentials in the URL.
+   */
   webhookUrl: z
-    .url({ protocol: /^https$/ })
+    .url({ protocol: /^https?$/ })
     .max(2048)
+    .refine((u) => {
+      const url = new URL(u);
+      return url.username === '' && url.password === '';
+    }, 'no credentials in the webhook URL')
     .optional(),
   /** Refuse (before any money moves) if the quote is above this. */
   maxCostMicroCents: positiveWireAmount.optional(),

@@ -9,6 +9,7 @@ import { SYSTEM_ACTOR, type TenantCtx } from './context.ts';
 import { syncJobWithUpstream } from './lifecycle.ts';
 import { quoteError } from './pricing.ts';
 import { upstreamNotSentError, upstreamRejectionError } from './upstream-errors.ts';
+import { webhookUrlAllowed } from './webhook-url.ts';
 import { canonicalJson, type JobView, sha256Hex, toJobView, toWireAmount } from './wire.ts';
 
 export type SubmitInput = {
@@ -89,6 +90,17 @@ function openJobRefusal(r: Exclude<Awaited<ReturnType<typeof openJob>>, { ok: tr
  */
 export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitInput }): Promise<JobView> {
   const { deps, tenant } = ctx;
+  if (
+    input.webhookUrl !== undefined &&
+    !webhookUrlAllowed(input.webhookUrl, deps.config.allowHttpWebhooks === true)
+  ) {
+    throw new DomainError({
+      code: 'BAD_REQUEST',
+      reason: 'INVALID_INPUT',
+      message: 'webhookUrl must be an https URL without credentials',
+      details: { field: 'webhookUrl' },
+    });
+  }
   const catalogue = await loadCatalogue(deps.db);
   const q = quote({ model: input.model, input: input.input, markupBps: tenant.markupBps, catalogue });
   if (!q.ok) throw quoteError(q.error);

@@ -426,6 +426,58 @@ describe('openJob idempotency', () => {
   });
 });
 
+describe('tenant webhook outbox (trigger on terminal transitions)', () => {
+  const deliveries = (jobId: string) =>
+    t.sql<{ event_type: string; url: string; status: string }[]>`
+      SELECT event_type, url, status FROM tenant_webhook_deliveries WHERE job_id = ${jobId}`;
+
+  it('enqueues one delivery per asynchronous end, in the transition’s transaction; none for a synchronous refusal', async () => {
+    const tenant = await createTestTenant(t.db, {
+      availableMicroCents: 1_000_000n,
+      webhookUrl: 'https://tenant.example/default',
+    });
+    const completed = await openTestJob(t.db, { tenantId: tenant.id });
+    await captureJob(t.db, accepted(completed));
+    await advanceJob(t.db, { jobId: completed.id, upstream: upstream('processing') });
+    expect(await deliveries(completed.id), 'not terminal yet').toEqual([]);
+    await advanceJob(t.db, { jobId: completed.id, upstream: upstream('completed') });
+    await advanceJob(t.db, { jobId: completed.id, upstream: upstream('failed') });
+    expect(await deliveries(completed.id)).toEqual([
+      { event_type: 'job.completed', url: 'https://tenant.example/default', status: 'pending' },
+    ]);
+
+    const own = await openJob(
+      t.db,
+      openArgs(tenant.id, { webhookUrl: 'https://tenant.example/own', fingerprint: 'fp-own' }),
+    );
+    if (!own.ok) throw new Error(own.reason);
+    await captureJob(t.db, accepted(own.job));
+    await advanceJob(t.db, { jobId: own.job.id, upstream: upstream('cancelled') });
+    expect(await deliveries(own.job.id)).toEqual([
+      { event_type: 'job.cancelled', url: 'https://tenant.example/own', status: 'pending' },
+    ]);
+
+    const refused = await openTestJob(t.db, { tenantId: tenant.id });
+    await releaseJob(t.db, { jobId: refused.id, status: 'rejected', error: { code: 'X', message: 'x' } });
+    expect(await deliveries(refused.id), 'the submit caller got the error').toEqual([]);
+
+    const lost = await openTestJob(t.db, { tenantId: tenant.id });
+    await markJobUnknown(t.db, { jobId: lost.id, error: { code: 'TIMEOUT', message: 'no answer' } });
+    await expireUnknownJob(t.db, { jobId: lost.id, graceSeconds: 0 });
+    expect(await deliveries(lost.id)).toEqual([
+      { event_type: 'job.rejected', url: 'https://tenant.example/default', status: 'pending' },
+    ]);
+  });
+
+  it('no URL on the job nor the tenant → nothing to deliver', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 1_000_000n });
+    const job = await openTestJob(t.db, { tenantId: tenant.id });
+    await captureJob(t.db, accepted(job));
+    await advanceJob(t.db, { jobId: job.id, upstream: upstream('completed') });
+    expect(await deliveries(job.id)).toEqual([]);
+  });
+});
+
 describe('limits on openJob', () => {
   it('max concurrent jobs holds under concurrency; a terminal job frees its slot', async () => {
     const tenant = await createTestTenant(t.db, {

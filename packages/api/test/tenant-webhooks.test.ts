@@ -1,0 +1,255 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tenantWebhookDeliveries } from '@tollgate/db';
+import { createDb } from '@tollgate/db/client';
+import { getTenant, updateTenant } from '@tollgate/db/ledger';
+import { eq } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AppDeps } from '../src/deps.ts';
+import type { Worker } from '../src/workers/run-loop.ts';
+import { createTenantWebhookWorker } from '../src/workers/tenant-webhooks.ts';
+import {
+  CHEAP_INPUT,
+  CHEAP_MODEL,
+  CHEAP_PRICE,
+  type Client,
+  expectTRPCError,
+  type Harness,
+  rowCounts,
+  startHarness,
+  waitFor,
+} from './harness.ts';
+
+type Received = { headers: IncomingHttpHeaders; rawBody: string; status: number };
+
+/** A tenant's webhook endpoint over real HTTP; `respond` picks the status of each request. */
+async function startReceiver(respond: (n: number) => number = () => 200) {
+  const received: Received[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const status = respond(received.length + 1);
+      received.push({ headers: req.headers, rawBody: Buffer.concat(chunks).toString('utf8'), status });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks/tollgate`,
+    received,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** The receiver-side check documented in the README. */
+function verifySignature(secret: string, headers: IncomingHttpHeaders, rawBody: string): boolean {
+  const timestamp = String(headers['x-tollgate-timestamp'] ?? '');
+  const signature = String(headers['x-tollgate-signature'] ?? '');
+  const expected = `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
+  const fresh = Math.abs(Date.now() / 1000 - Number(timestamp)) <= 300;
+  return (
+    fresh &&
+    signature.length === expected.length &&
+    timingSafeEqual(Buffer.from(signature), Buffer.from(expected))
+  );
+}
+
+describe('tenant webhooks', () => {
+  let h: Harness;
+  const workers: Worker[] = [];
+  const worker = (deps: AppDeps, opts: Parameters<typeof createTenantWebhookWorker>[1] = {}) => {
+    const w = createTenantWebhookWorker(deps, { intervalMs: 10, retryBaseMs: 30, timeoutMs: 2_000, ...opts });
+    workers.push(w);
+    return w;
+  };
+  beforeAll(async () => {
+    h = await startHarness();
+    h.gateway.deps.config.allowHttpWebhooks = true;
+  });
+  afterEach(async () => {
+    // Each test's workers stop with it, so no test sees another's loop deliver its rows.
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  async function completedJob(client: Client, webhookUrl?: string) {
+    const job = await client.jobs.submit.mutate({
+      model: CHEAP_MODEL,
+      input: CHEAP_INPUT,
+      ...(webhookUrl ? { webhookUrl } : {}),
+    });
+    await h.sim.control.advance(job.upstreamJobId ?? '', 'completed');
+    return waitFor(async () => {
+      const j = await client.jobs.get.query({ id: job.id });
+      return j.status === 'completed' ? j : null;
+    });
+  }
+
+  const deliveryOf = async (jobId: string) =>
+    (await h.db.db.select().from(tenantWebhookDeliveries).where(eq(tenantWebhookDeliveries.jobId, jobId)))[0];
+
+  it('a completed job → one signed POST with the jobs.get shape, verified with the tenant secret', async () => {
+    const receiver = await startReceiver();
+    try {
+      const { client, tenantId } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+      const done = await completedJob(client, receiver.url);
+      const w = worker(h.gateway.deps);
+      expect(await w.runOnce()).toBe(1);
+      expect(await w.runOnce(), 'nothing left to send').toBe(0);
+
+      expect(receiver.received).toHaveLength(1);
+      const [req] = receiver.received;
+      if (!req) throw new Error('no request');
+      const secret = (await getTenant(h.db.db, tenantId))?.webhookSecret;
+      expect(secret).toMatch(/^whsec_/);
+      expect(verifySignature(secret ?? '', req.headers, req.rawBody), 'signature verifies').toBe(true);
+      expect(verifySignature('whsec_wrong', req.headers, req.rawBody)).toBe(false);
+      expect(req.headers['content-type']).toBe('application/json');
+      expect(req.headers['x-tollgate-event']).toBe('job.completed');
+      expect(JSON.parse(req.rawBody)).toEqual({ type: 'job.completed', job: done });
+      expect(await deliveryOf(done.id)).toMatchObject({
+        status: 'delivered',
+        attempts: 1,
+        lastStatusCode: 200,
+        url: receiver.url,
+      });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('receiver answers 500 twice then 200 → delivered on the 3rd try', async () => {
+    const receiver = await startReceiver((n) => (n <= 2 ? 500 : 200));
+    try {
+      const { client } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+      const done = await completedJob(client, receiver.url);
+      worker(h.gateway.deps).start();
+      const d = await waitFor(async () => {
+        const row = await deliveryOf(done.id);
+        return row?.status === 'delivered' ? row : null;
+      });
+      expect(d).toMatchObject({ attempts: 3, lastStatusCode: 200, lastError: null });
+      expect(receiver.received.map((r) => r.status)).toEqual([500, 500, 200]);
+      const ids = receiver.received.map((r) => JSON.parse(r.rawBody).job.id);
+      expect(ids).toEqual([done.id, done.id, done.id]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('receiver down for every try → delivery failed; the job and its money are untouched', async () => {
+    const gone = await startReceiver();
+    await gone.close();
+    const { client } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+    const done = await completedJob(client, gone.url);
+    const before = await client.account.get.query();
+    worker(h.gateway.deps, { maxAttempts: 4 }).start();
+    const d = await waitFor(async () => {
+      const row = await deliveryOf(done.id);
+      return row?.status === 'failed' ? row : null;
+    });
+    expect(d).toMatchObject({ attempts: 4, nextAttemptAt: null, deliveredAt: null, lastStatusCode: null });
+    expect(d.lastError).toMatch(/request failed/);
+    expect(await client.jobs.get.query({ id: done.id })).toEqual(done);
+    expect(await client.account.get.query()).toEqual(before);
+    expect(before).toMatchObject({ availableMicroCents: 1_000_000 - CHEAP_PRICE, heldMicroCents: 0 });
+    await h.expectReconciled();
+  });
+
+  it('two gateway workers on one database send each delivery exactly once', async () => {
+    const receiver = await startReceiver();
+    const pools = [createDb(h.db.url, { max: 4 }), createDb(h.db.url, { max: 4 })];
+    try {
+      const { client } = await h.createTenant({ balanceMicroCents: 10_000_000 });
+      const done = await Promise.all(Array.from({ length: 12 }, () => completedJob(client, receiver.url)));
+      for (const pool of pools) worker({ ...h.gateway.deps, db: pool.db }, { batchSize: 3 }).start();
+      await waitFor(async () => receiver.received.length >= done.length || null, {
+        what: 'all deliveries',
+      });
+      await waitFor(async () => {
+        const rows = await Promise.all(done.map((j) => deliveryOf(j.id)));
+        return rows.every((r) => r?.status === 'delivered') || null;
+      });
+      const ids = receiver.received.map((r) => JSON.parse(r.rawBody).job.id as string).sort();
+      expect(ids, 'one POST per job, no duplicates').toEqual(done.map((j) => j.id).sort());
+      for (const j of done) expect(await deliveryOf(j.id)).toMatchObject({ attempts: 1 });
+    } finally {
+      await Promise.all(pools.map((p) => p.close()));
+      await receiver.close();
+    }
+  });
+
+  it('uses the tenant default URL; a failed job is notified with its refund', async () => {
+    const receiver = await startReceiver();
+    try {
+      const { client, tenantId } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+      await updateTenant(h.db.db, { tenantId, webhookUrl: receiver.url, actor: 'test' });
+      const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+      await h.sim.control.advance(job.upstreamJobId ?? '', 'failed');
+      const failed = await waitFor(async () => {
+        const j = await client.jobs.get.query({ id: job.id });
+        return j.status === 'failed' ? j : null;
+      });
+      await worker(h.gateway.deps).runOnce();
+      expect(receiver.received.map((r) => JSON.parse(r.rawBody))).toEqual([
+        { type: 'job.failed', job: failed },
+      ]);
+      expect(failed.refundedMicroCents).toBe(CHEAP_PRICE);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('a submit refused synchronously is not notified (the caller got the error)', async () => {
+    const receiver = await startReceiver();
+    try {
+      const { client } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+      h.sim.control.failNextSubmits({ code: 'INVALID_INPUT', status: 400, count: 1 });
+      const e = await expectTRPCError(
+        client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT, webhookUrl: receiver.url }),
+      );
+      expect(e.code).toBe('BAD_REQUEST');
+      expect(await deliveryOf(String(e.details?.jobId))).toBeUndefined();
+      await worker(h.gateway.deps).runOnce();
+      expect(receiver.received).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('bad webhook URLs are BAD_REQUEST and write nothing; http only when the flag allows it', async () => {
+    const { client } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+    const before = await rowCounts(h.db);
+    const bad = [
+      'not a url',
+      'ftp://example.com/hook',
+      'https://user:pw@example.com/hook',
+      'javascript:alert(1)',
+    ];
+    for (const webhookUrl of bad) {
+      const e = await expectTRPCError(
+        client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT, webhookUrl }),
+      );
+      expect(e.code, webhookUrl).toBe('BAD_REQUEST');
+    }
+    h.gateway.deps.config.allowHttpWebhooks = false;
+    try {
+      const e = await expectTRPCError(
+        client.jobs.submit.mutate({
+          model: CHEAP_MODEL,
+          input: CHEAP_INPUT,
+          webhookUrl: 'http://example.com/hook',
+        }),
+      );
+      expect(e).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+    } finally {
+      h.gateway.deps.config.allowHttpWebhooks = true;
+    }
+    expect(await rowCounts(h.db)).toEqual(before);
+  });
+});
