@@ -98,37 +98,40 @@ const usd = (v: bigint | null) => (v === null ? null : formatUsd(v));
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
 /**
- * Streams `query` as CSV: header first, then each batch of the server-side cursor encoded and
- * enqueued only when the consumer pulls (backpressure), so memory does not grow with the row
- * count. A failure after the first byte cannot change the status any more: it is logged and the
- * stream is aborted (the client sees a truncated, failed download, never a silently short file).
+ * Streams `query` as CSV: the first batch of the server-side cursor is fetched before answering (so
+ * a failing query still gets a proper JSON error status), then each further batch is encoded and
+ * enqueued only when the consumer pulls (backpressure): memory does not grow with the row count.
+ * A failure after the first byte cannot change the status any more: it is logged and the stream is
+ * aborted (the client sees a failed download, never a silently short file).
  */
-function csvStream<Row>(opts: {
+async function csvStream<Row>(opts: {
   db: Db;
   query: SQL;
   header: readonly string[];
   toRecord: (row: Row) => (string | number | bigint | null)[];
   log: Logger;
-}): ReadableStream<Uint8Array> {
+}): Promise<ReadableStream<Uint8Array>> {
   const q = dialect.sqlToQuery(opts.query);
-  let iterator: AsyncIterator<Row[]> | undefined;
+  const iterator = (
+    opts.db.$client.unsafe(q.sql, q.params as never[]).cursor(CURSOR_BATCH) as AsyncIterable<Row[]>
+  )[Symbol.asyncIterator]();
+  const encode = (batch: Row[]) => {
+    let chunk = '';
+    for (const row of batch) chunk += csvRecord(opts.toRecord(row));
+    return encoder.encode(chunk);
+  };
+  const first = await iterator.next();
   return new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(encoder.encode(csvRecord(opts.header)));
+      if (first.done) controller.close();
+      else controller.enqueue(encode(first.value));
     },
     async pull(controller) {
       try {
-        iterator ??= (
-          opts.db.$client.unsafe(q.sql, q.params as never[]).cursor(CURSOR_BATCH) as AsyncIterable<Row[]>
-        )[Symbol.asyncIterator]();
         const next = await iterator.next();
-        if (next.done) {
-          controller.close();
-          return;
-        }
-        let chunk = '';
-        for (const row of next.value) chunk += csvRecord(opts.toRecord(row));
-        controller.enqueue(encoder.encode(chunk));
+        if (next.done) controller.close();
+        else controller.enqueue(encode(next.value));
       } catch (err) {
         opts.log.error({ err }, 'CSV report failed while streaming');
         controller.error(err);
@@ -136,7 +139,7 @@ function csvStream<Row>(opts: {
     },
     async cancel() {
       // The client went away: close the cursor so the connection returns to the pool.
-      await iterator?.return?.();
+      await iterator.return?.();
     },
   });
 }
@@ -232,7 +235,7 @@ export function registerReportRoutes(
        WHERE l.created_at >= ${q.from.toISOString()}::timestamptz AND l.created_at < ${q.to.toISOString()}::timestamptz
          ${q.tenantId === undefined ? sql`` : sql`AND l.tenant_id = ${q.tenantId}`}
        ORDER BY l.created_at, l.id`;
-    const body = csvStream<LedgerCsvRow>({
+    const body = await csvStream<LedgerCsvRow>({
       db: deps.db,
       query,
       header: LEDGER_CSV_COLUMNS,
@@ -264,7 +267,7 @@ export function registerReportRoutes(
     const q = parseQuery(usageQuerySchema, c.req.query());
     checkPeriod(q.from, q.to);
     const dims = USAGE_DIMENSIONS.filter((d) => q.groupBy.includes(d));
-    const body = csvStream<UsageSqlRow>({
+    const body = await csvStream<UsageSqlRow>({
       db: deps.db,
       query: usageQuery({ from: q.from, to: q.to, groupBy: dims }),
       header: [...dims.map((d) => DIMENSION_HEADER[d]), ...USAGE_CSV_METRICS],
