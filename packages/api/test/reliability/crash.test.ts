@@ -246,7 +246,7 @@ describe('crash at every step (SIGKILL at a fail point, restart, workers finish 
     expect(figures.capturedMicroCents - figures.refundedMicroCents).toBe(
       BigInt(CHEAP_PRICE) * BigInt(figures.byStatus.completed ?? 0),
     );
-  });
+  }, 180_000);
 
   it('inside the webhook handler (job moved, 200 never sent: Pixelbyte retries)', async () => {
     const r = await rig();
@@ -264,7 +264,7 @@ describe('crash at every step (SIGKILL at a fail point, restart, workers finish 
     const firstJob = r.sim.control.jobs().find((j) => j.jobId === rows[0]?.upstream_job_id);
     const attempts = r.sim.control.webhookDeliveries().filter((d) => d.jobId === firstJob?.jobId);
     expect(attempts.length, 'the killed delivery was retried').toBeGreaterThan(1);
-  });
+  }, 180_000);
 
   it('inside the poller (jobs claimed, never read: another pass finishes them)', async () => {
     const r = await rig();
@@ -277,5 +277,5 @@ describe('crash at every step (SIGKILL at a fail point, restart, workers finish 
     await settleAndCheck(r, 'crash in-poller');
     const rows = await jobRows(r.db);
     expect(rows.map((j) => j.status)).toEqual(['completed', 'completed', 'completed']);
-  });
+  }, 180_000);
 });
