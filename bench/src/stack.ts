@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { type AppRouter, signToken } from '@tollgate/api';
 import { createDb, type Db, migrate, type Sql } from '@tollgate/db/client';
+import { createTenant, topUp } from '@tollgate/db/ledger';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import {
   type Child,
@@ -32,6 +33,8 @@ export interface Stack {
   database: Database;
   db: Db;
   sql: Sql;
+  /** The raw SQL baseline's own database (same server). */
+  baselineDb: Db;
   sim: { url: string; child: Child };
   gateway: { url: string; child: Child; dbPoolMax: number };
   proxy: { url: string; child: Child };
@@ -111,8 +114,11 @@ export async function startStack(opts: {
     stops.push(() => database.stop());
     log(`database ready (${database.source})`);
     await migrate(database.url);
+    await migrate(database.baselineUrl);
     const { db, sql, close } = createDb(database.url, { max: 4 });
     stops.push(close);
+    const baseline = createDb(database.baselineUrl, { max: 4 });
+    stops.push(baseline.close);
 
     const sim = await startSim(log);
     stops.push(() => sim.child.stop());
@@ -168,6 +174,7 @@ export async function startStack(opts: {
       database,
       db,
       sql,
+      baselineDb: baseline.db,
       sim,
       gateway: { url: gatewayUrl, child: gatewayChild, dbPoolMax: opts.dbPoolMax },
       proxy: { url: proxyUrl, child: proxyChild },
@@ -216,6 +223,34 @@ export async function createTenants(
       };
     }
   };
-  await Promise.all(Array.from({ length: opts.parallel ?? 8 }, worker));
+  await Promise.all(Array.from({ length: opts.parallel ?? 12 }, worker));
+  return out;
+}
+
+/** Tenants of the raw SQL baseline, created with the ledger's own functions in the baseline database. */
+export async function createBaselineTenants(
+  stack: Stack,
+  count: number,
+  balanceMicroCents: bigint,
+): Promise<string[]> {
+  const out: string[] = new Array(count);
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= count) return;
+      const t = await createTenant(stack.baselineDb, { name: `bench-raw-${i}`, actor: 'bench' });
+      const r = await topUp(stack.baselineDb, {
+        tenantId: t.id,
+        amountMicroCents: balanceMicroCents,
+        idempotencyKey: `bench-${t.id}`,
+        reference: 'bench',
+        actor: 'bench',
+      });
+      if (!r.ok) throw new Error(`baseline top-up failed: ${r.reason}`);
+      out[i] = t.id;
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
   return out;
 }
