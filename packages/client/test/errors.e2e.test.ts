@@ -18,7 +18,9 @@ import {
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ sim: { autoAdvance: true, pendingMs: 50, processingMs: 100 } });
+  // Jobs stay `pending` upstream until a test advances them: a limit test must not race the
+  // simulator finishing a job (which frees its concurrency slot) on a slow machine.
+  h = await startHarness({ sim: { autoAdvance: false } });
 });
 afterAll(async () => {
   await h?.close();
@@ -110,7 +112,17 @@ describe('typed errors from the real gateway', () => {
   it('RateLimitedError with retryAfterSeconds when requests per minute are exceeded', async () => {
     const { client } = await tenant({ balanceMicroCents: 1_000_000, limits: { requestsPerMinute: 1 } });
     await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
-    const e = await failure(client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT }));
+    // The window is the DB clock's minute: if the first two submits straddle a minute boundary the
+    // second is allowed, but then the third is in the same minute as the second and must be refused.
+    let refusal: unknown;
+    for (let attempt = 0; attempt < 2 && refusal === undefined; attempt++) {
+      refusal = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    }
+    expect(refusal, 'a second submit in the same minute is refused').toBeDefined();
+    const e = await failure(Promise.reject(refusal));
     expect(e).toBeInstanceOf(RateLimitedError);
     expect(e.reason).toBe('RATE_LIMIT');
     expect((e as RateLimitedError).retryAfterSeconds).toBeGreaterThan(0);
@@ -118,12 +130,22 @@ describe('typed errors from the real gateway', () => {
 
   it('LimitExceededError for the concurrent-jobs limit and for maxCostMicroCents', async () => {
     const { client } = await tenant({ balanceMicroCents: 1_000_000, limits: { maxConcurrentJobs: 1 } });
-    h.sim.control.setOutcome('completed');
     const first = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: { prompt: 'one' } });
     expect(first.status).toBe('pending');
     const e = await failure(client.jobs.submit.mutate({ model: CHEAP_MODEL, input: { prompt: 'two' } }));
     expect(e).toBeInstanceOf(LimitExceededError);
     expect([e.reason, (e as LimitExceededError).limit]).toEqual(['CONCURRENT_JOBS_LIMIT', 1]);
+    expect(await client.account.get.query(), 'the refused submit held nothing').toMatchObject({
+      availableMicroCents: 1_000_000 - CHEAP_PRICE,
+      heldMicroCents: 0,
+    });
+    // The limit is on jobs in progress: once the first one ends (its webhook is handled before
+    // advance() resolves), the slot is free again.
+    expect(first.upstreamJobId).toMatch(/\S/);
+    await h.sim.control.advance(String(first.upstreamJobId), 'completed');
+    expect((await client.jobs.get.query({ id: first.id })).status).toBe('completed');
+    const second = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: { prompt: 'two' } });
+    expect(second.status).toBe('pending');
 
     const other = await tenant({ balanceMicroCents: 1_000_000 });
     const cap = await failure(
