@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
-import { derivedCreditKey, isoArg, parseAmountArg, parseParams } from './commands.ts';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { JobStatus, RouterInputs } from '../client.ts';
+import {
+  derivedCreditKey,
+  isoArg,
+  JOB_STATUSES,
+  oneOf,
+  parseAmountArg,
+  parseParams,
+  type USAGE_DIMENSIONS,
+} from './commands.ts';
 import { UsageError } from './exit-codes.ts';
 
 describe('CLI argument parsing', () => {
@@ -47,5 +56,17 @@ describe('CLI argument parsing', () => {
     expect(isoArg('2025-01-31T12:00:00+02:00', '--to', [])).toBe('2025-01-31T10:00:00.000Z');
     expect(() => isoArg('yesterday', '--from', [])).toThrow(UsageError);
     expect(() => isoArg(undefined, '--from', [])).toThrow(/--from is required/);
+  });
+
+  it('checks choice flags locally, and the choices match the gateway (type test)', () => {
+    expect(oneOf('failed', JOB_STATUSES, '--status', [])).toBe('failed');
+    expect(oneOf(undefined, JOB_STATUSES, '--status', [])).toBeUndefined();
+    expect(() => oneOf('done', JOB_STATUSES, '--status', ['jobs', 'list'])).toThrow(
+      /--status must be one of submitting, pending.*; got "done"/,
+    );
+    expectTypeOf<(typeof JOB_STATUSES)[number]>().toEqualTypeOf<JobStatus>();
+    expectTypeOf<(typeof USAGE_DIMENSIONS)[number]>().toEqualTypeOf<
+      NonNullable<RouterInputs['finance']['usage']['groupBy']>[number]
+    >();
   });
 });

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { AppRouter } from '@tollgate/api';
 import { parseUsd, toSafeNumber } from '@tollgate/pricing';
-import { getUntypedClient, TRPCClientError } from '@trpc/client';
-import type { Job, TollgateClient } from '../client.ts';
+import { TRPCClientError } from '@trpc/client';
+import type { Job, JobStatus, RouterInputs, TollgateClient } from '../client.ts';
 import { toTollgateError } from '../errors.ts';
 import { isTerminal } from '../wait.ts';
 import { int, list, type OptionSpec, type Parsed, str } from './args.ts';
@@ -116,16 +116,36 @@ export function parseParams(
   return input;
 }
 
-/** Calls a procedure by path (admin/finance procedures whose exact input types are still evolving). */
-async function call(
-  ctx: CommandContext,
-  type: 'query' | 'mutation',
-  path: string,
-  input?: unknown,
-): Promise<unknown> {
-  const untyped = getUntypedClient<AppRouter>(ctx.client);
-  return type === 'query' ? untyped.query(path, input) : untyped.mutation(path, input);
+/** A flag whose value must be one of `choices` (checked here, so a typo is a usage error, exit 2). */
+export function oneOf<const T extends string>(
+  value: string | undefined,
+  choices: readonly T[],
+  flag: string,
+  cmd: string[],
+): T | undefined {
+  if (value === undefined) return undefined;
+  const found = choices.find((c) => c === value);
+  if (found === undefined) {
+    throw new UsageError(`${flag} must be one of ${choices.join(', ')}; got ${JSON.stringify(value)}`, cmd);
+  }
+  return found;
 }
+
+/** Every job status, for `jobs list --status` (a type test in commands.test.ts keeps it in sync). */
+export const JOB_STATUSES = [
+  'submitting',
+  'pending',
+  'processing',
+  'completed',
+  'failed',
+  'cancelled',
+  'rejected',
+  'unknown',
+] as const satisfies readonly JobStatus[];
+
+export const USAGE_DIMENSIONS = ['tenant', 'model', 'day', 'tag'] as const satisfies readonly NonNullable<
+  RouterInputs['finance']['usage']['groupBy']
+>[number][];
 
 function asRecord(v: unknown): Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
@@ -133,14 +153,8 @@ function asRecord(v: unknown): Record<string, unknown> {
     : { value: v };
 }
 
-function itemsOf(v: unknown): Record<string, unknown>[] {
-  const items = Array.isArray(v) ? v : asRecord(v).items;
-  return Array.isArray(items) ? items.map(asRecord) : [];
-}
-
-function nextCursorLine(v: unknown): string {
-  const c = asRecord(v).nextCursor;
-  return typeof c === 'string' && c !== '' ? `more: --cursor ${c}\n` : '';
+function nextCursorLine(page: { nextCursor: string | null }): string {
+  return page.nextCursor !== null && page.nextCursor !== '' ? `more: --cursor ${page.nextCursor}\n` : '';
 }
 
 const JOB_COLUMNS = [
@@ -159,7 +173,18 @@ const TENANT_COLUMNS = [
   'markupBps',
   'availableMicroCents',
   'heldMicroCents',
+  'activeJobs',
   'createdAt',
+];
+const STATEMENT_COLUMNS = [
+  'createdAt',
+  'kind',
+  'account',
+  'amountMicroCents',
+  'balanceAfterMicroCents',
+  'jobId',
+  'reference',
+  'reason',
 ];
 
 function jobText(job: Job): string {
@@ -260,19 +285,18 @@ export const COMMANDS: Command[] = [
       const requestsPerMinute = int(v, 'requests-per-minute', cmd);
       const daily = str(v, 'daily-spend-limit');
       const webhookUrl = str(v, 'webhook-url');
-      const limits = {
-        ...(maxConcurrentJobs === undefined ? {} : { maxConcurrentJobs }),
-        ...(requestsPerMinute === undefined ? {} : { requestsPerMinute }),
-        ...(daily === undefined
-          ? {}
-          : { dailySpendLimitMicroCents: wire(parseAmountArg(daily, cmd, { allowNegative: false }), cmd) }),
-      };
-      const tenant = await ctx.client.admin.tenants.create.mutate({
+      const dailySpendLimitMicroCents =
+        daily === undefined ? undefined : wire(parseAmountArg(daily, cmd, { allowNegative: false }), cmd);
+      const anyLimit = [maxConcurrentJobs, requestsPerMinute, dailySpendLimitMicroCents].some(
+        (l) => l !== undefined,
+      );
+      const input: RouterInputs['admin']['tenants']['create'] = {
         name,
-        ...(markupBps === undefined ? {} : { markupBps }),
-        ...(Object.keys(limits).length === 0 ? {} : { limits }),
-        ...(webhookUrl === undefined ? {} : { webhookUrl }),
-      });
+        markupBps,
+        limits: anyLimit ? { maxConcurrentJobs, requestsPerMinute, dailySpendLimitMicroCents } : undefined,
+        webhookUrl,
+      };
+      const tenant = await ctx.client.admin.tenants.create.mutate(input);
       return {
         data: tenant,
         text: `${keyValues(tenant)}\nnext: tollgate credits topup ${tenant.id} <amount-usd> --reference <ref>\n`,
@@ -285,45 +309,64 @@ export const COMMANDS: Command[] = [
     args: [],
     options: {
       status: { type: 'string', value: '<active|suspended>', help: 'filter by status' },
+      name: { type: 'string', value: '<text>', help: 'names containing this (case-insensitive)' },
       limit: { type: 'string', value: '<n>', help: 'page size (default 20, max 100)' },
       cursor: { type: 'string', value: '<cursor>', help: 'next page, from a previous call' },
     },
-    examples: ['tollgate tenants list', 'tollgate tenants list --status suspended --json'],
+    examples: [
+      'tollgate tenants list',
+      'tollgate tenants list --status suspended --json',
+      'tollgate tenants list --name acme',
+    ],
     async run(ctx) {
+      const cmd = this.path;
       const v = ctx.args.values;
-      const limit = int(v, 'limit', this.path);
-      const status = str(v, 'status');
-      const cursor = str(v, 'cursor');
-      const page = await call(ctx, 'query', 'admin.tenants.list', {
-        ...(status === undefined ? {} : { status }),
-        ...(cursor === undefined ? {} : { cursor }),
-        ...(limit === undefined ? {} : { limit }),
+      const page = await ctx.client.admin.tenants.list.query({
+        status: oneOf(str(v, 'status'), ['active', 'suspended'], '--status', cmd),
+        name: str(v, 'name'),
+        cursor: str(v, 'cursor'),
+        limit: int(v, 'limit', cmd) ?? 20,
       });
-      const rows = itemsOf(page);
-      return { data: page, text: table(rows, pickColumns(rows, TENANT_COLUMNS)) + nextCursorLine(page) };
+      const rows = page.items.map((t) => ({ ...t }) as Record<string, unknown>);
+      return { data: page, text: table(rows, TENANT_COLUMNS) + nextCursorLine(page) };
     },
   },
-  ...(['get', 'suspend', 'reactivate'] as const).map(
+  {
+    path: ['tenants', 'get'],
+    summary: 'show a tenant, its balance, limits and spend today (admin)',
+    args: ['<tenant>'],
+    options: {},
+    examples: ['tollgate tenants get ten_123', 'tollgate tenants get ten_123 --json'],
+    async run(ctx) {
+      const tenantId = positional(ctx, 0, '<tenant>', this.path);
+      const tenant = await ctx.client.admin.tenants.get.query({ tenantId });
+      return { data: tenant, text: keyValues(tenant) };
+    },
+  },
+  ...(['suspend', 'reactivate'] as const).map(
     (verb): Command => ({
       path: ['tenants', verb],
       summary:
-        verb === 'get'
-          ? 'show a tenant, its balance and limits (admin)'
-          : verb === 'suspend'
-            ? 'suspend a tenant: its tokens are refused until reactivated (admin)'
-            : 'reactivate a suspended tenant (admin)',
+        verb === 'suspend'
+          ? 'suspend a tenant: its tokens are refused until reactivated; held money still settles (admin)'
+          : 'reactivate a suspended tenant (admin)',
       args: ['<tenant>'],
-      options:
-        verb === 'suspend' ? { reason: { type: 'string', value: '<text>', help: 'why (audited)' } } : {},
-      examples: [`tollgate tenants ${verb} ten_123${verb === 'suspend' ? ' --reason "chargeback"' : ''}`],
+      options: { reason: { type: 'string', value: '<text>', help: 'why (recorded in the audit log)' } },
+      examples: [
+        verb === 'suspend'
+          ? 'tollgate tenants suspend ten_123 --reason "chargeback"'
+          : 'tollgate tenants reactivate ten_123 --reason "paid"',
+      ],
       async run(ctx) {
-        const tenantId = positional(ctx, 0, '<tenant>', this.path);
-        const reason = str(ctx.args.values, 'reason');
-        const result = await call(ctx, verb === 'get' ? 'query' : 'mutation', `admin.tenants.${verb}`, {
-          tenantId,
-          ...(reason === undefined ? {} : { reason }),
-        });
-        return { data: result, text: keyValues(asRecord(result)) };
+        const input = {
+          tenantId: positional(ctx, 0, '<tenant>', this.path),
+          reason: str(ctx.args.values, 'reason'),
+        };
+        const tenant =
+          verb === 'suspend'
+            ? await ctx.client.admin.tenants.suspend.mutate(input)
+            : await ctx.client.admin.tenants.reactivate.mutate(input);
+        return { data: tenant, text: keyValues(tenant) };
       },
     }),
   ),
@@ -396,18 +439,19 @@ export const COMMANDS: Command[] = [
       if (reason === undefined) throw new UsageError('--reason is required', cmd);
       const idempotencyKey =
         str(ctx.args.values, 'idempotency-key') ?? derivedCreditKey('adjust', tenantId, amount, reason);
-      const r = asRecord(
-        await call(ctx, 'mutation', 'admin.credits.adjust', {
-          tenantId,
-          amountMicroCents: wire(amount, cmd),
-          reason,
-          idempotencyKey,
-        }),
-      );
-      const available = r.availableMicroCents;
-      const after = typeof available === 'number' ? ` — ${tenantId} now has ${usd(available)} available` : '';
-      const what = r.replayed === true ? 'already applied; nothing changed' : `adjusted by ${usd(amount)}`;
-      return { data: { ...r, tenantId, idempotencyKey }, text: `${what}${after}\n` };
+      const r = await ctx.client.admin.credits.adjust.mutate({
+        tenantId,
+        amountMicroCents: wire(amount, cmd),
+        reason,
+        idempotencyKey,
+      });
+      const what = r.replayed
+        ? 'already applied (same command seen before); nothing changed'
+        : `adjusted by ${usd(amount)}`;
+      return {
+        data: { ...r, tenantId, amountMicroCents: wire(amount, cmd), idempotencyKey },
+        text: `${what} — ${tenantId} now has ${usd(r.availableMicroCents)} available (${r.transactionId})\n`,
+      };
     },
   },
   {
@@ -415,22 +459,26 @@ export const COMMANDS: Command[] = [
     summary: "sign a tenant token for the tenant's app (admin)",
     args: ['<tenant>'],
     options: {
-      'expires-in': { type: 'string', value: '<seconds>', help: 'lifetime (default 90 days)' },
+      ttl: {
+        type: 'string',
+        value: '<seconds>',
+        help: 'lifetime in seconds, 60 to 31622400 (default 90 days)',
+      },
       sub: { type: 'string', value: '<principal>', help: 'recorded as the actor (default tenant:<id>)' },
     },
     examples: [
       'tollgate token issue ten_123',
+      'tollgate token issue ten_123 --ttl 3600 --sub ci-bot',
       'export TOLLGATE_TOKEN=$(tollgate token issue ten_123 --json | jq -r .token)',
     ],
     async run(ctx) {
-      const tenantId = positional(ctx, 0, '<tenant>', this.path);
-      const expiresInSeconds = int(ctx.args.values, 'expires-in', this.path);
-      const sub = str(ctx.args.values, 'sub');
       const r = await ctx.client.admin.tenants.issueToken.mutate({
-        tenantId,
-        ...(expiresInSeconds === undefined ? {} : { expiresInSeconds }),
-        ...(sub === undefined ? {} : { sub }),
+        tenantId: positional(ctx, 0, '<tenant>', this.path),
+        ttlSeconds: int(ctx.args.values, 'ttl', this.path),
+        sub: str(ctx.args.values, 'sub'),
       });
+      // Plain output is the token alone (for $(…)); its expiry goes to stderr so pipes stay clean.
+      if (!ctx.json) ctx.io.stderr.write(`expires ${r.expiresAt} (token id ${r.tokenId})\n`);
       return { data: r, text: `${r.token}\n` };
     },
   },
@@ -492,26 +540,23 @@ export const COMMANDS: Command[] = [
     summary: "list the tenant's jobs, newest first (tenant)",
     args: [],
     options: {
-      status: { type: 'string', value: '<status>', help: 'pending, processing, completed, failed…' },
+      status: { type: 'string', value: '<status>', help: JOB_STATUSES.join(', ') },
       model: { type: 'string', value: '<model>', help: 'filter by model' },
       limit: { type: 'string', value: '<n>', help: 'page size (default 20, max 100)' },
       cursor: { type: 'string', value: '<cursor>', help: 'next page' },
     },
     examples: ['tollgate jobs list --status failed', 'tollgate jobs list --json --limit 100'],
     async run(ctx) {
+      const cmd = this.path;
       const v = ctx.args.values;
-      const status = str(v, 'status');
-      const model = str(v, 'model');
-      const cursor = str(v, 'cursor');
-      const limit = int(v, 'limit', this.path);
-      const page = await call(ctx, 'query', 'jobs.list', {
-        ...(status === undefined ? {} : { status }),
-        ...(model === undefined ? {} : { model }),
-        ...(cursor === undefined ? {} : { cursor }),
-        limit: limit ?? 20,
+      const page = await ctx.client.jobs.list.query({
+        status: oneOf(str(v, 'status'), JOB_STATUSES, '--status', cmd),
+        model: str(v, 'model'),
+        cursor: str(v, 'cursor'),
+        limit: int(v, 'limit', cmd) ?? 20,
       });
-      const rows = itemsOf(page);
-      return { data: page, text: table(rows, pickColumns(rows, JOB_COLUMNS)) + nextCursorLine(page) };
+      const rows = page.items.map((j) => ({ ...j }) as Record<string, unknown>);
+      return { data: page, text: table(rows, JOB_COLUMNS) + nextCursorLine(page) };
     },
   },
   {
@@ -526,6 +571,62 @@ export const COMMANDS: Command[] = [
     async run(ctx) {
       const id = positional(ctx, 0, '<job>', this.path);
       return waitWithProgress(ctx, id, this.path);
+    },
+  },
+  {
+    path: ['jobs', 'cancel'],
+    summary: 'cancel a pending job; its charge is refunded once (tenant)',
+    args: ['<job>'],
+    options: {},
+    examples: ['tollgate jobs cancel job_abc123', 'tollgate jobs cancel job_abc123 --json'],
+    async run(ctx) {
+      const job = await ctx.client.jobs.cancel.mutate({ id: positional(ctx, 0, '<job>', this.path) });
+      const refunded = job.refundedMicroCents;
+      const head =
+        job.status === 'cancelled'
+          ? `cancelled; refunded ${usd(refunded)}\n`
+          : `cancel requested; the job is ${job.status} (refunded so far ${usd(refunded)})\n`;
+      return { data: job, text: head + jobText(job) };
+    },
+  },
+  {
+    path: ['account'],
+    summary: "the tenant's balance, limits and recent statement (tenant)",
+    args: [],
+    options: {
+      limit: { type: 'string', value: '<n>', help: 'statement lines (default 10, max 100)' },
+      from: {
+        type: 'string',
+        value: '<date>',
+        help: 'statement from (inclusive): 2025-01-01 or an ISO time',
+      },
+      to: { type: 'string', value: '<date>', help: 'statement to (exclusive)' },
+      cursor: { type: 'string', value: '<cursor>', help: 'older statement lines, from a previous call' },
+    },
+    examples: [
+      'tollgate account',
+      'tollgate account --limit 50 --from 2025-01-01',
+      'tollgate account --json | jq .account.availableMicroCents',
+    ],
+    async run(ctx) {
+      const cmd = this.path;
+      const v = ctx.args.values;
+      const from = str(v, 'from');
+      const to = str(v, 'to');
+      const [account, statement] = await Promise.all([
+        ctx.client.account.get.query(),
+        ctx.client.account.ledger.query({
+          from: from === undefined ? undefined : isoArg(from, '--from', cmd),
+          to: to === undefined ? undefined : isoArg(to, '--to', cmd),
+          cursor: str(v, 'cursor'),
+          limit: int(v, 'limit', cmd) ?? 10,
+        }),
+      ]);
+      const rows = statement.items.map((l) => ({ ...l }) as Record<string, unknown>);
+      return {
+        data: { account, statement },
+        text: `${keyValues(account)}\nSTATEMENT (newest first)\n${table(rows, STATEMENT_COLUMNS)}${nextCursorLine(statement)}`,
+      };
     },
   },
   {
@@ -593,30 +694,36 @@ export const COMMANDS: Command[] = [
       const groupBy = (str(ctx.args.values, 'group-by') ?? 'tenant,model,day')
         .split(',')
         .map((s) => s.trim())
-        .filter(Boolean);
-      const bad = groupBy.find((g) => !['tenant', 'model', 'day', 'tag'].includes(g));
-      if (bad !== undefined)
-        throw new UsageError(`--group-by: unknown dimension ${JSON.stringify(bad)}`, cmd);
+        .filter(Boolean)
+        .map((g) => {
+          const dim = USAGE_DIMENSIONS.find((d) => d === g);
+          if (dim === undefined) {
+            throw new UsageError(
+              `--group-by: unknown dimension ${JSON.stringify(g)} (use ${USAGE_DIMENSIONS.join(',')})`,
+              cmd,
+            );
+          }
+          return dim;
+        });
       if (ctx.args.values.csv === true) return csvReport(ctx, { from, to, groupBy: groupBy.join(',') });
-      const r = await call(ctx, 'query', 'finance.usage', { from, to, groupBy });
-      const rows = itemsOf(asRecord(r).rows ?? r);
-      const cols = pickColumns(rows, [
-        'tenantId',
-        'model',
-        'day',
-        'tag',
+      const r = await ctx.client.finance.usage.query({ from, to, groupBy });
+      const rows = r.rows.map((row) => ({ ...row }) as Record<string, unknown>);
+      const cols = [
+        ...USAGE_DIMENSIONS.filter((d) => r.groupBy.includes(d)).map((d) =>
+          d === 'tenant' ? 'tenantId' : d,
+        ),
         'jobs',
         'completedJobs',
         'failedJobs',
+        'cancelledJobs',
         'chargedMicroCents',
         'refundedMicroCents',
         'netMicroCents',
         'upstreamCostMicroCents',
         'marginMicroCents',
-      ]);
-      const totals = asRecord(r).totals;
-      const totalsText = totals === undefined ? '' : `\nTOTALS\n${keyValues(asRecord(totals))}`;
-      return { data: r, text: table(rows, cols) + totalsText };
+      ];
+      const totals = keyValues(r.totals, cols.slice(cols.indexOf('jobs')));
+      return { data: r, text: `${table(rows, cols)}\nTOTALS ${r.from} to ${r.to}\n${totals}` };
     },
   },
   {
@@ -626,14 +733,20 @@ export const COMMANDS: Command[] = [
     options: {},
     examples: ['tollgate reconcile', 'tollgate reconcile --json'],
     async run(ctx) {
-      const r = asRecord(await call(ctx, 'query', 'admin.reconcile'));
-      const discrepancies = Array.isArray(r.discrepancies) ? r.discrepancies.map(asRecord) : [];
-      const head = r.ok === true ? 'ok: balances equal the ledger\n' : 'NOT OK: discrepancies found\n';
-      return {
-        data: r,
-        text: head + (discrepancies.length > 0 ? table(discrepancies, pickColumns(discrepancies, [])) : ''),
-        ...(r.ok === true ? {} : { exitCode: 1 }),
-      };
+      const r = await ctx.client.admin.reconcile.query();
+      const discrepancies = r.discrepancies.map((d) => ({ ...d }) as Record<string, unknown>);
+      const flags = r.flags.map((f) => ({ ...f }) as Record<string, unknown>);
+      const lines = [
+        r.ok
+          ? 'ok: balances equal the ledger, every hold resolved once, every ended job settled\n'
+          : `NOT OK: ${discrepancies.length} discrepanc${discrepancies.length === 1 ? 'y' : 'ies'}\n`,
+        discrepancies.length > 0 ? table(discrepancies, pickColumns(discrepancies, [])) : '',
+        flags.length > 0
+          ? `\nFLAGS for review (${flags.length})\n${table(flags, pickColumns(flags, []))}`
+          : '',
+        `\nTOTALS (all time)\n${keyValues(r.totals)}`,
+      ];
+      return { data: r, text: lines.join(''), ...(r.ok ? {} : { exitCode: 1 }) };
     },
   },
 ];

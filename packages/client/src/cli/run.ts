@@ -149,6 +149,9 @@ function hint(err: unknown, url: string | undefined): string | undefined {
   if (err instanceof InsufficientCreditsError) {
     const req = err.requiredMicroCents;
     const avail = err.availableMicroCents;
+    if (err.reason === 'ADJUSTMENT_BELOW_ZERO') {
+      return `a balance never goes below zero${avail === undefined ? '' : `: ${usd(avail)} available`}; nothing was changed`;
+    }
     const amounts =
       req !== undefined && avail !== undefined ? `needs ${usd(req)}, ${usd(avail)} available. ` : '';
     return `${amounts}Top up first: tollgate credits topup <tenant> <amount-usd> --reference <ref>`;
