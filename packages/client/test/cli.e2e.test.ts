@@ -1,11 +1,14 @@
 // The `tollgate` CLI end to end, as a real subprocess (tsx src/cli/main.ts) against a running gateway +
 // Pixelbyte simulator + Postgres: create a tenant, top up "12.50", submit, wait, usage report.
 import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appRouter } from '../../api/src/router.ts';
 import { CHEAP_MODEL, CHEAP_PRICE, type Harness, startHarness } from '../../api/test/harness.ts';
 
 const run = promisify(execFile);
@@ -30,17 +33,22 @@ async function tollgate(args: string[], env: Record<string, string>): Promise<Re
 
 let h: Harness;
 let admin: Record<string, string>;
+let tmp = '';
 beforeAll(async () => {
   h = await startHarness();
   admin = { TOLLGATE_URL: h.url, TOLLGATE_TOKEN: await h.token({ role: 'admin', sub: 'cli-e2e' }) };
+  tmp = await mkdtemp(join(tmpdir(), 'tollgate-cli-e2e-'));
 });
 afterAll(async () => {
   await h?.close();
+  if (tmp !== '') await rm(tmp, { recursive: true, force: true });
 });
 
-const hasFinanceUsage = 'finance.usage' in appRouter._def.procedures;
+/** UTC days around now: the job was created "today" on the DB clock, whatever the hour. */
+const day = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
 
-describe('tollgate CLI against a running gateway', () => {
+// Each step spawns the CLI (tsx) 1–3 times; on 2 shared cores one spawn can take several seconds.
+describe('tollgate CLI against a running gateway', { timeout: 120_000 }, () => {
   let tenantId = '';
   let tenantEnv: Record<string, string> = {};
   let jobId = '';
@@ -154,19 +162,97 @@ describe('tollgate CLI against a running gateway', () => {
     expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: 'NOT_FOUND' }, exitCode: 4 });
   });
 
-  it.skipIf(!hasFinanceUsage)('usage report shows the charge (finance.usage)', async () => {
-    const day = new Date().toISOString().slice(0, 10);
-    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-    const r = await tollgate(
-      ['reports', 'usage', '--from', day, '--to', tomorrow, '--group-by', 'tenant', '--json'],
-      admin,
+  it('usage report shows the charge to the micro-cent: table, --json, and --csv > file', async () => {
+    // This file's database holds one tenant and one charged job ($0.04, list price: no markup, so
+    // Pixelbyte's cost equals the charge and the margin is zero); the refused --max-cost submit
+    // created nothing.
+    const period = ['--from', day(-1), '--to', day(1), '--group-by', 'tenant'];
+    const exact = {
+      tenantId,
+      model: null,
+      day: null,
+      tag: null,
+      jobs: 1,
+      completedJobs: 1,
+      failedJobs: 0,
+      cancelledJobs: 0,
+      rejectedJobs: 0,
+      inFlightJobs: 0,
+      chargedMicroCents: CHEAP_PRICE,
+      refundedMicroCents: 0,
+      netMicroCents: CHEAP_PRICE,
+      upstreamCostMicroCents: CHEAP_PRICE,
+      marginMicroCents: 0,
+    };
+
+    const json = await tollgate(['reports', 'usage', ...period, '--json'], admin);
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as { groupBy: string[]; rows: unknown[]; totals: unknown };
+    expect(report.groupBy).toEqual(['tenant']);
+    expect(report.rows).toEqual([exact]);
+    expect(report.totals).toEqual({ ...exact, tenantId: null });
+
+    const text = await tollgate(['reports', 'usage', ...period], admin);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /^TENANT ID\s+JOBS\s+COMPLETED JOBS\s+FAILED JOBS\s+CANCELLED JOBS\s+CHARGED \(USD\)\s+REFUNDED \(USD\)\s+NET \(USD\)\s+UPSTREAM COST \(USD\)\s+MARGIN \(USD\)$/m,
     );
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^${tenantId}\\s+1\\s+1\\s+0\\s+0\\s+\\$0\\.04\\s+\\$0\\.00\\s+\\$0\\.04\\s+\\$0\\.04\\s+\\$0\\.00$`,
+        'm',
+      ),
+    );
+    expect(text.stdout).toMatch(/^TOTALS \d{4}-\d\d-\d\dT00:00:00\.000Z to \d{4}-\d\d-\d\dT00:00:00\.000Z$/m);
+    expect(text.stdout).toMatch(/^NET \(USD\)\s+\$0\.04$/m);
+
+    // A shell redirect, as people use it; then the file is parsed back as CSV.
+    const file = join(tmp, 'usage.csv');
+    const args = ['reports', 'usage', ...period, '--csv'];
+    const redirected = await run(
+      'sh',
+      [
+        '-c',
+        'out="$1"; shift; "$@" > "$out"',
+        'sh',
+        file,
+        process.execPath,
+        tsxCli,
+        'src/cli/main.ts',
+        ...args,
+      ],
+      { cwd: pkg, env: { PATH: process.env.PATH ?? '', ...admin }, timeout: 60_000 },
+    );
+    expect(redirected.stderr).toBe('');
+    const rows = parse(await readFile(file, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(rows).toEqual([
+      {
+        tenant_id: tenantId,
+        jobs: '1',
+        completed_jobs: '1',
+        failed_jobs: '0',
+        cancelled_jobs: '0',
+        rejected_jobs: '0',
+        in_flight_jobs: '0',
+        charged_micro_cents: String(CHEAP_PRICE),
+        charged_usd: '0.04',
+        refunded_micro_cents: '0',
+        refunded_usd: '0.00',
+        net_micro_cents: String(CHEAP_PRICE),
+        net_usd: '0.04',
+        upstream_cost_micro_cents: String(CHEAP_PRICE),
+        upstream_cost_usd: '0.04',
+        margin_micro_cents: '0',
+        margin_usd: '0.00',
+      },
+    ]);
+  });
+
+  it('reconcile is clean: exit 0', async () => {
+    const r = await tollgate(['reconcile'], admin);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const text = await tollgate(
-      ['reports', 'usage', '--from', day, '--to', tomorrow, '--group-by', 'tenant'],
-      admin,
-    );
-    expect(text.stdout).toMatch(new RegExp(`^${tenantId}\\s.*\\$0\\.04`, 'm'));
+    expect(r.stdout).toMatch(/^ok: balances equal the ledger/);
   });
 });
