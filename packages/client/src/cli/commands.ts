@@ -348,7 +348,7 @@ export const COMMANDS: Command[] = [
       path: ['tenants', verb],
       summary:
         verb === 'suspend'
-          ? 'suspend a tenant: its tokens are refused until reactivated; held money still settles (admin)'
+          ? 'suspend a tenant: its tokens are refused until reactivated (admin)'
           : 'reactivate a suspended tenant (admin)',
       args: ['<tenant>'],
       options: { reason: { type: 'string', value: '<text>', help: 'why (recorded in the audit log)' } },
