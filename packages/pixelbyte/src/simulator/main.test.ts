@@ -29,7 +29,7 @@ describe('pnpm sim (standalone simulator)', () => {
     const { child, output, exited } = run(['--port', '0', '--manual', '--quiet'], {
       PIXELBYTE_SIM_API_KEY: 'pb_env_key',
     });
-    const url = await waitFor('the URL', () => /PIXELBYTE_BASE_URL=(\S+)/.exec(output.stdout)?.[1], 20_000);
+    const url = await waitFor('the URL', () => /PIXELBYTE_BASE_URL=(\S+)/.exec(output.stdout)?.[1], 90_000);
     expect(output.stdout).toContain('PIXELBYTE_API_KEY=pb_env_key');
 
     const submit = await fetch(`${url}/v1/jobs/submit`, {
@@ -47,11 +47,11 @@ describe('pnpm sim (standalone simulator)', () => {
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-  }, 30_000);
+  }, 120_000);
 
   it('refuses bad flags with a clear message and exit code 2', async () => {
     const { output, exited } = run(['--pending-ms', 'soon']);
     expect(await exited).toBe(2);
     expect(output.stderr).toContain('--pending-ms must be a whole number');
-  }, 30_000);
+  }, 120_000);
 });
