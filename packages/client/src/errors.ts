@@ -66,7 +66,11 @@ function seconds(details: Record<string, unknown> | undefined): number | undefin
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
 }
 
-/** PAYMENT_REQUIRED: the tenant's prepaid balance does not cover the job. Nothing was charged. */
+/**
+ * PAYMENT_REQUIRED: the tenant's prepaid balance does not cover the job (nothing was charged); or
+ * PRECONDITION_FAILED / ADJUSTMENT_BELOW_ZERO: an admin debit larger than the available balance
+ * (nothing was written). Either way: not enough money, with both amounts.
+ */
 export class InsufficientCreditsError extends TollgateError {
   /** What the job costs (the quote), in micro-cents. */
   readonly requiredMicroCents: bigint | undefined;
@@ -139,7 +143,7 @@ export class NotFoundError extends TollgateError {}
 /**
  * CONFLICT: an idempotency key reused with a different request (IDEMPOTENCY_CONFLICT, a bug in the
  * caller), or the same request still in flight (IDEMPOTENCY_IN_FLIGHT, retryable); also a state that
- * forbids the action (PRECONDITION_FAILED, e.g. an adjustment below zero).
+ * forbids the action (PRECONDITION_FAILED, e.g. JOB_NOT_CANCELLABLE, JOB_ALREADY_SETTLED).
  */
 export class ConflictError extends TollgateError {
   override readonly retryable: boolean;
