@@ -5,7 +5,13 @@ import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
 import { createRequestContext } from './context.ts';
 import type { AppDeps } from './deps.ts';
-import { describeTRPCError, type ErrorBody, isUnexpected, renderHttpError } from './errors.ts';
+import {
+  describeTRPCError,
+  type ErrorBody,
+  isDatabaseUnavailable,
+  isUnexpected,
+  renderHttpError,
+} from './errors.ts';
 import type { Logger } from './logger.ts';
 import { registerReportRoutes } from './reports/routes.ts';
 import { appRouter } from './router.ts';
@@ -134,6 +140,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       onError({ error, path, ctx }) {
         if (isUnexpected(error)) {
           (ctx?.log ?? deps.log).error({ err: error.cause ?? error, path }, 'unhandled error in procedure');
+        } else if (isDatabaseUnavailable(error.cause)) {
+          (ctx?.log ?? deps.log).warn({ err: error.cause, path }, 'database unavailable');
         }
       },
       responseMeta({ errors }) {

@@ -47,6 +47,12 @@ describe('loadEnv', () => {
     ).toThrow(/TENANT_WEBHOOK_ALLOW_HTTP/);
   });
 
+  it('database connect timeout: 5 s by default, configurable, never 0 (= no timeout)', () => {
+    expect(loadEnv({}).dbConnectTimeoutMs).toBe(5_000);
+    expect(loadEnv({ DB_CONNECT_TIMEOUT: '1500ms' }).dbConnectTimeoutMs).toBe(1_500);
+    expect(() => loadEnv({ DB_CONNECT_TIMEOUT: '0' })).toThrow(/DB_CONNECT_TIMEOUT/);
+  });
+
   it('reports every bad variable at once, in one readable error', () => {
     let err: unknown;
     try {

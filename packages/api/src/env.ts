@@ -90,6 +90,11 @@ const envSchema = z.object({
   POLL_BATCH_SIZE: int(25, 1, 1000),
   WORKERS_ENABLED: bool(true),
   DB_POOL_MAX: int(10, 1, 200),
+  /**
+   * Give up opening a Postgres connection after this long (postgres.js defaults to 30 s): while the
+   * database is down, requests fail fast with 503 DATABASE_UNAVAILABLE instead of hanging.
+   */
+  DB_CONNECT_TIMEOUT: duration('5s'),
   SHUTDOWN_TIMEOUT: duration('15s'),
   /** A job still `submitting` this long after creation (the gateway died mid-submit) is turned `unknown`. */
   STALE_SUBMITTING_AFTER: duration('10m'),
@@ -129,6 +134,7 @@ export type AppConfig = {
   poll: { intervalMs: number; concurrency: number; batchSize: number };
   workersEnabled: boolean;
   dbPoolMax: number;
+  dbConnectTimeoutMs: number;
   shutdownTimeoutMs: number;
   staleSubmittingMs: number;
   tenantWebhooks: {
@@ -171,6 +177,10 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
   if (e.NODE_ENV === 'production' && e.TENANT_WEBHOOK_ALLOW_HTTP) {
     problems.push('TENANT_WEBHOOK_ALLOW_HTTP must not be true when NODE_ENV=production (https only)');
   }
+  if (e.DB_CONNECT_TIMEOUT < 100) {
+    // 0 would mean "no timeout" to postgres.js: requests would hang while the database is down.
+    problems.push('DB_CONNECT_TIMEOUT must be at least 100ms');
+  }
   if (problems.length > 0) throw new EnvError(problems);
   return {
     nodeEnv: e.NODE_ENV,
@@ -194,6 +204,7 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
     poll: { intervalMs: e.POLL_INTERVAL, concurrency: e.POLL_CONCURRENCY, batchSize: e.POLL_BATCH_SIZE },
     workersEnabled: e.WORKERS_ENABLED,
     dbPoolMax: e.DB_POOL_MAX,
+    dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
     staleSubmittingMs: e.STALE_SUBMITTING_AFTER,
     tenantWebhooks: {

@@ -43,10 +43,81 @@ export class DomainError extends Error {
   }
 }
 
-/** Domain → tRPC. The DomainError stays reachable as `cause` for the error formatter. */
+/** How long a client is told to wait when the database is unreachable (`Retry-After`). */
+export const DATABASE_RETRY_AFTER_SECONDS = 2;
+
+/** postgres.js / Node socket error codes that mean "no usable connection", not "bad query". */
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+]);
+
+/**
+ * Postgres SQLSTATEs of an unavailable server: 57P01 admin shutdown, 57P02 crash shutdown,
+ * 57P03 cannot connect now (starting/stopping), 53300 too many connections, class 08 connection
+ * exceptions. Query errors (constraint violations, serialization failures…) are NOT in this list:
+ * they stay whatever they were.
+ */
+const UNAVAILABLE_SQLSTATE = /^(57P01|57P02|57P03|53300|08[0-9A-Z]{3})$/;
+
+/**
+ * True when `err` (or something in its `cause` chain, or an AggregateError's `errors`, as Node's
+ * happy-eyeballs connect and Drizzle's query wrapper produce) is a connection-level Postgres failure.
+ */
+export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
+  if (depth > 8 || typeof err !== 'object' || err === null) return false;
+  const code = 'code' in err ? err.code : undefined;
+  if (typeof code === 'string' && (CONNECTION_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) {
+    return true;
+  }
+  if (
+    'errors' in err &&
+    Array.isArray(err.errors) &&
+    err.errors.some((e) => isDatabaseUnavailable(e, depth + 1))
+  ) {
+    return true;
+  }
+  return 'cause' in err && isDatabaseUnavailable(err.cause, depth + 1);
+}
+
+/**
+ * The tenant-facing error for an unreachable database: 503 + Retry-After, a fixed message (the
+ * driver's message names hosts and ports — internals), the original kept as `cause` for the log.
+ * Retrying is safe: a submit retried with the same idempotency key replays, never double-charges.
+ */
+export function databaseUnavailableError(cause: unknown): DomainError {
+  return new DomainError({
+    code: 'SERVICE_UNAVAILABLE',
+    reason: 'DATABASE_UNAVAILABLE',
+    message: 'The database is temporarily unavailable; retry shortly',
+    details: { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS },
+    cause,
+  });
+}
+
+/**
+ * The one error mapping, domain → tRPC. The DomainError stays reachable as `cause` for the error
+ * formatter. An unexpected error (or a tRPC 500 wrapping one) that is a connection-level database
+ * failure becomes SERVICE_UNAVAILABLE / DATABASE_UNAVAILABLE; anything else unknown is a 500.
+ */
 export function toTRPCError(err: unknown): TRPCError {
-  if (err instanceof TRPCError) return err;
+  if (err instanceof TRPCError) {
+    if (err.code !== 'INTERNAL_SERVER_ERROR') return err;
+    if (err.cause instanceof DomainError) return toTRPCError(err.cause);
+    return isDatabaseUnavailable(err.cause) ? toTRPCError(databaseUnavailableError(err.cause)) : err;
+  }
   if (err instanceof DomainError) return new TRPCError({ code: err.code, message: err.message, cause: err });
+  if (isDatabaseUnavailable(err)) return toTRPCError(databaseUnavailableError(err));
   return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', cause: err });
 }
 
@@ -144,6 +215,7 @@ export function renderHttpError(
 ): { status: number; body: ErrorBody; headers: Record<string, string> } {
   const trpcError = toTRPCError(err);
   if (isUnexpected(trpcError)) log.error({ err, requestId }, 'unhandled error');
+  else if (isDatabaseUnavailable(err)) log.warn({ err, requestId }, 'database unavailable');
   const { message, reason, details } = describeTRPCError(trpcError);
   const status = getHTTPStatusCodeFromError(trpcError);
   const body: ErrorBody = { code: trpcError.code, reason, message, requestId };

@@ -6,6 +6,7 @@ import { createDb, migrate } from '@tollgate/db/client';
 import { startEmbeddedPostgres } from '@tollgate/db/embedded';
 import { createPixelbyteClient } from '@tollgate/pixelbyte';
 import { createJwtVerifier, signToken } from './auth/jwt.ts';
+import { withConnectTimeout } from './db-url.ts';
 import { type AppConfig, EnvError, loadEnv } from './env.ts';
 import { configureFailpoints } from './failpoints.ts';
 import { buildDeps, startGateway } from './gateway.ts';
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
       cleanups.push({ name: 'embedded postgres', run: () => pg.stop() });
       databaseUrl = pg.url;
     }
+    databaseUrl = withConnectTimeout(databaseUrl, config.dbConnectTimeoutMs);
     await migrate(databaseUrl);
     log.info('migrations applied');
     const { db, close: closeDb } = createDb(databaseUrl, { max: config.dbPoolMax });

@@ -53,17 +53,16 @@ function wrongRole(required: string): DomainError {
   });
 }
 
-/** Counts every call by path and result code (the HTTP middleware only sees the batch URL). */
 /**
  * First middleware of every procedure: maps a thrown DomainError (services and middlewares throw
- * those, knowing nothing of tRPC) to its tRPC code — tRPC would otherwise wrap it as a 500 — and
+ * those, knowing nothing of tRPC) to its tRPC code — tRPC would otherwise wrap it as a 500 — and a
+ * lost database connection to 503 DATABASE_UNAVAILABLE (errors.ts `toTRPCError`), and
  * counts every call by path and result code (the HTTP middleware only sees the batch URL).
  */
 const base = t.procedure.use(async ({ ctx, path, next }) => {
   let result = await next();
-  if (!result.ok && result.error.cause instanceof DomainError) {
-    result = { ...result, error: toTRPCError(result.error.cause) };
-  }
+  // toTRPCError returns the same error when there is nothing to map.
+  if (!result.ok) result = { ...result, error: toTRPCError(result.error) };
   ctx.deps.metrics.trpcCalls.inc({ path, code: result.ok ? 'OK' : result.error.code });
   return result;
 });
