@@ -128,6 +128,10 @@ describe('two instances, one database', () => {
       Array.from({ length: 4 }, () => h.createTenant({ balanceMicroCents: 1_000_000 * CHEAP_PRICE })),
     );
     h.sim.control.webhookMode('none'); // only the pollers finish jobs
+    // Both pollers wait until every job is terminal upstream (the simulator advances only when told
+    // to): then a job needs exactly one read, whatever the load, and a second read can only mean a
+    // second claim. Before, the first poll could land while a job was still pending on a slow run.
+    await Promise.all([h.gateway.poller.stop(), b.poller.stop()]);
     const n = FULL_SCALE ? 1_000 : 150;
     const submitted: string[] = [];
     await Promise.all(
@@ -149,6 +153,13 @@ describe('two instances, one database', () => {
     const before = new Set(submitted);
     const reads = () =>
       h.sim.control.requests().filter((q) => q.method === 'GET' && before.has(q.path.split('/').pop() ?? ''));
+    const notTerminalUpstream = submitted.filter(
+      (id) => !['completed', 'failed'].includes(h.sim.control.job(id)?.status ?? ''),
+    );
+    expect(notTerminalUpstream, `[${LABEL}] every job terminal upstream before polling`).toEqual([]);
+    expect(reads(), `[${LABEL}] no job read before the pollers run`).toEqual([]);
+    h.gateway.poller.start();
+    b.poller.start();
     await waitFor(
       async () => {
         const [row] = await h.db.sql<{ n: bigint }[]>`
@@ -158,7 +169,7 @@ describe('two instances, one database', () => {
       { timeoutMs: 60_000, intervalMs: 200, what: `[${LABEL}] every job finished by the pollers` },
     );
     // Each job was terminal upstream before its first poll, so exactly one read finished it:
-    // two reads of one job would mean both instances claimed it.
+    // two reads of one job would mean it was claimed twice (by both instances, or twice by one).
     const perJob = new Map<string, number>();
     for (const q of reads()) {
       const id = q.path.split('/').pop() ?? '';
