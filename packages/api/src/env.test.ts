@@ -8,6 +8,7 @@ describe('loadEnv', () => {
     expect(c.jwt).toEqual({
       secret: undefined,
       jwksUrl: undefined,
+      jwksCacheMaxAgeMs: 60_000,
       issuer: 'tollgate',
       audience: 'tollgate',
     });
@@ -45,6 +46,11 @@ describe('loadEnv', () => {
     expect(() =>
       loadEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), TENANT_WEBHOOK_ALLOW_HTTP: 'true' }),
     ).toThrow(/TENANT_WEBHOOK_ALLOW_HTTP/);
+  });
+
+  it('JWKS cache age: 60 s by default, configurable, at least 1 s', () => {
+    expect(loadEnv({ JWT_JWKS_CACHE_MAX_AGE: '2s' }).jwt.jwksCacheMaxAgeMs).toBe(2_000);
+    expect(() => loadEnv({ JWT_JWKS_CACHE_MAX_AGE: '10ms' })).toThrow(/JWT_JWKS_CACHE_MAX_AGE/);
   });
 
   it('database connect timeout: 5 s by default, configurable, never 0 (= no timeout)', () => {

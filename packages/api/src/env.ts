@@ -77,6 +77,8 @@ const envSchema = z.object({
     z.string().min(32, 'JWT_SECRET must be at least 32 characters (HS256 key strength)').optional(),
   ),
   JWT_JWKS_URL: optionalUrl,
+  /** How long a fetched JWKS is trusted: the window in which a key removed at the IdP still verifies. */
+  JWT_JWKS_CACHE_MAX_AGE: duration('60s'),
   JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().default('tollgate')),
   JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().default('tollgate')),
   UNKNOWN_JOB_GRACE: duration('15m'),
@@ -127,7 +129,14 @@ export type AppConfig = {
   };
   publicBaseUrl: string | undefined;
   webhookTokenSecret: string | undefined;
-  jwt: { secret: string | undefined; jwksUrl: string | undefined; issuer: string; audience: string };
+  jwt: {
+    secret: string | undefined;
+    jwksUrl: string | undefined;
+    /** Removed IdP keys are refused at most this long after removal. */
+    jwksCacheMaxAgeMs: number;
+    issuer: string;
+    audience: string;
+  };
   unknownJobGraceMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   bodyLimitBytes: number;
@@ -177,6 +186,9 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
   if (e.NODE_ENV === 'production' && e.TENANT_WEBHOOK_ALLOW_HTTP) {
     problems.push('TENANT_WEBHOOK_ALLOW_HTTP must not be true when NODE_ENV=production (https only)');
   }
+  if (e.JWT_JWKS_CACHE_MAX_AGE < 1_000) {
+    problems.push('JWT_JWKS_CACHE_MAX_AGE must be at least 1s (every token would refetch the JWKS)');
+  }
   if (e.DB_CONNECT_TIMEOUT < 100) {
     // 0 would mean "no timeout" to postgres.js: requests would hang while the database is down.
     problems.push('DB_CONNECT_TIMEOUT must be at least 100ms');
@@ -197,7 +209,13 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
     },
     publicBaseUrl: e.PUBLIC_BASE_URL,
     webhookTokenSecret: e.WEBHOOK_TOKEN_SECRET,
-    jwt: { secret: e.JWT_SECRET, jwksUrl: e.JWT_JWKS_URL, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    jwt: {
+      secret: e.JWT_SECRET,
+      jwksUrl: e.JWT_JWKS_URL,
+      jwksCacheMaxAgeMs: e.JWT_JWKS_CACHE_MAX_AGE,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+    },
     unknownJobGraceMs: e.UNKNOWN_JOB_GRACE,
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,

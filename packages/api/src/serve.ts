@@ -114,6 +114,7 @@ async function main(): Promise<void> {
     const auth = createJwtVerifier({
       secret: jwtSecret,
       jwksUrl: config.jwt.jwksUrl,
+      jwksCacheMaxAgeMs: config.jwt.jwksCacheMaxAgeMs,
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
     });

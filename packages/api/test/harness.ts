@@ -51,6 +51,8 @@ export type HarnessOptions = {
   dbPoolMax?: number;
   /** Also accept asymmetric tokens from this JWKS. */
   jwksUrl?: string;
+  /** JWKS cache age (default: the verifier's 60 s). */
+  jwksCacheMaxAgeMs?: number;
   /** Receive the gateway's JSON log lines (debug level). */
   onLogLine?: (line: string) => void;
 };
@@ -110,6 +112,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     auth: createJwtVerifier({
       secret: JWT_SECRET,
       jwksUrl: opts.jwksUrl,
+      ...(opts.jwksCacheMaxAgeMs === undefined ? {} : { jwksCacheMaxAgeMs: opts.jwksCacheMaxAgeMs }),
       issuer: ISSUER,
       audience: AUDIENCE,
     }),

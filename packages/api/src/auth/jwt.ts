@@ -84,22 +84,35 @@ function failureOf(err: unknown): AuthResult {
   return { ok: false, reason: 'INVALID_TOKEN', message: 'token signature or format is invalid' };
 }
 
+/** Default JWKS cache age: a key removed at the identity provider is refused within 60 s. */
+export const DEFAULT_JWKS_CACHE_MAX_AGE_MS = 60_000;
+/** Minimum time between two JWKS fetches (an unknown `kid` must not let anyone hammer the IdP). */
+export const JWKS_COOLDOWN_MS = 5_000;
+
 export function createJwtVerifier(opts: {
   secret?: string | undefined;
   jwksUrl?: string | undefined;
   issuer: string;
   audience: string;
   clockToleranceSeconds?: number;
+  /**
+   * How long a fetched JWKS is trusted without refetching (default 60 s): a key the identity
+   * provider removed keeps verifying tokens for at most this long. jose's own default is 10 min.
+   */
+  jwksCacheMaxAgeMs?: number;
   /** For tests: a fixed "now". */
   currentDate?: () => Date;
 }): JwtVerifier {
   const secretKey = opts.secret ? new TextEncoder().encode(opts.secret) : null;
   // createRemoteJWKSet caches the key set and refetches (rate-limited by cooldown) when a token names
-  // an unknown `kid` — that is what makes key rotation at the identity provider seamless.
+  // an unknown `kid` — that is what makes key rotation at the identity provider seamless. The cache
+  // age bounds how long a REMOVED key is still honoured (security window: JWKS_CACHE_MAX_AGE); the
+  // cooldown bounds how long a NEW kid can be refused after the last fetch (availability window).
+  const cacheMaxAge = opts.jwksCacheMaxAgeMs ?? DEFAULT_JWKS_CACHE_MAX_AGE_MS;
   const jwks = opts.jwksUrl
     ? createRemoteJWKSet(new URL(opts.jwksUrl), {
-        cooldownDuration: 30_000,
-        cacheMaxAge: 10 * 60_000,
+        cooldownDuration: Math.min(JWKS_COOLDOWN_MS, cacheMaxAge),
+        cacheMaxAge,
         timeoutDuration: 5_000,
       })
     : null;
