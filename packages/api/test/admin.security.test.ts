@@ -45,6 +45,7 @@ describe('admin/finance role matrix and audit', () => {
     'tenants.suspend': () => c.admin.tenants.suspend.mutate({ tenantId }),
     'tenants.reactivate': () => c.admin.tenants.reactivate.mutate({ tenantId }),
     'tenants.issueToken': () => c.admin.tenants.issueToken.mutate({ tenantId, ttlSeconds: 600 }),
+    'tenants.rotateWebhookSecret': () => c.admin.tenants.rotateWebhookSecret.mutate({ tenantId }),
     'credits.topUp': () =>
       c.admin.credits.topUp.mutate({
         tenantId,
@@ -76,6 +77,7 @@ describe('admin/finance role matrix and audit', () => {
       }
       for (const [name, call] of Object.entries({
         'tenants.list': () => client.admin.tenants.list.query(),
+        'tenants.get': () => client.admin.tenants.get.query({ tenantId: tenant.tenantId }),
         'audit.list': () => client.admin.audit.list.query(),
         reconcile: () => client.admin.reconcile.query(),
       })) {
@@ -135,6 +137,7 @@ describe('admin/finance role matrix and audit', () => {
       'tenants.suspend': { action: 'tenant.suspend', targetType: 'tenant' },
       'tenants.reactivate': { action: 'tenant.reactivate', targetType: 'tenant' },
       'tenants.issueToken': { action: 'tenant.issue_token', targetType: 'tenant' },
+      'tenants.rotateWebhookSecret': { action: 'tenant.rotate_webhook_secret', targetType: 'tenant' },
       'credits.topUp': { action: 'credits.top_up', targetType: 'tenant' },
       'credits.adjust': { action: 'credits.adjust', targetType: 'tenant' },
       'prices.upsert': { action: 'price.upsert', targetType: 'model' },
@@ -174,5 +177,40 @@ describe('admin/finance role matrix and audit', () => {
       after: { status: 'suspended' },
     });
     await h.expectReconciled();
+  });
+
+  it('webhook secret: admin.tenants.get shows it, rotateWebhookSecret replaces it (audited, never in the audit row)', async () => {
+    const created = await h.admin.admin.tenants.create.mutate({ name: 'secret-co' });
+    expect(created.webhookSecret).toMatch(/^whsec_/);
+    const got = await h.admin.admin.tenants.get.query({ tenantId: created.id });
+    expect(got.webhookSecret, 'get returns the secret made at creation').toBe(created.webhookSecret);
+    const listed = await h.admin.admin.tenants.list.query({ name: 'secret-co' });
+    expect(JSON.stringify(listed), 'never in lists').not.toContain('whsec_');
+
+    const rotated = await h.admin.admin.tenants.rotateWebhookSecret.mutate({ tenantId: created.id });
+    expect(rotated).toMatchObject({ tenantId: created.id, rotatedAt: expect.any(String) });
+    expect(rotated.webhookSecret).toMatch(/^whsec_[A-Za-z0-9_-]{32}$/);
+    expect(rotated.webhookSecret).not.toBe(created.webhookSecret);
+    // The stored secret (what the webhook worker signs with) is the new one.
+    expect((await h.admin.admin.tenants.get.query({ tenantId: created.id })).webhookSecret).toBe(
+      rotated.webhookSecret,
+    );
+    const [row] = await h.db.sql<{ webhook_secret: string }[]>`
+      SELECT webhook_secret FROM tenants WHERE id = ${created.id}`;
+    expect(row?.webhook_secret).toBe(rotated.webhookSecret);
+    // The audit trail says who rotated it, not what it is.
+    const audits = await h.db.sql<{ action: string; before: unknown; after: unknown }[]>`
+      SELECT action, before, after FROM audit_log WHERE target_id = ${created.id} ORDER BY id`;
+    expect(audits.map((a) => a.action)).toEqual(['tenant.create', 'tenant.rotate_webhook_secret']);
+    expect(JSON.stringify(audits)).not.toContain('whsec_');
+
+    // Unknown tenant: NOT_FOUND and nothing written.
+    const [before] = await h.db.sql<{ n: bigint }[]>`SELECT count(*)::bigint AS n FROM audit_log`;
+    const e = await expectTRPCError(
+      h.admin.admin.tenants.rotateWebhookSecret.mutate({ tenantId: 'ten_doesnotexist' }),
+    );
+    expect(e).toMatchObject({ code: 'NOT_FOUND', reason: 'TENANT_NOT_FOUND' });
+    const [after] = await h.db.sql<{ n: bigint }[]>`SELECT count(*)::bigint AS n FROM audit_log`;
+    expect(after?.n).toBe(before?.n);
   });
 });

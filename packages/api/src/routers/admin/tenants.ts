@@ -4,6 +4,7 @@ import {
   getTenantAsAdmin,
   issueTenantToken,
   listTenantsAsAdmin,
+  rotateWebhookSecretAsAdmin,
   setTenantStatusAsAdmin,
   updateTenantAsAdmin,
 } from '../../services/admin/tenants.ts';
@@ -45,6 +46,10 @@ export const tenantsRouter = router({
   get: adminProcedure
     .input(z.strictObject({ tenantId }))
     .query(({ ctx, input }) => getTenantAsAdmin({ ctx, input })),
+  /** New webhook signing secret for the tenant, returned once here (and by `get`). Audited. */
+  rotateWebhookSecret: adminProcedure
+    .input(z.strictObject({ tenantId }))
+    .mutation(({ ctx, input }) => rotateWebhookSecretAsAdmin({ ctx, input })),
   update: adminProcedure
     .input(
       z

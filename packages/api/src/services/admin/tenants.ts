@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { auditLog, type Tenant, type TenantBalance, tenantBalances, tenants } from '@tollgate/db';
 import {
   createTenant,
@@ -236,7 +237,7 @@ export async function getTenantAsAdmin({
 }: {
   ctx: PrincipalCtx;
   input: { tenantId: string };
-}): Promise<TenantWithBalanceView & { spentTodayMicroCents: number }> {
+}): Promise<TenantWithBalanceView & { spentTodayMicroCents: number; webhookSecret: string | null }> {
   const [row] = await ctx.deps.db
     .select({ tenant: tenants, balance: tenantBalances, ts: sql<string>`''` })
     .from(tenants)
@@ -244,7 +245,46 @@ export async function getTenantAsAdmin({
     .where(eq(tenants.id, input.tenantId));
   const account = row ? await getAccount(ctx.deps.db, input.tenantId) : undefined;
   if (!row || !account) throw tenantNotFound(input.tenantId);
-  return { ...withBalance(row), spentTodayMicroCents: toWireAmount(account.spentTodayMicroCents) };
+  return {
+    ...withBalance(row),
+    spentTodayMicroCents: toWireAmount(account.spentTodayMicroCents),
+    // Admin only (this procedure is adminProcedure); never in lists, audits or logs.
+    webhookSecret: row.tenant.webhookSecret,
+  };
+}
+
+/**
+ * Replaces the tenant's webhook signing secret (e.g. after a leak). Deliveries signed from now on use
+ * the new secret (the worker reads it at send time), retries of older deliveries included. One audit
+ * row in the same transaction; it records THAT the secret was rotated, never the secret.
+ */
+export async function rotateWebhookSecretAsAdmin({
+  ctx,
+  input,
+}: {
+  ctx: PrincipalCtx;
+  input: { tenantId: string };
+}): Promise<{ tenantId: string; webhookSecret: string; rotatedAt: string }> {
+  const webhookSecret = `whsec_${randomBytes(24).toString('base64url')}`;
+  const updated = await ctx.deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(tenants)
+      .set({ webhookSecret, updatedAt: sql`now()` })
+      .where(eq(tenants.id, input.tenantId))
+      .returning({ id: tenants.id, updatedAt: tenants.updatedAt });
+    if (!row) return null;
+    await tx.insert(auditLog).values({
+      actor: ctx.principal.sub,
+      action: 'tenant.rotate_webhook_secret',
+      targetType: 'tenant',
+      targetId: row.id,
+      after: { webhookSecret: 'rotated' },
+      requestId: ctx.requestId,
+    });
+    return row;
+  });
+  if (!updated) throw tenantNotFound(input.tenantId);
+  return { tenantId: updated.id, webhookSecret, rotatedAt: updated.updatedAt.toISOString() };
 }
 
 export type LimitsInput = {
