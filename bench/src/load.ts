@@ -213,7 +213,9 @@ export async function runClosedLoop(opts: CommonOptions & { concurrency: number 
 export async function runOpenLoop(
   opts: CommonOptions & { rps: number; maxSockets?: number; graceMs?: number },
 ): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 256 });
+  // lifo: reuse the most recently used socket, so idle ones age out instead of racing the server's
+  // keep-alive timeout (a reused socket the server is closing shows up as ECONNRESET).
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 256, scheduling: 'lifo' });
   const verify = opts.verify ?? verify2xx;
   const tally = new Tally();
   const intervalMs = 1000 / opts.rps;

@@ -257,7 +257,8 @@ async function main(): Promise<void> {
     ];
 
     const finishedAt = new Date();
-    const pgVersion = (await stack.sql<{ v: string }[]>`SHOW server_version`)[0]?.v ?? null;
+    const pgVersion =
+      (await stack.sql<{ v: string }[]>`SELECT current_setting('server_version') AS v`)[0]?.v ?? null;
     const out = {
       schema: 1,
       mode: cfg.mode,

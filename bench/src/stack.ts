@@ -223,7 +223,7 @@ export async function createTenants(
       };
     }
   };
-  await Promise.all(Array.from({ length: opts.parallel ?? 12 }, worker));
+  await Promise.all(Array.from({ length: opts.parallel ?? 16 }, worker));
   return out;
 }
 
