@@ -1,9 +1,14 @@
 // Shared pieces of the reliability suite: seeds, the invariant checker (reconcile + direct SQL sums
-// of ledger lines), and a gateway run as a child process (`tsx src/serve.ts`) that can be SIGKILLed.
+// of ledger lines), and a gateway run as a child process (`src/serve.ts`, bundled once per test file
+// with esbuild) that can be SIGKILLed.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Db, Sql } from '@tollgate/db/client';
 import { reconcile } from '@tollgate/db/ledger';
 import type { Simulator } from '@tollgate/pixelbyte/simulator';
@@ -195,15 +200,96 @@ export type GatewayProcess = {
   kill(signal?: NodeJS.Signals): Promise<void>;
 };
 
-/** Starts `tsx src/serve.ts` with `env` and waits until `/readyz` answers 200. */
+type EsbuildPlugin = {
+  name: string;
+  setup(build: {
+    onResolve(
+      o: { filter: RegExp },
+      cb: (a: {
+        path: string;
+        importer: string;
+        resolveDir: string;
+        kind: string;
+        pluginData?: unknown;
+      }) => unknown,
+    ): void;
+    onLoad(o: { filter: RegExp }, cb: (a: { path: string }) => unknown): void;
+    resolve(
+      path: string,
+      o: { importer: string; resolveDir: string; kind: string; pluginData: unknown },
+    ): Promise<{ path: string; errors: unknown[] }>;
+  }): void;
+};
+type Esbuild = {
+  build(o: Record<string, unknown> & { plugins: EsbuildPlugin[] }): Promise<{ errors: unknown[] }>;
+};
+
+let bundled: Promise<string> | undefined;
+
+/**
+ * `src/serve.ts` bundled to one .mjs (once per test file), so a child gateway boots in well under a
+ * second instead of having tsx transpile the whole gateway on every boot (two boots per crash case).
+ * Workspace sources (`@tollgate/*`, TypeScript) are bundled; npm packages stay external, imported by
+ * the absolute path they resolve to from their importer (pnpm's strict layout). `import.meta.url` in
+ * each source file is replaced by that file's own URL, so paths computed from it (the migrations
+ * folder, the repo root) are the same as under tsx. esbuild comes from the workspace (a dependency
+ * of @tollgate/client), so no new dependency.
+ */
+export function gatewayBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const requireFromClient = createRequire(join(API_DIR, '../client/package.json'));
+    const esbuild = requireFromClient('esbuild') as Esbuild;
+    const outfile = join(mkdtempSync(join(tmpdir(), 'tollgate-gateway-')), 'serve.mjs');
+    const skip = Symbol('resolve-npm');
+    const plugin: EsbuildPlugin = {
+      name: 'npm-external-tollgate-inline',
+      setup(build) {
+        build.onResolve({ filter: /^[^./]/ }, async (a) => {
+          if (a.pluginData === skip || a.path.startsWith('node:') || a.path.startsWith('@tollgate/')) return;
+          const r = await build.resolve(a.path, {
+            importer: a.importer,
+            resolveDir: a.resolveDir,
+            kind: a.kind,
+            pluginData: skip,
+          });
+          if (r.errors.length > 0) return;
+          return { path: r.path, external: true };
+        });
+        build.onLoad({ filter: /\.ts$/ }, (a) => ({
+          contents: readFileSync(a.path, 'utf8').replaceAll(
+            'import.meta.url',
+            JSON.stringify(pathToFileURL(a.path).href),
+          ),
+          loader: 'ts',
+        }));
+      },
+    };
+    const result = await esbuild.build({
+      entryPoints: [join(API_DIR, 'src/serve.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'silent',
+      plugins: [plugin],
+    });
+    if (result.errors.length > 0)
+      throw new Error(`bundling the gateway failed: ${JSON.stringify(result.errors)}`);
+    return outfile;
+  })();
+  return bundled;
+}
+
+/** Starts the bundled `src/serve.ts` with `env` and waits until `/readyz` answers 200. */
 export async function startGatewayProcess(opts: {
   port: number;
   env: Record<string, string>;
   readyTimeoutMs?: number;
 }): Promise<GatewayProcess> {
   const url = `http://127.0.0.1:${opts.port}`;
-  // node --import tsx (not the tsx CLI, which forks): the SIGKILLed process is the child we watch.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/serve.ts'], {
+  // Plain node on the pre-built bundle (no tsx CLI, which forks): the SIGKILLed process is the child we watch.
+  const child = spawn(process.execPath, [await gatewayBundle()], {
     cwd: API_DIR,
     env: {
       PATH: process.env.PATH ?? '',
