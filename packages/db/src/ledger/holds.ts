@@ -154,9 +154,6 @@ export async function recordHold(
     reserved: Reserved;
   },
 ): Promise<string> {
-  await tx
-    .insert(holds)
-    .values({ id: h.holdId, tenantId: h.tenantId, jobId: h.jobId, amountMicroCents: h.amount });
   const transactionId = newId('txn');
   await postTransaction(
     tx,
@@ -184,6 +181,9 @@ export async function recordHold(
         balanceAfterMicroCents: h.reserved.heldMicroCents,
       },
     ],
+    // The hold row goes in the same statement as its ledger transaction (one round trip).
+    sql`INSERT INTO holds (id, tenant_id, job_id, amount_micro_cents)
+        VALUES (${h.holdId}, ${h.tenantId}, ${h.jobId}, ${h.amount})`,
   );
   return transactionId;
 }
