@@ -1,6 +1,6 @@
 // Holds: money moved from a tenant's available to held balance before a job is sent upstream, then
 // captured (charged), released (given back), and a capture possibly refunded once.
-import { eq, sql } from 'drizzle-orm';
+import { eq, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { newId } from '../ids';
 import { type HoldStatus, holds, ledgerLines, ledgerTransactions } from '../schema';
@@ -310,6 +310,41 @@ interface ResolvedHold {
   refunded_micro_cents: bigint | null;
   /** UTC day of the hold (it counted towards that day's spend). */
   day: string;
+  /** The tenant's balances after the same statement's balance UPDATE; null if that matched no row. */
+  available_micro_cents: bigint | null;
+  held_micro_cents: bigint | null;
+}
+
+/**
+ * Resolves a hold and moves the tenant's balance in ONE statement (data-modifying CTE): `holdUpdate`
+ * is an `UPDATE holds … WHERE …` (no RETURNING) aliased `h` for `balanceSet` / `balanceWhere`,
+ * which update `tenant_balances tb`. One round trip instead of two while the balance row is locked.
+ * No row = the hold was not in the expected state (nothing changed); a row with null balances =
+ * the balance UPDATE matched nothing (a bug the caller throws on, rolling everything back).
+ */
+async function resolveHoldAndBalance(
+  tx: Tx,
+  holdUpdate: SQL,
+  balanceSet: SQL,
+  balanceWhere: SQL,
+): Promise<ResolvedHold | undefined> {
+  const [h] = await rows<ResolvedHold>(
+    tx,
+    sql`
+    WITH h AS (
+      ${holdUpdate}
+      RETURNING tenant_id, job_id, amount_micro_cents, captured_micro_cents, refunded_micro_cents,
+        (created_at AT TIME ZONE 'UTC')::date AS day
+    ), b AS (
+      UPDATE tenant_balances tb SET ${balanceSet}, updated_at = now()
+      FROM h WHERE tb.tenant_id = h.tenant_id AND ${balanceWhere}
+      RETURNING tb.available_micro_cents, tb.held_micro_cents
+    )
+    SELECT h.tenant_id, h.job_id, h.amount_micro_cents, h.captured_micro_cents, h.refunded_micro_cents,
+      h.day::text AS day, b.available_micro_cents, b.held_micro_cents
+    FROM h LEFT JOIN b ON true`,
+  );
+  return h;
 }
 
 interface HoldState {
@@ -317,6 +352,13 @@ interface HoldState {
   amount_micro_cents: bigint;
   captured_micro_cents: bigint | null;
   refunded_at: string | null;
+}
+
+function balancesOf(
+  h: ResolvedHold,
+): { available_micro_cents: bigint; held_micro_cents: bigint } | undefined {
+  if (h.available_micro_cents === null || h.held_micro_cents === null) return undefined;
+  return { available_micro_cents: h.available_micro_cents, held_micro_cents: h.held_micro_cents };
 }
 
 async function readHold(tx: Tx, holdId: string): Promise<HoldState | undefined> {
@@ -340,9 +382,14 @@ async function existingByKey(tx: Tx, key: string): Promise<{ id: string; fp: str
  * un-counts it from today's spend if the hold was made today: released or refunded money was not
  * spent. A hold made on an earlier UTC day does not touch today's counter.
  */
-function giveBackSpend(amount: bigint, holdDay: string) {
-  return sql`CASE WHEN spend_day = ${holdDay}::date AND spend_day = (now() AT TIME ZONE 'UTC')::date
-    THEN greatest(spend_today_micro_cents - ${amount}, 0) ELSE spend_today_micro_cents END`;
+function giveBackSpend(amount: SQL) {
+  return sql`CASE WHEN tb.spend_day = h.day AND tb.spend_day = (now() AT TIME ZONE 'UTC')::date
+    THEN greatest(tb.spend_today_micro_cents - ${amount}, 0) ELSE tb.spend_today_micro_cents END`;
+}
+
+/** Active-job decrement of a bare hold's resolution (a job's hold leaves it to the job op). */
+function activeJobDecrement(opts: ResolveOptions) {
+  return opts.keepActiveJob ? sql`0` : sql`CASE WHEN h.job_id IS NULL THEN 1 ELSE 0 END`;
 }
 
 export interface ResolveOptions {
@@ -362,13 +409,16 @@ export async function captureInTx(
   if (amount !== undefined && (typeof amount !== 'bigint' || amount < 0n))
     return { ok: false, reason: 'INVALID_AMOUNT' };
   const key = `capture:${holdId}`;
-  const [h] = await rows<ResolvedHold>(
+  const h = await resolveHoldAndBalance(
     tx,
     sql`UPDATE holds SET status = 'captured', resolved_at = now(),
           captured_micro_cents = coalesce(${amount ?? null}::bigint, amount_micro_cents)
-        WHERE id = ${holdId} AND status = 'open' AND amount_micro_cents >= coalesce(${amount ?? null}::bigint, 0)
-        RETURNING tenant_id, job_id, amount_micro_cents, captured_micro_cents, refunded_micro_cents,
-          (created_at AT TIME ZONE 'UTC')::date::text AS day`,
+        WHERE id = ${holdId} AND status = 'open' AND amount_micro_cents >= coalesce(${amount ?? null}::bigint, 0)`,
+    sql`held_micro_cents = tb.held_micro_cents - h.amount_micro_cents,
+        available_micro_cents = tb.available_micro_cents + (h.amount_micro_cents - h.captured_micro_cents),
+        active_jobs = tb.active_jobs - ${activeJobDecrement(opts)},
+        spend_today_micro_cents = ${giveBackSpend(sql`(h.amount_micro_cents - h.captured_micro_cents)`)}`,
+    sql`tb.held_micro_cents >= h.amount_micro_cents`,
   );
   if (!h) {
     const state = await readHold(tx, holdId);
@@ -394,18 +444,7 @@ export async function captureInTx(
   }
   const captured = h.captured_micro_cents ?? 0n;
   const released = h.amount_micro_cents - captured;
-  const decrement = h.job_id === null && !opts.keepActiveJob ? 1 : 0;
-  const [b] = await rows<{ available_micro_cents: bigint; held_micro_cents: bigint }>(
-    tx,
-    sql`UPDATE tenant_balances SET
-          held_micro_cents = held_micro_cents - ${h.amount_micro_cents},
-          available_micro_cents = available_micro_cents + ${released},
-          active_jobs = active_jobs - ${decrement},
-          spend_today_micro_cents = ${giveBackSpend(released, h.day)},
-          updated_at = now()
-        WHERE tenant_id = ${h.tenant_id} AND held_micro_cents >= ${h.amount_micro_cents}
-        RETURNING available_micro_cents, held_micro_cents`,
-  );
+  const b = balancesOf(h);
   if (!b) throw new Error(`bug: tenant ${h.tenant_id} holds less than hold ${holdId}`);
   const transactionId = newId('txn');
   await postTransaction(
@@ -454,12 +493,14 @@ export async function captureInTx(
 /** Release within an open transaction (used by `release` and the job operations). */
 export async function releaseInTx(tx: Tx, holdId: string, opts: ResolveOptions): Promise<ReleaseResult> {
   const key = `release:${holdId}`;
-  const [h] = await rows<ResolvedHold>(
+  const h = await resolveHoldAndBalance(
     tx,
-    sql`UPDATE holds SET status = 'released', resolved_at = now()
-        WHERE id = ${holdId} AND status = 'open'
-        RETURNING tenant_id, job_id, amount_micro_cents, captured_micro_cents, refunded_micro_cents,
-          (created_at AT TIME ZONE 'UTC')::date::text AS day`,
+    sql`UPDATE holds SET status = 'released', resolved_at = now() WHERE id = ${holdId} AND status = 'open'`,
+    sql`held_micro_cents = tb.held_micro_cents - h.amount_micro_cents,
+        available_micro_cents = tb.available_micro_cents + h.amount_micro_cents,
+        active_jobs = tb.active_jobs - ${activeJobDecrement(opts)},
+        spend_today_micro_cents = ${giveBackSpend(sql`h.amount_micro_cents`)}`,
+    sql`tb.held_micro_cents >= h.amount_micro_cents`,
   );
   if (!h) {
     const state = await readHold(tx, holdId);
@@ -475,18 +516,7 @@ export async function releaseInTx(tx: Tx, holdId: string, opts: ResolveOptions):
       releasedMicroCents: state.amount_micro_cents,
     };
   }
-  const decrement = h.job_id === null && !opts.keepActiveJob ? 1 : 0;
-  const [b] = await rows<{ available_micro_cents: bigint; held_micro_cents: bigint }>(
-    tx,
-    sql`UPDATE tenant_balances SET
-          held_micro_cents = held_micro_cents - ${h.amount_micro_cents},
-          available_micro_cents = available_micro_cents + ${h.amount_micro_cents},
-          active_jobs = active_jobs - ${decrement},
-          spend_today_micro_cents = ${giveBackSpend(h.amount_micro_cents, h.day)},
-          updated_at = now()
-        WHERE tenant_id = ${h.tenant_id} AND held_micro_cents >= ${h.amount_micro_cents}
-        RETURNING available_micro_cents, held_micro_cents`,
-  );
+  const b = balancesOf(h);
   if (!b) throw new Error(`bug: tenant ${h.tenant_id} holds less than hold ${holdId}`);
   const transactionId = newId('txn');
   await postTransaction(
@@ -527,12 +557,13 @@ export async function refundInTx(
   opts: Omit<ResolveOptions, 'keepActiveJob'>,
 ): Promise<RefundResult> {
   const key = `refund:${holdId}`;
-  const [h] = await rows<ResolvedHold>(
+  const h = await resolveHoldAndBalance(
     tx,
     sql`UPDATE holds SET refunded_at = now(), refunded_micro_cents = captured_micro_cents
-        WHERE id = ${holdId} AND status = 'captured' AND refunded_at IS NULL AND captured_micro_cents > 0
-        RETURNING tenant_id, job_id, amount_micro_cents, captured_micro_cents, refunded_micro_cents,
-          (created_at AT TIME ZONE 'UTC')::date::text AS day`,
+        WHERE id = ${holdId} AND status = 'captured' AND refunded_at IS NULL AND captured_micro_cents > 0`,
+    sql`available_micro_cents = tb.available_micro_cents + h.refunded_micro_cents,
+        spend_today_micro_cents = ${giveBackSpend(sql`h.refunded_micro_cents`)}`,
+    sql`true`,
   );
   if (!h) {
     const state = await readHold(tx, holdId);
@@ -549,15 +580,7 @@ export async function refundInTx(
     };
   }
   const amount = h.refunded_micro_cents ?? 0n;
-  const [b] = await rows<{ available_micro_cents: bigint }>(
-    tx,
-    sql`UPDATE tenant_balances SET
-          available_micro_cents = available_micro_cents + ${amount},
-          spend_today_micro_cents = ${giveBackSpend(amount, h.day)},
-          updated_at = now()
-        WHERE tenant_id = ${h.tenant_id}
-        RETURNING available_micro_cents`,
-  );
+  const b = balancesOf(h);
   if (!b) throw new Error(`bug: no balance row for tenant ${h.tenant_id}`);
   const transactionId = newId('txn');
   await postTransaction(
