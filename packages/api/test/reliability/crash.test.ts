@@ -7,7 +7,7 @@
 import { createTestDatabase, type TestDatabase } from '@tollgate/db/testing';
 import { type Simulator, startSimulator } from '@tollgate/pixelbyte/simulator';
 import { TRPCClientError } from '@trpc/client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { signToken } from '../../src/auth/jwt.ts';
 import type { FailpointStep } from '../../src/failpoints.ts';
 import { CHEAP_INPUT, CHEAP_MODEL, CHEAP_PRICE, makeClient, waitFor } from '../harness.ts';
@@ -29,15 +29,22 @@ type Rig = {
   start(failpoint?: string): Promise<GatewayProcess>;
 };
 
-const open: { gw: GatewayProcess[]; sims: Simulator[]; dbs: TestDatabase[] } = { gw: [], sims: [], dbs: [] };
-
-afterEach(async () => {
-  for (const g of open.gw.splice(0)) await g.kill('SIGKILL');
-  for (const s of open.sims.splice(0)) await s.close();
-  for (const d of open.dbs.splice(0)) await d.close();
-});
-
-async function rig(): Promise<Rig> {
+/**
+ * One case's own database, simulator and port, so the five cases run concurrently (most of a case is
+ * waiting: graces, polling, webhook retries). Cleanup is per test (`onTestFinished`), not a shared
+ * list, so one case finishing never kills another's gateway.
+ */
+async function rig(ctx: TestContext): Promise<Rig> {
+  const open: { gw: GatewayProcess[]; sims: Simulator[]; dbs: TestDatabase[] } = {
+    gw: [],
+    sims: [],
+    dbs: [],
+  };
+  ctx.onTestFinished(async () => {
+    for (const g of open.gw.splice(0)) await g.kill('SIGKILL');
+    for (const s of open.sims.splice(0)) await s.close();
+    for (const d of open.dbs.splice(0)) await d.close();
+  });
   const db = await createTestDatabase({ max: 3 });
   open.dbs.push(db);
   const sim = await startSimulator({
@@ -194,15 +201,16 @@ async function settleAndCheck(r: Rig, label: string) {
   return figures;
 }
 
-describe('crash at every step (SIGKILL at a fail point, restart, workers finish the job)', () => {
-  it.each<[FailpointStep, string]>([
+describe.concurrent('crash at every step (SIGKILL at a fail point, restart, workers finish the job)', () => {
+  it.for<[FailpointStep, string]>([
     ['after-hold-commit', 'after-hold-commit@2'],
     ['after-upstream-accept', 'after-upstream-accept@2'],
     ['after-capture-commit', 'after-capture-commit@2'],
   ])(
     'submit path: %s',
-    async (step, spec) => {
-      const r = await rig();
+    { timeout: 180_000 },
+    async ([step, spec], ctx) => {
+      const r = await rig(ctx);
       let gw = await r.start(spec);
       const t = await tenantOn(gw.url, 100 * CHEAP_PRICE);
       const { unanswered, answered } = await submitUntilKilled(gw, t.token, 4, step);
@@ -249,11 +257,10 @@ describe('crash at every step (SIGKILL at a fail point, restart, workers finish 
         BigInt(CHEAP_PRICE) * BigInt(figures.byStatus.completed ?? 0),
       );
     },
-    180_000,
   );
 
-  it('inside the webhook handler (job moved, 200 never sent: Pixelbyte retries)', async () => {
-    const r = await rig();
+  it('inside the webhook handler (job moved, 200 never sent: Pixelbyte retries)', async (ctx) => {
+    const r = await rig(ctx);
     let gw = await r.start('in-webhook@1');
     const t = await tenantOn(gw.url, 100 * CHEAP_PRICE);
     const first = await trySubmit(gw.url, t.token, 'wh-0');
@@ -270,8 +277,8 @@ describe('crash at every step (SIGKILL at a fail point, restart, workers finish 
     expect(attempts.length, 'the killed delivery was retried').toBeGreaterThan(1);
   }, 180_000);
 
-  it('inside the poller (jobs claimed, never read: another pass finishes them)', async () => {
-    const r = await rig();
+  it('inside the poller (jobs claimed, never read: another pass finishes them)', async (ctx) => {
+    const r = await rig(ctx);
     r.sim.control.webhookMode('none'); // only the poller can finish jobs
     let gw = await r.start('in-poller@1');
     const t = await tenantOn(gw.url, 100 * CHEAP_PRICE);
