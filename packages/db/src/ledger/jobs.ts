@@ -16,15 +16,7 @@ import {
   TERMINAL_JOB_STATUSES,
 } from '../schema';
 import { captureInTx, type HoldRefusal, recordHold, refundInTx, releaseInTx, reserve } from './holds';
-import {
-  canonicalJson,
-  decodeCursor,
-  encodeCursor,
-  inTransaction,
-  jsonSafe,
-  rows,
-  type Tx,
-} from './internal';
+import { canonicalJson, decodeCursor, encodeCursor, inTransaction, jsonSafe, type Tx } from './internal';
 
 const NON_TERMINAL = [
   'submitting',
@@ -93,9 +85,6 @@ export async function openJob(db: Db, input: OpenJobInput): Promise<OpenJobResul
     );
   }
   return inTransaction<OpenJobResult>(db, async (tx, refuse) => {
-    const [tenant] = await rows<{ id: string }>(tx, sql`SELECT id FROM tenants WHERE id = ${input.tenantId}`);
-    if (!tenant) return refuse({ ok: false, reason: 'TENANT_NOT_FOUND' });
-
     const jobId = newId('job');
     const holdId = newId('hold');
     const maxDuration = input.maxDurationSeconds ?? DEFAULT_MAX_DURATION_SECONDS;
@@ -119,7 +108,16 @@ export async function openJob(db: Db, input: OpenJobInput): Promise<OpenJobResul
       })
       .onConflictDoNothing({ target: [jobs.tenantId, jobs.idempotencyKey] })
       .returning();
-    const [created] = await insert;
+    // The jobs → tenants foreign key is the tenant check (no separate SELECT: one round trip fewer
+    // per submit); a violation aborts the transaction, which `refuse` rolls back anyway.
+    let created: Job | undefined;
+    try {
+      [created] = await insert;
+    } catch (err) {
+      if (violates(err, '23503', 'jobs_tenant_id_tenants_id_fk'))
+        return refuse({ ok: false, reason: 'TENANT_NOT_FOUND' });
+      throw err;
+    }
     if (!created) {
       const [existing] = await tx
         .select()
@@ -147,6 +145,15 @@ export async function openJob(db: Db, input: OpenJobInput): Promise<OpenJobResul
     });
     return { ok: true, job: created, replayed: false };
   });
+}
+
+/** Whether `err` (or an error in its cause chain, as drizzle wraps driver errors) is `code` on `constraint`. */
+function violates(err: unknown, code: string, constraint: string): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const pg = e as Error & { code?: unknown; constraint_name?: unknown };
+    if (pg.code === code && pg.constraint_name === constraint) return true;
+  }
+  return false;
 }
 
 async function lockJob(tx: Tx, jobId: string): Promise<Job> {
