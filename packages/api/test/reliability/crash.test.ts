@@ -206,58 +206,54 @@ describe.concurrent('crash at every step (SIGKILL at a fail point, restart, work
     ['after-hold-commit', 'after-hold-commit@2'],
     ['after-upstream-accept', 'after-upstream-accept@2'],
     ['after-capture-commit', 'after-capture-commit@2'],
-  ])(
-    'submit path: %s',
-    { timeout: 180_000 },
-    async ([step, spec], ctx) => {
-      const r = await rig(ctx);
-      let gw = await r.start(spec);
-      const t = await tenantOn(gw.url, 100 * CHEAP_PRICE);
-      const { unanswered, answered } = await submitUntilKilled(gw, t.token, 4, step);
-      expect(answered.length, 'the first submit passes the step').toBe(1);
-      expect(unanswered.length, 'the second submit is cut by the crash').toBe(1);
-      await expectKilled(gw, step);
+  ])('submit path: %s', { timeout: 180_000 }, async ([step, spec], ctx) => {
+    const r = await rig(ctx);
+    let gw = await r.start(spec);
+    const t = await tenantOn(gw.url, 100 * CHEAP_PRICE);
+    const { unanswered, answered } = await submitUntilKilled(gw, t.token, 4, step);
+    expect(answered.length, 'the first submit passes the step').toBe(1);
+    expect(unanswered.length, 'the second submit is cut by the crash').toBe(1);
+    await expectKilled(gw, step);
 
-      gw = await r.start();
-      const retried = await retryUntilAnswered(gw.url, t.token, unanswered);
-      // A couple more jobs after the restart: the gateway works normally again.
-      const after = await submitUntilKilled(gw, t.token, 2, `${step}-after`);
-      expect(after.unanswered).toEqual([]);
+    gw = await r.start();
+    const retried = await retryUntilAnswered(gw.url, t.token, unanswered);
+    // A couple more jobs after the restart: the gateway works normally again.
+    const after = await submitUntilKilled(gw, t.token, 2, `${step}-after`);
+    expect(after.unanswered).toEqual([]);
 
-      const figures = await settleAndCheck(r, `crash ${step}`);
-      const rows = await jobRows(r.db);
-      expect(rows.length, 'one job per idempotency key, retries included').toBe(4);
-      const crashed = rows.find((j) => j.idempotency_key === unanswered[0]);
-      const replay = retried.get(unanswered[0] ?? '');
-      if (replay?.ok) expect(replay.job.id, 'the retry returns the same job').toBe(crashed?.id);
-      const upstreamJobs = r.sim.control.jobs();
-      switch (step) {
-        case 'after-hold-commit':
-          // Nothing left the gateway: no upstream job, hold released, not charged.
-          expect(crashed?.status).toBe('rejected');
-          expect(crashed?.upstream_job_id).toBeNull();
-          expect(upstreamJobs.length, 'upstream jobs = jobs actually sent').toBe(3);
-          break;
-        case 'after-upstream-accept':
-          // Upstream has the job; the authenticated webhook names it and it is captured once.
-          expect(upstreamJobs.length).toBe(4);
-          expect(
-            crashed?.status === 'completed' || (crashed?.status === 'rejected' && crashed.needs_review),
-            `crashed job ${JSON.stringify(crashed)}`,
-          ).toBe(true);
-          break;
-        case 'after-capture-commit':
-          expect(upstreamJobs.length).toBe(4);
-          expect(crashed?.status).toBe('completed');
-          break;
-        default:
-          break;
-      }
-      expect(figures.capturedMicroCents - figures.refundedMicroCents).toBe(
-        BigInt(CHEAP_PRICE) * BigInt(figures.byStatus.completed ?? 0),
-      );
-    },
-  );
+    const figures = await settleAndCheck(r, `crash ${step}`);
+    const rows = await jobRows(r.db);
+    expect(rows.length, 'one job per idempotency key, retries included').toBe(4);
+    const crashed = rows.find((j) => j.idempotency_key === unanswered[0]);
+    const replay = retried.get(unanswered[0] ?? '');
+    if (replay?.ok) expect(replay.job.id, 'the retry returns the same job').toBe(crashed?.id);
+    const upstreamJobs = r.sim.control.jobs();
+    switch (step) {
+      case 'after-hold-commit':
+        // Nothing left the gateway: no upstream job, hold released, not charged.
+        expect(crashed?.status).toBe('rejected');
+        expect(crashed?.upstream_job_id).toBeNull();
+        expect(upstreamJobs.length, 'upstream jobs = jobs actually sent').toBe(3);
+        break;
+      case 'after-upstream-accept':
+        // Upstream has the job; the authenticated webhook names it and it is captured once.
+        expect(upstreamJobs.length).toBe(4);
+        expect(
+          crashed?.status === 'completed' || (crashed?.status === 'rejected' && crashed.needs_review),
+          `crashed job ${JSON.stringify(crashed)}`,
+        ).toBe(true);
+        break;
+      case 'after-capture-commit':
+        expect(upstreamJobs.length).toBe(4);
+        expect(crashed?.status).toBe('completed');
+        break;
+      default:
+        break;
+    }
+    expect(figures.capturedMicroCents - figures.refundedMicroCents).toBe(
+      BigInt(CHEAP_PRICE) * BigInt(figures.byStatus.completed ?? 0),
+    );
+  });
 
   it('inside the webhook handler (job moved, 200 never sent: Pixelbyte retries)', async (ctx) => {
     const r = await rig(ctx);
