@@ -3,7 +3,8 @@
 // with esbuild) that can be SIGKILLed.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -221,13 +222,15 @@ type EsbuildPlugin = {
   }): void;
 };
 type Esbuild = {
-  build(o: Record<string, unknown> & { plugins: EsbuildPlugin[] }): Promise<{ errors: unknown[] }>;
+  build(
+    o: Record<string, unknown> & { plugins: EsbuildPlugin[] },
+  ): Promise<{ errors: unknown[]; outputFiles?: { text: string }[] }>;
 };
 
 let bundled: Promise<string> | undefined;
 
 /**
- * `src/serve.ts` bundled to one .mjs (once per test file), so a child gateway boots in well under a
+ * `src/serve.ts` bundled to one .mjs (built once per test file, written once per source version), so a child gateway boots in well under a
  * second instead of having tsx transpile the whole gateway on every boot (two boots per crash case).
  * Workspace sources (`@tollgate/*`, TypeScript) are bundled; npm packages stay external, imported by
  * the absolute path they resolve to from their importer (pnpm's strict layout). `import.meta.url` in
@@ -239,7 +242,6 @@ export function gatewayBundle(): Promise<string> {
   bundled ??= (async () => {
     const requireFromClient = createRequire(join(API_DIR, '../client/package.json'));
     const esbuild = requireFromClient('esbuild') as Esbuild;
-    const outfile = join(mkdtempSync(join(tmpdir(), 'tollgate-gateway-')), 'serve.mjs');
     const skip = Symbol('resolve-npm');
     const plugin: EsbuildPlugin = {
       name: 'npm-external-tollgate-inline',
@@ -266,7 +268,8 @@ export function gatewayBundle(): Promise<string> {
     };
     const result = await esbuild.build({
       entryPoints: [join(API_DIR, 'src/serve.ts')],
-      outfile,
+      write: false,
+      outfile: join(tmpdir(), 'serve.mjs'),
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -276,6 +279,19 @@ export function gatewayBundle(): Promise<string> {
     });
     if (result.errors.length > 0)
       throw new Error(`bundling the gateway failed: ${JSON.stringify(result.errors)}`);
+    const code = result.outputFiles?.[0]?.text;
+    if (code === undefined) throw new Error('bundling the gateway produced no output');
+    // Named by content: files running in parallel share it, and /tmp holds one per source version.
+    const outfile = join(
+      tmpdir(),
+      `tollgate-gateway-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`,
+    );
+    if (!existsSync(outfile)) {
+      // Write then rename, so a parallel test file never runs a half-written bundle.
+      const partial = `${outfile}.${process.pid}.tmp`;
+      writeFileSync(partial, code);
+      renameSync(partial, outfile);
+    }
     return outfile;
   })();
   return bundled;
