@@ -1,3 +1,4 @@
+import { createDb } from '@tollgate/db/client';
 import { getAccount, openJob, reconcile } from '@tollgate/db/ledger';
 import { createTestDatabase, createTestTenant, type TestDatabase } from '@tollgate/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,22 @@ afterAll(async () => {
 
 const MODEL = 'google/nano-banana-dev/text-to-image';
 const INPUT = { prompt: 'a fox' };
+
+/**
+ * A one-connection pool that records what each statement it sends writes, as
+ * "<first keyword> <tables inserted into / updated>": one entry per round trip.
+ */
+function recordingDb() {
+  const conn = createDb(t.url, { max: 1 });
+  const statements: string[] = [];
+  // postgres.js reads `options.debug` for every statement it sends (BEGIN and COMMIT included).
+  (conn.sql.options as { debug?: unknown }).debug = (_id: number, query: string) => {
+    const q = query.toLowerCase().replaceAll('"', '');
+    const written = [...q.matchAll(/(?:insert into|update)\s+(\w+)/g)].map((m) => m[1]);
+    statements.push([q.trim().split(/\s/)[0], ...written].join(' '));
+  };
+  return { ...conn, statements };
+}
 
 async function counts() {
   const [r] = await t.sql<{ jobs: bigint; holds: bigint; lines: bigint }[]>`
@@ -53,6 +70,50 @@ describe('rawHold (baseline b: the ledger hold transaction as raw SQL)', () => {
     ]);
     const r = await reconcile(t.db);
     expect(r.discrepancies).toEqual([]);
+  });
+
+  it('sends the statements openJob sends, one round trip each (5)', async () => {
+    const raw = recordingDb();
+    const viaLedger = recordingDb();
+    try {
+      const tenant = await createTestTenant(t.db, { availableMicroCents: 1_000_000n });
+      // Open both connections first: postgres.js reads the array types once per new connection.
+      await raw.sql`SELECT 1`;
+      await viaLedger.sql`SELECT 1`;
+      raw.statements.length = 0;
+      viaLedger.statements.length = 0;
+      expect(
+        await rawHold(raw.sql, {
+          tenantId: tenant.id,
+          model: MODEL,
+          input: INPUT,
+          amountMicroCents: 40_000n,
+        }),
+      ).toBe(true);
+      const opened = await openJob(viaLedger.db, {
+        tenantId: tenant.id,
+        model: MODEL,
+        input: INPUT,
+        quoteMicroCents: 40_000n,
+        listCostMicroCents: 40_000n,
+        priceVersion: 'bench',
+        fingerprint: 'x',
+        tags: [],
+      });
+      expect(opened.ok).toBe(true);
+      const expected = [
+        'begin',
+        'insert jobs',
+        'with tenant_balances',
+        'with holds ledger_transactions ledger_lines',
+        'commit',
+      ];
+      expect(viaLedger.statements).toEqual(expected);
+      expect(raw.statements).toEqual(expected);
+    } finally {
+      await raw.close();
+      await viaLedger.close();
+    }
   });
 
   it('refuses without money and leaves nothing behind', async () => {

@@ -1,9 +1,13 @@
 // Baseline (b): the hold transaction `jobs.submit` runs in the ledger (`openJob` in
-// packages/db/src/ledger/jobs.ts), written out as raw SQL and looped from postgres.js: tenant
-// check, job row claiming the idempotency slot, the single conditional balance UPDATE (money +
-// limits), the hold row, the ledger transaction and its two lines, COMMIT (where the deferred
-// double-entry triggers run). No HTTP, no tRPC, no ORM: the database's ceiling for our accounting.
-// KEEP IN SYNC with openJob/reserve/recordHold when the ledger's SQL changes.
+// packages/db/src/ledger/jobs.ts), written out as raw SQL and looped from postgres.js, statement for
+// statement and round trip for round trip (5): BEGIN; the job row claiming the idempotency slot (its
+// foreign key to tenants is the tenant check, no separate SELECT); the single conditional balance
+// UPDATE (money + limits, `reserve` in holds.ts); the hold row, the ledger transaction and its two
+// lines in ONE data-modifying CTE (`recordHold` -> `postTransaction` in internal.ts); COMMIT (where
+// the deferred double-entry triggers run). No HTTP, no tRPC, no ORM: the database's ceiling for our
+// accounting. (A refusal here just rolls back; openJob also reads the row once to say why, which
+// the bench never hits: its tenants are credited far more than a run can spend.)
+// KEEP IN SYNC with openJob/reserve/recordHold/postTransaction when the ledger's SQL changes.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Sql } from '@tollgate/db/client';
@@ -32,8 +36,6 @@ export async function rawHold(
   const minusAmount = `${-h.amountMicroCents}`;
   return sql
     .begin(async (tx) => {
-      const [tenant] = await tx`SELECT id FROM tenants WHERE id = ${h.tenantId}`;
-      if (!tenant) throw new Error(`tenant ${h.tenantId} not found`);
       await tx`
       INSERT INTO jobs (id, tenant_id, model, input, status, cost_micro_cents, list_cost_micro_cents,
         price_version, tags, webhook_url, idempotency_key, fingerprint, hold_id, deadline_at)
@@ -71,13 +73,18 @@ export async function rawHold(
         // Roll back like the ledger does on a refusal: nothing of this attempt may stay.
         throw new RefusedHold();
       }
-      await tx`INSERT INTO holds (id, tenant_id, job_id, amount_micro_cents) VALUES (${holdId}, ${h.tenantId}, ${jobId}, ${amount}::bigint)`;
+      // One statement, as postTransaction sends it: hold row, then the transaction, then its lines
+      // (foreign keys are checked at the end of the statement).
       await tx`
-      INSERT INTO ledger_transactions (id, kind, tenant_id, hold_id, job_id, idempotency_key, request_fingerprint,
-        reference, reason, actor)
-      VALUES (${txnId}, 'hold', ${h.tenantId}, ${holdId}, ${jobId}, ${`hold:job:${jobId}`},
-        ${JSON.stringify({ amountMicroCents: amount, jobId, op: 'hold' })}, NULL, NULL, ${`tenant:${h.tenantId}`})`;
-      await tx`
+      WITH pre AS (
+        INSERT INTO holds (id, tenant_id, job_id, amount_micro_cents)
+        VALUES (${holdId}, ${h.tenantId}, ${jobId}, ${amount}::bigint)
+      ), txn AS (
+        INSERT INTO ledger_transactions
+          (id, kind, tenant_id, hold_id, job_id, idempotency_key, request_fingerprint, reference, reason, actor)
+        VALUES (${txnId}, 'hold', ${h.tenantId}, ${holdId}, ${jobId}, ${`hold:job:${jobId}`},
+          ${JSON.stringify({ amountMicroCents: amount, jobId, op: 'hold' })}, NULL, NULL, ${`tenant:${h.tenantId}`})
+      )
       INSERT INTO ledger_lines (transaction_id, account, tenant_id, amount_micro_cents, balance_after_micro_cents)
       VALUES (${txnId}, 'tenant_available', ${h.tenantId}, ${minusAmount}::bigint, ${`${reserved.available_micro_cents}`}::bigint),
              (${txnId}, 'tenant_held', ${h.tenantId}, ${amount}::bigint, ${`${reserved.held_micro_cents}`}::bigint)`;
