@@ -5,7 +5,7 @@ import { DomainError } from '../errors.ts';
 import { failpoint } from '../failpoints.ts';
 import { webhookUrlFor } from '../webhook-token.ts';
 import { loadCatalogue } from './admin/prices.ts';
-import { SYSTEM_ACTOR, type TenantCtx } from './context.ts';
+import { type PricedTenantCtx, SYSTEM_ACTOR, type TenantCtx } from './context.ts';
 import { syncJobWithUpstream } from './lifecycle.ts';
 import { quoteError } from './pricing.ts';
 import { upstreamNotSentError, upstreamRejectionError } from './upstream-errors.ts';
@@ -88,7 +88,13 @@ function openJobRefusal(r: Exclude<Awaited<ReturnType<typeof openJob>>, { ok: tr
  *   error: the tenant has not been charged yet and the outcome is resolved later by webhook, poller
  *   or, past UNKNOWN_JOB_GRACE, by releasing the hold. Never retried (Pixelbyte has no idempotency).
  */
-export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitInput }): Promise<JobView> {
+export async function submitJob({
+  ctx,
+  input,
+}: {
+  ctx: PricedTenantCtx;
+  input: SubmitInput;
+}): Promise<JobView> {
   const { deps, tenant } = ctx;
   if (
     input.webhookUrl !== undefined &&
@@ -101,7 +107,7 @@ export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitI
       details: { field: 'webhookUrl' },
     });
   }
-  const catalogue = await loadCatalogue(deps.db);
+  const catalogue = await loadCatalogue(deps.db, ctx.pricing);
   const q = quote({ model: input.model, input: input.input, markupBps: tenant.markupBps, catalogue });
   if (!q.ok) throw quoteError(q.error);
   if (input.maxCostMicroCents !== undefined && q.costMicroCents > input.maxCostMicroCents) {
@@ -161,14 +167,36 @@ export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitI
 
   if (res.ok) {
     failpoint('after-upstream-accept');
-    const captured = await captureJob(deps.db, {
-      jobId: job.id,
-      upstreamJobId: res.value.jobId,
-      upstreamCostMicroCents: res.value.costMicroCents,
-      estimatedCompletionTime: res.value.estimatedCompletionTime
-        ? new Date(res.value.estimatedCompletionTime)
-        : null,
-    });
+    const accepted = res.value;
+    let captured: Awaited<ReturnType<typeof captureJob>>;
+    try {
+      // captureJob is idempotent: retrying a DB blip cannot charge twice.
+      captured = await withRetry(() =>
+        captureJob(deps.db, {
+          jobId: job.id,
+          upstreamJobId: accepted.jobId,
+          upstreamCostMicroCents: accepted.costMicroCents,
+          estimatedCompletionTime: accepted.estimatedCompletionTime
+            ? new Date(accepted.estimatedCompletionTime)
+            : null,
+        }),
+      );
+    } catch (err) {
+      // MONEY: the job exists upstream (the operator pays for it). Never lose its id: keep the hold
+      // as `unknown` with the id stored so the poller captures it, rather than expiring it for free.
+      ctx.log.error({ err, jobId: job.id, upstreamJobId: accepted.jobId }, 'could not record the acceptance');
+      await markJobUnknown(deps.db, {
+        jobId: job.id,
+        error: { code: 'CAPTURE_NOT_STORED', message: 'accepted upstream; the capture could not be stored' },
+        upstreamJobId: accepted.jobId,
+      }).catch((markErr: unknown) =>
+        ctx.log.error(
+          { err: markErr, jobId: job.id, upstreamJobId: accepted.jobId },
+          'could not store the upstream id either; finance must reconcile this job',
+        ),
+      );
+      throw err;
+    }
     deps.metrics.money('captured', job.costMicroCents);
     failpoint('after-capture-commit');
     deps.metrics.jobTransitions.inc({ to: captured.job.status });
@@ -183,12 +211,15 @@ export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitI
   switch (e.outcome) {
     case 'rejected':
     case 'not_sent': {
-      await releaseJob(deps.db, {
-        jobId: job.id,
-        status: 'rejected',
-        error: { code: e.code, message: e.message },
-        actor: SYSTEM_ACTOR.submit,
-      });
+      // Idempotent, so a DB blip is retried rather than leaving the hold to the stale-submit path.
+      await withRetry(() =>
+        releaseJob(deps.db, {
+          jobId: job.id,
+          status: 'rejected',
+          error: { code: e.code, message: e.message },
+          actor: SYSTEM_ACTOR.submit,
+        }),
+      );
       deps.metrics.money('released', job.costMicroCents);
       deps.metrics.jobTransitions.inc({ to: 'rejected' });
       ctx.log.warn(
@@ -198,9 +229,12 @@ export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitI
       throw e.outcome === 'rejected' ? upstreamRejectionError(e, job.id) : upstreamNotSentError(e, job.id);
     }
     case 'unknown': {
+      // A garbled 2xx may still name the upstream job: store it so the poller resolves the job even
+      // if the immediate read below fails (otherwise the hold would expire and nobody would pay).
       const marked = await markJobUnknown(deps.db, {
         jobId: job.id,
         error: { code: e.code, message: e.message },
+        ...(e.jobId ? { upstreamJobId: e.jobId } : {}),
       });
       deps.metrics.jobTransitions.inc({ to: 'unknown' });
       ctx.log.warn({ jobId: job.id, code: e.code }, 'upstream outcome unknown; hold kept until resolved');
@@ -223,6 +257,20 @@ export async function submitJob({ ctx, input }: { ctx: TenantCtx; input: SubmitI
       throw new Error(`unhandled outcome ${String(never)}`);
     }
   }
+}
+
+const RETRY_DELAYS_MS = [50, 200, 500] as const;
+
+/** Runs an idempotent ledger call, retrying a few times with short backoff (DB blips). */
+async function withRetry<T>(op: () => Promise<T>): Promise<T> {
+  for (const delayMs of RETRY_DELAYS_MS) {
+    try {
+      return await op();
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+  return op();
 }
 
 async function ownJob(ctx: TenantCtx, id: string): Promise<Job> {

@@ -276,6 +276,56 @@ describe('job lifecycle', () => {
   });
 });
 
+describe('unknown outcome with a known upstream id', () => {
+  it('markJobUnknown stores the upstream id and makes the job due: the poller claims it, advanceJob charges it', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const job = await openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 10_000n });
+    const marked = await markJobUnknown(t.db, {
+      jobId: job.id,
+      error: { code: 'INVALID_RESPONSE', message: 'garbled 2xx' },
+      upstreamJobId: 'up_known_1',
+    });
+    expect(marked.job).toMatchObject({ status: 'unknown', upstreamJobId: 'up_known_1' });
+    // A later call never replaces the stored id.
+    const again = await markJobUnknown(t.db, {
+      jobId: job.id,
+      error: { code: 'X', message: 'x' },
+      upstreamJobId: 'up_other',
+    });
+    expect(again.job.upstreamJobId).toBe('up_known_1');
+
+    const claimed = await claimJobsToPoll(t.db, { limit: 1_000 });
+    const mine = claimed.find((j) => j.id === job.id);
+    expect(mine).toMatchObject({ status: 'unknown', upstreamJobId: 'up_known_1' });
+
+    const advanced = await advanceJob(t.db, { jobId: job.id, upstream: upstream('processing') });
+    expect(advanced).toMatchObject({
+      changed: true,
+      job: { status: 'processing', upstreamJobId: 'up_known_1' },
+    });
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 90_000n,
+      heldMicroCents: 0n,
+      activeJobs: 1,
+    });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
+  });
+
+  it('an id learnt after the job became unknown is stored too', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const job = await openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 10_000n });
+    await markJobUnknown(t.db, { jobId: job.id, error: { code: 'TIMEOUT', message: 'no answer' } });
+    expect((await getJob(t.db, { jobId: job.id }))?.upstreamJobId).toBeNull();
+    const learnt = await markJobUnknown(t.db, {
+      jobId: job.id,
+      error: { code: 'CAPTURE_NOT_STORED', message: 'db blip' },
+      upstreamJobId: 'up_known_2',
+    });
+    expect(learnt.job).toMatchObject({ status: 'unknown', upstreamJobId: 'up_known_2' });
+    expect((await claimJobsToPoll(t.db, { limit: 1_000 })).map((j) => j.id)).toContain(job.id);
+  });
+});
+
 describe('openJob idempotency', () => {
   it('same key + same request replays the job with no second hold; a different request conflicts', async () => {
     const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });

@@ -311,17 +311,32 @@ export async function releaseJob(db: Db, input: ReleaseJobInput): Promise<{ ok: 
   });
 }
 
-/** Upstream outcome unknown (timeout after sending): job `submitting` → `unknown`, the hold is kept. */
+/**
+ * Upstream outcome unknown (timeout after sending): job `submitting` → `unknown`, the hold is kept.
+ *
+ * `upstreamJobId`: the upstream id when we do know it (a garbled 2xx that still named the job, or an
+ * accept whose capture could not be stored). It is stored and the job made due for a poll at once:
+ * the job exists upstream (the operator pays for it), so the poller must resolve it — capture, then
+ * follow it — instead of the hold being released after UNKNOWN_JOB_GRACE for free. An id given for a
+ * job already `unknown` without one is stored too (same reason); an existing id is never replaced.
+ */
 export async function markJobUnknown(
   db: Db,
-  input: { jobId: string; error: JobError },
+  input: { jobId: string; error: JobError; upstreamJobId?: string },
 ): Promise<{ ok: true; job: Job }> {
   return db.transaction(async (tx) => {
     const job = await lockJob(tx, input.jobId);
+    const learnsId =
+      input.upstreamJobId !== undefined &&
+      job.upstreamJobId === null &&
+      (job.status === 'submitting' || job.status === 'unknown');
+    const idFields = learnsId ? { upstreamJobId: input.upstreamJobId, nextPollAt: sql`now()` } : {};
+    if (job.status === 'unknown' && learnsId)
+      return { ok: true as const, job: await saveJob(tx, job.id, idFields) };
     if (job.status !== 'submitting') return { ok: true as const, job };
     return {
       ok: true as const,
-      job: await saveJob(tx, job.id, { status: 'unknown', error: jsonSafe(input.error) }),
+      job: await saveJob(tx, job.id, { status: 'unknown', error: jsonSafe(input.error), ...idFields }),
     };
   });
 }
