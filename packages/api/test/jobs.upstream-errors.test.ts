@@ -182,6 +182,46 @@ describe('jobs: unknown outcomes and later failures', () => {
     await h.expectReconciled();
   });
 
+  it('a job upstream never finishes (status reads 404) is failed past its deadline and refunded once', async () => {
+    const { client, tenantId } = await h.createTenant({ balanceMicroCents: BALANCE });
+    const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    expect(job.status).toBe('pending');
+    h.sim.control.failNextStatusReads({ status: 404, code: 'JOB_NOT_FOUND', count: 100 });
+    try {
+      // Test arrangement: a short deadline that has passed (the simulator never advances the job).
+      await h.db
+        .sql`UPDATE jobs SET deadline_at = now() - interval '1 second', next_poll_at = now() WHERE id = ${job.id}`;
+      const failed = await waitFor(
+        async () => {
+          await h.gateway.unknownResolver.runOnce();
+          const j = await client.jobs.get.query({ id: job.id });
+          return j.status === 'failed' ? j : null;
+        },
+        { what: 'overdue job to be failed' },
+      );
+      expect(failed.error?.code).toBe('DEADLINE_EXCEEDED');
+      expect(failed.refundedMicroCents).toBe(CHEAP_PRICE);
+    } finally {
+      h.sim.control.reset();
+    }
+    const [row] = await h.db.db
+      .select({ needsReview: jobs.needsReview })
+      .from(jobs)
+      .where(eq(jobs.id, job.id));
+    expect(row?.needsReview).toBe(true);
+    // Later triggers change nothing: refunded exactly once, the slot is free.
+    await h.gateway.unknownResolver.runOnce();
+    await h.gateway.poller.runOnce();
+    expect(await client.account.get.query()).toMatchObject({
+      availableMicroCents: BALANCE,
+      heldMicroCents: 0,
+    });
+    const [bal] = await h.db.sql<{ active: number }[]>`
+      SELECT active_jobs AS active FROM tenant_balances WHERE tenant_id = ${tenantId}`;
+    expect(bal?.active).toBe(0);
+    await h.expectReconciled();
+  });
+
   it('job later failed upstream → failed, refunded once', async () => {
     const { client } = await h.createTenant({ balanceMicroCents: BALANCE });
     const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });

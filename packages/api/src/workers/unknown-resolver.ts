@@ -1,7 +1,15 @@
 import { jobs } from '@tollgate/db';
-import { expireUnknownJob, markJobUnknown } from '@tollgate/db/ledger';
+import {
+  claimOverdueJobs,
+  expireOverdueJob,
+  expireUnknownJob,
+  isTerminal,
+  markJobUnknown,
+} from '@tollgate/db/ledger';
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { AppDeps } from '../deps.ts';
+import { SYSTEM_ACTOR } from '../services/context.ts';
+import { syncJobWithUpstream } from '../services/lifecycle.ts';
 import { createLoop, type Worker } from './run-loop.ts';
 
 /**
@@ -11,6 +19,11 @@ import { createLoop, type Worker } from './run-loop.ts';
  * since Pixelbyte may have charged the operator. A job stuck in `submitting` (the gateway died
  * mid-submit) is first turned `unknown` after `staleSubmittingMs`, then follows the same path.
  * Deadlines are decided by the database clock.
+ *
+ * Invariant 5: a `pending`/`processing` job past its `deadline_at` is read upstream once (outside
+ * any transaction): a terminal answer is applied as usual (advanceJob); otherwise — still running,
+ * or unreadable (e.g. 404 forever) — the job ends `failed` / DEADLINE_EXCEEDED, the tenant's charge
+ * is refunded once and the job flagged `needs_review` (expireOverdueJob).
  */
 export function createUnknownResolver(
   deps: AppDeps,
@@ -61,6 +74,18 @@ export function createUnknownResolver(
         log.warn({ jobId: j.id }, 'unknown job expired: hold released, flagged for review');
       }
     }
-    return stale.length + count;
+    const overdue = await claimOverdueJobs(deps.db, { limit });
+    for (const job of overdue) {
+      const ctx = { deps, requestId: `deadline_${job.id}`, log: log.child({ jobId: job.id }) };
+      const synced = await syncJobWithUpstream(ctx, job, { actor: SYSTEM_ACTOR.unknownResolver });
+      if (isTerminal(synced.job.status)) continue;
+      const r = await expireOverdueJob(deps.db, { jobId: job.id, actor: SYSTEM_ACTOR.unknownResolver });
+      if (r.ok && r.expired) {
+        deps.metrics.money('refunded', r.job.refundedMicroCents);
+        deps.metrics.jobTransitions.inc({ to: 'failed' });
+        log.warn({ jobId: job.id }, 'job past its deadline: refunded, failed, flagged for review');
+      }
+    }
+    return stale.length + count + overdue.length;
   });
 }

@@ -6,6 +6,8 @@ import {
   advanceJob,
   captureJob,
   claimJobsToPoll,
+  claimOverdueJobs,
+  expireOverdueJob,
   expireUnknownJob,
   getAccount,
   getHold,
@@ -323,6 +325,49 @@ describe('unknown outcome with a known upstream id', () => {
     });
     expect(learnt.job).toMatchObject({ status: 'unknown', upstreamJobId: 'up_known_2' });
     expect((await claimJobsToPoll(t.db, { limit: 1_000 })).map((j) => j.id)).toContain(job.id);
+  });
+});
+
+describe('deadline (invariant 5)', () => {
+  it('an overdue pending job is claimed once, failed with DEADLINE_EXCEEDED, refunded once, its slot freed', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const job = await openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 10_000n });
+    await captureJob(t.db, accepted(job));
+    // Not overdue yet: nothing happens.
+    expect(await expireOverdueJob(t.db, { jobId: job.id })).toMatchObject({ ok: true, expired: false });
+    expect((await claimOverdueJobs(t.db, { limit: 1_000 })).map((j) => j.id)).not.toContain(job.id);
+
+    // Test arrangement: the deadline passed and the job is due (not just handed to a poller).
+    await t.sql`UPDATE jobs SET deadline_at = now() - interval '1 second' WHERE id = ${job.id}`;
+    expect((await claimOverdueJobs(t.db, { limit: 1_000 })).map((j) => j.id)).not.toContain(job.id);
+    await t.sql`UPDATE jobs SET next_poll_at = now() WHERE id = ${job.id}`;
+    expect((await claimOverdueJobs(t.db, { limit: 1_000 })).map((j) => j.id)).toContain(job.id);
+    expect((await claimOverdueJobs(t.db, { limit: 1_000 })).map((j) => j.id)).not.toContain(job.id);
+
+    const expired = await expireOverdueJob(t.db, { jobId: job.id });
+    expect(expired).toMatchObject({
+      ok: true,
+      expired: true,
+      job: {
+        status: 'failed',
+        needsReview: true,
+        refundedMicroCents: 10_000n,
+        error: { code: 'DEADLINE_EXCEEDED' },
+      },
+    });
+    expect(await expireOverdueJob(t.db, { jobId: job.id })).toMatchObject({ ok: true, expired: false });
+    // A late upstream report changes nothing more.
+    await advanceJob(t.db, { jobId: job.id, upstream: upstream('failed') });
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 100_000n,
+      heldMicroCents: 0n,
+      activeJobs: 0,
+    });
+    expect(await expireOverdueJob(t.db, { jobId: 'job_missing' })).toEqual({
+      ok: false,
+      reason: 'JOB_NOT_FOUND',
+    });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
   });
 });
 

@@ -485,6 +485,83 @@ export async function expireUnknownJob(
   });
 }
 
+/** How long a claimed overdue job is left to its claimer before another instance may take it. */
+const OVERDUE_CLAIM_SECONDS = 60;
+
+/**
+ * Claims up to `limit` `pending`/`processing` jobs past their deadline (DB clock), skipping rows
+ * another instance holds (FOR UPDATE SKIP LOCKED), and pushes their next_poll_at out so that neither
+ * the poller nor another resolver takes them while the claimer reads upstream (outside any
+ * transaction) and then calls advanceJob or expireOverdueJob. Only jobs due for a poll are taken (a
+ * job a poller just claimed is left to it), so enforcement may lag by one poll backoff (≤ 5 min).
+ */
+export async function claimOverdueJobs(db: Db, input: { limit: number }): Promise<Job[]> {
+  const due = db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(
+      and(
+        inArray(jobs.status, ['pending', 'processing']),
+        sql`${jobs.deadlineAt} < now()`,
+        sql`(${jobs.nextPollAt} IS NULL OR ${jobs.nextPollAt} <= now())`,
+      ),
+    )
+    .orderBy(jobs.deadlineAt)
+    .limit(Math.max(1, input.limit))
+    .for('update', { skipLocked: true });
+  return db
+    .update(jobs)
+    .set({ nextPollAt: sql`now() + make_interval(secs => ${OVERDUE_CLAIM_SECONDS})` })
+    .where(inArray(jobs.id, due))
+    .returning();
+}
+
+export type ExpireOverdueJobResult =
+  | { ok: true; job: Job; expired: boolean }
+  | { ok: false; reason: 'JOB_NOT_FOUND' };
+
+/**
+ * Invariant 5: a `pending`/`processing` job past its deadline (DB clock) is ended. Policy: the tenant
+ * does not pay for a job that missed its deadline — the charge is refunded exactly once (same refund
+ * path as an upstream failure), job → `failed` with DEADLINE_EXCEEDED, its concurrency slot is freed,
+ * and it is flagged `needs_review` (Pixelbyte may still have charged the operator; finance checks).
+ * Anything else (not overdue, terminal, submitting/unknown — the unknown resolver's) is returned unchanged.
+ */
+export async function expireOverdueJob(
+  db: Db,
+  input: { jobId: string; actor?: string },
+): Promise<ExpireOverdueJobResult> {
+  return inTransaction<ExpireOverdueJobResult>(db, async (tx) => {
+    const [row] = await tx
+      .select({ job: jobs, overdue: sql<boolean>`${jobs.deadlineAt} < now()` })
+      .from(jobs)
+      .where(eq(jobs.id, input.jobId))
+      .for('update');
+    if (!row) return { ok: false, reason: 'JOB_NOT_FOUND' };
+    const job = row.job;
+    if ((job.status !== 'pending' && job.status !== 'processing') || !row.overdue)
+      return { ok: true, job, expired: false };
+    const refunded = await refundInTx(tx, job.holdId, {
+      actor: jobActor(job, input.actor),
+      reason: 'deadline exceeded',
+    });
+    if (!refunded.ok) throw new Error(`bug: job ${job.id} charge not refundable: ${refunded.reason}`);
+    await endActiveJob(tx, job.tenantId);
+    const saved = await saveJob(tx, job.id, {
+      status: 'failed',
+      needsReview: true,
+      refundedMicroCents: refunded.refundedMicroCents,
+      error: {
+        code: 'DEADLINE_EXCEEDED',
+        message: `job still ${job.status} upstream past its deadline; charge refunded`,
+      },
+      completedAt: sql`now()`,
+      nextPollAt: null,
+    });
+    return { ok: true, job: saved, expired: true };
+  });
+}
+
 /**
  * Claims up to `limit` non-terminal jobs with an upstream id that are due for a poll
  * (next_poll_at ≤ now()), skipping rows another instance holds (FOR UPDATE SKIP LOCKED), and
