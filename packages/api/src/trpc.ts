@@ -1,6 +1,6 @@
 import { initTRPC } from '@trpc/server';
 import type { Principal } from './auth/jwt.ts';
-import { loadTenantForRequest, type TenantRecord } from './auth/tenant.ts';
+import { loadTenantForRequest, loadTenantWithPricing, type TenantRecord } from './auth/tenant.ts';
 import type { Context } from './context.ts';
 import { DomainError, describeTRPCError, toTRPCError } from './errors.ts';
 
@@ -79,6 +79,19 @@ export const tenantProcedure = base.use(async ({ ctx, next }) => {
   const tenant: TenantRecord = await loadTenantForRequest(ctx.deps.db, principal.tenantId);
   const log = ctx.log.child({ tenantId: tenant.id });
   return next({ ctx: { principal, tenant, log } });
+});
+
+/**
+ * Tenant role for the procedures that price a request (jobs.submit, pricing.quote): the same tenant
+ * check as `tenantProcedure`, and the price overrides in force read by the same statement
+ * (`ctx.pricing`, one round trip for both; nothing cached).
+ */
+export const pricedTenantProcedure = base.use(async ({ ctx, next }) => {
+  const principal = requirePrincipal(ctx);
+  if (principal.role !== 'tenant') throw wrongRole('tenant');
+  const { tenant, pricing } = await loadTenantWithPricing(ctx.deps.db, principal.tenantId);
+  const log = ctx.log.child({ tenantId: tenant.id });
+  return next({ ctx: { principal, tenant, pricing, log } });
 });
 
 export const adminProcedure = base.use(({ ctx, next }) => {

@@ -109,6 +109,10 @@ describe('auth matrix (over HTTP, through @trpc/client)', () => {
     const e = await expectTRPCError(client.account.get.query());
     expect(e).toMatchObject({ code, reason, httpStatus: 401 });
     expect(e.requestId).toMatch(/^req_/);
+    // The pricing procedures check the tenant in the same statement that reads the prices: same refusal.
+    const priced = { model: CHEAP_MODEL, input: CHEAP_INPUT };
+    expect(await expectTRPCError(client.jobs.submit.mutate(priced))).toMatchObject({ code, reason });
+    expect(await expectTRPCError(client.pricing.quote.query(priced))).toMatchObject({ code, reason });
   });
 
   it('a tenant calling admin procedures → FORBIDDEN', async () => {
@@ -154,6 +158,12 @@ describe('auth matrix (over HTTP, through @trpc/client)', () => {
     expect(r.ok).toBe(true);
     const e = await expectTRPCError(t.client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT }));
     expect(e).toMatchObject({ code: 'FORBIDDEN', reason: 'TENANT_SUSPENDED', httpStatus: 403 });
+    expect(
+      await expectTRPCError(t.client.pricing.quote.query({ model: CHEAP_MODEL, input: CHEAP_INPUT })),
+    ).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'TENANT_SUSPENDED',
+    });
     expect(await expectTRPCError(t.client.account.get.query())).toMatchObject({ code: 'FORBIDDEN' });
   });
 });

@@ -1,7 +1,8 @@
 import { tenants } from '@tollgate/db';
 import type { Db } from '@tollgate/db/client';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { DomainError } from '../errors.ts';
+import { IN_FORCE_OVERRIDES, type InForceOverrides } from '../services/admin/prices.ts';
 
 /** What a tenant-role request knows about its caller (loaded fresh on every call: suspension is immediate). */
 export type TenantRecord = {
@@ -21,7 +22,11 @@ export async function loadTenantForRequest(db: Db, tenantId: string): Promise<Te
     .from(tenants)
     .where(eq(tenants.id, tenantId))
     .limit(1);
-  const tenant = rows[0];
+  return checkTenant(rows[0]);
+}
+
+/** UNKNOWN_TENANT / TENANT_SUSPENDED exactly as `loadTenantForRequest` refuses them. */
+function checkTenant(tenant: TenantRecord | undefined): TenantRecord {
   if (!tenant) {
     throw new DomainError({
       code: 'UNAUTHORIZED',
@@ -37,4 +42,29 @@ export async function loadTenantForRequest(db: Db, tenantId: string): Promise<Te
     });
   }
   return tenant;
+}
+
+/**
+ * `loadTenantForRequest` for the procedures that price (jobs.submit, pricing.quote): the same tenant
+ * row AND the price overrides in force, read by ONE statement (one round trip instead of two). Both
+ * are read fresh on every call, as before: a suspended tenant is refused at once, and a price change
+ * applies from its effectiveFrom on every instance. The overrides are handed over unparsed; the
+ * service turns them into a catalogue (`loadCatalogue(db, pricing)`) where it always did.
+ */
+export async function loadTenantWithPricing(
+  db: Db,
+  tenantId: string,
+): Promise<{ tenant: TenantRecord; pricing: InForceOverrides }> {
+  const rows = (await db.execute(sql`
+    SELECT t.id, t.name, t.status, t.markup_bps AS "markupBps",
+           ${IN_FORCE_OVERRIDES} AS "rows", now() AS now
+      FROM tenants t
+     WHERE t.id = ${tenantId}`)) as unknown as (TenantRecord & InForceOverrides)[];
+  const row = rows[0];
+  const tenant = checkTenant(
+    row === undefined
+      ? undefined
+      : { id: row.id, name: row.name, status: row.status, markupBps: row.markupBps },
+  );
+  return { tenant, pricing: { rows: row?.rows ?? [], now: row?.now ?? new Date() } };
 }

@@ -2,7 +2,7 @@ import { jobStatus } from '@tollgate/db';
 import { z } from 'zod';
 import { cancelJobForTenant, getJobForTenant, listJobsForTenant, submitJob } from '../services/jobs.ts';
 import { cursorSchema, idSchema, limitSchema, positiveWireAmount } from '../services/wire.ts';
-import { router, tenantProcedure } from '../trpc.ts';
+import { pricedTenantProcedure, router, tenantProcedure } from '../trpc.ts';
 
 export const submitInput = z.strictObject({
   model: z.string().min(1).max(200),
@@ -35,7 +35,7 @@ export const submitInput = z.strictObject({
 const jobId = z.strictObject({ id: idSchema('job') });
 
 export const jobsRouter = router({
-  submit: tenantProcedure.input(submitInput).mutation(({ ctx, input }) => submitJob({ ctx, input })),
+  submit: pricedTenantProcedure.input(submitInput).mutation(({ ctx, input }) => submitJob({ ctx, input })),
   get: tenantProcedure.input(jobId).query(({ ctx, input }) => getJobForTenant({ ctx, input })),
   list: tenantProcedure
     .input(

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { quoteForTenant } from '../services/pricing.ts';
-import { router, tenantProcedure } from '../trpc.ts';
+import { pricedTenantProcedure, router } from '../trpc.ts';
 
 export const quoteInput = z.strictObject({
   model: z.string().min(1).max(200),
@@ -8,5 +8,5 @@ export const quoteInput = z.strictObject({
 });
 
 export const pricingRouter = router({
-  quote: tenantProcedure.input(quoteInput).query(({ ctx, input }) => quoteForTenant({ ctx, input })),
+  quote: pricedTenantProcedure.input(quoteInput).query(({ ctx, input }) => quoteForTenant({ ctx, input })),
 });

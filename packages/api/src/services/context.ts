@@ -2,11 +2,14 @@ import type { Principal } from '../auth/jwt.ts';
 import type { TenantRecord } from '../auth/tenant.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Logger } from '../logger.ts';
+import type { InForceOverrides } from './admin/prices.ts';
 
 /** What services get: plain values, nothing of Hono or tRPC (a tRPC ctx is a superset of these). */
 export type ServiceCtx = { deps: AppDeps; requestId: string; log: Logger };
 export type PrincipalCtx = ServiceCtx & { principal: Principal };
 export type TenantCtx = ServiceCtx & { principal: Principal; tenant: TenantRecord };
+/** A tenant request whose price overrides were read with its tenant row (trpc.ts `pricedTenantProcedure`). */
+export type PricedTenantCtx = TenantCtx & { pricing: InForceOverrides };
 
 /** The actor recorded for automatic actions (ledger `actor`, audit rows). */
 export const SYSTEM_ACTOR = {

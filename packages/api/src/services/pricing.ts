@@ -1,7 +1,7 @@
 import { listModels, quote } from '@tollgate/pricing';
 import { DomainError } from '../errors.ts';
 import { loadCatalogue } from './admin/prices.ts';
-import type { TenantCtx } from './context.ts';
+import type { PricedTenantCtx, TenantCtx } from './context.ts';
 import { toWireAmount } from './wire.ts';
 
 type QuoteFailure = Extract<ReturnType<typeof quote>, { ok: false }>['error'];
@@ -31,10 +31,10 @@ export async function quoteForTenant({
   ctx,
   input,
 }: {
-  ctx: TenantCtx;
+  ctx: PricedTenantCtx;
   input: { model: string; input: Record<string, unknown> };
 }) {
-  const catalogue = await loadCatalogue(ctx.deps.db);
+  const catalogue = await loadCatalogue(ctx.deps.db, ctx.pricing);
   const q = quote({ model: input.model, input: input.input, markupBps: ctx.tenant.markupBps, catalogue });
   if (!q.ok) throw quoteError(q.error);
   return {
