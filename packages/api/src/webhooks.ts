@@ -1,5 +1,5 @@
 import { TERMINAL_JOB_STATUSES } from '@tollgate/db';
-import { getJob } from '@tollgate/db/ledger';
+import { captureJob, getJob } from '@tollgate/db/ledger';
 import {
   parseWebhookPayload,
   SIGNATURE_HEADER,
@@ -65,6 +65,37 @@ export async function handlePixelbyteWebhook(
 
   const job = await getJob(deps.db, { jobId: req.jobId });
   if (!job) return refuse(404, 'NOT_FOUND', 'JOB_NOT_FOUND', `job ${req.jobId} not found`);
+  if (job.status === 'rejected' && !(job.needsReview && job.upstreamJobId !== null)) {
+    // MONEY: a webhook for a job we released (e.g. its unknown outcome expired) means the job may
+    // exist upstream after all, and the operator pays for it. Confirm with Pixelbyte, then keep the
+    // upstream id and flag the job for finance (captureJob's `rejected` branch; the tenant is not
+    // charged after the fact).
+    const hint = parseWebhookPayload(req.rawBody)?.jobId;
+    const upstreamJobId = job.upstreamJobId ?? hint;
+    if (upstreamJobId) {
+      const res = await deps.pixelbyte.getJob(upstreamJobId);
+      if (!res.ok && res.error.outcome !== 'rejected') {
+        return refuse(
+          503,
+          'SERVICE_UNAVAILABLE',
+          'UPSTREAM_UNAVAILABLE',
+          'could not read the job from Pixelbyte; retry',
+        );
+      }
+      if (res.ok) {
+        const flagged = await captureJob(deps.db, {
+          jobId: job.id,
+          upstreamJobId,
+          upstreamCostMicroCents: null,
+          estimatedCompletionTime: null,
+          actor: SYSTEM_ACTOR.webhook,
+        });
+        req.log.warn({ jobId: job.id, upstreamJobId }, 'webhook for a rejected job: flagged for review');
+        deps.metrics.webhooks.inc({ result: 'rejected_flagged' });
+        return { status: 200, body: { ok: true, jobId: job.id, status: flagged.job.status } };
+      }
+    }
+  }
   if ((TERMINAL_JOB_STATUSES as readonly string[]).includes(job.status)) {
     deps.metrics.webhooks.inc({ result: 'already_terminal' });
     return { status: 200, body: { ok: true, jobId: job.id, status: job.status } };

@@ -222,6 +222,35 @@ describe('jobs: unknown outcomes and later failures', () => {
     await h.expectReconciled();
   });
 
+  it('a webhook for a job we already rejected (expired unknown) stores the upstream id and flags it, tenant not charged', async () => {
+    const { client } = await h.createTenant({ balanceMicroCents: BALANCE });
+    h.sim.control.loseAnswerNextSubmits(1);
+    const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    expect(job.status).toBe('unknown');
+    const simJob = h.sim.control.jobs().find((j) => j.webhookUrl?.includes(job.id));
+    expect(simJob, 'the simulator created the job').toBeDefined();
+    await waitFor(
+      async () => {
+        await h.gateway.unknownResolver.runOnce();
+        return (await client.jobs.get.query({ id: job.id })).status === 'rejected';
+      },
+      { timeoutMs: 15_000, intervalMs: 200, what: 'unknown job to expire' },
+    );
+    await h.sim.control.advance(simJob?.jobId ?? '', 'completed');
+    const delivery = h.sim.control.webhookDeliveries().find((d) => d.url.includes(job.id));
+    expect(delivery?.status).toBe(200);
+    const [row] = await h.db.db
+      .select({ status: jobs.status, needsReview: jobs.needsReview, upstreamJobId: jobs.upstreamJobId })
+      .from(jobs)
+      .where(eq(jobs.id, job.id));
+    expect(row).toEqual({ status: 'rejected', needsReview: true, upstreamJobId: simJob?.jobId });
+    expect(await client.account.get.query()).toMatchObject({
+      availableMicroCents: BALANCE,
+      heldMicroCents: 0,
+    });
+    await h.expectReconciled();
+  });
+
   it('job later failed upstream → failed, refunded once', async () => {
     const { client } = await h.createTenant({ balanceMicroCents: BALANCE });
     const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });

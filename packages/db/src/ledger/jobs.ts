@@ -215,8 +215,11 @@ async function captureLocked(
 export interface CaptureJobInput {
   jobId: string;
   upstreamJobId: string;
-  /** What Pixelbyte says it charged; compared with the list price (cost_mismatch). */
-  upstreamCostMicroCents: bigint;
+  /**
+   * What Pixelbyte says it charged; compared with the list price (cost_mismatch). null = not known
+   * (e.g. the id came from a webhook: the status endpoint does not report the cost).
+   */
+  upstreamCostMicroCents: bigint | null;
   estimatedCompletionTime: Date | null;
   actor?: string;
 }
