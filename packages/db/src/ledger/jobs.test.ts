@@ -328,6 +328,34 @@ describe('unknown outcome with a known upstream id', () => {
   });
 });
 
+describe('capture after a webhook captured first', () => {
+  it('the submit answer stores the upstream cost and cost_mismatch, and moves no money', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const job = await openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 10_000n });
+    // Webhook first: captured with the upstream id, cost unknown.
+    const first = await advanceJob(t.db, {
+      jobId: job.id,
+      upstreamJobId: `up_${job.id}`,
+      upstream: upstream('processing'),
+    });
+    expect(first.job).toMatchObject({ upstreamCostMicroCents: null, costMismatch: false });
+    const late = await captureJob(t.db, accepted(first.job, first.job.listCostMicroCents + 1n));
+    expect(late.job).toMatchObject({
+      status: 'processing',
+      upstreamCostMicroCents: first.job.listCostMicroCents + 1n,
+      costMismatch: true,
+    });
+    // Once known, the cost is not overwritten.
+    const again = await captureJob(t.db, accepted(first.job));
+    expect(again.job.upstreamCostMicroCents).toBe(first.job.listCostMicroCents + 1n);
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 90_000n,
+      heldMicroCents: 0n,
+    });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
+  });
+});
+
 describe('deadline (invariant 5)', () => {
   it('an overdue pending job is claimed once, failed with DEADLINE_EXCEEDED, refunded once, its slot freed', async () => {
     const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });

@@ -266,6 +266,19 @@ export async function captureJob(db: Db, input: CaptureJobInput): Promise<{ ok: 
         if (job.upstreamJobId !== null && job.upstreamJobId !== input.upstreamJobId) {
           return { ok: true as const, job: await saveJob(tx, job.id, { needsReview: true }) };
         }
+        // A webhook/poller captured first (cost unknown: the status endpoint does not report it);
+        // the submit's answer brings Pixelbyte's charge: keep it for finance (no money moves).
+        if (job.upstreamCostMicroCents === null && input.upstreamCostMicroCents !== null) {
+          const upstreamCost = input.upstreamCostMicroCents;
+          return {
+            ok: true as const,
+            job: await saveJob(tx, job.id, {
+              upstreamJobId: job.upstreamJobId ?? input.upstreamJobId,
+              upstreamCostMicroCents: upstreamCost,
+              costMismatch: upstreamCost !== job.listCostMicroCents,
+            }),
+          };
+        }
         return { ok: true as const, job };
       default: {
         const never: never = job.status;
