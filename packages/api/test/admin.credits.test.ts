@@ -154,6 +154,17 @@ describe('admin.credits and admin.tenants', () => {
     expect(page1.nextCursor).not.toBeNull();
     const page2 = await h.admin.admin.tenants.list.query({ limit: 1, cursor: page1.nextCursor ?? '' });
     expect(page2.items[0]?.id).not.toBe(page1.items[0]?.id);
+    for (const badCursor of ['not-a-cursor', Buffer.from('["yesterday","x"]').toString('base64url')]) {
+      expect(
+        await expectTRPCError(h.admin.admin.tenants.list.query({ limit: 1, cursor: badCursor })),
+      ).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_CURSOR' });
+      expect(
+        await expectTRPCError(h.admin.admin.jobs.list.query({ limit: 1, cursor: badCursor })),
+      ).toMatchObject({
+        code: 'BAD_REQUEST',
+        reason: 'INVALID_CURSOR',
+      });
+    }
 
     expect(await expectTRPCError(h.admin.admin.tenants.get.query({ tenantId: 'ten_missing' }))).toMatchObject(
       { code: 'NOT_FOUND', reason: 'TENANT_NOT_FOUND' },

@@ -4,6 +4,7 @@ import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
 import { type JobView, toJobView, toWireAmount } from '../wire.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 
 /** What admins see of a job: the tenant view plus the money/upstream facts finance needs. */
 export type AdminJobView = JobView & {
@@ -32,26 +33,6 @@ function toAdminView(job: Job, overdue: boolean): AdminJobView {
 
 const NON_TERMINAL: JobStatus[] = ['submitting', 'pending', 'processing', 'unknown'];
 
-function encodeCursor(ts: string, id: string): string {
-  return Buffer.from(JSON.stringify([ts, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { ts: string; id: string } | undefined {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(v) &&
-      typeof v[0] === 'string' &&
-      typeof v[1] === 'string' &&
-      !Number.isNaN(Date.parse(v[0]))
-    )
-      return { ts: v[0], id: v[1] };
-  } catch {
-    // unreadable cursor: reported below
-  }
-  return undefined;
-}
-
 /**
  * Jobs of every tenant, newest first. `stuck: true` = what needs a decision: `unknown` jobs, and
  * non-terminal jobs past their deadline (DB clock). `needsReview: true` = flagged for finance.
@@ -71,10 +52,7 @@ export async function listJobsAsAdmin({
     limit: number;
   };
 }): Promise<{ items: AdminJobView[]; nextCursor: string | null }> {
-  const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
-  if (input.cursor !== undefined && !cursor) {
-    throw new DomainError({ code: 'BAD_REQUEST', reason: 'INVALID_CURSOR', message: 'cursor is not valid' });
-  }
+  const cursor = decodeCursor(input.cursor);
   const overdue = sql<boolean>`(${jobs.status} IN ('submitting', 'pending', 'processing', 'unknown') AND ${jobs.deadlineAt} < now())`;
   const page = await ctx.deps.db
     .select({

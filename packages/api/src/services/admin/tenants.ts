@@ -15,6 +15,7 @@ import { DomainError } from '../../errors.ts';
 import { type LimitsView, toLimitsView } from '../account.ts';
 import type { PrincipalCtx } from '../context.ts';
 import { toWireAmount } from '../wire.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 
 export type TenantView = {
   id: string;
@@ -154,26 +155,6 @@ function withBalance(r: TenantRow): TenantWithBalanceView {
 const tenantNotFound = (tenantId: string) =>
   new DomainError({ code: 'NOT_FOUND', reason: 'TENANT_NOT_FOUND', message: `tenant ${tenantId} not found` });
 
-function encodeCursor(ts: string, id: string): string {
-  return Buffer.from(JSON.stringify([ts, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { ts: string; id: string } | undefined {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(v) &&
-      typeof v[0] === 'string' &&
-      typeof v[1] === 'string' &&
-      !Number.isNaN(Date.parse(v[0]))
-    )
-      return { ts: v[0], id: v[1] };
-  } catch {
-    // unreadable cursor: reported below
-  }
-  return undefined;
-}
-
 /**
  * Tenants newest first with their balances; filters: status, name (case-insensitive substring),
  * `minAvailableMicroCents` / `maxAvailableMicroCents` (e.g. "who is about to run dry").
@@ -192,10 +173,7 @@ export async function listTenantsAsAdmin({
     limit: number;
   };
 }): Promise<{ items: TenantWithBalanceView[]; nextCursor: string | null }> {
-  const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
-  if (input.cursor !== undefined && !cursor) {
-    throw new DomainError({ code: 'BAD_REQUEST', reason: 'INVALID_CURSOR', message: 'cursor is not valid' });
-  }
+  const cursor = decodeCursor(input.cursor);
   const pattern =
     input.name === undefined ? undefined : `%${input.name.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
   const page = await ctx.deps.db
