@@ -33,6 +33,9 @@ function connect(url: string, opts: CreateDbOptions): Sql {
     types: { bigint: postgres.BigInt },
     // Days and windows are decided by the DB clock in UTC, whatever the server's default zone.
     connection: { TimeZone: 'UTC', application_name: 'tollgate' },
+    // Reconnect waits (seconds, shared by the pool) grow to 20 s by default, so during a database
+    // outage a request could wait most of a minute for its 503; cap the wait at 2 s.
+    backoff: (attempt: number) => (0.5 + Math.random() / 2) * Math.min(3 ** attempt / 100, 2),
   });
 }
 
