@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectTRPCError, type Harness, rowCounts, startHarness } from './harness.ts';
+import { seedTopUps } from './ledger-seed.ts';
 
 describe('admin.credits and admin.tenants', () => {
   let h: Harness;
@@ -183,5 +184,84 @@ describe('admin.credits and admin.tenants', () => {
     } finally {
       jwt.signingSecret = secret;
     }
+  });
+});
+
+describe('admin.credits: one refusal mapping for topUp and adjust', () => {
+  // Own database: a tenant near the bigint range would break other tests' unsafe-integer reads.
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('topUp and adjust answer the same ledger refusal identically (one mapping), writing nothing', async () => {
+    const { tenantId } = await h.createTenant();
+    await h.admin.admin.credits.adjust.mutate({
+      tenantId,
+      amountMicroCents: 100,
+      idempotencyKey: 'shared-1',
+      reason: 'goodwill',
+    });
+    const before = await rowCounts(h.db);
+    // One key namespace: the key of an adjustment refused by a top-up, and by another adjustment.
+    const viaTopUp = await expectTRPCError(
+      h.admin.admin.credits.topUp.mutate({
+        tenantId,
+        amountMicroCents: 100,
+        idempotencyKey: 'shared-1',
+        reference: 'INV-1',
+      }),
+    );
+    const viaAdjust = await expectTRPCError(
+      h.admin.admin.credits.adjust.mutate({
+        tenantId,
+        amountMicroCents: 200,
+        idempotencyKey: 'shared-1',
+        reason: 'goodwill',
+      }),
+    );
+    const answer = (e: { code: string; reason: string; httpStatus: number; message: string }) => ({
+      code: e.code,
+      reason: e.reason,
+      httpStatus: e.httpStatus,
+      message: e.message,
+    });
+    expect(viaTopUp).toMatchObject({ code: 'CONFLICT', reason: 'IDEMPOTENCY_CONFLICT', httpStatus: 409 });
+    expect(answer(viaTopUp)).toEqual(answer(viaAdjust));
+    expect(viaTopUp.message).toContain('credit operation');
+
+    // A credit that would push the tenant's money past the ledger's bigint range: same answer too.
+    // Test arrangement: one balanced seeded top-up just under the range (reconcile stays clean).
+    const { tenantId: rich } = await h.createTenant();
+    await seedTopUps(h.db.sql, {
+      tenantId: rich,
+      transactions: 1,
+      amountMicroCents: 9_223_372_036_854_775_807n - 1_000n,
+    });
+    const countsRich = await rowCounts(h.db);
+    const overTopUp = await expectTRPCError(
+      h.admin.admin.credits.topUp.mutate({
+        tenantId: rich,
+        amountMicroCents: 1_001,
+        idempotencyKey: 'over-1',
+        reference: 'INV-2',
+      }),
+    );
+    const overAdjust = await expectTRPCError(
+      h.admin.admin.credits.adjust.mutate({
+        tenantId: rich,
+        amountMicroCents: 1_001,
+        idempotencyKey: 'over-2',
+        reason: 'bonus',
+      }),
+    );
+    expect(overTopUp).toMatchObject({ code: 'BAD_REQUEST', reason: 'AMOUNT_OUT_OF_RANGE', httpStatus: 400 });
+    expect(answer(overTopUp)).toEqual(answer(overAdjust));
+    expect(await rowCounts(h.db), 'nothing written').toEqual(countsRich);
+    expect(await rowCounts(h.db)).not.toEqual(before); // (sanity: the seed did write)
+    await h.expectReconciled();
   });
 });

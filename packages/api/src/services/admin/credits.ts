@@ -1,7 +1,70 @@
-import { adjust, topUp } from '@tollgate/db/ledger';
+import { type AdjustResult, adjust, topUp } from '@tollgate/db/ledger';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
 import { toWireAmount } from '../wire.ts';
+
+type CreditRefusal = Extract<AdjustResult, { ok: false }>;
+
+/**
+ * The one mapping of a ledger credit refusal (top-up or adjustment) to what the admin sees: the same
+ * refusal gives the same code, reason and message whichever procedure hit it (one key namespace,
+ * one set of rules). Nothing was written in any of these cases.
+ */
+function creditRefusalError(r: CreditRefusal, tenantId: string): DomainError {
+  switch (r.reason) {
+    case 'INSUFFICIENT_BALANCE':
+      return new DomainError({
+        code: 'PRECONDITION_FAILED',
+        reason: 'ADJUSTMENT_BELOW_ZERO',
+        message: `the adjustment would take the available balance below zero (available ${r.availableMicroCents}, debit ${r.requiredMicroCents} micro-cents); nothing was written`,
+        details: {
+          availableMicroCents: toWireAmount(r.availableMicroCents),
+          requiredMicroCents: toWireAmount(r.requiredMicroCents),
+        },
+      });
+    case 'IDEMPOTENCY_CONFLICT':
+      return new DomainError({
+        code: 'CONFLICT',
+        reason: 'IDEMPOTENCY_CONFLICT',
+        message:
+          'this idempotencyKey was already used for a different credit operation (top-ups and adjustments share one key namespace); nothing was written',
+      });
+    case 'TENANT_NOT_FOUND':
+      return new DomainError({
+        code: 'NOT_FOUND',
+        reason: 'TENANT_NOT_FOUND',
+        message: `tenant ${tenantId} not found`,
+      });
+    case 'INVALID_AMOUNT':
+      return new DomainError({
+        code: 'BAD_REQUEST',
+        reason: 'AMOUNT_OUT_OF_RANGE',
+        message:
+          'amount must be an integer within range, positive for a top-up and non-zero for an adjustment; nothing was written',
+      });
+    case 'AMOUNT_OUT_OF_RANGE':
+      return new DomainError({
+        code: 'BAD_REQUEST',
+        reason: 'AMOUNT_OUT_OF_RANGE',
+        message:
+          "the tenant's balance would exceed the largest amount the ledger can hold; nothing was written",
+      });
+    default: {
+      const never: never = r;
+      throw new Error(`unhandled credit refusal ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** The wire answer of a credit, or the refusal thrown as a DomainError. */
+function creditOutcome(r: AdjustResult, tenantId: string) {
+  if (!r.ok) throw creditRefusalError(r, tenantId);
+  return {
+    transactionId: r.transactionId,
+    replayed: r.replayed,
+    availableMicroCents: toWireAmount(r.availableMicroCents),
+  };
+}
 
 /** Credits a tenant (idempotent by key: a replay returns the original result; other arguments → CONFLICT). */
 export async function topUpAsAdmin({
@@ -19,38 +82,7 @@ export async function topUpAsAdmin({
     actor: ctx.principal.sub,
     requestId: ctx.requestId,
   });
-  if (!r.ok) {
-    switch (r.reason) {
-      case 'IDEMPOTENCY_CONFLICT':
-        throw new DomainError({
-          code: 'CONFLICT',
-          reason: 'IDEMPOTENCY_CONFLICT',
-          message: 'this idempotencyKey was already used for a different top-up',
-        });
-      case 'TENANT_NOT_FOUND':
-        throw new DomainError({
-          code: 'NOT_FOUND',
-          reason: 'TENANT_NOT_FOUND',
-          message: `tenant ${input.tenantId} not found`,
-        });
-      case 'INVALID_AMOUNT':
-      case 'AMOUNT_OUT_OF_RANGE':
-        throw new DomainError({
-          code: 'BAD_REQUEST',
-          reason: 'AMOUNT_OUT_OF_RANGE',
-          message: 'amount is out of range',
-        });
-      default: {
-        const never: never = r.reason;
-        throw new Error(`unhandled topUp refusal ${String(never)}`);
-      }
-    }
-  }
-  return {
-    transactionId: r.transactionId,
-    replayed: r.replayed,
-    availableMicroCents: toWireAmount(r.availableMicroCents),
-  };
+  return creditOutcome(r, input.tenantId);
 }
 
 /**
@@ -73,46 +105,5 @@ export async function adjustAsAdmin({
     actor: ctx.principal.sub,
     requestId: ctx.requestId,
   });
-  if (!r.ok) {
-    switch (r.reason) {
-      case 'INSUFFICIENT_BALANCE':
-        throw new DomainError({
-          code: 'PRECONDITION_FAILED',
-          reason: 'ADJUSTMENT_BELOW_ZERO',
-          message: `the adjustment would take the available balance below zero (available ${r.availableMicroCents}, debit ${r.requiredMicroCents} micro-cents); nothing was written`,
-          details: {
-            availableMicroCents: toWireAmount(r.availableMicroCents),
-            requiredMicroCents: toWireAmount(r.requiredMicroCents),
-          },
-        });
-      case 'IDEMPOTENCY_CONFLICT':
-        throw new DomainError({
-          code: 'CONFLICT',
-          reason: 'IDEMPOTENCY_CONFLICT',
-          message: 'this idempotencyKey was already used for a different credit operation',
-        });
-      case 'TENANT_NOT_FOUND':
-        throw new DomainError({
-          code: 'NOT_FOUND',
-          reason: 'TENANT_NOT_FOUND',
-          message: `tenant ${input.tenantId} not found`,
-        });
-      case 'INVALID_AMOUNT':
-      case 'AMOUNT_OUT_OF_RANGE':
-        throw new DomainError({
-          code: 'BAD_REQUEST',
-          reason: 'AMOUNT_OUT_OF_RANGE',
-          message: 'amount must be a non-zero integer within range',
-        });
-      default: {
-        const never: never = r;
-        throw new Error(`unhandled adjust refusal ${JSON.stringify(never)}`);
-      }
-    }
-  }
-  return {
-    transactionId: r.transactionId,
-    replayed: r.replayed,
-    availableMicroCents: toWireAmount(r.availableMicroCents),
-  };
+  return creditOutcome(r, input.tenantId);
 }
