@@ -59,6 +59,34 @@ describe('loadEnv', () => {
     expect(() => loadEnv({ DB_CONNECT_TIMEOUT: '0' })).toThrow(/DB_CONNECT_TIMEOUT/);
   });
 
+  it('stale-submitting threshold: refused at boot unless it outlasts the upstream submit deadline', () => {
+    expect(loadEnv({}).staleSubmittingMs).toBe(10 * 60_000);
+    // Boundary: the submit deadline plus 2 s to record the answer is enough.
+    expect(
+      loadEnv({ PIXELBYTE_SUBMIT_TIMEOUT_MS: '3000', STALE_SUBMITTING_AFTER: '5s' }).staleSubmittingMs,
+    ).toBe(5_000);
+    let err: unknown;
+    try {
+      loadEnv({ STALE_SUBMITTING_AFTER: '20s' }); // the default submit deadline is 30 s
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EnvError);
+    const issues = (err as EnvError).issues;
+    expect(issues).toHaveLength(1);
+    // Says what is wrong, why it matters, and what to set.
+    expect(issues[0]).toContain('STALE_SUBMITTING_AFTER (20s)');
+    expect(issues[0]).toContain('PIXELBYTE_SUBMIT_TIMEOUT_MS (30000)');
+    expect(issues[0]).toContain('set STALE_SUBMITTING_AFTER=32s or more');
+    expect(() => loadEnv({ PIXELBYTE_SUBMIT_TIMEOUT_MS: '3000', STALE_SUBMITTING_AFTER: '4999ms' })).toThrow(
+      /STALE_SUBMITTING_AFTER=5s or more/,
+    );
+    // Reported with the other problems, not instead of them.
+    expect(() => loadEnv({ STALE_SUBMITTING_AFTER: '1s', DB_CONNECT_TIMEOUT: '0' })).toThrow(
+      /DB_CONNECT_TIMEOUT[\s\S]*STALE_SUBMITTING_AFTER|STALE_SUBMITTING_AFTER[\s\S]*DB_CONNECT_TIMEOUT/,
+    );
+  });
+
   it('reports every bad variable at once, in one readable error', () => {
     let err: unknown;
     try {

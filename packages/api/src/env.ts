@@ -18,6 +18,17 @@ export function parseDurationMs(value: string): number | null {
   return Number.isSafeInteger(ms) ? ms : null;
 }
 
+/** Formats milliseconds the way the env accepts them back: "32s" when whole seconds, else "32500ms". */
+function formatDurationMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/**
+ * After the upstream submit returns (at most PIXELBYTE_SUBMIT_TIMEOUT_MS), the gateway still records
+ * the answer (capture retried with up to 750 ms of backoff): a job is not stale before both are over.
+ */
+const RECORD_ANSWER_MARGIN_MS = 2_000;
+
 const duration = (fallback: string) =>
   z
     .string()
@@ -98,7 +109,10 @@ const envSchema = z.object({
    */
   DB_CONNECT_TIMEOUT: duration('5s'),
   SHUTDOWN_TIMEOUT: duration('15s'),
-  /** A job still `submitting` this long after creation (the gateway died mid-submit) is turned `unknown`. */
+  /**
+   * A job still `submitting` this long after creation (the gateway died mid-submit) is turned `unknown`.
+   * Must be ≥ PIXELBYTE_SUBMIT_TIMEOUT_MS + 2s (checked below): a live submit is never stale.
+   */
   STALE_SUBMITTING_AFTER: duration('10m'),
   /** Accept http:// tenant webhook URLs (dev, tests). Refused when NODE_ENV=production. */
   TENANT_WEBHOOK_ALLOW_HTTP: bool(false),
@@ -192,6 +206,15 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
   if (e.DB_CONNECT_TIMEOUT < 100) {
     // 0 would mean "no timeout" to postgres.js: requests would hang while the database is down.
     problems.push('DB_CONNECT_TIMEOUT must be at least 100ms');
+  }
+  const minStaleMs = e.PIXELBYTE_SUBMIT_TIMEOUT_MS + RECORD_ANSWER_MARGIN_MS;
+  if (e.STALE_SUBMITTING_AFTER < minStaleMs) {
+    // A job is `submitting` for as long as its upstream submit may run (PIXELBYTE_SUBMIT_TIMEOUT_MS)
+    // plus the time to record the answer. Declared stale sooner, a live submit is turned `unknown`
+    // and may be released after UNKNOWN_JOB_GRACE while Pixelbyte accepts (and charges) it.
+    problems.push(
+      `STALE_SUBMITTING_AFTER (${formatDurationMs(e.STALE_SUBMITTING_AFTER)}) must be at least PIXELBYTE_SUBMIT_TIMEOUT_MS (${e.PIXELBYTE_SUBMIT_TIMEOUT_MS}) + ${formatDurationMs(RECORD_ANSWER_MARGIN_MS)} to record the answer, or a job still being submitted is treated as interrupted: set STALE_SUBMITTING_AFTER=${formatDurationMs(minStaleMs)} or more (or lower PIXELBYTE_SUBMIT_TIMEOUT_MS)`,
+    );
   }
   if (problems.length > 0) throw new EnvError(problems);
   return {

@@ -73,7 +73,7 @@ async function rig(ctx: TestContext): Promise<Rig> {
           JWT_SECRET,
           POLL_INTERVAL: '200ms',
           UNKNOWN_JOB_GRACE: '2s',
-          STALE_SUBMITTING_AFTER: '2s',
+          STALE_SUBMITTING_AFTER: '5s', // ≥ PIXELBYTE_SUBMIT_TIMEOUT_MS + 2s (env.ts refuses less)
           SHUTDOWN_TIMEOUT: '1s',
           DB_POOL_MAX: '4',
           ...(failpoint ? { TOLLGATE_FAILPOINT: failpoint } : {}),

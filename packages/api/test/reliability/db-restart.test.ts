@@ -77,7 +77,8 @@ it('Postgres stops and starts again under load: clean failures, /readyz red then
         JWT_SECRET: SECRET,
         POLL_INTERVAL: '200ms',
         UNKNOWN_JOB_GRACE: '2s',
-        STALE_SUBMITTING_AFTER: '2s',
+        PIXELBYTE_SUBMIT_TIMEOUT_MS: '3000',
+        STALE_SUBMITTING_AFTER: '5s', // ≥ PIXELBYTE_SUBMIT_TIMEOUT_MS + 2s (env.ts refuses less)
         DB_POOL_MAX: '4',
       },
     });
