@@ -1,4 +1,4 @@
-import { TERMINAL_JOB_STATUSES } from '@tollgate/db';
+import { jobs, TERMINAL_JOB_STATUSES } from '@tollgate/db';
 import { captureJob, getJob } from '@tollgate/db/ledger';
 import {
   parseWebhookPayload,
@@ -6,6 +6,7 @@ import {
   TIMESTAMP_HEADER,
   verifyWebhookSignature,
 } from '@tollgate/pixelbyte';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { AppDeps } from './deps.ts';
 import type { ErrorBody } from './errors.ts';
 import { failpoint } from './failpoints.ts';
@@ -101,14 +102,39 @@ export async function handlePixelbyteWebhook(
     return { status: 200, body: { ok: true, jobId: job.id, status: job.status } };
   }
 
-  // A body we cannot parse is still a valid trigger: the truth is read upstream.
+  // A body we cannot parse is still a valid trigger when we know the upstream id: the truth is read upstream.
   const hint = parseWebhookPayload(req.rawBody)?.jobId;
+  if (job.upstreamJobId === null && !hint) {
+    // MONEY: the job is `submitting`/`unknown` (pending and later always have an id) and nothing
+    // tells us which upstream job this is. The authentic token proves Pixelbyte holds a job for this
+    // URL — the operator pays for it — so a 200 would stop Pixelbyte's retries and let the hold
+    // expire for free. Answer 503 so it retries (1, 4, 16, 64, 256 s): the submit's answer may still
+    // store the id (`submitting`), or a later delivery may name it. An `unknown` job is flagged
+    // `needs_review` now (one conditional UPDATE, no money moves, `updated_at` kept so the grace is
+    // not restarted): if it is released after UNKNOWN_JOB_GRACE, finance knows it exists upstream.
+    if (job.status === 'unknown') {
+      await deps.db
+        .update(jobs)
+        .set({ needsReview: true })
+        .where(and(eq(jobs.id, job.id), eq(jobs.status, 'unknown'), isNull(jobs.upstreamJobId)));
+    }
+    req.log.warn(
+      { jobId: job.id, status: job.status },
+      'authentic webhook without an upstream job id for a job that has none yet: 503 so Pixelbyte retries',
+    );
+    return refuse(
+      503,
+      'SERVICE_UNAVAILABLE',
+      'UPSTREAM_JOB_ID_UNKNOWN',
+      'the webhook does not name the Pixelbyte job and none is stored for this job yet; retry',
+    );
+  }
   const ctx = { deps, requestId: req.requestId, log: req.log.child({ jobId: job.id }) };
   const synced = await syncJobWithUpstream(ctx, job, {
     actor: SYSTEM_ACTOR.webhook,
     upstreamJobIdHint: hint,
   });
-  if (synced.upstream === null && (job.upstreamJobId ?? hint)) {
+  if (synced.upstream === null) {
     return refuse(
       503,
       'SERVICE_UNAVAILABLE',

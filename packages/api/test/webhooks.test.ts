@@ -1,4 +1,6 @@
+import { jobs } from '@tollgate/db';
 import { signWebhook } from '@tollgate/pixelbyte';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookToken } from '../src/webhook-token.ts';
 import {
@@ -73,6 +75,54 @@ describe('POST /webhooks/pixelbyte/:jobId', () => {
       expect(await res.json()).toMatchObject({ ok: true, status: 'completed' });
     }
     expect((await client.account.get.query()).availableMicroCents).toBe(100_000 - CHEAP_PRICE);
+    await h.expectReconciled();
+  });
+
+  it('authentic webhook for an unknown job with no upstream id and an unreadable body → 503 (Pixelbyte retries) and flagged for review', async () => {
+    const { client } = await h.createTenant({ balanceMicroCents: 100_000 });
+    h.sim.control.loseAnswerNextSubmits(1);
+    const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    expect(job).toMatchObject({ status: 'unknown', upstreamJobId: null });
+    const simJob = h.sim.control.jobs().find((j) => j.webhookUrl?.includes(job.id));
+    expect(simJob, 'the simulator created the job').toBeDefined();
+    const row = async () =>
+      (
+        await h.db.db
+          .select({
+            status: jobs.status,
+            needsReview: jobs.needsReview,
+            upstreamJobId: jobs.upstreamJobId,
+            updatedAt: jobs.updatedAt,
+          })
+          .from(jobs)
+          .where(eq(jobs.id, job.id))
+      )[0];
+    const before = await row();
+
+    for (const body of ['', 'not json', JSON.stringify({ status: 'completed' })]) {
+      const res = await deliver(job.id, body);
+      expect(res.status, `body ${JSON.stringify(body)}`).toBe(503);
+      expect(await res.json()).toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+        reason: 'UPSTREAM_JOB_ID_UNKNOWN',
+      });
+    }
+    // The token proves Pixelbyte holds a job for this URL (the operator pays for it): flagged for
+    // finance, hold kept, not charged yet; the unknown grace is not restarted by the flag.
+    expect(await row()).toEqual({ ...before, needsReview: true });
+    expect(await client.account.get.query()).toMatchObject({
+      availableMicroCents: 100_000 - CHEAP_PRICE,
+      heldMicroCents: CHEAP_PRICE,
+    });
+
+    // A delivery that names the job resolves it as usual: captured once.
+    const named = await deliver(job.id, JSON.stringify({ jobId: simJob?.jobId, status: 'pending' }));
+    expect(named.status).toBe(200);
+    expect(await named.json()).toMatchObject({ ok: true, status: 'pending' });
+    expect(await client.account.get.query()).toMatchObject({
+      availableMicroCents: 100_000 - CHEAP_PRICE,
+      heldMicroCents: 0,
+    });
     await h.expectReconciled();
   });
 
