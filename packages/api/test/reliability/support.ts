@@ -1,18 +1,18 @@
 // Shared pieces of the reliability suite: seeds, the invariant checker (reconcile + direct SQL sums
-// of ledger lines), and a gateway run as a child process (`src/serve.ts`, bundled once per test file
-// with esbuild) that can be SIGKILLed.
+// of ledger lines), and a gateway run as a child process (the production build of `src/serve.ts`,
+// bundled once per test file) that can be SIGKILLed.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Db, Sql } from '@tollgate/db/client';
 import { reconcile } from '@tollgate/db/ledger';
 import type { Simulator } from '@tollgate/pixelbyte/simulator';
+import { buildGateway } from '../../scripts/build.ts';
 
 /** `CHAOS_SEED` when set (to replay a failure), else a fresh one. Printed in every failure message. */
 export function chaosSeed(): number {
@@ -201,96 +201,39 @@ export type GatewayProcess = {
   kill(signal?: NodeJS.Signals): Promise<void>;
 };
 
-type EsbuildPlugin = {
-  name: string;
-  setup(build: {
-    onResolve(
-      o: { filter: RegExp },
-      cb: (a: {
-        path: string;
-        importer: string;
-        resolveDir: string;
-        kind: string;
-        pluginData?: unknown;
-      }) => unknown,
-    ): void;
-    onLoad(o: { filter: RegExp }, cb: (a: { path: string }) => unknown): void;
-    resolve(
-      path: string,
-      o: { importer: string; resolveDir: string; kind: string; pluginData: unknown },
-    ): Promise<{ path: string; errors: unknown[] }>;
-  }): void;
-};
-type Esbuild = {
-  build(
-    o: Record<string, unknown> & { plugins: EsbuildPlugin[] },
-  ): Promise<{ errors: unknown[]; outputFiles?: { text: string }[] }>;
-};
-
 let bundled: Promise<string> | undefined;
 
 /**
- * `src/serve.ts` bundled to one .mjs (built once per test file, written once per source version), so a child gateway boots in well under a
- * second instead of having tsx transpile the whole gateway on every boot (two boots per crash case).
- * Workspace sources (`@tollgate/*`, TypeScript) are bundled; npm packages stay external, imported by
- * the absolute path they resolve to from their importer (pnpm's strict layout). `import.meta.url` in
- * each source file is replaced by that file's own URL, so paths computed from it (the migrations
- * folder, the repo root) are the same as under tsx. esbuild comes from the workspace (a dependency
- * of @tollgate/client), so no new dependency.
+ * The gateway's production build (`buildGateway` from `scripts/build.ts`, the same bundle `pnpm build`
+ * writes to `dist/`), built once per test file into /tmp and written once per source version, so a
+ * child gateway boots in well under a second instead of having tsx transpile the whole gateway on
+ * every boot (two boots per crash case). Not `dist/` itself: test files run in parallel, and a
+ * developer's `dist/` is theirs. Paths the sources compute from `import.meta.url` (the migrations
+ * folder, the repo root) are resolved relative to the bundle, so any directory one level under the
+ * temp dir gives the same bundle: it is built for `<tmp>/tollgate-gateway/` and stored in
+ * `<tmp>/tollgate-gateway-<content hash>/`.
  */
 export function gatewayBundle(): Promise<string> {
   bundled ??= (async () => {
-    const requireFromClient = createRequire(join(API_DIR, '../client/package.json'));
-    const esbuild = requireFromClient('esbuild') as Esbuild;
-    const skip = Symbol('resolve-npm');
-    const plugin: EsbuildPlugin = {
-      name: 'npm-external-tollgate-inline',
-      setup(build) {
-        build.onResolve({ filter: /^[^./]/ }, async (a) => {
-          if (a.pluginData === skip || a.path.startsWith('node:') || a.path.startsWith('@tollgate/')) return;
-          const r = await build.resolve(a.path, {
-            importer: a.importer,
-            resolveDir: a.resolveDir,
-            kind: a.kind,
-            pluginData: skip,
-          });
-          if (r.errors.length > 0) return;
-          return { path: r.path, external: true };
-        });
-        build.onLoad({ filter: /\.ts$/ }, (a) => ({
-          contents: readFileSync(a.path, 'utf8').replaceAll(
-            'import.meta.url',
-            JSON.stringify(pathToFileURL(a.path).href),
-          ),
-          loader: 'ts',
-        }));
-      },
-    };
-    const result = await esbuild.build({
-      entryPoints: [join(API_DIR, 'src/serve.ts')],
+    const { files, outfile: builtFor } = await buildGateway({
+      outfile: join(tmpdir(), 'tollgate-gateway', 'serve.mjs'),
       write: false,
-      outfile: join(tmpdir(), 'serve.mjs'),
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      logLevel: 'silent',
-      plugins: [plugin],
     });
-    if (result.errors.length > 0)
-      throw new Error(`bundling the gateway failed: ${JSON.stringify(result.errors)}`);
-    const code = result.outputFiles?.[0]?.text;
-    if (code === undefined) throw new Error('bundling the gateway produced no output');
-    // Named by content: files running in parallel share it, and /tmp holds one per source version.
-    const outfile = join(
-      tmpdir(),
-      `tollgate-gateway-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`,
-    );
+    const hash = createHash('sha256');
+    for (const f of files ?? []) hash.update(f.path).update(f.text);
+    const dir = join(tmpdir(), `tollgate-gateway-${hash.digest('hex').slice(0, 16)}`);
+    const outfile = join(dir, basename(builtFor));
     if (!existsSync(outfile)) {
-      // Write then rename, so a parallel test file never runs a half-written bundle.
-      const partial = `${outfile}.${process.pid}.tmp`;
-      writeFileSync(partial, code);
-      renameSync(partial, outfile);
+      // Written into a private directory then renamed, so a parallel test file never runs a half-written bundle.
+      const partial = mkdtempSync(`${dir}.tmp-`);
+      for (const f of files ?? []) writeFileSync(join(partial, basename(f.path)), f.text);
+      try {
+        renameSync(partial, dir);
+      } catch (err) {
+        // Another test file stored the same bundle first.
+        rmSync(partial, { recursive: true, force: true });
+        if (!existsSync(outfile)) throw err;
+      }
     }
     return outfile;
   })();
