@@ -27,7 +27,17 @@ function formatDurationMs(ms: number): string {
  * After the upstream submit returns (at most PIXELBYTE_SUBMIT_TIMEOUT_MS), the gateway still records
  * the answer (capture retried with up to 750 ms of backoff): a job is not stale before both are over.
  */
-const RECORD_ANSWER_MARGIN_MS = 2_000;
+export const RECORD_ANSWER_MARGIN_MS = 2_000;
+
+/** The largest PIXELBYTE_SUBMIT_TIMEOUT_MS accepted (10 min). */
+const MAX_SUBMIT_TIMEOUT_MS = 600_000;
+
+/**
+ * The longest a job can be `submitting` in a live request under ANY valid configuration: the largest
+ * submit deadline plus the time to record the answer. A `submitting` job older than this was
+ * orphaned (its gateway died); younger, it may still be in flight (admin.jobs.resolve refuses it).
+ */
+export const MAX_SUBMIT_IN_FLIGHT_MS = MAX_SUBMIT_TIMEOUT_MS + RECORD_ANSWER_MARGIN_MS;
 
 const duration = (fallback: string) =>
   z
@@ -78,7 +88,7 @@ const envSchema = z.object({
   PIXELBYTE_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.muvi.video')),
   PIXELBYTE_API_KEY: optionalString,
   PIXELBYTE_TIMEOUT_MS: int(30_000, 100, 600_000),
-  PIXELBYTE_SUBMIT_TIMEOUT_MS: int(30_000, 100, 600_000),
+  PIXELBYTE_SUBMIT_TIMEOUT_MS: int(30_000, 100, MAX_SUBMIT_TIMEOUT_MS),
   PUBLIC_BASE_URL: optionalUrl,
   PIXELBYTE_WEBHOOK_SECRET: optionalString,
   /** HMAC key for the per-job webhook URL token; derived from JWT_SECRET when unset. */

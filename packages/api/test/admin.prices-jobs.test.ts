@@ -1,4 +1,7 @@
+import { jobs } from '@tollgate/db';
+import { openJob } from '@tollgate/db/ledger';
 import { defaultCatalogue, priceRuleToJson } from '@tollgate/pricing';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CHEAP_INPUT,
@@ -8,6 +11,7 @@ import {
   type Harness,
   rowCounts,
   startHarness,
+  waitFor,
 } from './harness.ts';
 
 async function dbNow(h: Harness): Promise<Date> {
@@ -225,5 +229,88 @@ describe('admin.jobs: find stuck / unknown jobs and settle them by decision', ()
       h.admin.admin.jobs.resolve.mutate({ jobId: 'job_nope', decision: 'charge', reason: 'x' }),
     );
     expect(missing).toMatchObject({ code: 'NOT_FOUND', reason: 'JOB_NOT_FOUND' });
+  });
+});
+
+describe('admin.jobs.resolve: a job still being submitted is refused', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // Long enough for the resolve calls to land while the submit is in flight.
+    h = await startHarness({ submitTimeoutMs: 3_000 });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('submitting + in flight → PRECONDITION_FAILED / JOB_IN_FLIGHT, nothing written; once unknown it can be resolved', async () => {
+    const { client, tenantId } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+    h.sim.control.hangNextSubmits(1);
+    const submit = client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    const jobId = await waitFor(
+      async () => {
+        const [row] = await h.db.db
+          .select({ id: jobs.id, status: jobs.status })
+          .from(jobs)
+          .where(eq(jobs.tenantId, tenantId));
+        return row?.status === 'submitting' ? row.id : null;
+      },
+      { what: 'the job row, submitting' },
+    );
+    const counts = await rowCounts(h.db);
+    for (const decision of ['charge', 'refund'] as const) {
+      const e = await expectTRPCError(
+        h.admin.admin.jobs.resolve.mutate({ jobId, decision, reason: 'stuck?' }),
+      );
+      expect(e).toMatchObject({ code: 'PRECONDITION_FAILED', reason: 'JOB_IN_FLIGHT', httpStatus: 412 });
+      expect(e.details).toMatchObject({ status: 'submitting' });
+      expect(e.details?.retryAfterSeconds).toBeGreaterThan(0);
+    }
+    expect(await rowCounts(h.db), 'nothing written, no audit row').toEqual(counts);
+
+    // The submit ends on its own (here: the upstream deadline → unknown); then an admin may decide.
+    const job = await submit;
+    expect(job).toMatchObject({ id: jobId, status: 'unknown' });
+    const resolved = await h.admin.admin.jobs.resolve.mutate({
+      jobId,
+      decision: 'refund',
+      reason: 'never reached Pixelbyte',
+    });
+    expect(resolved).toMatchObject({ status: 'rejected', error: { code: 'RESOLVED_BY_ADMIN' } });
+    expect(await client.account.get.query()).toMatchObject({
+      availableMicroCents: 1_000_000,
+      heldMicroCents: 0,
+    });
+    await h.expectReconciled();
+  });
+
+  it('a submitting job older than any submit can last (its gateway died) can be resolved', async () => {
+    const { client, tenantId } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+    // Test arrangement: what a gateway killed right after the hold commit leaves behind (see the
+    // after-hold-commit fail point), created 11 minutes ago by the DB clock.
+    const opened = await openJob(h.db.db, {
+      tenantId,
+      model: CHEAP_MODEL,
+      input: CHEAP_INPUT,
+      quoteMicroCents: BigInt(CHEAP_PRICE),
+      listCostMicroCents: BigInt(CHEAP_PRICE),
+      priceVersion: 'test',
+      fingerprint: 'orphan',
+      tags: [],
+    });
+    if (!opened.ok) throw new Error(`openJob refused: ${opened.reason}`);
+    const jobId = opened.job.id;
+    await h.db.sql`UPDATE jobs SET created_at = now() - interval '11 minutes' WHERE id = ${jobId}`;
+    const resolved = await h.admin.admin.jobs.resolve.mutate({
+      jobId,
+      decision: 'refund',
+      reason: 'gateway died mid-submit; nothing upstream',
+    });
+    expect(resolved).toMatchObject({ status: 'rejected', error: { code: 'RESOLVED_BY_ADMIN' } });
+    expect(await client.account.get.query()).toMatchObject({
+      availableMicroCents: 1_000_000,
+      heldMicroCents: 0,
+      activeJobs: 0,
+    });
+    await h.expectReconciled();
   });
 });

@@ -1,6 +1,7 @@
 import { type Job, type JobStatus, jobs } from '@tollgate/db';
 import { resolveJob } from '@tollgate/db/ledger';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { MAX_SUBMIT_IN_FLIGHT_MS } from '../../env.ts';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
 import { type JobView, toJobView, toWireAmount } from '../wire.ts';
@@ -87,6 +88,34 @@ export async function listJobsAsAdmin({
 }
 
 /**
+ * A job `submitting` may be in flight in another request: its upstream answer is about to be recorded
+ * (capture or release). Resolving it first would let that answer contradict the decision — e.g.
+ * `charge` then Pixelbyte refuses: the tenant pays for nothing (releaseJob leaves a completed job as
+ * it is). So it is refused with PRECONDITION_FAILED / JOB_IN_FLIGHT until it is older than any submit
+ * can last under any valid configuration (MAX_SUBMIT_IN_FLIGHT_MS: the 10 min submit-deadline
+ * maximum + 2 s; DB clock). Normally the unknown-outcome resolver turns an orphaned `submitting` job
+ * `unknown` sooner (STALE_SUBMITTING_AFTER), and `unknown` is resolvable. Checked before the ledger
+ * transaction, which is sound: a job never goes back to `submitting` and its age only grows.
+ */
+async function refuseInFlightSubmit(ctx: PrincipalCtx, jobId: string): Promise<void> {
+  const inFlightSeconds = Math.ceil(MAX_SUBMIT_IN_FLIGHT_MS / 1000);
+  const [row] = await ctx.deps.db
+    .select({
+      status: jobs.status,
+      waitSeconds: sql<number>`ceil(extract(epoch FROM ${jobs.createdAt} + make_interval(secs => ${inFlightSeconds}) - now()))::int`,
+    })
+    .from(jobs)
+    .where(eq(jobs.id, jobId));
+  if (row?.status !== 'submitting' || row.waitSeconds <= 0) return;
+  throw new DomainError({
+    code: 'PRECONDITION_FAILED',
+    reason: 'JOB_IN_FLIGHT',
+    message: `job ${jobId} is still being submitted to Pixelbyte; its outcome will be recorded, or it turns unknown (STALE_SUBMITTING_AFTER) if its gateway died — resolve it then; nothing was written`,
+    details: { status: row.status, retryAfterSeconds: row.waitSeconds },
+  });
+}
+
+/**
  * Settles a stuck or `unknown` job by decision: `charge` (tenant pays the quote, job completed) or
  * `refund` (tenant pays nothing: hold released → rejected, or charge refunded once → failed).
  * Money, job and the audit row move in one transaction (ledger.resolveJob).
@@ -98,6 +127,7 @@ export async function resolveJobAsAdmin({
   ctx: PrincipalCtx;
   input: { jobId: string; decision: 'charge' | 'refund'; reason: string };
 }): Promise<AdminJobView> {
+  await refuseInFlightSubmit(ctx, input.jobId);
   const r = await resolveJob(ctx.deps.db, {
     jobId: input.jobId,
     decision: input.decision,
