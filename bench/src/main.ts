@@ -289,8 +289,7 @@ async function main(): Promise<void> {
           stack.database.source === 'embedded'
             ? 'embedded Postgres, temp data dir, default durability (fsync on)'
             : 'a fresh database on DATABASE_URL',
-        gateway:
-          'child process: node --import tsx packages/api/src/serve.ts (no build step exists; tsx loader), NODE_ENV=production, LOG_LEVEL=warn, workers on',
+        gateway: `child process: ${stack.gateway.command}, NODE_ENV=production, LOG_LEVEL=warn, workers on`,
         gatewayDbPoolMax: DB_POOL_MAX,
         simulator:
           'child process: packages/pixelbyte simulator CLI, --pending-ms 0 --processing-ms 0 --no-webhooks (jobs finish through the gateway poller)',

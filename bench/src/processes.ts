@@ -1,6 +1,7 @@
 // Child processes of a bench run (simulator, gateway, bare proxy) and the database. Each runs as
-// its own Node process, started the way production would (node + the tsx loader, since packages
-// have no build step), so its RSS is its own and it does not share the load generator's event loop.
+// its own Node process, so its RSS is its own and it does not share the load generator's event loop.
+// The gateway runs from its production build (`node packages/api/dist/serve.mjs`, see stack.ts); the
+// simulator and the bare proxy, which have no build, through the tsx loader.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -38,11 +39,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `node --import tsx <script>` in `cwd` (so tsx resolves from that package). */
+/**
+ * Starts `node --import tsx <script>` in `cwd` (so tsx resolves from that package), or plain
+ * `node <script>` for a built `.mjs` (`tsx: false`).
+ */
 export function startNodeChild(opts: {
   name: string;
   cwd: string;
   script: string;
+  /** false: run `script` with plain node (a built bundle). Default true. */
+  tsx?: boolean;
   args?: string[];
   env?: Record<string, string>;
   onLine?: (line: string) => void;
@@ -51,7 +57,12 @@ export function startNodeChild(opts: {
 }): Child {
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(opts.nodeFlags ?? []), '--import', 'tsx', opts.script, ...(opts.args ?? [])],
+    [
+      ...(opts.nodeFlags ?? []),
+      ...(opts.tsx === false ? [] : ['--import', 'tsx']),
+      opts.script,
+      ...(opts.args ?? []),
+    ],
     {
       cwd: opts.cwd,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...opts.env },

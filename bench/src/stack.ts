@@ -5,6 +5,7 @@ import { type AppRouter, signToken } from '@tollgate/api';
 import { createDb, type Db, migrate, type Sql } from '@tollgate/db/client';
 import { createTenant, topUp } from '@tollgate/db/ledger';
 import { createTRPCClient, httpLink } from '@trpc/client';
+import { buildGateway, NPM_MODE } from '../../packages/api/scripts/build.ts';
 import {
   type Child,
   type Database,
@@ -36,7 +37,8 @@ export interface Stack {
   /** The raw SQL baseline's own database (same server). */
   baselineDb: Db;
   sim: { url: string; child: Child };
-  gateway: { url: string; child: Child; dbPoolMax: number };
+  /** `command`: how the gateway process was started (recorded in the results' `setup`). */
+  gateway: { url: string; child: Child; dbPoolMax: number; command: string };
   proxy: { url: string; child: Child };
   admin: ReturnType<typeof adminClient>;
   adminToken: string;
@@ -123,13 +125,25 @@ export async function startStack(opts: {
     const sim = await startSim(log);
     stops.push(() => sim.child.stop());
 
+    // The gateway's production build, rebuilt on every run (~2 s) so the bench never measures a
+    // stale dist/, and run the way `pnpm start` runs it.
+    const built = await buildGateway();
+    const gatewayScript = path.relative(path.join(REPO_ROOT, 'packages/api'), built.outfile);
+    const gatewayFlags = [
+      '--enable-source-maps',
+      ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : []),
+    ];
+    const gatewayCommand = `node ${gatewayFlags.join(' ')} ${path.relative(REPO_ROOT, built.outfile)} (production build, rebuilt by the bench with packages/api/scripts/build.ts; npm deps: ${NPM_MODE})`;
+    log(`gateway built: ${path.relative(REPO_ROOT, built.outfile)}`);
+
     const jwtSecret = randomBytes(32).toString('base64url');
     const gatewayPort = await freePort();
     const gatewayChild = startNodeChild({
       name: 'gateway',
       cwd: path.join(REPO_ROOT, 'packages/api'),
-      script: 'src/serve.ts',
-      ...(opts.profileDir ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] } : {}),
+      script: gatewayScript,
+      tsx: false,
+      nodeFlags: gatewayFlags,
       env: {
         NODE_ENV: 'production',
         DATABASE_URL: database.url,
@@ -176,7 +190,7 @@ export async function startStack(opts: {
       sql,
       baselineDb: baseline.db,
       sim,
-      gateway: { url: gatewayUrl, child: gatewayChild, dbPoolMax: opts.dbPoolMax },
+      gateway: { url: gatewayUrl, child: gatewayChild, dbPoolMax: opts.dbPoolMax, command: gatewayCommand },
       proxy: { url: proxyUrl, child: proxyChild },
       admin: adminClient(gatewayUrl, adminToken),
       adminToken,
