@@ -1,13 +1,10 @@
-// Baseline (b): the hold transaction `jobs.submit` runs in the ledger (`openJob` in
-// packages/db/src/ledger/jobs.ts), written out as raw SQL and looped from postgres.js, statement for
-// statement and round trip for round trip (5): BEGIN; the job row claiming the idempotency slot (its
-// foreign key to tenants is the tenant check, no separate SELECT); the single conditional balance
-// UPDATE (money + limits, `reserve` in holds.ts); the hold row, the ledger transaction and its two
-// lines in ONE data-modifying CTE (`recordHold` -> `postTransaction` in internal.ts); COMMIT (where
-// the deferred double-entry triggers run). No HTTP, no tRPC, no ORM: the database's ceiling for our
-// accounting. (A refusal here just rolls back; openJob also reads the row once to say why, which
-// the bench never hits: its tenants are credited far more than a run can spend.)
-// KEEP IN SYNC with openJob/reserve/recordHold/postTransaction when the ledger's SQL changes.
+// Baseline (b): the hold `jobs.submit` runs in the ledger (`openJob` in packages/db/src/ledger/jobs.ts),
+// sent as raw SQL and looped from postgres.js: the same ONE statement, `tollgate_open_job` (migration
+// 0006: the conditional balance UPDATE with limits, the job row, the hold row, the ledger transaction
+// and its two lines; COMMIT runs the deferred double-entry triggers), with the same arguments. No
+// HTTP, no tRPC, no ORM: the database's ceiling for our accounting. (A refusal returns no row; openJob
+// then reads why, which the bench never hits: its tenants are credited far more than a run can spend.)
+// KEEP IN SYNC with openJob when the ledger's SQL changes (hold-sql.test.ts compares the two).
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Sql } from '@tollgate/db/client';
@@ -30,76 +27,15 @@ export async function rawHold(
 ): Promise<boolean> {
   const jobId = benchId('job');
   const holdId = benchId('hold');
-  const txnId = benchId('txn');
   // postgres.js parameters are typed without bigint here: send exact decimal text, cast in SQL.
   const amount = `${h.amountMicroCents}`;
-  const minusAmount = `${-h.amountMicroCents}`;
-  return sql
-    .begin(async (tx) => {
-      await tx`
-      INSERT INTO jobs (id, tenant_id, model, input, status, cost_micro_cents, list_cost_micro_cents,
-        price_version, tags, webhook_url, idempotency_key, fingerprint, hold_id, deadline_at)
-      VALUES (${jobId}, ${h.tenantId}, ${h.model}, ${JSON.stringify(h.input)}::jsonb, 'submitting', ${amount}::bigint, ${amount}::bigint,
-        'bench', '{}', NULL, NULL, ${`bench:${jobId}`}, ${holdId}, now() + make_interval(secs => 3600))
-      ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-      RETURNING *`;
-      const [reserved] = await tx<{ available_micro_cents: bigint; held_micro_cents: bigint }[]>`
-      WITH clock AS (
-        SELECT (now() AT TIME ZONE 'UTC')::date AS today, date_trunc('minute', now(), 'UTC') AS minute
-      )
-      UPDATE tenant_balances b SET
-        available_micro_cents = b.available_micro_cents - ${amount}::bigint,
-        held_micro_cents = b.held_micro_cents + ${amount}::bigint,
-        active_jobs = b.active_jobs + 1,
-        spend_today_micro_cents =
-          CASE WHEN b.spend_day = c.today THEN b.spend_today_micro_cents + ${amount}::bigint ELSE ${amount}::bigint END,
-        spend_day = c.today,
-        rate_window_count = CASE WHEN b.rate_window_start = c.minute THEN b.rate_window_count + 1 ELSE 1 END,
-        rate_window_start = c.minute,
-        updated_at = now()
-      FROM tenants t, clock c
-      WHERE b.tenant_id = ${h.tenantId}
-        AND t.id = b.tenant_id
-        AND t.status = 'active'
-        AND b.available_micro_cents >= ${amount}::bigint
-        AND (t.max_concurrent_jobs IS NULL OR b.active_jobs < t.max_concurrent_jobs)
-        AND (t.daily_spend_limit_micro_cents IS NULL OR
-             (CASE WHEN b.spend_day = c.today THEN b.spend_today_micro_cents ELSE 0 END)
-               <= t.daily_spend_limit_micro_cents - ${amount}::bigint)
-        AND (t.requests_per_minute IS NULL OR
-             (CASE WHEN b.rate_window_start = c.minute THEN b.rate_window_count ELSE 0 END) < t.requests_per_minute)
-      RETURNING b.available_micro_cents, b.held_micro_cents`;
-      if (!reserved) {
-        // Roll back like the ledger does on a refusal: nothing of this attempt may stay.
-        throw new RefusedHold();
-      }
-      // One statement, as postTransaction sends it: hold row, then the transaction, then its lines
-      // (foreign keys are checked at the end of the statement).
-      await tx`
-      WITH pre AS (
-        INSERT INTO holds (id, tenant_id, job_id, amount_micro_cents)
-        VALUES (${holdId}, ${h.tenantId}, ${jobId}, ${amount}::bigint)
-      ), txn AS (
-        INSERT INTO ledger_transactions
-          (id, kind, tenant_id, hold_id, job_id, idempotency_key, request_fingerprint, reference, reason, actor)
-        VALUES (${txnId}, 'hold', ${h.tenantId}, ${holdId}, ${jobId}, ${`hold:job:${jobId}`},
-          ${JSON.stringify({ amountMicroCents: amount, jobId, op: 'hold' })}, NULL, NULL, ${`tenant:${h.tenantId}`})
-      )
-      INSERT INTO ledger_lines (transaction_id, account, tenant_id, amount_micro_cents, balance_after_micro_cents)
-      VALUES (${txnId}, 'tenant_available', ${h.tenantId}, ${minusAmount}::bigint, ${`${reserved.available_micro_cents}`}::bigint),
-             (${txnId}, 'tenant_held', ${h.tenantId}, ${amount}::bigint, ${`${reserved.held_micro_cents}`}::bigint)`;
-      return true;
-    })
-    .catch((err: unknown) => {
-      if (err instanceof RefusedHold) return false;
-      throw err;
-    });
-}
-
-class RefusedHold extends Error {
-  constructor() {
-    super('hold refused');
-  }
+  const opened = await sql`
+    SELECT id FROM tollgate_open_job(
+      ${jobId}, ${holdId}, ${benchId('txn')}, ${h.tenantId}, ${h.model}, ${JSON.stringify(h.input)}::jsonb,
+      ${amount}::bigint, ${amount}::bigint, 'bench', ARRAY(SELECT jsonb_array_elements_text('[]'::jsonb)),
+      NULL, NULL, ${`bench:${jobId}`}, 3600::int, ${`tenant:${h.tenantId}`},
+      ${JSON.stringify({ amountMicroCents: amount, jobId, op: 'hold' })})`;
+  return opened.length === 1;
 }
 
 export interface SqlLoopResult {

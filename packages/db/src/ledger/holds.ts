@@ -6,6 +6,7 @@ import { newId } from '../ids';
 import { type HoldStatus, holds, ledgerLines, ledgerTransactions } from '../schema';
 import {
   canonicalJson,
+  type Executor,
   inTransaction,
   isPositiveAmount,
   lockKey,
@@ -32,9 +33,10 @@ interface Reserved {
 }
 
 /**
- * The single conditional UPDATE of a hold: moves `amount` from available to held only if the tenant
- * is active, has the money, and is within every limit; bumps the limit counters in the same
- * statement (resetting the day / minute window inline when it rolled over on the DB clock).
+ * The single conditional UPDATE of a hold (`tollgate_reserve`, migration 0006, shared with
+ * `tollgate_open_job`): moves `amount` from available to held only if the tenant is active, has the
+ * money, and is within every limit; bumps the limit counters in the same statement (resetting the
+ * day / minute window inline when it rolled over on the DB clock).
  * On refusal, reads the row in the same transaction to say which check failed.
  */
 export async function reserve(tx: Tx, tenantId: string, amount: bigint): Promise<Reserved | HoldRefusal> {
@@ -43,32 +45,7 @@ export async function reserve(tx: Tx, tenantId: string, amount: bigint): Promise
   for (let attempt = 0; attempt < 5; attempt++) {
     const [updated] = await rows<{ available_micro_cents: bigint; held_micro_cents: bigint }>(
       tx,
-      sql`
-      WITH clock AS (
-        SELECT (now() AT TIME ZONE 'UTC')::date AS today, date_trunc('minute', now(), 'UTC') AS minute
-      )
-      UPDATE tenant_balances b SET
-        available_micro_cents = b.available_micro_cents - ${amount},
-        held_micro_cents = b.held_micro_cents + ${amount},
-        active_jobs = b.active_jobs + 1,
-        spend_today_micro_cents =
-          CASE WHEN b.spend_day = c.today THEN b.spend_today_micro_cents + ${amount} ELSE ${amount} END,
-        spend_day = c.today,
-        rate_window_count = CASE WHEN b.rate_window_start = c.minute THEN b.rate_window_count + 1 ELSE 1 END,
-        rate_window_start = c.minute,
-        updated_at = now()
-      FROM tenants t, clock c
-      WHERE b.tenant_id = ${tenantId}
-        AND t.id = b.tenant_id
-        AND t.status = 'active'
-        AND b.available_micro_cents >= ${amount}
-        AND (t.max_concurrent_jobs IS NULL OR b.active_jobs < t.max_concurrent_jobs)
-        AND (t.daily_spend_limit_micro_cents IS NULL OR
-             (CASE WHEN b.spend_day = c.today THEN b.spend_today_micro_cents ELSE 0 END)
-               <= t.daily_spend_limit_micro_cents - ${amount})
-        AND (t.requests_per_minute IS NULL OR
-             (CASE WHEN b.rate_window_start = c.minute THEN b.rate_window_count ELSE 0 END) < t.requests_per_minute)
-      RETURNING b.available_micro_cents, b.held_micro_cents`,
+      sql`SELECT * FROM tollgate_reserve(${tenantId}, ${amount})`,
     );
     if (updated) {
       return {
@@ -83,7 +60,12 @@ export async function reserve(tx: Tx, tenantId: string, amount: bigint): Promise
   throw new Error(`hold for ${tenantId} kept failing without a failing check (contention?)`);
 }
 
-async function diagnose(tx: Tx, tenantId: string, amount: bigint): Promise<HoldRefusal | undefined> {
+/** Which check a refused hold failed, in the documented order; undefined when none fails (any more). */
+export async function diagnose(
+  ex: Executor,
+  tenantId: string,
+  amount: bigint,
+): Promise<HoldRefusal | undefined> {
   const [r] = await rows<{
     status: string;
     max_concurrent_jobs: number | null;
@@ -96,7 +78,7 @@ async function diagnose(tx: Tx, tenantId: string, amount: bigint): Promise<HoldR
     rate_retry: number;
     day_retry: number;
   }>(
-    tx,
+    ex,
     sql`
     WITH clock AS (
       SELECT (now() AT TIME ZONE 'UTC')::date AS today, date_trunc('minute', now(), 'UTC') AS minute

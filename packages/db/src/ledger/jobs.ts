@@ -1,7 +1,7 @@
 // Job-level operations: money and job state change together, in one transaction each. These are
 // the calls the gateway makes around the upstream submit (which itself happens outside any
 // transaction). Every operation is idempotent and a job never moves backwards.
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Db } from '../client';
 import { newId } from '../ids';
@@ -15,8 +15,17 @@ import {
   ledgerTransactions,
   TERMINAL_JOB_STATUSES,
 } from '../schema';
-import { captureInTx, type HoldRefusal, recordHold, refundInTx, releaseInTx, reserve } from './holds';
-import { canonicalJson, decodeCursor, encodeCursor, inTransaction, jsonSafe, type Tx } from './internal';
+import { diagnose, type HoldRefusal, refundInTx, releaseInTx } from './holds';
+import {
+  canonicalJson,
+  decodeCursor,
+  encodeCursor,
+  type Executor,
+  inTransaction,
+  jsonSafe,
+  rows,
+  type Tx,
+} from './internal';
 
 const NON_TERMINAL = [
   'submitting',
@@ -74,9 +83,11 @@ export type OpenJobResult =
     };
 
 /**
- * One transaction: claim (tenant, idempotencyKey) by inserting the job row (ON CONFLICT DO NOTHING),
- * the single conditional balance UPDATE (money + limits), the hold and its lines; the job is left
- * `submitting`. A refusal rolls all of it back, so a refused key stays free.
+ * Opens a job: the hold (money + limits, `reserve`), the job row (`submitting`), the hold row and its
+ * ledger transaction, all in ONE statement (`tollgate_open_job`, migration 0006): one round trip,
+ * the tenant's balance row locked only for that statement. A refusal changes nothing, so a refused
+ * key stays free. When the statement returns no job, this reads why: the idempotency key already
+ * names a job (replay / conflict / in flight), or which check the hold failed.
  */
 export async function openJob(db: Db, input: OpenJobInput): Promise<OpenJobResult> {
   if (typeof input.quoteMicroCents !== 'bigint' || input.quoteMicroCents <= 0n) {
@@ -84,67 +95,64 @@ export async function openJob(db: Db, input: OpenJobInput): Promise<OpenJobResul
       `openJob: quoteMicroCents must be a positive bigint, got ${String(input.quoteMicroCents)}`,
     );
   }
-  return inTransaction<OpenJobResult>(db, async (tx, refuse) => {
-    const jobId = newId('job');
-    const holdId = newId('hold');
-    const maxDuration = input.maxDurationSeconds ?? DEFAULT_MAX_DURATION_SECONDS;
-    const insert = tx
-      .insert(jobs)
-      .values({
-        id: jobId,
-        tenantId: input.tenantId,
-        model: input.model,
-        input: jsonSafe(input.input),
-        status: 'submitting',
-        costMicroCents: input.quoteMicroCents,
-        listCostMicroCents: input.listCostMicroCents,
-        priceVersion: input.priceVersion,
-        tags: input.tags,
-        webhookUrl: input.webhookUrl ?? null,
-        idempotencyKey: input.idempotencyKey ?? null,
-        fingerprint: input.fingerprint,
-        holdId,
-        deadlineAt: sql`now() + make_interval(secs => ${maxDuration})`,
-      })
-      .onConflictDoNothing({ target: [jobs.tenantId, jobs.idempotencyKey] })
-      .returning();
-    // The jobs → tenants foreign key is the tenant check (no separate SELECT: one round trip fewer
-    // per submit); a violation aborts the transaction, which `refuse` rolls back anyway.
-    let created: Job | undefined;
-    try {
-      [created] = await insert;
-    } catch (err) {
-      if (violates(err, '23503', 'jobs_tenant_id_tenants_id_fk'))
-        return refuse({ ok: false, reason: 'TENANT_NOT_FOUND' });
-      throw err;
+  // A refusal diagnosed as "nothing fails", or a concurrent request that claimed the same key
+  // between our check and our insert, means the state moved under us (read committed): try again.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const opened = await tryOpenJob(db, input);
+    if (opened === 'KEY_RACE') continue;
+    if (opened) return { ok: true, job: opened, replayed: false };
+    if (input.idempotencyKey !== undefined) {
+      const existing = await findByKey(db, input.tenantId, input.idempotencyKey);
+      if (existing) {
+        if (existing.fingerprint !== input.fingerprint) return { ok: false, reason: 'IDEMPOTENCY_CONFLICT' };
+        if (existing.status === 'submitting') return { ok: false, reason: 'IDEMPOTENCY_IN_FLIGHT' };
+        return { ok: true, job: existing, replayed: true };
+      }
     }
-    if (!created) {
-      const [existing] = await tx
-        .select()
-        .from(jobs)
-        .where(and(eq(jobs.tenantId, input.tenantId), eq(jobs.idempotencyKey, input.idempotencyKey ?? '')));
-      // The key was released (definitive rejection) between our insert and this read: retryable.
-      if (!existing) return refuse({ ok: false, reason: 'IDEMPOTENCY_IN_FLIGHT' });
-      if (existing.fingerprint !== input.fingerprint)
-        return refuse({ ok: false, reason: 'IDEMPOTENCY_CONFLICT' });
-      if (existing.status === 'submitting') return refuse({ ok: false, reason: 'IDEMPOTENCY_IN_FLIGHT' });
-      return { ok: true, job: existing, replayed: true };
-    }
+    const refusal = await diagnose(db, input.tenantId, input.quoteMicroCents);
+    if (refusal) return refusal;
+  }
+  throw new Error(`openJob for ${input.tenantId} kept failing without a failing check (contention?)`);
+}
 
-    const reserved = await reserve(tx, input.tenantId, input.quoteMicroCents);
-    if (!reserved.ok) return refuse(reserved);
-    await recordHold(tx, {
-      holdId,
-      tenantId: input.tenantId,
-      jobId,
-      amount: input.quoteMicroCents,
-      idempotencyKey: `hold:job:${jobId}`,
-      fingerprint: canonicalJson({ op: 'hold', jobId, amountMicroCents: input.quoteMicroCents }),
-      actor: input.actor ?? `tenant:${input.tenantId}`,
-      reserved,
-    });
-    return { ok: true, job: created, replayed: false };
-  });
+async function tryOpenJob(db: Db, input: OpenJobInput): Promise<Job | undefined | 'KEY_RACE'> {
+  const jobId = newId('job');
+  const holdId = newId('hold');
+  const actor = input.actor ?? `tenant:${input.tenantId}`;
+  const holdFingerprint = canonicalJson({ op: 'hold', jobId, amountMicroCents: input.quoteMicroCents });
+  try {
+    const [row] = await rows<Record<string, unknown>>(
+      db,
+      sql`SELECT * FROM tollgate_open_job(
+        ${jobId}, ${holdId}, ${newId('txn')}, ${input.tenantId}, ${input.model},
+        ${JSON.stringify(jsonSafe(input.input))}::jsonb, ${input.quoteMicroCents}, ${input.listCostMicroCents},
+        ${input.priceVersion}, ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(input.tags)}::jsonb)),
+        ${input.webhookUrl ?? null}, ${input.idempotencyKey ?? null}, ${input.fingerprint},
+        ${input.maxDurationSeconds ?? DEFAULT_MAX_DURATION_SECONDS}::int, ${actor}, ${holdFingerprint})`,
+    );
+    return row ? jobFromRow(row) : undefined;
+  } catch (err) {
+    if (violates(err, '23505', 'jobs_tenant_idempotency_key_idx')) return 'KEY_RACE';
+    throw err;
+  }
+}
+
+async function findByKey(db: Db, tenantId: string, idempotencyKey: string): Promise<Job | undefined> {
+  const [job] = await db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.tenantId, tenantId), eq(jobs.idempotencyKey, idempotencyKey)));
+  return job;
+}
+
+/** A `jobs` row as Postgres returned it (snake_case, driver values) → the typed Job Drizzle selects give. */
+function jobFromRow(row: Record<string, unknown>): Job {
+  const job: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(jobs))) {
+    const value = row[column.name];
+    job[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return job as Job;
 }
 
 /** Whether `err` (or an error in its cause chain, as drizzle wraps driver errors) is `code` on `constraint`. */
@@ -182,34 +190,28 @@ async function endActiveJob(tx: Tx, tenantId: string): Promise<void> {
 
 const jobActor = (job: Job, actor: string | undefined) => actor ?? `system:job:${job.id}`;
 
-async function captureLocked(
-  tx: Tx,
-  job: Job,
+/**
+ * Captures a `submitting`/`unknown` job's hold and moves it to `pending` (`tollgate_capture_job`,
+ * migration 0006: one statement). Undefined when the job is in any other state (nothing changed).
+ * Runs on its own (autocommit) or inside a caller's transaction that already locked the job.
+ */
+async function captureAccepted(
+  ex: Executor,
+  jobId: string,
   upstream: {
     upstreamJobId: string | null;
     upstreamCostMicroCents: bigint | null;
     estimatedCompletionTime: Date | null;
   },
   actor: string | undefined,
-): Promise<Job> {
-  const captured = await captureInTx(tx, job.holdId, undefined, {
-    actor: jobActor(job, actor),
-    reason: 'accepted upstream',
-    keepActiveJob: true,
-  });
-  if (!captured.ok)
-    throw new Error(`bug: job ${job.id} (${job.status}) hold not capturable: ${captured.reason}`);
-  const upstreamCost = upstream.upstreamCostMicroCents;
-  return saveJob(tx, job.id, {
-    status: 'pending',
-    upstreamJobId: upstream.upstreamJobId ?? job.upstreamJobId,
-    upstreamCostMicroCents: upstreamCost,
-    costMismatch: upstreamCost !== null && upstreamCost !== job.listCostMicroCents,
-    estimatedCompletionTime: upstream.estimatedCompletionTime,
-    error: null,
-    nextPollAt: sql`now() + make_interval(secs => ${FIRST_POLL_AFTER_SECONDS})`,
-    pollAttempts: 0,
-  });
+): Promise<Job | undefined> {
+  const [row] = await rows<Record<string, unknown>>(
+    ex,
+    sql`SELECT * FROM tollgate_capture_job(${jobId}, ${newId('txn')}, ${upstream.upstreamJobId},
+      ${upstream.upstreamCostMicroCents}::bigint,
+      ${upstream.estimatedCompletionTime?.toISOString() ?? null}::timestamptz, ${actor ?? null})`,
+  );
+  return row ? jobFromRow(row) : undefined;
 }
 
 export interface CaptureJobInput {
@@ -231,24 +233,24 @@ export interface CaptureJobInput {
  * `needs_review` for finance instead. A second, different upstream id is flagged the same way.
  */
 export async function captureJob(db: Db, input: CaptureJobInput): Promise<{ ok: true; job: Job }> {
+  const upstream = {
+    upstreamJobId: input.upstreamJobId,
+    upstreamCostMicroCents: input.upstreamCostMicroCents,
+    estimatedCompletionTime: input.estimatedCompletionTime,
+  };
+  // The usual case (the job is still `submitting`): one statement, no transaction round trips.
+  const captured = await captureAccepted(db, input.jobId, upstream, input.actor);
+  if (captured) return { ok: true, job: captured };
   return db.transaction(async (tx) => {
     const job = await lockJob(tx, input.jobId);
     switch (job.status) {
       case 'submitting':
-      case 'unknown':
-        return {
-          ok: true as const,
-          job: await captureLocked(
-            tx,
-            job,
-            {
-              upstreamJobId: input.upstreamJobId,
-              upstreamCostMicroCents: input.upstreamCostMicroCents,
-              estimatedCompletionTime: input.estimatedCompletionTime,
-            },
-            input.actor,
-          ),
-        };
+      case 'unknown': {
+        // Not reached in practice (no state goes back to these), kept so every state is handled.
+        const again = await captureAccepted(tx, job.id, upstream, input.actor);
+        if (!again) throw new Error(`bug: job ${job.id} (${job.status}) not capturable`);
+        return { ok: true as const, job: again };
+      }
       case 'rejected':
         return {
           ok: true as const,
@@ -373,6 +375,20 @@ export interface AdvanceJobInput {
   actor?: string;
 }
 
+/**
+ * `pending`/`processing` → `completed` with the output, concurrency slot freed (`tollgate_complete_job`,
+ * migration 0006: one statement). Undefined when the job is in any other state (nothing changed).
+ */
+async function completeJob(ex: Executor, jobId: string, upstream: UpstreamJobState): Promise<Job | undefined> {
+  const [row] = await rows<Record<string, unknown>>(
+    ex,
+    sql`SELECT * FROM tollgate_complete_job(${jobId}, ${upstream.output},
+      ${upstream.outputs == null ? null : JSON.stringify(jsonSafe(upstream.outputs))}::jsonb,
+      ${upstream.completedAt?.toISOString() ?? null}::timestamptz)`,
+  );
+  return row ? jobFromRow(row) : undefined;
+}
+
 const RANK: Record<JobStatus, number> = {
   submitting: 0,
   unknown: 0,
@@ -393,14 +409,19 @@ export async function advanceJob(
   db: Db,
   input: AdvanceJobInput,
 ): Promise<{ ok: true; job: Job; changed: boolean }> {
+  // The usual case (a `pending`/`processing` job completed upstream): one statement.
+  if (input.upstream.status === 'completed') {
+    const completed = await completeJob(db, input.jobId, input.upstream);
+    if (completed) return { ok: true, job: completed, changed: true };
+  }
   return db.transaction(async (tx) => {
     let job = await lockJob(tx, input.jobId);
     if (isTerminal(job.status)) return { ok: true as const, job, changed: false };
     let changed = false;
     if (job.status === 'submitting' || job.status === 'unknown') {
-      job = await captureLocked(
+      const captured = await captureAccepted(
         tx,
-        job,
+        job.id,
         {
           upstreamJobId: input.upstreamJobId ?? job.upstreamJobId,
           upstreamCostMicroCents: null,
@@ -408,6 +429,8 @@ export async function advanceJob(
         },
         input.actor,
       );
+      if (!captured) throw new Error(`bug: locked job ${job.id} (${job.status}) not capturable`);
+      job = captured;
       changed = true;
     }
     const target = input.upstream.status;
@@ -418,17 +441,12 @@ export async function advanceJob(
       case 'processing':
         job = await saveJob(tx, job.id, { status: target });
         break;
-      case 'completed':
-        await endActiveJob(tx, job.tenantId);
-        job = await saveJob(tx, job.id, {
-          status: 'completed',
-          output: input.upstream.output,
-          outputs: jsonSafe(input.upstream.outputs ?? null),
-          error: null,
-          completedAt: input.upstream.completedAt ?? sql`now()`,
-          nextPollAt: null,
-        });
+      case 'completed': {
+        const completed = await completeJob(tx, job.id, input.upstream);
+        if (!completed) throw new Error(`bug: locked job ${job.id} (${job.status}) not completable`);
+        job = completed;
         break;
+      }
       case 'failed':
       case 'cancelled': {
         const refunded = await refundInTx(tx, job.holdId, {
