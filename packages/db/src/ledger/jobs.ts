@@ -19,8 +19,8 @@ import { diagnose, type HoldRefusal, refundInTx, releaseInTx } from './holds';
 import {
   canonicalJson,
   decodeCursor,
-  encodeCursor,
   type Executor,
+  encodeCursor,
   inTransaction,
   jsonSafe,
   rows,
@@ -40,8 +40,8 @@ export function isTerminal(status: JobStatus): boolean {
 
 /** Default time a job may stay non-terminal before reconcile reports it overdue. */
 export const DEFAULT_MAX_DURATION_SECONDS = 3_600;
-/** First poll after upstream accepted a job; later polls back off (see claimJobsToPoll). */
-const FIRST_POLL_AFTER_SECONDS = 5;
+// The first poll after upstream accepted a job is due 5 s later (set by tollgate_capture_job, migration
+// 0006); later polls back off (see claimJobsToPoll).
 
 export interface JobError {
   code: string;
@@ -379,7 +379,11 @@ export interface AdvanceJobInput {
  * `pending`/`processing` → `completed` with the output, concurrency slot freed (`tollgate_complete_job`,
  * migration 0006: one statement). Undefined when the job is in any other state (nothing changed).
  */
-async function completeJob(ex: Executor, jobId: string, upstream: UpstreamJobState): Promise<Job | undefined> {
+async function completeJob(
+  ex: Executor,
+  jobId: string,
+  upstream: UpstreamJobState,
+): Promise<Job | undefined> {
   const [row] = await rows<Record<string, unknown>>(
     ex,
     sql`SELECT * FROM tollgate_complete_job(${jobId}, ${upstream.output},
