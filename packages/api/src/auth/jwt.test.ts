@@ -149,6 +149,28 @@ describe('createJwtVerifier', () => {
     if (!r.ok) expect(r.reason).toBe(reason);
   });
 
+  it('remembers a verified HS256 token only until its exp, and never for an altered or forged one', async () => {
+    let now = new Date('2026-12-01T00:00:00Z');
+    const v = createJwtVerifier({ secret: SECRET, issuer: ISS, audience: AUD, currentDate: () => now });
+    // exp sooner than the 60 s cache cap: the entry must end at exp, not at the cap.
+    const exp = Math.floor(now.getTime() / 1000) + 20;
+    const token = await hs({ ...tenantClaims, sub: 'x', iss: ISS, aud: AUD, exp });
+    expect((await v.verify(token)).ok).toBe(true);
+    expect((await v.verify(token)).ok, 'again, from the cache').toBe(true);
+    // Same claims, another signature: a different string, verified on its own (and refused).
+    const [head, body] = token.split('.');
+    const altered = `${head}.${body}.${'A'.repeat(43)}`;
+    expect(await v.verify(altered)).toMatchObject({ ok: false, reason: 'INVALID_TOKEN' });
+    const forged = await hs(
+      { ...tenantClaims, sub: 'x', iss: ISS, aud: AUD, exp },
+      'another-secret-of-at-least-32-characters!',
+    );
+    expect(await v.verify(forged)).toMatchObject({ ok: false, reason: 'INVALID_TOKEN' });
+    // Past exp + the 30 s clock tolerance the cached entry is gone and jose refuses the token.
+    now = new Date((exp + 31) * 1000);
+    expect(await v.verify(token)).toMatchObject({ ok: false, reason: 'TOKEN_EXPIRED' });
+  });
+
   it('tolerates up to 30 s of clock skew, not more', async () => {
     const token = await hs({ ...tenantClaims, sub: 'x', iss: ISS, aud: AUD, exp: nowS() - 20 });
     expect((await verifier().verify(token)).ok).toBe(true);

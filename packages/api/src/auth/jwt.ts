@@ -121,9 +121,13 @@ export function createJwtVerifier(opts: {
     MAX_CLOCK_TOLERANCE_SECONDS,
   );
   const common = { issuer: opts.issuer, audience: opts.audience, requiredClaims: ['exp'], clockTolerance };
+  const verifiedHmac = new VerifiedTokenCache();
+  const now = () => (opts.currentDate ? opts.currentDate() : new Date()).getTime();
 
   return {
     async verify(token) {
+      const cached = verifiedHmac.get(token, now());
+      if (cached) return cached;
       let alg: string | undefined;
       try {
         alg = decodeProtectedHeader(token).alg;
@@ -138,7 +142,11 @@ export function createJwtVerifier(opts: {
             ...when,
             algorithms: [...HMAC_ALGS],
           });
-          return toPrincipal(payload);
+          const principal = toPrincipal(payload);
+          if (principal.ok && typeof payload.exp === 'number') {
+            verifiedHmac.set(token, principal, Math.min(payload.exp * 1000, now() + VERIFIED_TOKEN_TTL_MS));
+          }
+          return principal;
         }
         if (jwks && alg !== undefined && (ASYMMETRIC_ALGS as readonly string[]).includes(alg)) {
           const { payload } = await jwtVerify(token, jwks, {
@@ -158,6 +166,47 @@ export function createJwtVerifier(opts: {
       }
     },
   };
+}
+
+/** How long a verified HS256 token is trusted without re-checking its signature (capped by its exp). */
+const VERIFIED_TOKEN_TTL_MS = 60_000;
+/** Bound on remembered tokens (a few MB at most); the oldest is dropped first. */
+const VERIFIED_TOKEN_MAX = 10_000;
+
+/**
+ * Principals of HS256 tokens already verified, by the exact token string. A tenant app sends the
+ * same token on every call, and re-verifying its HMAC (WebCrypto, a thread-pool round trip per call)
+ * was ~20% of the gateway's CPU per `jobs.submit` in the bench profile. Safe because the result for
+ * the same string and the same secret can only change with time: an entry lives until the token's
+ * `exp` (it was valid when verified, so its `nbf` has passed) or 60 s, whichever is first, and only
+ * valid tokens are remembered (a forged or altered token never matches an entry: the key is the
+ * whole string, signature included). JWKS tokens are not cached, so a key removed at the identity
+ * provider still stops working within JWKS_CACHE_MAX_AGE. Suspension is checked per request in the
+ * database, never here.
+ */
+class VerifiedTokenCache {
+  readonly #entries = new Map<
+    string,
+    { principal: Extract<AuthResult, { ok: true }>; expiresAtMs: number }
+  >();
+
+  get(token: string, nowMs: number): Extract<AuthResult, { ok: true }> | undefined {
+    const hit = this.#entries.get(token);
+    if (!hit) return undefined;
+    if (nowMs >= hit.expiresAtMs) {
+      this.#entries.delete(token);
+      return undefined;
+    }
+    return hit.principal;
+  }
+
+  set(token: string, principal: Extract<AuthResult, { ok: true }>, expiresAtMs: number): void {
+    if (this.#entries.size >= VERIFIED_TOKEN_MAX) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(token, { principal, expiresAtMs });
+  }
 }
 
 /** Extracts the token from `Authorization: Bearer <token>`; null when absent or another scheme. */
