@@ -1,7 +1,9 @@
 // The scenarios of a run. Each returns figures; every one that writes money ends with `reconcile`.
+
 import { performance } from 'node:perf_hooks';
 import { createDb, type Db } from '@tollgate/db/client';
 import { reconcile } from '@tollgate/db/ledger';
+import { cpuMs } from './cpu';
 import { runHoldLoop, type SqlLoopResult } from './hold-sql';
 import {
   type LoadResult,
@@ -257,6 +259,7 @@ export function baselineProxy(ctx: Ctx) {
     'Baseline (a): bare Hono pass-through proxy → simulator',
     async (s) => {
       const ms = ctx.cfg.saturationMs;
+      const cpuBefore = cpuMs(ctx.stack.proxy.child.pid);
       const proxy = await runClosedLoop({
         target: ctx.proxy,
         durationMs: ms,
@@ -267,6 +270,7 @@ export function baselineProxy(ctx: Ctx) {
       });
       s.runs.proxy = proxy;
       s.figures.tps = proxy.okPerSecond;
+      s.figures.proxyCpuMsPerRequest = cpuPerOk(cpuBefore, cpuMs(ctx.stack.proxy.child.pid), proxy.ok);
       s.figures.p50Ms = proxy.latency.p50Ms;
       s.figures.p99Ms = proxy.latency.p99Ms;
       if (ctx.cfg.mode === 'full') {
@@ -330,6 +334,7 @@ export function gatewaySubmit(ctx: Ctx, which: 'spread' | 'hot') {
       ? 'Scenario 2: hot tenant, jobs.submit on one tenant'
       : `Scenario 1: spread, jobs.submit across ${tenants.length} tenants`;
   return scenario(ctx, `gateway-${which}`, title, async (s) => {
+    const cpuBefore = cpuMs(ctx.stack.gateway.child.pid);
     const sat = await runClosedLoop({
       target: ctx.gateway,
       durationMs: ctx.cfg.saturationMs,
@@ -357,7 +362,17 @@ export function gatewaySubmit(ctx: Ctx, which: 'spread' | 'hot') {
     s.figures.p50Ms = at.latency.p50Ms;
     s.figures.p99Ms = at.latency.p99Ms;
     s.figures.backlog = at.backlog ?? 0;
+    // Gateway CPU per accepted job over both phases. Approximate: the poller completes a job ~5 s
+    // after it was accepted, so some completions of this scenario's jobs land in the next one and
+    // some of the previous scenario's land here (steady state: they roughly cancel out).
+    s.figures.gatewayCpuMsPerJob = cpuPerOk(cpuBefore, cpuMs(ctx.stack.gateway.child.pid), sat.ok + at.ok);
   });
+}
+
+/** CPU ms a process spent per successful request between two readings (null if unreadable). */
+function cpuPerOk(before: number | null, after: number | null, ok: number): number | null {
+  if (before === null || after === null || ok === 0) return null;
+  return Math.round(((after - before) / ok) * 1000) / 1000;
 }
 
 /** Scenario 3: at a fixed rate, gateway submit latency minus direct simulator submit latency. */
