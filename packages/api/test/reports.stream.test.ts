@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { formatUsd } from '@tollgate/pricing';
 import { parse } from 'csv-parse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './harness.ts';
+import { type Harness, startHarness, waitFor } from './harness.ts';
 import { seedTopUps } from './ledger-seed.ts';
 
 const TRANSACTIONS = 100_000; // 2 lines each → 200,000 ledger lines
@@ -16,7 +16,7 @@ function collectGarbage(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
-describe('GET /reports/ledger.csv streams from a server-side cursor', () => {
+describe('GET /reports/ledger.csv streams from Postgres (COPY … TO STDOUT)', () => {
   let h: Harness;
   let tenantId: string;
   beforeAll(async () => {
@@ -108,5 +108,38 @@ describe('GET /reports/ledger.csv streams from a server-side cursor', () => {
     console.info(
       `ledger.csv: ${rows} rows, ${(bytes / MB).toFixed(1)} MB; heap +${heapGrowth.toFixed(1)} MB, rss +${rssGrowth.toFixed(1)} MB`,
     );
+  });
+  it('a client that goes away mid-download cancels the COPY and frees its connection', async () => {
+    const token = await h.token({ role: 'finance', sub: 'finance-stream' });
+    const day = 86_400_000;
+    const q = new URLSearchParams({
+      from: new Date(Date.now() - day).toISOString(),
+      to: new Date(Date.now() + day).toISOString(),
+    });
+    const copies = async () => {
+      const [r] = await h.db.sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE query LIKE 'COPY (%' AND state <> 'idle' AND pid <> pg_backend_pid()`;
+      return r?.n ?? 0;
+    };
+    const abort = new AbortController();
+    const res = await fetch(`${h.url}/reports/ledger.csv?${q}`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body?.getReader();
+    const first = await reader?.read();
+    expect(first?.done).toBe(false);
+    expect(await copies(), 'the COPY is running while the client reads slowly').toBe(1);
+    abort.abort();
+    await waitFor(async () => (await copies()) === 0, { what: 'the cancelled COPY to end' });
+    // The pool is usable again: a small report still answers in full.
+    const again = await fetch(
+      `${h.url}/reports/ledger.csv?${new URLSearchParams({ ...Object.fromEntries(q), tenantId })}`,
+      { headers: { authorization: `Bearer ${token}` } },
+    );
+    expect(again.status).toBe(200);
+    expect((await again.text()).split('\r\n').length).toBeGreaterThan(TRANSACTIONS);
   });
 });

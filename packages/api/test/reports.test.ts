@@ -1,6 +1,9 @@
 import { formatUsd } from '@tollgate/pricing';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { csvRecord, csvText } from '../src/reports/csv.ts';
+import { LEDGER_CSV_COLUMNS, usdSql } from '../src/reports/routes.ts';
+import { MAX_USAGE_ROWS, usageReport } from '../src/services/finance/usage.ts';
 import {
   CHEAP_INPUT,
   CHEAP_MODEL,
@@ -44,6 +47,19 @@ describe('finance reports equal the ledger to the micro-cent', () => {
       idempotencyKey: 'rep-adj',
       reason: 'rounding, per "policy"\nline two',
     });
+    // Text a spreadsheet would evaluate: the CSVs must neutralise it (leading ').
+    await h.admin.admin.credits.topUp.mutate({
+      tenantId: b.tenantId,
+      amountMicroCents: 7,
+      idempotencyKey: 'rep-formula-top',
+      reference: '=HYPERLINK("http://evil.example","click")',
+    });
+    await h.admin.admin.credits.adjust.mutate({
+      tenantId: a.tenantId,
+      amountMicroCents: -5,
+      idempotencyKey: 'rep-formula-adj',
+      reason: '-5+cmd|"/c calc"!A1',
+    });
 
     const waitStatus = (client: typeof a.client, id: string, status: string) =>
       waitFor(
@@ -57,7 +73,7 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     const done = await a.client.jobs.submit.mutate({
       model: CHEAP_MODEL,
       input: CHEAP_INPUT,
-      tags: ['blue', 'x,y'],
+      tags: ['blue', 'x,y', '@SUM(1)'],
     });
     await h.sim.control.advance(done.upstreamJobId ?? '', 'completed');
     await waitStatus(a.client, done.id, 'completed');
@@ -206,6 +222,9 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     ]);
     const rows = parse(text, { columns: true }) as Row[];
     expect(rows.map((r) => r.tag)).toContain('x,y');
+    // A tenant-chosen tag is text: formula-like, it gets a leading ' (the amounts stay numbers).
+    expect(rows.map((r) => r.tag)).toContain("'@SUM(1)");
+    expect(rows.map((r) => r.tag)).not.toContain('@SUM(1)');
     for (const r of rows) {
       for (const m of ['charged', 'refunded', 'net', 'upstream_cost', 'margin']) {
         expect(r[`${m}_usd`], `${m}_usd`).toBe(formatUsd(BigInt(r[`${m}_micro_cents`] ?? 'x')));
@@ -279,6 +298,127 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     const balances = await finance.finance.balances.query();
     expect(balances.balanced).toBe(true);
     expect(BigInt(balances.platform.revenueMicroCents)).toBe(ledger.net);
+  });
+
+  it('ledger.csv is byte for byte the RFC 4180 encoding of the ledger rows (CRLF, quoting, USD), formula-like text neutralised', async () => {
+    const res = await fetch(`${h.url}/reports/ledger.csv?${new URLSearchParams(period)}`, {
+      headers: { authorization: `Bearer ${financeToken}` },
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    // The expected file, encoded in JS from a plain SELECT (what the route wrote before Postgres
+    // formatted it with COPY): the same bytes, header and CRLF included.
+    const lines = await h.db.sql<
+      {
+        line_id: string;
+        created_at: string;
+        transaction_id: string;
+        kind: string;
+        account: string;
+        tenant_id: string | null;
+        job_id: string | null;
+        hold_id: string | null;
+        amount: string;
+        balance_after: string | null;
+        reference: string | null;
+        reason: string | null;
+        actor: string;
+      }[]
+    >`
+      SELECT l.id::text AS line_id,
+             to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
+             l.transaction_id, t.kind::text AS kind, l.account::text AS account, l.tenant_id, t.job_id, t.hold_id,
+             l.amount_micro_cents::text AS amount, l.balance_after_micro_cents::text AS balance_after,
+             t.reference, t.reason, t.actor
+        FROM ledger_lines l JOIN ledger_transactions t ON t.id = l.transaction_id
+       WHERE l.created_at >= ${period.from}::timestamptz AND l.created_at < ${period.to}::timestamptz
+       ORDER BY l.created_at, l.id`;
+    let expected = csvRecord(LEDGER_CSV_COLUMNS);
+    for (const r of lines) {
+      const amount = BigInt(r.amount);
+      const balance = r.balance_after === null ? null : BigInt(r.balance_after);
+      expected += csvRecord([
+        r.line_id,
+        r.created_at,
+        r.transaction_id,
+        r.kind,
+        r.account,
+        r.tenant_id,
+        r.job_id,
+        r.hold_id,
+        amount,
+        formatUsd(amount),
+        balance,
+        balance === null ? null : formatUsd(balance),
+        csvText(r.reference),
+        csvText(r.reason),
+        csvText(r.actor),
+      ]);
+    }
+    expect(lines.length).toBe(ledger.lines);
+    expect(text).toBe(expected);
+
+    const rows = parse(text, { columns: true }) as Row[];
+    // Neutralised text cells…
+    expect(rows.map((r) => r.reference)).toContain(`'=HYPERLINK("http://evil.example","click")`);
+    expect(rows.map((r) => r.reason)).toContain(`'-5+cmd|"/c calc"!A1`);
+    expect(rows.map((r) => r.reference)).toContain('INV "42", part 1');
+    // …but negative amounts stay numbers.
+    const adjustment = rows.find(
+      (r) => r.reason === `'-5+cmd|"/c calc"!A1` && r.account === 'tenant_available',
+    );
+    expect(adjustment).toMatchObject({ amount_micro_cents: '-5', amount_usd: '-0.000005' });
+  });
+
+  it('usdSql (the USD columns of the ledger CSV, formatted by Postgres) equal formatUsd to the byte', async () => {
+    const values = [
+      0n,
+      1n,
+      -1n,
+      5n,
+      10n,
+      99n,
+      100n,
+      10_000n,
+      100_000n,
+      120_000n,
+      999_999n,
+      1_000_000n,
+      -1_000_000n,
+      1_000_001n,
+      -1_234_567n,
+      12_345_678_900n,
+      9_223_372_036_854_775_807n,
+      -9_223_372_036_854_775_808n,
+    ];
+    const rows = await h.db.sql.unsafe<{ v: string; usd: string }[]>(
+      `SELECT v::text AS v, ${usdSql('v')} AS usd FROM unnest($1::bigint[]) AS u(v)`,
+      [values.map(String)],
+    );
+    expect(rows.map((r) => [r.v, r.usd])).toEqual(values.map((v) => [String(v), formatUsd(v)]));
+    const [nul] = await h.db.sql.unsafe<{ usd: string | null }[]>(
+      `SELECT ${usdSql('v')} AS usd FROM (SELECT NULL::bigint AS v) x`,
+    );
+    expect(nul?.usd).toBeNull();
+  });
+
+  it('finance.usage past its row cap fails with REPORT_TOO_LARGE (never a silently truncated report)', async () => {
+    expect(MAX_USAGE_ROWS).toBe(10_000);
+    const ctx = {
+      deps: h.gateway.deps,
+      requestId: 'test-cap',
+      log: h.gateway.deps.log,
+      principal: { role: 'finance', sub: 'finance-bob' },
+    } as const;
+    const input = { from: new Date(period.from), to: new Date(period.to), groupBy: ['tenant'] as const };
+    // Two tenants: exactly at a cap of 2 it answers, with a cap of 1 it refuses.
+    const atCap = await usageReport({ ctx, input, maxRows: 2 });
+    expect(atCap.rows).toHaveLength(2);
+    await expect(usageReport({ ctx, input, maxRows: 1 })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      reason: 'REPORT_TOO_LARGE',
+      message: expect.stringContaining('narrow the period or the grouping'),
+    });
   });
 
   it('admin.reconcile is clean and its totals agree with the usage report', async () => {

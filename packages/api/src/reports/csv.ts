@@ -19,3 +19,72 @@ export function csvRecord(
   for (let i = 0; i < fields.length; i++) record += i === 0 ? csvField(fields[i]) : `,${csvField(fields[i])}`;
   return `${record}\r\n`;
 }
+
+/** A text cell a spreadsheet would run as a formula: it starts with = + - @, a tab or a CR. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * Formula-injection guard for a free-text cell (a reason, a reference, an actor, a tag): when it
+ * starts with = + - @, tab or CR, a leading `'` makes spreadsheets show it as text instead of
+ * evaluating it (OWASP "CSV injection"). Apply it to text columns only: numeric columns (amounts,
+ * counts, `-12.50` in USD) are written as they are and stay numbers. The same rule is applied in
+ * SQL for the ledger CSV (`csvTextSql` in routes.ts).
+ */
+export function csvText(value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  return FORMULA_START.test(value) ? `'${value}` : value;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+
+/**
+ * Turns Postgres `COPY … (FORMAT csv)` output (records end with LF) into RFC 4180 records ending
+ * with CRLF, chunk by chunk, whatever the chunk boundaries. Only record terminators change: an LF
+ * inside a quoted field is data and stays as it is (Postgres quotes any field holding CR, LF, a
+ * comma or a quote, and doubles quotes inside, exactly like `csvField`). The quote state carries
+ * over from one chunk to the next.
+ */
+export class CrlfRecords {
+  private inQuotes = false;
+
+  push(chunk: Uint8Array): Uint8Array {
+    // Pass 1: the record terminators (LF outside quotes). indexOf jumps over runs of plain bytes.
+    const ends: number[] = [];
+    let pos = 0;
+    let nextQuote = chunk.indexOf(QUOTE);
+    while (pos < chunk.length) {
+      if (this.inQuotes) {
+        if (nextQuote === -1) break;
+        this.inQuotes = false;
+        pos = nextQuote + 1;
+        nextQuote = chunk.indexOf(QUOTE, pos);
+        continue;
+      }
+      const lf = chunk.indexOf(LF, pos);
+      if (lf !== -1 && (nextQuote === -1 || lf < nextQuote)) {
+        ends.push(lf);
+        pos = lf + 1;
+      } else if (nextQuote !== -1) {
+        this.inQuotes = true;
+        pos = nextQuote + 1;
+        nextQuote = chunk.indexOf(QUOTE, pos);
+      } else break;
+    }
+    if (ends.length === 0) return chunk;
+    // Pass 2: copy, with a CR before each terminator.
+    const out = new Uint8Array(chunk.length + ends.length);
+    let from = 0;
+    let at = 0;
+    for (const lf of ends) {
+      out.set(chunk.subarray(from, lf), at);
+      at += lf - from;
+      out[at++] = CR;
+      out[at++] = LF;
+      from = lf + 1;
+    }
+    out.set(chunk.subarray(from), at);
+    return out;
+  }
+}

@@ -1,6 +1,6 @@
 import type { Db } from '@tollgate/db/client';
 import { formatUsd } from '@tollgate/pricing';
-import { type SQL, sql } from 'drizzle-orm';
+import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -16,7 +16,7 @@ import {
   usageQuery,
 } from '../services/finance/usage.ts';
 import { idSchema } from '../services/wire.ts';
-import { csvRecord } from './csv.ts';
+import { CrlfRecords, csvRecord, csvText } from './csv.ts';
 
 /**
  * Rows fetched per round trip from the server-side cursor: memory stays flat whatever the row count
@@ -98,7 +98,6 @@ function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string
   return r.data;
 }
 
-const usd = (v: bigint | null) => (v === null ? null : formatUsd(v));
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
 /**
@@ -160,21 +159,103 @@ function csvResponse(body: ReadableStream<Uint8Array>, filename: string, request
   });
 }
 
-type LedgerCsvRow = {
-  line_id: string;
-  created_at: string;
-  transaction_id: string;
-  kind: string;
-  account: string;
-  tenant_id: string | null;
-  job_id: string | null;
-  hold_id: string | null;
-  amount_micro_cents: bigint;
-  balance_after_micro_cents: bigint | null;
-  reference: string | null;
-  reason: string | null;
-  actor: string;
-};
+/** A SQL string literal (COPY takes no bind parameters; standard_conforming_strings is on). */
+const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+/**
+ * `formatUsd` in SQL, to the byte: `-` when negative, whole dollars, then the 6 decimals with
+ * trailing zeros dropped down to 2 (`1.50`, `0.000001`, `-12.345`). NULL stays NULL (empty field).
+ */
+export function usdSql(column: string): string {
+  const fraction = `rtrim(lpad(mod(abs(${column}::numeric), 1000000)::text, 6, '0'), '0')`;
+  return `CASE WHEN ${column} IS NULL THEN NULL ELSE
+    (CASE WHEN ${column} < 0 THEN '-' ELSE '' END) || div(abs(${column}::numeric), 1000000)::text || '.'
+    || ${fraction} || repeat('0', greatest(0, 2 - length(${fraction}))) END`;
+}
+
+/**
+ * `csvText` in SQL: the formula-injection guard for a free-text column, and '' as NULL (both are an
+ * empty field in our CSV, but COPY would write an empty string as `""`).
+ */
+export function csvTextSql(column: string): string {
+  return `NULLIF(CASE WHEN left(${column}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || ${column} ELSE ${column} END, '')`;
+}
+
+/**
+ * Streams `COPY (<select>) TO STDOUT (FORMAT csv)`: Postgres formats every row (values, quoting,
+ * USD strings), Node only turns its LF record ends into CRLF and passes the bytes on. The COPY
+ * starts before answering, so a query Postgres refuses still gets a proper JSON error status.
+ * Backpressure end to end: the web stream pulls from postgres.js's readable, which pauses the
+ * socket when its buffer is full, which stops Postgres. A failure after the first byte is logged
+ * and aborts the stream (a failed download, never a silently short file). When the client goes
+ * away the COPY is cancelled and the rest drained, so the connection goes back to the pool.
+ */
+async function copyCsvStream(opts: {
+  db: Db;
+  select: string;
+  header: readonly string[];
+  log: Logger;
+}): Promise<ReadableStream<Uint8Array>> {
+  const query = opts.db.$client.unsafe(`COPY (${opts.select}) TO STDOUT WITH (FORMAT csv)`);
+  const readable = (await query.readable()) as unknown as AsyncIterable<Uint8Array> & { _read?: () => void };
+  const iterator = readable[Symbol.asyncIterator]();
+  // postgres.js 3.4.9 bug (porsager/postgres#499, fix proposed in PR #1016): when a CopyData hits
+  // the stream's high-water mark it pauses the socket, and if CopyDone (or the error ending the
+  // COPY) is handled before the reader drains, nothing resumes it: the connection's last messages
+  // (CommandComplete, ReadyForQuery) are never read and the pooled connection hangs forever. The
+  // stream's `_read` is postgres.js's own `socket.resume()`: call it once the COPY is over.
+  const release = () => readable._read?.();
+  const crlf = new CrlfRecords();
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode(csvRecord(opts.header)));
+    },
+    async pull(controller) {
+      try {
+        const next = await iterator.next();
+        if (next.done) {
+          controller.close();
+          release();
+        } else controller.enqueue(crlf.push(next.value));
+      } catch (err) {
+        release();
+        opts.log.error({ err }, 'CSV report failed while streaming');
+        controller.error(err);
+      }
+    },
+    async cancel() {
+      // The client went away: cancel the COPY, then read what is still in flight until Postgres
+      // reports the cancellation, so the connection is free again.
+      query.cancel();
+      try {
+        for (let n = await iterator.next(); !n.done; n = await iterator.next()) {}
+      } catch {
+        // the expected 57014 query_canceled
+      }
+      release();
+    },
+  });
+}
+
+/**
+ * The ledger CSV as one SELECT whose columns are `LEDGER_CSV_COLUMNS`, values already formatted:
+ * ids as text, times as UTC ISO with microseconds, USD via `usdSql`, free text (reference, reason,
+ * actor) through the formula-injection guard. Period bounds come from validated Dates and the
+ * tenant id from `idSchema` (letters, digits, `_`, `-`), and are quoted as literals anyway.
+ */
+export function ledgerCsvSelect(q: { from: Date; to: Date; tenantId?: string | undefined }): string {
+  return `
+    SELECT l.id, to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           l.transaction_id, t.kind, l.account, l.tenant_id, t.job_id, t.hold_id,
+           l.amount_micro_cents, ${usdSql('l.amount_micro_cents')},
+           l.balance_after_micro_cents, ${usdSql('l.balance_after_micro_cents')},
+           ${csvTextSql('t.reference')}, ${csvTextSql('t.reason')}, ${csvTextSql('t.actor')}
+      FROM ledger_lines l JOIN ledger_transactions t ON t.id = l.transaction_id
+     WHERE l.created_at >= ${literal(q.from.toISOString())}::timestamptz
+       AND l.created_at < ${literal(q.to.toISOString())}::timestamptz
+       ${q.tenantId === undefined ? '' : `AND l.tenant_id = ${literal(q.tenantId)}`}
+     ORDER BY l.created_at, l.id`;
+}
 
 export const LEDGER_CSV_COLUMNS = [
   'line_id',
@@ -230,37 +311,11 @@ export function registerReportRoutes(
         message: '`from` must be before `to`',
       });
     }
-    const query = sql`
-      SELECT l.id::text AS line_id,
-             to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
-             l.transaction_id, t.kind::text AS kind, l.account::text AS account, l.tenant_id, t.job_id, t.hold_id,
-             l.amount_micro_cents, l.balance_after_micro_cents, t.reference, t.reason, t.actor
-        FROM ledger_lines l JOIN ledger_transactions t ON t.id = l.transaction_id
-       WHERE l.created_at >= ${q.from.toISOString()}::timestamptz AND l.created_at < ${q.to.toISOString()}::timestamptz
-         ${q.tenantId === undefined ? sql`` : sql`AND l.tenant_id = ${q.tenantId}`}
-       ORDER BY l.created_at, l.id`;
-    const body = await csvStream<LedgerCsvRow>({
+    const body = await copyCsvStream({
       db: deps.db,
-      query,
+      select: ledgerCsvSelect(q),
       header: LEDGER_CSV_COLUMNS,
       log: c.get('log'),
-      toRecord: (r) => [
-        r.line_id,
-        r.created_at,
-        r.transaction_id,
-        r.kind,
-        r.account,
-        r.tenant_id,
-        r.job_id,
-        r.hold_id,
-        r.amount_micro_cents,
-        usd(r.amount_micro_cents),
-        r.balance_after_micro_cents,
-        usd(r.balance_after_micro_cents),
-        r.reference,
-        r.reason,
-        r.actor,
-      ],
     });
     const scope = q.tenantId === undefined ? '' : `-${q.tenantId}`;
     return csvResponse(body, `ledger${scope}-${day(q.from)}-to-${day(q.to)}.csv`, c.get('requestId'));
@@ -280,7 +335,7 @@ export function registerReportRoutes(
         const r = fromSqlRow(raw);
         const dimValues = { tenant: r.tenantId, model: r.model, day: r.day, tag: r.tag };
         return [
-          ...dims.map((d) => dimValues[d]),
+          ...dims.map((d) => csvText(dimValues[d])),
           r.jobs,
           r.completedJobs,
           r.failedJobs,

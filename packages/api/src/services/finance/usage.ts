@@ -55,6 +55,22 @@ const DIMENSION_COLUMN: Record<UsageDimension, string> = {
   tag: 'tag',
 };
 
+/** The expression of each dimension in the money branch (t = transaction, j = its job). */
+const MONEY_DIMENSION: Record<UsageDimension, string> = {
+  tenant: 't.tenant_id',
+  model: 'j.model',
+  day: `to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  tag: 'tg.tag',
+};
+
+/** The expression of each dimension in the job-count branch (j = a job created in the period). */
+const JOB_DIMENSION: Record<UsageDimension, string> = {
+  tenant: 'j.tenant_id',
+  model: 'j.model',
+  day: `to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  tag: 'tg.tag',
+};
+
 /**
  * The usage query. Money comes straight from the ledger: every `capture` / `refund` transaction in
  * [from, to) contributes its platform_revenue line (charged +, refunded −), dated by the
@@ -64,44 +80,60 @@ const DIMENSION_COLUMN: Record<UsageDimension, string> = {
  * jobs created in [from, to), by status, dated by creation. With `tag`, a job with several tags
  * appears once per tag (and once with tag null when it has none), so tag rows may sum to more than
  * the totals; without `tag`, rows sum exactly to the totals.
+ *
+ * Shape (for speed at 1M ledger lines): each branch is aggregated on its own by the chosen
+ * dimensions (a hash aggregate over the joined rows, computing only the dimensions asked for), and
+ * only those small per-group results are appended and summed again. Summing partial integer sums
+ * is exact (numeric), so the figures are the same as one aggregate over all the events; what it
+ * saves is sorting ~N event rows (which spilled to disk at 1M lines) and formatting a day per row
+ * when `day` is not asked for.
  */
 export function usageQuery(input: UsageInput): SQL {
   const dims = USAGE_DIMENSIONS.filter((d) => input.groupBy.includes(d));
   const byTag = dims.includes('tag');
+  // Every job of the period is in a tag row: its tags, or one NULL tag when it has none.
   const tagJoin = byTag
     ? sql`LEFT JOIN LATERAL unnest(CASE WHEN j.tags IS NULL OR cardinality(j.tags) = 0 THEN ARRAY[NULL::text] ELSE j.tags END) AS tg(tag) ON true`
-    : sql`LEFT JOIN LATERAL (SELECT NULL::text AS tag) AS tg ON true`;
+    : sql``;
   const from = input.from.toISOString();
   const to = input.to.toISOString();
-  const select = dims.map((d) => `${DIMENSION_COLUMN[d]}`);
+  const columns = dims.map((d) => DIMENSION_COLUMN[d]);
+  const branchSelect = (expr: Record<UsageDimension, string>) =>
+    sql.raw(dims.map((d) => `${expr[d]} AS ${DIMENSION_COLUMN[d]}, `).join(''));
+  // GROUP BY the leading output columns by position (the same expressions as selected).
+  const branchGroupBy = sql.raw(dims.length === 0 ? '' : `GROUP BY ${dims.map((_, i) => i + 1).join(', ')}`);
   const selectList = USAGE_DIMENSIONS.map((d) =>
     dims.includes(d) ? DIMENSION_COLUMN[d] : `NULL::text AS ${DIMENSION_COLUMN[d]}`,
   ).join(', ');
-  const groupBy = select.length === 0 ? '' : `GROUP BY ${select.join(', ')}`;
-  const orderBy = select.length === 0 ? '' : `ORDER BY ${select.map((c) => `${c} NULLS FIRST`).join(', ')}`;
+  const groupBy = columns.length === 0 ? '' : `GROUP BY ${columns.join(', ')}`;
+  const orderBy = columns.length === 0 ? '' : `ORDER BY ${columns.map((c) => `${c} NULLS FIRST`).join(', ')}`;
   return sql`
-    WITH events AS (
-      SELECT t.tenant_id, j.model, to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, tg.tag,
-             0 AS jobs, 0 AS completed, 0 AS failed, 0 AS cancelled, 0 AS rejected, 0 AS in_flight,
-             CASE WHEN t.kind = 'capture' THEN l.amount_micro_cents ELSE 0 END AS charged,
-             CASE WHEN t.kind = 'refund' THEN -l.amount_micro_cents ELSE 0 END AS refunded,
-             CASE WHEN t.kind = 'capture' THEN coalesce(j.upstream_cost_micro_cents, 0)
-                  WHEN j.status IN ('failed', 'cancelled') THEN -coalesce(j.upstream_cost_micro_cents, 0)
-                  ELSE 0 END AS upstream
+    WITH parts AS (
+      SELECT ${branchSelect(MONEY_DIMENSION)}
+             0::bigint AS jobs, 0::bigint AS completed, 0::bigint AS failed, 0::bigint AS cancelled,
+             0::bigint AS rejected, 0::bigint AS in_flight,
+             coalesce(sum(l.amount_micro_cents) FILTER (WHERE t.kind = 'capture'), 0) AS charged,
+             coalesce(-sum(l.amount_micro_cents) FILTER (WHERE t.kind = 'refund'), 0) AS refunded,
+             coalesce(sum(CASE WHEN t.kind = 'capture' THEN coalesce(j.upstream_cost_micro_cents, 0)
+                               WHEN j.status IN ('failed', 'cancelled') THEN -coalesce(j.upstream_cost_micro_cents, 0)
+                               ELSE 0 END), 0) AS upstream
         FROM ledger_transactions t
         JOIN ledger_lines l ON l.transaction_id = t.id AND l.account = 'platform_revenue'
         LEFT JOIN jobs j ON j.id = t.job_id
         ${tagJoin}
        WHERE t.kind IN ('capture', 'refund')
          AND t.created_at >= ${from}::timestamptz AND t.created_at < ${to}::timestamptz
+       ${branchGroupBy}
       UNION ALL
-      SELECT j.tenant_id, j.model, to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, tg.tag,
-             1, (j.status = 'completed')::int, (j.status = 'failed')::int, (j.status = 'cancelled')::int,
-             (j.status = 'rejected')::int, (j.status IN ('submitting', 'pending', 'processing', 'unknown'))::int,
+      SELECT ${branchSelect(JOB_DIMENSION)}
+             count(*), count(*) FILTER (WHERE j.status = 'completed'), count(*) FILTER (WHERE j.status = 'failed'),
+             count(*) FILTER (WHERE j.status = 'cancelled'), count(*) FILTER (WHERE j.status = 'rejected'),
+             count(*) FILTER (WHERE j.status IN ('submitting', 'pending', 'processing', 'unknown')),
              0, 0, 0
         FROM jobs j
         ${tagJoin}
        WHERE j.created_at >= ${from}::timestamptz AND j.created_at < ${to}::timestamptz
+       ${branchGroupBy}
     )
     SELECT ${sql.raw(selectList)},
            sum(jobs)::bigint AS jobs, sum(completed)::bigint AS completed_jobs, sum(failed)::bigint AS failed_jobs,
@@ -111,7 +143,7 @@ export function usageQuery(input: UsageInput): SQL {
            (sum(charged) - sum(refunded))::bigint AS net_micro_cents,
            sum(upstream)::bigint AS upstream_cost_micro_cents,
            (sum(charged) - sum(refunded) - sum(upstream))::bigint AS margin_micro_cents
-      FROM events
+      FROM parts
       ${sql.raw(groupBy)}
       ${sql.raw(orderBy)}`;
 }
@@ -216,11 +248,24 @@ function toWireRow(r: UsageRow) {
 
 export type UsageRowView = ReturnType<typeof toWireRow>;
 
-/** At most this many rows in one tRPC answer; bigger reports: the CSV route (streamed). */
-const MAX_ROWS = 10_000;
+/**
+ * At most this many rows in one tRPC answer; bigger reports: the CSV route (streamed). Past the cap
+ * the call fails with REPORT_TOO_LARGE (never a silently truncated report: finance would read a
+ * partial month as the whole one). Only `MAX_ROWS + 1` rows are fetched to find out.
+ */
+export const MAX_USAGE_ROWS = 10_000;
 
 /** `finance.usage`: rows per chosen dimensions plus `totals` over the whole period (one snapshot). */
-export async function usageReport({ ctx, input }: { ctx: PrincipalCtx; input: UsageInput }): Promise<{
+export async function usageReport({
+  ctx,
+  input,
+  maxRows = MAX_USAGE_ROWS,
+}: {
+  ctx: PrincipalCtx;
+  input: UsageInput;
+  /** Tests only: a lower cap, so going past it does not need 10,000 groups of data. */
+  maxRows?: number;
+}): Promise<{
   from: string;
   to: string;
   groupBy: UsageDimension[];
@@ -229,9 +274,19 @@ export async function usageReport({ ctx, input }: { ctx: PrincipalCtx; input: Us
 }> {
   checkPeriod(input.from, input.to);
   const byTag = input.groupBy.includes('tag');
+  const tooLarge = () =>
+    new DomainError({
+      code: 'BAD_REQUEST',
+      reason: 'REPORT_TOO_LARGE',
+      message: `the report has more than ${maxRows} rows; narrow the period or the grouping, or use GET /reports/usage.csv (no row limit)`,
+    });
   const { rows, totals } = await ctx.deps.db.transaction(
     async (tx) => {
-      const rows = ((await tx.execute(usageQuery(input))) as unknown as UsageSqlRow[]).map(fromSqlRow);
+      const raw = (await tx.execute(
+        sql`${usageQuery(input)} LIMIT ${maxRows + 1}`,
+      )) as unknown as UsageSqlRow[];
+      if (raw.length > maxRows) throw tooLarge();
+      const rows = raw.map(fromSqlRow);
       // Without `tag` the rows partition the events, so their sum IS the total (one scan, not two);
       // with `tag` a job may appear in several rows, so the totals need their own query.
       if (!byTag) return { rows, totals: sumRows(rows) };
@@ -241,13 +296,6 @@ export async function usageReport({ ctx, input }: { ctx: PrincipalCtx; input: Us
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },
   );
-  if (rows.length > MAX_ROWS) {
-    throw new DomainError({
-      code: 'BAD_REQUEST',
-      reason: 'REPORT_TOO_LARGE',
-      message: `the report has ${rows.length} rows (max ${MAX_ROWS}); narrow the period or use GET /reports/usage.csv`,
-    });
-  }
   return {
     from: input.from.toISOString(),
     to: input.to.toISOString(),
