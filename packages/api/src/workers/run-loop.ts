@@ -8,12 +8,18 @@ export type Worker = {
   runOnce(): Promise<number>;
 };
 
-/** A self-rescheduling loop (setTimeout chain: runs never overlap within one instance). */
+/**
+ * A self-rescheduling loop (setTimeout chain: runs never overlap within one instance). `pass`
+ * returns how many items it handled; with `batchSize`, a pass that handled a full batch is followed
+ * at once by the next one instead of after `intervalMs` (a backlog drains at the speed of the work,
+ * not at one batch per interval), and the loop goes back to the interval when a pass comes up short.
+ */
 export function createLoop(
   name: string,
   intervalMs: number,
   log: Logger,
   pass: () => Promise<number>,
+  opts: { batchSize?: number } = {},
 ): Worker {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<number> | null = null;
@@ -32,12 +38,16 @@ export function createLoop(
     return running;
   };
 
-  const schedule = () => {
+  const schedule = (handled = 0) => {
     if (stopped) return;
-    timer = setTimeout(() => {
-      timer = null;
-      void runOnce().then(schedule);
-    }, intervalMs);
+    const full = opts.batchSize !== undefined && handled >= opts.batchSize;
+    timer = setTimeout(
+      () => {
+        timer = null;
+        void runOnce().then(schedule);
+      },
+      full ? 0 : intervalMs,
+    );
     timer.unref();
   };
 
