@@ -5,8 +5,8 @@
 import { performance } from 'node:perf_hooks';
 import { cpuMs } from './cpu';
 import { runClosedLoop } from './load';
-import { createTenants, INPUT, MODEL, startStack } from './stack';
 import { targetOf, verifySubmit } from './scenarios';
+import { createTenants, INPUT, MODEL, startStack } from './stack';
 
 const started = performance.now();
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -34,36 +34,62 @@ try {
   };
   const drain = async () => {
     const t0 = performance.now();
-    while ((await inFlight()) > 0 && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 250));
+    while ((await inFlight()) > 0 && performance.now() - t0 < 120_000)
+      await new Promise((r) => setTimeout(r, 250));
   };
   const phase = async (name: string, run: () => Promise<number>) => {
     const before = cpuMs(pid) ?? 0;
     const n = await run();
     const after = cpuMs(pid) ?? 0;
-    log(`[t=${((performance.now() - started) / 1000).toFixed(1)}s] ${name}: ${n} ok, gateway CPU ${((after - before) / Math.max(1, n)).toFixed(3)} ms each`);
+    log(
+      `[t=${((performance.now() - started) / 1000).toFixed(1)}s] ${name}: ${n} ok, gateway CPU ${((after - before) / Math.max(1, n)).toFixed(3)} ms each`,
+    );
     return n;
   };
   await runClosedLoop({ target, durationMs: 3_000, concurrency: 16, make: submit, verify: verifySubmit });
   await drain();
   const idleBefore = cpuMs(pid) ?? 0;
   await new Promise((r) => setTimeout(r, 5_000));
-  log(`idle: gateway CPU ${(((cpuMs(pid) ?? 0) - idleBefore) / 5).toFixed(1)} ms per second (workers polling)`);
-  await phase('GET /healthz', async () =>
-    (await runClosedLoop({ target, durationMs: 4_000, concurrency: 16, make: () => ({ method: 'GET', path: '/healthz', headers: {} }) })).ok,
+  log(
+    `idle: gateway CPU ${(((cpuMs(pid) ?? 0) - idleBefore) / 5).toFixed(1)} ms per second (workers polling)`,
+  );
+  await phase(
+    'GET /healthz',
+    async () =>
+      (
+        await runClosedLoop({
+          target,
+          durationMs: 4_000,
+          concurrency: 16,
+          make: () => ({ method: 'GET', path: '/healthz', headers: {} }),
+        })
+      ).ok,
   );
   const first = tenants[0]?.headers ?? {};
-  const [job] = await stack.sql<{ id: string }[]>`SELECT id FROM jobs WHERE tenant_id = ${tenants[0]?.id ?? ''} LIMIT 1`;
-  await phase('jobs.get', async () =>
-    (await runClosedLoop({
-      target,
-      durationMs: 4_000,
-      concurrency: 16,
-      make: () => ({ method: 'GET', path: `/trpc/jobs.get?input=${encodeURIComponent(JSON.stringify({ id: job?.id }))}`, headers: first }),
-    })).ok,
+  const [job] = await stack.sql<
+    { id: string }[]
+  >`SELECT id FROM jobs WHERE tenant_id = ${tenants[0]?.id ?? ''} LIMIT 1`;
+  await phase(
+    'jobs.get',
+    async () =>
+      (
+        await runClosedLoop({
+          target,
+          durationMs: 4_000,
+          concurrency: 16,
+          make: () => ({
+            method: 'GET',
+            path: `/trpc/jobs.get?input=${encodeURIComponent(JSON.stringify({ id: job?.id }))}`,
+            headers: first,
+          }),
+        })
+      ).ok,
   );
   let accepted = 0;
   await phase('jobs.submit (until answered)', async () => {
-    accepted = (await runClosedLoop({ target, durationMs: 5_000, concurrency: 16, make: submit, verify: verifySubmit })).ok;
+    accepted = (
+      await runClosedLoop({ target, durationMs: 5_000, concurrency: 16, make: submit, verify: verifySubmit })
+    ).ok;
     return accepted;
   });
   await phase('completion by the poller (per job submitted above)', async () => {
