@@ -447,6 +447,33 @@ describe('openJob idempotency', () => {
     });
   });
 
+  it('200 concurrent opens on a balance for 50 from 20 connections: exactly 50 jobs, the rest refused, nothing lost', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 50n * 44_000n });
+    const pool = createDb(t.url, { max: 20 });
+    let results: Awaited<ReturnType<typeof openJob>>[];
+    try {
+      results = await Promise.all(Array.from({ length: 200 }, () => openJob(pool.db, openArgs(tenant.id))));
+    } finally {
+      await pool.close();
+    }
+    expect(results.filter((r) => r.ok)).toHaveLength(50);
+    expect(new Set(results.filter((r) => !r.ok).map((r) => r.reason))).toEqual(
+      new Set(['INSUFFICIENT_BALANCE']),
+    );
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 0n,
+      heldMicroCents: 50n * 44_000n,
+      activeJobs: 50,
+    });
+    const [rows] = await t.sql<{ jobs: bigint; holds: bigint; lines: bigint }[]>`
+      SELECT (SELECT count(*) FROM jobs WHERE tenant_id = ${tenant.id}) AS jobs,
+             (SELECT count(*) FROM holds WHERE tenant_id = ${tenant.id}) AS holds,
+             (SELECT count(*) FROM ledger_lines WHERE tenant_id = ${tenant.id}) AS lines`;
+    // One top-up line plus two lines per hold; refused attempts wrote nothing.
+    expect(rows).toEqual({ jobs: 50n, holds: 50n, lines: 1n + 100n });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
+  });
+
   it('a refused attempt does not consume the key', async () => {
     const tenant = await createTestTenant(t.db, { availableMicroCents: 10_000n });
     const args = openArgs(tenant.id, { idempotencyKey: 'poor' });
