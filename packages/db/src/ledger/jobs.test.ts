@@ -474,6 +474,26 @@ describe('openJob idempotency', () => {
     expect(await tenantIssues(tenant.id)).toEqual([]);
   });
 
+  it('stores tags, input and webhook url as given (tags in order)', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const tags = ['zeta', 'alpha', 'with,comma', 'é"quote'];
+    const opened = await openJob(
+      t.db,
+      openArgs(tenant.id, {
+        tags,
+        input: { prompt: 'a "fox"', n: 2 },
+        webhookUrl: 'https://hooks.example/x',
+      }),
+    );
+    if (!opened.ok) throw new Error(opened.reason);
+    expect(opened.job).toMatchObject({
+      tags,
+      input: { prompt: 'a "fox"', n: 2 },
+      webhookUrl: 'https://hooks.example/x',
+    });
+    expect(await getJob(t.db, { jobId: opened.job.id })).toEqual(opened.job);
+  });
+
   it('a refused attempt does not consume the key', async () => {
     const tenant = await createTestTenant(t.db, { availableMicroCents: 10_000n });
     const args = openArgs(tenant.id, { idempotencyKey: 'poor' });

@@ -126,7 +126,7 @@ async function tryOpenJob(db: Db, input: OpenJobInput): Promise<Job | undefined 
       sql`SELECT * FROM tollgate_open_job(
         ${jobId}, ${holdId}, ${newId('txn')}, ${input.tenantId}, ${input.model},
         ${JSON.stringify(jsonSafe(input.input))}::jsonb, ${input.quoteMicroCents}, ${input.listCostMicroCents},
-        ${input.priceVersion}, ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(input.tags)}::jsonb)),
+        ${input.priceVersion}, ${tagsArray(input.tags)},
         ${input.webhookUrl ?? null}, ${input.idempotencyKey ?? null}, ${input.fingerprint},
         ${input.maxDurationSeconds ?? DEFAULT_MAX_DURATION_SECONDS}::int, ${actor}, ${holdFingerprint})`,
     );
@@ -135,6 +135,12 @@ async function tryOpenJob(db: Db, input: OpenJobInput): Promise<Job | undefined 
     if (violates(err, '23505', 'jobs_tenant_idempotency_key_idx')) return 'KEY_RACE';
     throw err;
   }
+}
+
+/** A text[] parameter, in order (Drizzle would spread a JS array into a list of parameters). */
+function tagsArray(tags: readonly string[]) {
+  return sql`ARRAY(SELECT t.tag FROM jsonb_array_elements_text(${JSON.stringify(tags)}::jsonb)
+    WITH ORDINALITY AS t(tag, n) ORDER BY t.n)`;
 }
 
 async function findByKey(db: Db, tenantId: string, idempotencyKey: string): Promise<Job | undefined> {
