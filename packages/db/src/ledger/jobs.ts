@@ -23,7 +23,7 @@ import {
   encodeCursor,
   inTransaction,
   jsonSafe,
-  rows,
+  preparedRows,
   type Tx,
 } from './internal';
 
@@ -121,7 +121,7 @@ async function tryOpenJob(db: Db, input: OpenJobInput): Promise<Job | undefined 
   const actor = input.actor ?? `tenant:${input.tenantId}`;
   const holdFingerprint = canonicalJson({ op: 'hold', jobId, amountMicroCents: input.quoteMicroCents });
   try {
-    const [row] = await rows<Record<string, unknown>>(
+    const [row] = await preparedRows<Record<string, unknown>>(
       db,
       sql`SELECT * FROM tollgate_open_job(
         ${jobId}, ${holdId}, ${newId('txn')}, ${input.tenantId}, ${input.model},
@@ -211,7 +211,7 @@ async function captureAccepted(
   },
   actor: string | undefined,
 ): Promise<Job | undefined> {
-  const [row] = await rows<Record<string, unknown>>(
+  const [row] = await preparedRows<Record<string, unknown>>(
     ex,
     sql`SELECT * FROM tollgate_capture_job(${jobId}, ${newId('txn')}, ${upstream.upstreamJobId},
       ${upstream.upstreamCostMicroCents}::bigint,
@@ -390,7 +390,7 @@ async function completeJob(
   jobId: string,
   upstream: UpstreamJobState,
 ): Promise<Job | undefined> {
-  const [row] = await rows<Record<string, unknown>>(
+  const [row] = await preparedRows<Record<string, unknown>>(
     ex,
     sql`SELECT * FROM tollgate_complete_job(${jobId}, ${upstream.output},
       ${upstream.outputs == null ? null : JSON.stringify(jsonSafe(upstream.outputs))}::jsonb,
