@@ -1,5 +1,5 @@
 import { tenants } from '@tollgate/db';
-import type { Db } from '@tollgate/db/client';
+import { type Db, queryPrepared } from '@tollgate/db/client';
 import { eq, sql } from 'drizzle-orm';
 import { DomainError } from '../errors.ts';
 import { IN_FORCE_OVERRIDES, type InForceOverrides } from '../services/admin/prices.ts';
@@ -55,11 +55,15 @@ export async function loadTenantWithPricing(
   db: Db,
   tenantId: string,
 ): Promise<{ tenant: TenantRecord; pricing: InForceOverrides }> {
-  const rows = (await db.execute(sql`
+  // Prepared: every jobs.submit and pricing.quote runs it.
+  const rows = await queryPrepared<TenantRecord & InForceOverrides>(
+    db,
+    sql`
     SELECT t.id, t.name, t.status, t.markup_bps AS "markupBps",
            ${IN_FORCE_OVERRIDES} AS "rows", now() AS now
       FROM tenants t
-     WHERE t.id = ${tenantId}`)) as unknown as (TenantRecord & InForceOverrides)[];
+     WHERE t.id = ${tenantId}`,
+  );
   const row = rows[0];
   const tenant = checkTenant(
     row === undefined

@@ -1,7 +1,6 @@
 // Helpers shared by the ledger modules. Not exported from the package.
 import { type SQL, sql } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
-import type { Db } from '../client';
+import { type Db, queryPrepared } from '../client';
 import { auditLog, type LedgerAccount, type LedgerKind } from '../schema';
 
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -41,18 +40,12 @@ export async function rows<T>(ex: Executor, query: SQL): Promise<T[]> {
   return (await ex.execute(query)) as unknown as T[];
 }
 
-const dialect = new PgDialect();
-
 /**
- * `rows`, as a prepared statement when `ex` is the pool: postgres.js prepares it once per
- * connection (Postgres parses and plans it once; the row description is read once), where Drizzle's
- * `execute` sends every query unprepared. For the statements every job runs (the job functions of
- * migration 0006). Inside a transaction it goes through Drizzle as usual.
+ * `rows`, as a prepared statement when `ex` is the pool (`queryPrepared`); inside a transaction it
+ * goes through Drizzle as usual. For the statements every job runs (the job functions of migration 0006).
  */
 export async function preparedRows<T>(ex: Executor, query: SQL): Promise<T[]> {
-  if (!('$client' in ex)) return rows<T>(ex, query);
-  const { sql: text, params } = dialect.sqlToQuery(query);
-  return (await ex.$client.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
+  return '$client' in ex ? queryPrepared<T>(ex, query) : rows<T>(ex, query);
 }
 
 /**
