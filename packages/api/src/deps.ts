@@ -25,6 +25,11 @@ export type GatewayConfig = {
    * Unset = https only.
    */
   allowHttpWebhooks?: boolean;
+  /**
+   * Accept tenant webhook URLs that reach loopback / private / link-local / … addresses (dev and
+   * tests: local receivers; env.ts refuses it in production). Unset = public addresses only (SSRF).
+   */
+  allowPrivateWebhooks?: boolean;
 };
 
 export type AppDeps = {

@@ -35,6 +35,7 @@ describe('loadEnv', () => {
   it('tenant webhooks: https only by default; http allowed by flag, never in production', () => {
     expect(loadEnv({}).tenantWebhooks).toEqual({
       allowHttp: false,
+      allowPrivate: false,
       timeoutMs: 10_000,
       retryBaseMs: 1_000,
       maxAttempts: 5,
@@ -46,6 +47,17 @@ describe('loadEnv', () => {
     expect(() =>
       loadEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), TENANT_WEBHOOK_ALLOW_HTTP: 'true' }),
     ).toThrow(/TENANT_WEBHOOK_ALLOW_HTTP/);
+  });
+
+  it('tenant webhooks: private destinations only by explicit flag (dev, tests), never in production', () => {
+    expect(loadEnv({ TENANT_WEBHOOK_ALLOW_PRIVATE: 'true' }).tenantWebhooks.allowPrivate).toBe(true);
+    expect(
+      loadEnv({ TENANT_WEBHOOK_ALLOW_HTTP: 'true' }).tenantWebhooks.allowPrivate,
+      'not implied by http',
+    ).toBe(false);
+    expect(() =>
+      loadEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), TENANT_WEBHOOK_ALLOW_PRIVATE: 'true' }),
+    ).toThrow(/TENANT_WEBHOOK_ALLOW_PRIVATE/);
   });
 
   it('JWKS cache age: 60 s by default, configurable, at least 1 s', () => {

@@ -126,6 +126,11 @@ const envSchema = z.object({
   STALE_SUBMITTING_AFTER: duration('10m'),
   /** Accept http:// tenant webhook URLs (dev, tests). Refused when NODE_ENV=production. */
   TENANT_WEBHOOK_ALLOW_HTTP: bool(false),
+  /**
+   * Deliver tenant webhooks to loopback / private / link-local / … addresses (dev, tests: local
+   * receivers). Off, such URLs are refused at submit and at delivery (SSRF). Refused in production.
+   */
+  TENANT_WEBHOOK_ALLOW_PRIVATE: bool(false),
   TENANT_WEBHOOK_TIMEOUT: duration('10s'),
   /** Delay before the 2nd delivery attempt; each later retry waits 4× longer (1, 4, 16, 64 s). */
   TENANT_WEBHOOK_RETRY_BASE: duration('1s'),
@@ -172,6 +177,7 @@ export type AppConfig = {
   staleSubmittingMs: number;
   tenantWebhooks: {
     allowHttp: boolean;
+    allowPrivate: boolean;
     timeoutMs: number;
     retryBaseMs: number;
     maxAttempts: number;
@@ -209,6 +215,13 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
   }
   if (e.NODE_ENV === 'production' && e.TENANT_WEBHOOK_ALLOW_HTTP) {
     problems.push('TENANT_WEBHOOK_ALLOW_HTTP must not be true when NODE_ENV=production (https only)');
+  }
+  if (e.NODE_ENV === 'production' && e.TENANT_WEBHOOK_ALLOW_PRIVATE) {
+    // Tenants choose webhook URLs: with this on, any tenant could make the gateway POST into its
+    // own network (metadata service, databases' HTTP ports, admin panels).
+    problems.push(
+      'TENANT_WEBHOOK_ALLOW_PRIVATE must not be true when NODE_ENV=production (tenant webhooks would reach internal addresses)',
+    );
   }
   if (e.JWT_JWKS_CACHE_MAX_AGE < 1_000) {
     problems.push('JWT_JWKS_CACHE_MAX_AGE must be at least 1s (every token would refetch the JWKS)');
@@ -260,6 +273,7 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
     staleSubmittingMs: e.STALE_SUBMITTING_AFTER,
     tenantWebhooks: {
       allowHttp: e.TENANT_WEBHOOK_ALLOW_HTTP,
+      allowPrivate: e.TENANT_WEBHOOK_ALLOW_PRIVATE,
       timeoutMs: e.TENANT_WEBHOOK_TIMEOUT,
       retryBaseMs: e.TENANT_WEBHOOK_RETRY_BASE,
       maxAttempts: e.TENANT_WEBHOOK_MAX_ATTEMPTS,

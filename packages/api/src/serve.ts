@@ -133,6 +133,7 @@ async function main(): Promise<void> {
         unknownJobGraceMs: config.unknownJobGraceMs,
         bodyLimitBytes: config.bodyLimitBytes,
         allowHttpWebhooks: config.tenantWebhooks.allowHttp,
+        allowPrivateWebhooks: config.tenantWebhooks.allowPrivate,
       },
       db,
       pixelbyte,
