@@ -1,12 +1,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { LookupAddress } from 'node:dns';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tenantWebhookDeliveries } from '@tollgate/db';
 import { createDb } from '@tollgate/db/client';
 import { getTenant, updateTenant } from '@tollgate/db/ledger';
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDeps } from '../src/deps.ts';
+import type { ResolveAll } from '../src/services/webhook-url.ts';
 import type { Worker } from '../src/workers/run-loop.ts';
 import { createTenantWebhookWorker } from '../src/workers/tenant-webhooks.ts';
 import {
@@ -67,7 +69,9 @@ describe('tenant webhooks', () => {
   };
   beforeAll(async () => {
     h = await startHarness();
+    // Local receivers on 127.0.0.1: http and private destinations by the dev/test flags.
     h.gateway.deps.config.allowHttpWebhooks = true;
+    h.gateway.deps.config.allowPrivateWebhooks = true;
   });
   afterEach(async () => {
     // Each test's workers stop with it, so no test sees another's loop deliver its rows.
@@ -161,6 +165,25 @@ describe('tenant webhooks', () => {
     await h.expectReconciled();
   });
 
+  it('receiver that never answers → attempt fails after the timeout and is retried', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer(() => undefined); // reads the request, never answers
+    silent.on('connection', (s) => sockets.add(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const { client } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/hook`;
+      const done = await completedJob(client, url);
+      expect(await worker(h.gateway.deps, { timeoutMs: 200 }).runOnce()).toBe(0);
+      const d = await deliveryOf(done.id);
+      expect(d).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: null });
+      expect(d?.lastError).toBe('no answer within 200 ms');
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
   it('two gateway workers on one database send each delivery exactly once', async () => {
     const receiver = await startReceiver();
     const pools = [createDb(h.db.url, { max: 4 }), createDb(h.db.url, { max: 4 })];
@@ -251,5 +274,162 @@ describe('tenant webhooks', () => {
       h.gateway.deps.config.allowHttpWebhooks = true;
     }
     expect(await rowCounts(h.db)).toEqual(before);
+  });
+
+  /** Runs `fn` with private webhook destinations refused (the production default). */
+  async function withPrivateRefused<T>(fn: () => Promise<T>): Promise<T> {
+    h.gateway.deps.config.allowPrivateWebhooks = false;
+    try {
+      return await fn();
+    } finally {
+      h.gateway.deps.config.allowPrivateWebhooks = true;
+    }
+  }
+
+  /** A DNS resolver where `name` → 127.0.0.1 (a rebinding name, or an internal one); others fail. */
+  const resolverTo127 =
+    (name: string): ResolveAll =>
+    (hostname, _options, callback) => {
+      if (hostname === name) return callback(null, [{ address: '127.0.0.1', family: 4 } as LookupAddress]);
+      const err: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+      err.code = 'ENOTFOUND';
+      return callback(err, []);
+    };
+
+  it('SSRF: a submit whose webhookUrl is a private IP literal or localhost is BAD_REQUEST, nothing charged', async () => {
+    const { client } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+    const account = await client.account.get.query();
+    const before = await rowCounts(h.db);
+    await withPrivateRefused(async () => {
+      const e = await expectTRPCError(
+        client.jobs.submit.mutate({
+          model: CHEAP_MODEL,
+          input: CHEAP_INPUT,
+          webhookUrl: 'https://10.0.0.1/x',
+        }),
+      );
+      expect(e).toMatchObject({
+        code: 'BAD_REQUEST',
+        httpStatus: 400,
+        reason: 'INVALID_INPUT',
+        message: 'webhookUrl must reach a public address: host 10.0.0.1 is private (10.0.0.0/8, RFC 1918)',
+        details: { field: 'webhookUrl' },
+      });
+      for (const webhookUrl of [
+        'https://127.0.0.1/x',
+        'https://169.254.169.254/latest/meta-data/',
+        'https://100.64.0.1/x',
+        'https://[::1]/x',
+        'https://[fd00::1]/x',
+        'https://[::ffff:192.168.0.1]/x',
+        'https://0x7f000001/x',
+        'https://0.0.0.0/x',
+        'https://localhost:8443/x',
+        'http://127.0.0.1:9/x', // http allowed here, private not
+      ]) {
+        const err = await expectTRPCError(
+          client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT, webhookUrl }),
+        );
+        expect(err, webhookUrl).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+        expect(err.message, webhookUrl).toMatch(/^webhookUrl must reach a public address: host /);
+      }
+    });
+    expect(await rowCounts(h.db)).toEqual(before);
+    expect(await client.account.get.query()).toEqual(account);
+  });
+
+  it('SSRF: admin tenants.create/update refuse a private default webhook URL with the schema 400', async () => {
+    const { tenantId } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+    const before = await rowCounts(h.db);
+    for (const webhookUrl of [
+      'https://169.254.169.254/hook',
+      'https://[::1]/hook',
+      'https://localhost/hook',
+    ]) {
+      const e = await expectTRPCError(h.admin.admin.tenants.update.mutate({ tenantId, webhookUrl }));
+      expect(e, webhookUrl).toMatchObject({ code: 'BAD_REQUEST', httpStatus: 400, reason: 'INVALID_INPUT' });
+      expect(e.message, webhookUrl).toMatch(/webhookUrl: webhook URL must reach a public address/);
+      const c = await expectTRPCError(h.admin.admin.tenants.create.mutate({ name: 'ssrf', webhookUrl }));
+      expect(c, webhookUrl).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+    }
+    expect(await rowCounts(h.db), 'nothing written, no audit row').toEqual(before);
+    expect((await getTenant(h.db.db, tenantId))?.webhookUrl).toBeNull();
+    // A public one is still accepted.
+    const ok = await h.admin.admin.tenants.update.mutate({
+      tenantId,
+      webhookUrl: 'https://hooks.example.com/t',
+    });
+    expect(ok.webhookUrl).toBe('https://hooks.example.com/t');
+  });
+
+  it('SSRF at delivery: a name that resolves to 127.0.0.1 → failed at once, nothing sent, job and money untouched', async () => {
+    const receiver = await startReceiver();
+    try {
+      const { client } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+      const port = new URL(receiver.url).port;
+      // Accepted at submit (a name, not a literal): it resolves privately only when delivered.
+      const url = `http://rebind.test:${port}/hooks/tollgate`;
+      const done = await completedJob(client, url);
+      const before = await client.account.get.query();
+      const resolve = resolverTo127('rebind.test');
+      await withPrivateRefused(async () => {
+        expect(await worker(h.gateway.deps, { resolve, maxAttempts: 5 }).runOnce()).toBe(0);
+      });
+      const d = await deliveryOf(done.id);
+      expect(d).toMatchObject({
+        status: 'failed',
+        attempts: 1, // refused addresses are not retried
+        nextAttemptAt: null,
+        deliveredAt: null,
+        lastStatusCode: null,
+        lastError: 'refused (SSRF): rebind.test resolved to 127.0.0.1, loopback (127.0.0.0/8)',
+      });
+      expect(receiver.received, 'no connection reached the receiver').toEqual([]);
+      expect(await client.jobs.get.query({ id: done.id })).toEqual(done);
+      expect(await client.account.get.query()).toEqual(before);
+      await h.expectReconciled();
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('control: the same resolver with private destinations allowed delivers to the receiver', async () => {
+    const receiver = await startReceiver();
+    try {
+      const { client } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+      const url = `http://rebind.test:${new URL(receiver.url).port}/hooks/tollgate`;
+      const done = await completedJob(client, url);
+      expect(await worker(h.gateway.deps, { resolve: resolverTo127('rebind.test') }).runOnce()).toBe(1);
+      expect(receiver.received).toHaveLength(1);
+      expect(receiver.received[0]?.headers.host).toBe(`rebind.test:${new URL(receiver.url).port}`);
+      expect(await deliveryOf(done.id)).toMatchObject({ status: 'delivered', attempts: 1 });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('SSRF at delivery: a stored private-literal URL (tenant default) is re-checked → failed at once', async () => {
+    const receiver = await startReceiver();
+    try {
+      const { client, tenantId } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+      // Written directly (as an older row or a row from before this rule would be).
+      await updateTenant(h.db.db, { tenantId, webhookUrl: receiver.url, actor: 'test' });
+      const done = await completedJob(client);
+      const before = await client.account.get.query();
+      await withPrivateRefused(async () => {
+        expect(await worker(h.gateway.deps).runOnce()).toBe(0);
+      });
+      expect(await deliveryOf(done.id)).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        nextAttemptAt: null,
+        lastError:
+          'webhook URL not allowed: it must reach a public address: host 127.0.0.1 is loopback (127.0.0.0/8)',
+      });
+      expect(receiver.received).toEqual([]);
+      expect(await client.account.get.query()).toEqual(before);
+    } finally {
+      await receiver.close();
+    }
   });
 });

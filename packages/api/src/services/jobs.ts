@@ -9,7 +9,7 @@ import { type PricedTenantCtx, SYSTEM_ACTOR, type TenantCtx } from './context.ts
 import { syncJobWithUpstream } from './lifecycle.ts';
 import { quoteError } from './pricing.ts';
 import { upstreamNotSentError, upstreamRejectionError } from './upstream-errors.ts';
-import { webhookUrlAllowed } from './webhook-url.ts';
+import { webhookUrlProblem } from './webhook-url.ts';
 import { canonicalJson, type JobView, sha256Hex, toJobView, toWireAmount } from './wire.ts';
 
 export type SubmitInput = {
@@ -96,14 +96,18 @@ export async function submitJob({
   input: SubmitInput;
 }): Promise<JobView> {
   const { deps, tenant } = ctx;
-  if (
-    input.webhookUrl !== undefined &&
-    !webhookUrlAllowed(input.webhookUrl, deps.config.allowHttpWebhooks === true)
-  ) {
+  const webhookProblem =
+    input.webhookUrl === undefined
+      ? null
+      : webhookUrlProblem(input.webhookUrl, {
+          allowHttp: deps.config.allowHttpWebhooks === true,
+          allowPrivate: deps.config.allowPrivateWebhooks === true,
+        });
+  if (webhookProblem !== null) {
     throw new DomainError({
       code: 'BAD_REQUEST',
       reason: 'INVALID_INPUT',
-      message: 'webhookUrl must be an https URL without credentials',
+      message: `webhookUrl ${webhookProblem}`,
       details: { field: 'webhookUrl' },
     });
   }

@@ -1,9 +1,17 @@
 import { createHmac } from 'node:crypto';
+import { request as httpRequest, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { jobs, type TenantWebhookDelivery, tenants, tenantWebhookDeliveries } from '@tollgate/db';
 import type { Db } from '@tollgate/db/client';
 import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { AppDeps } from '../deps.ts';
-import { webhookUrlAllowed } from '../services/webhook-url.ts';
+import {
+  guardedLookup,
+  PrivateAddressError,
+  type ResolveAll,
+  type WebhookUrlPolicy,
+  webhookUrlProblem,
+} from '../services/webhook-url.ts';
 import { toJobView } from '../services/wire.ts';
 import { createLoop, forEachBounded, type Worker } from './run-loop.ts';
 
@@ -15,7 +23,10 @@ import { createLoop, forEachBounded, type Worker } from './run-loop.ts';
  * 1. claim: one short statement takes due rows `FOR UPDATE SKIP LOCKED`, counts the attempt and
  *    pushes `next_attempt_at` out by a lease (longer than the send timeout), so no other instance
  *    takes them while this one is sending, and a crashed sender's rows come back after the lease;
- * 2. send: POST outside any transaction, with a timeout, redirects not followed;
+ * 2. send: POST outside any transaction, with a timeout, redirects not followed; the URL is checked
+ *    again (https, no credentials, no private IP literal) and the host is resolved by a lookup that
+ *    refuses non-public addresses, on the very socket that connects (SSRF, DNS rebinding: see
+ *    services/webhook-url.ts). A refused URL or address fails the delivery at once (no retry);
  * 3. record: 2xx → delivered; otherwise retry after `retryBaseMs × 4^(attempt−1)` (1, 4, 16, 64 s by
  *    default) until `maxAttempts`, then failed. A result is recorded only for the attempt this
  *    instance claimed (`attempts` is the fencing token), so a late sender never overwrites a newer
@@ -31,6 +42,11 @@ export type TenantWebhookOptions = {
   retryBaseMs: number;
   /** Attempts in all (the first included) before the delivery is marked failed. */
   maxAttempts: number;
+  /**
+   * Resolves webhook hosts (default `dns.lookup`); its answers go through `guardedLookup`. Tests
+   * pass a fake resolver to route a name to a local receiver.
+   */
+  resolve?: ResolveAll;
 };
 
 export const DEFAULT_TENANT_WEBHOOK_OPTIONS: TenantWebhookOptions = {
@@ -130,29 +146,72 @@ async function recordAttempt(
   return giveUp ? 'failed' : 'retry';
 }
 
-async function send(
-  url: string,
+type SendOptions = { timeoutMs: number; allowPrivate: boolean; resolve: ResolveAll | undefined };
+
+/**
+ * One POST with node:http(s) (not fetch: its connection has no per-request `lookup`). Resolves on the
+ * response status; never throws. Redirects are not followed (SECURITY: a redirect could bounce the
+ * signed body elsewhere, an internal address included; 3xx counts as a failure). `final` = retrying
+ * cannot help (the host resolved to a non-public address).
+ */
+function send(
+  url: URL,
   headers: Record<string, string>,
   body: string,
-  timeoutMs: number,
-): Promise<AttemptResult> {
-  try {
-    const res = await fetch(url, {
+  opts: SendOptions,
+): Promise<AttemptResult & { final?: boolean }> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (r: AttemptResult & { final?: boolean }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(r);
+    };
+    const options: RequestOptions = {
       method: 'POST',
-      headers,
-      body,
-      // SECURITY: a redirect could bounce the signed body elsewhere; 3xx counts as a failure.
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port || undefined,
+      path: `${url.pathname}${url.search}`,
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      // A fresh connection per delivery (keep-alive off): nothing pooled outlives the worker.
+      agent: false,
+      ...(opts.allowPrivate && !opts.resolve ? {} : { lookup: lookupFor(opts) }),
+    };
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(options, (res) => {
+      const status = res.statusCode ?? 0;
+      res.destroy();
+      if (status >= 200 && status < 300) done({ ok: true, statusCode: status });
+      else done({ ok: false, statusCode: status, error: `receiver answered HTTP ${status}` });
     });
-    await res.body?.cancel().catch(() => undefined);
-    if (res.status >= 200 && res.status < 300) return { ok: true, statusCode: res.status };
-    return { ok: false, statusCode: res.status, error: `receiver answered HTTP ${res.status}` };
-  } catch (err) {
-    const name = err instanceof Error ? err.name : 'Error';
-    const reason = name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `request failed (${name})`;
-    return { ok: false, statusCode: null, error: reason };
-  }
+    const timer = setTimeout(() => {
+      done({ ok: false, statusCode: null, error: `no answer within ${opts.timeoutMs} ms` });
+      req.destroy();
+    }, opts.timeoutMs);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err instanceof PrivateAddressError) {
+        done({ ok: false, statusCode: null, error: `refused (SSRF): ${err.message}`, final: true });
+      } else {
+        done({ ok: false, statusCode: null, error: `request failed (${err.code ?? err.name})` });
+      }
+    });
+    req.end(body);
+  });
+}
+
+function lookupFor(opts: SendOptions): RequestOptions['lookup'] {
+  const guarded = guardedLookup(opts.resolve);
+  if (!opts.allowPrivate) return guarded as RequestOptions['lookup'];
+  // Private destinations allowed (dev, tests): the test resolver, unchecked.
+  const resolveAll = opts.resolve as ResolveAll;
+  return ((hostname, options, callback) =>
+    resolveAll(hostname, { ...options, all: true }, (err, addresses) => {
+      const first = addresses?.[0];
+      if (err || !first) return callback(err ?? new Error(`${hostname} has no address`), '', 0);
+      if (options.all) return (callback as (e: null, a: typeof addresses) => void)(null, addresses);
+      return callback(null, first.address, first.family);
+    })) as RequestOptions['lookup'];
 }
 
 /** One pass: claim due deliveries, send them with bounded concurrency, record each result. */
@@ -173,7 +232,10 @@ export async function deliverDueTenantWebhooks(deps: AppDeps, opts: TenantWebhoo
       ),
     );
   const byJob = new Map(rows.map((r) => [r.job.id, r]));
-  const allowHttp = deps.config.allowHttpWebhooks === true;
+  const policy: WebhookUrlPolicy = {
+    allowHttp: deps.config.allowHttpWebhooks === true,
+    allowPrivate: deps.config.allowPrivateWebhooks === true,
+  };
   let delivered = 0;
 
   await forEachBounded(claimed, opts.concurrency, async (d) => {
@@ -181,6 +243,7 @@ export async function deliverDueTenantWebhooks(deps: AppDeps, opts: TenantWebhoo
     const ctx = { deliveryId: d.id, jobId: d.jobId, tenantId: d.tenantId, attempt: d.attempts };
     let result: AttemptResult;
     let final = false;
+    const problem = webhookUrlProblem(d.url, policy);
     if (d.attempts > opts.maxAttempts) {
       // Our lease on the last attempt expired (crash mid-send): attempts are used up.
       result = { ok: false, statusCode: d.lastStatusCode, error: 'attempts exhausted' };
@@ -188,14 +251,15 @@ export async function deliverDueTenantWebhooks(deps: AppDeps, opts: TenantWebhoo
     } else if (!row?.secret) {
       result = { ok: false, statusCode: null, error: 'tenant has no webhook secret' };
       final = true;
-    } else if (!webhookUrlAllowed(d.url, allowHttp)) {
-      result = { ok: false, statusCode: null, error: 'webhook URL not allowed (https only)' };
+    } else if (problem !== null) {
+      // Re-checked before each send: the tenant default URL and older rows predate today's rules.
+      result = { ok: false, statusCode: null, error: `webhook URL not allowed: it ${problem}` };
       final = true;
     } else {
       const body = JSON.stringify({ type: d.eventType, job: toJobView(row.job) });
       const timestamp = String(Math.floor(Date.now() / 1000));
-      result = await send(
-        d.url,
+      const sent = await send(
+        new URL(d.url),
         {
           'content-type': 'application/json',
           'user-agent': 'tollgate-webhooks/1',
@@ -205,8 +269,12 @@ export async function deliverDueTenantWebhooks(deps: AppDeps, opts: TenantWebhoo
           [SIGNATURE_HEADER]: signTenantWebhook(row.secret, timestamp, body),
         },
         body,
-        opts.timeoutMs,
+        { timeoutMs: opts.timeoutMs, allowPrivate: policy.allowPrivate, resolve: opts.resolve },
       );
+      final = sent.final === true;
+      result = sent.ok
+        ? { ok: true, statusCode: sent.statusCode }
+        : { ok: false, statusCode: sent.statusCode, error: sent.error };
     }
     const outcome = await recordAttempt(deps.db, d, result, { ...opts, final });
     if (outcome === 'delivered') {

@@ -8,6 +8,7 @@ import {
   setTenantStatusAsAdmin,
   updateTenantAsAdmin,
 } from '../../services/admin/tenants.ts';
+import { webhookUrlProblem } from '../../services/webhook-url.ts';
 import { cursorSchema, idSchema, limitSchema, wireAmount } from '../../services/wire.ts';
 import { adminProcedure, router } from '../../trpc.ts';
 
@@ -17,7 +18,14 @@ export const limitsInput = z.strictObject({
   requestsPerMinute: z.number().int().min(0).max(1_000_000).nullable().optional(),
 });
 
-const webhookUrl = z.url({ protocol: /^https$/ }).max(2048);
+/** https, no credentials, no private/loopback/link-local IP literal or localhost (SSRF; dev flags do not apply here). */
+const webhookUrl = z
+  .url({ protocol: /^https$/ })
+  .max(2048)
+  .superRefine((u, ctx) => {
+    const problem = webhookUrlProblem(u, { allowHttp: false, allowPrivate: false });
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: `webhook URL ${problem}` });
+  });
 
 const tenantId = idSchema('ten');
 
