@@ -339,6 +339,9 @@ async function main(): Promise<void> {
     print(
       `gateway RSS: rest ${rssAtRest} MB, peak under load ${rssUnderLoadPeak} MB, after ${rssAfter} MB; soak slope ${fig(soakResult, 'rssSlopeMbPerMin')} MB/min`,
     );
+    print(
+      `CPU per request (from /proc): gateway ${fig(byId('gateway-spread'), 'gatewayCpuMsPerJob')} ms per accepted job spread, ${fig(byId('gateway-hot'), 'gatewayCpuMsPerJob')} ms hot; bare proxy ${fig(byId('baseline-proxy'), 'proxyCpuMsPerRequest')} ms`,
+    );
     if (reportsResult)
       print(`reports: ${reportsResult.status}${reportsResult.reason ? ` (${reportsResult.reason})` : ''}`);
     print('');
