@@ -474,6 +474,46 @@ describe('openJob idempotency', () => {
     expect(await tenantIssues(tenant.id)).toEqual([]);
   });
 
+  it("group commit: one tenant's concurrent opens go as groups; each caller gets its own result or error", async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100n * 44_000n });
+    const pool = createDb(t.url, { max: 10 });
+    const statements: string[] = [];
+    (pool.sql.options as { debug?: unknown }).debug = (_id: number, query: string) => {
+      const fn = /tollgate_open_jobs?\b/.exec(query);
+      if (fn) statements.push(fn[0]);
+    };
+    let results: unknown[];
+    try {
+      results = await Promise.all([
+        ...Array.from({ length: 5 }, () => openJob(pool.db, openArgs(tenant.id))),
+        // One caller's bad request (list cost below zero breaks a CHECK) must not fail the others.
+        openJob(pool.db, openArgs(tenant.id, { listCostMicroCents: -1n })).catch((err: unknown) => err),
+        ...Array.from({ length: 35 }, () => openJob(pool.db, openArgs(tenant.id))),
+        ...Array.from({ length: 10 }, (_, i) =>
+          openJob(pool.db, openArgs(tenant.id, { idempotencyKey: `k${i % 2}` })),
+        ),
+      ]);
+    } finally {
+      await pool.close();
+    }
+    expect(statements, 'opens that arrived while one was in flight went as a group').toContain(
+      'tollgate_open_jobs',
+    );
+    expect(results[5]).toBeInstanceOf(Error);
+    const outcomes = results.filter((_, i) => i !== 5) as Awaited<ReturnType<typeof openJob>>[];
+    expect(outcomes.slice(0, 40).every((r) => r.ok && !r.replayed)).toBe(true);
+    const keyed = outcomes.slice(40);
+    expect(keyed.filter((r) => r.ok && !r.replayed)).toHaveLength(2);
+    for (const r of keyed.filter((r) => !r.ok))
+      expect(r).toEqual({ ok: false, reason: 'IDEMPOTENCY_IN_FLIGHT' });
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 58n * 44_000n,
+      heldMicroCents: 42n * 44_000n,
+      activeJobs: 42,
+    });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
+  });
+
   it('stores tags, input and webhook url as given (tags in order)', async () => {
     const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
     const tags = ['zeta', 'alpha', 'with,comma', 'é"quote'];

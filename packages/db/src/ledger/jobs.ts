@@ -97,8 +97,10 @@ export async function openJob(db: Db, input: OpenJobInput): Promise<OpenJobResul
   }
   // A refusal diagnosed as "nothing fails", or a concurrent request that claimed the same key
   // between our check and our insert, means the state moved under us (read committed): try again.
+  // The first attempt may be grouped with the same tenant's concurrent opens (group commit).
   for (let attempt = 0; attempt < 5; attempt++) {
-    const opened = await tryOpenJob(db, input);
+    const entry = openEntry(input);
+    const opened = attempt === 0 ? await openGrouped(db, entry) : await tryOpenJob(db, entry);
     if (opened === 'KEY_RACE') continue;
     if (opened) return { ok: true, job: opened, replayed: false };
     if (input.idempotencyKey !== undefined) {
@@ -115,25 +117,133 @@ export async function openJob(db: Db, input: OpenJobInput): Promise<OpenJobResul
   throw new Error(`openJob for ${input.tenantId} kept failing without a failing check (contention?)`);
 }
 
-async function tryOpenJob(db: Db, input: OpenJobInput): Promise<Job | undefined | 'KEY_RACE'> {
+/** One attempt at opening a job: the arguments of `tollgate_open_job`, fresh ids included. */
+interface OpenEntry {
+  jobId: string;
+  holdId: string;
+  txnId: string;
+  tenantId: string;
+  model: string;
+  input: unknown;
+  quote: bigint;
+  listCost: bigint;
+  priceVersion: string;
+  tags: string[];
+  webhookUrl: string | null;
+  idempotencyKey: string | null;
+  fingerprint: string;
+  maxDurationSeconds: number;
+  actor: string;
+  holdFingerprint: string;
+}
+
+function openEntry(input: OpenJobInput): OpenEntry {
   const jobId = newId('job');
-  const holdId = newId('hold');
-  const actor = input.actor ?? `tenant:${input.tenantId}`;
-  const holdFingerprint = canonicalJson({ op: 'hold', jobId, amountMicroCents: input.quoteMicroCents });
+  return {
+    jobId,
+    holdId: newId('hold'),
+    txnId: newId('txn'),
+    tenantId: input.tenantId,
+    model: input.model,
+    input: jsonSafe(input.input),
+    quote: input.quoteMicroCents,
+    listCost: input.listCostMicroCents,
+    priceVersion: input.priceVersion,
+    tags: input.tags,
+    webhookUrl: input.webhookUrl ?? null,
+    idempotencyKey: input.idempotencyKey ?? null,
+    fingerprint: input.fingerprint,
+    maxDurationSeconds: input.maxDurationSeconds ?? DEFAULT_MAX_DURATION_SECONDS,
+    actor: input.actor ?? `tenant:${input.tenantId}`,
+    holdFingerprint: canonicalJson({ op: 'hold', jobId, amountMicroCents: input.quoteMicroCents }),
+  };
+}
+
+type Opened = Job | undefined | 'KEY_RACE';
+
+async function tryOpenJob(db: Db, e: OpenEntry): Promise<Opened> {
   try {
     const [row] = await preparedRows<Record<string, unknown>>(
       db,
       sql`SELECT * FROM tollgate_open_job(
-        ${jobId}, ${holdId}, ${newId('txn')}, ${input.tenantId}, ${input.model},
-        ${JSON.stringify(jsonSafe(input.input))}::jsonb, ${input.quoteMicroCents}, ${input.listCostMicroCents},
-        ${input.priceVersion}, ${tagsArray(input.tags)},
-        ${input.webhookUrl ?? null}, ${input.idempotencyKey ?? null}, ${input.fingerprint},
-        ${input.maxDurationSeconds ?? DEFAULT_MAX_DURATION_SECONDS}::int, ${actor}, ${holdFingerprint})`,
+        ${e.jobId}, ${e.holdId}, ${e.txnId}, ${e.tenantId}, ${e.model},
+        ${JSON.stringify(e.input)}::jsonb, ${e.quote}, ${e.listCost},
+        ${e.priceVersion}, ${tagsArray(e.tags)},
+        ${e.webhookUrl}, ${e.idempotencyKey}, ${e.fingerprint},
+        ${e.maxDurationSeconds}::int, ${e.actor}, ${e.holdFingerprint})`,
     );
     return row ? jobFromRow(row) : undefined;
   } catch (err) {
     if (violates(err, '23505', 'jobs_tenant_idempotency_key_idx')) return 'KEY_RACE';
     throw err;
+  }
+}
+
+// Group commit (migration 0007). Per pool and tenant: while one open of the tenant is in flight, the
+// opens that arrive wait in a queue; when it ends, the queue goes as ONE statement
+// (`tollgate_open_jobs`: one transaction, one commit, the balance row locked once), up to
+// MAX_GROUP at a time. An open that finds nothing in flight goes alone at once (no added latency);
+// tenants never wait for each other. Grouping is per process; correctness does not depend on it.
+const MAX_GROUP = 100;
+interface Waiting {
+  entry: OpenEntry;
+  resolve: (opened: Opened) => void;
+  reject: (err: unknown) => void;
+}
+const inFlightByPool = new WeakMap<Db, Map<string, Waiting[]>>();
+
+async function openGrouped(db: Db, entry: OpenEntry): Promise<Opened> {
+  let tenants = inFlightByPool.get(db);
+  if (!tenants) {
+    tenants = new Map();
+    inFlightByPool.set(db, tenants);
+  }
+  const queue = tenants.get(entry.tenantId);
+  if (queue) return new Promise<Opened>((resolve, reject) => queue.push({ entry, resolve, reject }));
+  tenants.set(entry.tenantId, []);
+  try {
+    return await tryOpenJob(db, entry);
+  } finally {
+    void drainGroups(db, tenants, entry.tenantId);
+  }
+}
+
+async function drainGroups(db: Db, tenants: Map<string, Waiting[]>, tenantId: string): Promise<void> {
+  for (;;) {
+    const queue = tenants.get(tenantId);
+    if (!queue || queue.length === 0) {
+      tenants.delete(tenantId);
+      return;
+    }
+    await openGroup(db, queue.splice(0, MAX_GROUP));
+  }
+}
+
+/** Opens a group in one statement; settles every waiting caller, never throws. */
+async function openGroup(db: Db, group: Waiting[]): Promise<void> {
+  const alone = async (w: Waiting) => tryOpenJob(db, w.entry).then(w.resolve, w.reject);
+  if (group.length === 1) return alone(group[0] as Waiting);
+  const entries = JSON.stringify(
+    group.map((w) => w.entry),
+    (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v),
+  );
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await preparedRows<Record<string, unknown>>(
+      db,
+      sql`SELECT * FROM tollgate_open_jobs(${entries}::jsonb)`,
+    );
+  } catch {
+    // One entry's error (a key claimed concurrently, a CHECK) rolled the whole group back: each
+    // caller tries alone, so every request gets its own result or its own error.
+    await Promise.all(group.map(alone));
+    return;
+  }
+  try {
+    const opened = new Map(rows.map((row) => [row.id, jobFromRow(row)]));
+    for (const w of group) w.resolve(opened.get(w.entry.jobId));
+  } catch (err) {
+    for (const w of group) w.reject(err);
   }
 }
 
