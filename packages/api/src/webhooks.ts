@@ -1,12 +1,11 @@
-import { jobs, TERMINAL_JOB_STATUSES } from '@tollgate/db';
-import { captureJob, getJob } from '@tollgate/db/ledger';
+import { TERMINAL_JOB_STATUSES } from '@tollgate/db';
+import { captureJob, flagUnknownJobForReview, getJob } from '@tollgate/db/ledger';
 import {
   parseWebhookPayload,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
   verifyWebhookSignature,
 } from '@tollgate/pixelbyte';
-import { and, eq, isNull } from 'drizzle-orm';
 import type { AppDeps } from './deps.ts';
 import type { ErrorBody } from './errors.ts';
 import { failpoint } from './failpoints.ts';
@@ -112,12 +111,7 @@ export async function handlePixelbyteWebhook(
     // store the id (`submitting`), or a later delivery may name it. An `unknown` job is flagged
     // `needs_review` now (one conditional UPDATE, no money moves, `updated_at` kept so the grace is
     // not restarted): if it is released after UNKNOWN_JOB_GRACE, finance knows it exists upstream.
-    if (job.status === 'unknown') {
-      await deps.db
-        .update(jobs)
-        .set({ needsReview: true })
-        .where(and(eq(jobs.id, job.id), eq(jobs.status, 'unknown'), isNull(jobs.upstreamJobId)));
-    }
+    if (job.status === 'unknown') await flagUnknownJobForReview(deps.db, job.id);
     req.log.warn(
       { jobId: job.id, status: job.status },
       'authentic webhook without an upstream job id for a job that has none yet: 503 so Pixelbyte retries',

@@ -35,6 +35,7 @@ export {
   type ExpireUnknownJobResult,
   expireOverdueJob,
   expireUnknownJob,
+  flagUnknownJobForReview,
   getJob,
   isTerminal,
   type JobError,

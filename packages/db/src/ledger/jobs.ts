@@ -1,7 +1,7 @@
 // Job-level operations: money and job state change together, in one transaction each. These are
 // the calls the gateway makes around the upstream submit (which itself happens outside any
 // transaction). Every operation is idempotent and a job never moves backwards.
-import { and, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Db } from '../client';
 import { newId } from '../ids';
@@ -473,6 +473,18 @@ export async function markJobUnknown(
       job: await saveJob(tx, job.id, { status: 'unknown', error: jsonSafe(input.error), ...idFields }),
     };
   });
+}
+
+/**
+ * Flags an `unknown` job that has no upstream id yet as `needs_review` (an authentic webhook proved
+ * Pixelbyte holds a job for it, but did not say which). No money moves, and `updated_at` is left as
+ * it is so the unknown job's grace period is not restarted. Any other job is left unchanged.
+ */
+export async function flagUnknownJobForReview(db: Db, jobId: string): Promise<void> {
+  await db
+    .update(jobs)
+    .set({ needsReview: true })
+    .where(and(eq(jobs.id, jobId), eq(jobs.status, 'unknown'), isNull(jobs.upstreamJobId)));
 }
 
 export interface UpstreamJobState {
