@@ -5,8 +5,8 @@
 import { performance } from 'node:perf_hooks';
 import { cpuMs } from './cpu';
 import { runClosedLoop } from './load';
-import { targetOf, verifySubmit } from './scenarios';
-import { createTenants, INPUT, MODEL, startStack } from './stack';
+import { submitVia, targetOf, verifySubmit } from './scenarios';
+import { createTenants, startStack } from './stack';
 
 const started = performance.now();
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -20,13 +20,7 @@ try {
   const tenants = await createTenants(stack, { count: 10, label: 'split', balanceMicroCents: 1e15 });
   const target = targetOf(stack.gateway.url);
   const pid = stack.gateway.child.pid;
-  const body = JSON.stringify({ model: MODEL, input: INPUT });
-  const submit = (i: number) => ({
-    method: 'POST' as const,
-    path: '/trpc/jobs.submit',
-    headers: tenants[i % tenants.length]?.headers ?? {},
-    body,
-  });
+  const submit = submitVia(tenants);
   const inFlight = async () => {
     const [r] = await stack.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM jobs WHERE status IN ('submitting', 'pending', 'processing')`;

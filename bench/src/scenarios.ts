@@ -113,7 +113,8 @@ export function targetOf(url: string): Target {
   return { host: u.hostname, port: Number(u.port) };
 }
 
-const submitVia =
+/** `POST /trpc/jobs.submit` of the bench's job, rotating over `tenants` (scenarios and cpu-split.ts). */
+export const submitVia =
   (tenants: readonly Tenant[]) =>
   (i: number): RequestSpec => ({
     method: 'POST',
