@@ -514,6 +514,77 @@ describe('openJob idempotency', () => {
     expect(await tenantIssues(tenant.id)).toEqual([]);
   });
 
+  it('group commit across tenants: opens, captures and completions go grouped; a failing entry fails only its own caller', async () => {
+    const tenants = await Promise.all(
+      Array.from({ length: 20 }, () => createTestTenant(t.db, { availableMicroCents: 10n * 44_000n })),
+    );
+    const [broken, overfreed] = tenants as [(typeof tenants)[0], (typeof tenants)[0]];
+    const pool = createDb(t.url, { max: 10 });
+    const statements = new Set<string>();
+    (pool.sql.options as { debug?: unknown }).debug = (_id: number, query: string) => {
+      const fn = /tollgate_(open|capture|complete)_jobs\b/.exec(query);
+      if (fn) statements.add(fn[0]);
+    };
+    try {
+      const opened = await Promise.all(
+        tenants.flatMap((tenant) => Array.from({ length: 5 }, () => openJob(pool.db, openArgs(tenant.id)))),
+      );
+      const jobs = opened.map((r) => {
+        if (!r.ok) throw new Error(r.reason);
+        return r.job;
+      });
+      expect(statements).toContain('tollgate_open_jobs');
+
+      // One tenant's captures must fail: its held balance no longer covers its holds (CHECK held >= 0
+      // raises inside the group, which rolls back and retries each entry alone).
+      await t.sql`UPDATE tenant_balances SET held_micro_cents = 0 WHERE tenant_id = ${broken.id}`;
+      const captures = await Promise.allSettled([
+        ...jobs.map((job) => captureJob(pool.db, accepted(job))),
+        captureJob(pool.db, { ...accepted(jobs[0] as Job), jobId: 'job_does_not_exist' }),
+      ]);
+      expect(statements).toContain('tollgate_capture_jobs');
+      captures.forEach((c, i) => {
+        const job = jobs[i];
+        const fails = job === undefined || job.tenantId === broken.id;
+        expect(c.status, `capture ${i} (${job?.tenantId ?? 'unknown job'})`).toBe(
+          fails ? 'rejected' : 'fulfilled',
+        );
+        if (c.status === 'fulfilled')
+          expect(c.value.job).toMatchObject({ status: 'pending', upstreamJobId: `up_${job?.id}` });
+      });
+      await t.sql`UPDATE tenant_balances SET held_micro_cents = ${String(5n * 44_000n)}::bigint WHERE tenant_id = ${broken.id}`;
+
+      // Another tenant's completions must fail: its concurrency counter says no job is active (CHECK
+      // active_jobs >= 0 raises).
+      await t.sql`UPDATE tenant_balances SET active_jobs = 0 WHERE tenant_id = ${overfreed.id}`;
+      const captured = jobs.filter((job) => job.tenantId !== broken.id);
+      const completions = await Promise.allSettled(
+        captured.map((job) => advanceJob(pool.db, { jobId: job.id, upstream: upstream('completed') })),
+      );
+      expect(statements).toContain('tollgate_complete_jobs');
+      completions.forEach((c, i) => {
+        const job = captured[i] as Job;
+        expect(c.status, `completion of a job of ${job.tenantId}`).toBe(
+          job.tenantId === overfreed.id ? 'rejected' : 'fulfilled',
+        );
+        if (c.status === 'fulfilled')
+          expect(c.value).toMatchObject({ changed: true, job: { status: 'completed' } });
+      });
+      await t.sql`UPDATE tenant_balances SET active_jobs = 5 WHERE tenant_id = ${overfreed.id}`;
+    } finally {
+      await pool.close();
+    }
+    for (const tenant of tenants) {
+      const done = tenant.id !== broken.id && tenant.id !== overfreed.id;
+      expect(await getAccount(t.db, tenant.id), tenant.id).toMatchObject({
+        availableMicroCents: 5n * 44_000n,
+        heldMicroCents: tenant.id === broken.id ? 5n * 44_000n : 0n,
+        activeJobs: done ? 0 : 5,
+      });
+      expect(await tenantIssues(tenant.id)).toEqual([]);
+    }
+  });
+
   it('stores tags, input and webhook url as given (tags in order)', async () => {
     const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
     const tags = ['zeta', 'alpha', 'with,comma', 'é"quote'];

@@ -15,6 +15,7 @@ import {
   ledgerTransactions,
   TERMINAL_JOB_STATUSES,
 } from '../schema';
+import { groupCommit } from './group-commit';
 import { diagnose, type HoldRefusal, refundInTx, releaseInTx } from './holds';
 import {
   canonicalJson,
@@ -97,7 +98,7 @@ export async function openJob(db: Db, input: OpenJobInput): Promise<OpenJobResul
   }
   // A refusal diagnosed as "nothing fails", or a concurrent request that claimed the same key
   // between our check and our insert, means the state moved under us (read committed): try again.
-  // The first attempt may be grouped with the same tenant's concurrent opens (group commit).
+  // The first attempt may be grouped with concurrent opens (group commit, any tenants).
   for (let attempt = 0; attempt < 5; attempt++) {
     const entry = openEntry(input);
     const opened = attempt === 0 ? await openGrouped(db, entry) : await tryOpenJob(db, entry);
@@ -179,73 +180,29 @@ async function tryOpenJob(db: Db, e: OpenEntry): Promise<Opened> {
   }
 }
 
-// Group commit (migration 0007). Per pool and tenant: while one open of the tenant is in flight, the
-// opens that arrive wait in a queue; when it ends, the queue goes as ONE statement
-// (`tollgate_open_jobs`: one transaction, one commit, the balance row locked once), up to
-// MAX_GROUP at a time. An open that finds nothing in flight goes alone at once (no added latency);
-// tenants never wait for each other. Grouping is per process; correctness does not depend on it.
+// Group commit (group-commit.ts): per pool and per step, up to GROUP_IN_FLIGHT statements at once;
+// what arrives while they are busy goes next as one statement of at most MAX_GROUP entries.
+const GROUP_IN_FLIGHT = 1;
 const MAX_GROUP = 100;
-interface Waiting {
-  entry: OpenEntry;
-  resolve: (opened: Opened) => void;
-  reject: (err: unknown) => void;
-}
-const inFlightByPool = new WeakMap<Db, Map<string, Waiting[]>>();
 
-async function openGrouped(db: Db, entry: OpenEntry): Promise<Opened> {
-  let tenants = inFlightByPool.get(db);
-  if (!tenants) {
-    tenants = new Map();
-    inFlightByPool.set(db, tenants);
-  }
-  const queue = tenants.get(entry.tenantId);
-  if (queue) return new Promise<Opened>((resolve, reject) => queue.push({ entry, resolve, reject }));
-  tenants.set(entry.tenantId, []);
-  try {
-    return await tryOpenJob(db, entry);
-  } finally {
-    void drainGroups(db, tenants, entry.tenantId);
-  }
+/** Group entries as JSON for the `tollgate_*_jobs` functions (bigints as exact decimal strings). */
+function groupJson(entries: readonly unknown[]): string {
+  return JSON.stringify(entries, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-async function drainGroups(db: Db, tenants: Map<string, Waiting[]>, tenantId: string): Promise<void> {
-  for (;;) {
-    const queue = tenants.get(tenantId);
-    if (!queue || queue.length === 0) {
-      tenants.delete(tenantId);
-      return;
-    }
-    await openGroup(db, queue.splice(0, MAX_GROUP));
-  }
-}
-
-/** Opens a group in one statement; settles every waiting caller, never throws. */
-async function openGroup(db: Db, group: Waiting[]): Promise<void> {
-  const alone = async (w: Waiting) => tryOpenJob(db, w.entry).then(w.resolve, w.reject);
-  if (group.length === 1) return alone(group[0] as Waiting);
-  const entries = JSON.stringify(
-    group.map((w) => w.entry),
-    (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v),
-  );
-  let rows: Record<string, unknown>[];
-  try {
-    rows = await preparedRows<Record<string, unknown>>(
+// Opens (migration 0008): opens that arrive while GROUP_IN_FLIGHT opens are
+// in flight go together as ONE statement (`tollgate_open_jobs`), whatever their tenants.
+const openGrouped = groupCommit<OpenEntry, Job | 'KEY_RACE'>({
+  maxInFlight: GROUP_IN_FLIGHT,
+  maxGroup: MAX_GROUP,
+  alone: tryOpenJob,
+  together: (db, entries) =>
+    preparedRows<Record<string, unknown>>(
       db,
-      sql`SELECT * FROM tollgate_open_jobs(${entries}::jsonb)`,
-    );
-  } catch {
-    // One entry's error (a key claimed concurrently, a CHECK) rolled the whole group back: each
-    // caller tries alone, so every request gets its own result or its own error.
-    await Promise.all(group.map(alone));
-    return;
-  }
-  try {
-    const opened = new Map(rows.map((row) => [row.id, jobFromRow(row)]));
-    for (const w of group) w.resolve(opened.get(w.entry.jobId));
-  } catch (err) {
-    for (const w of group) w.reject(err);
-  }
-}
+      sql`SELECT * FROM tollgate_open_jobs(${groupJson(entries)}::jsonb)`,
+    ),
+  fromRow: jobFromRow,
+});
 
 /** A text[] parameter, in order (Drizzle would spread a JS array into a list of parameters). */
 function tagsArray(tags: readonly string[]) {
@@ -306,13 +263,17 @@ async function endActiveJob(tx: Tx, tenantId: string): Promise<void> {
 
 const jobActor = (job: Job, actor: string | undefined) => actor ?? `system:job:${job.id}`;
 
-/**
- * Captures a `submitting`/`unknown` job's hold and moves it to `pending` (`tollgate_capture_job`,
- * migration 0006: one statement). Undefined when the job is in any other state (nothing changed).
- * Runs on its own (autocommit) or inside a caller's transaction that already locked the job.
- */
-async function captureAccepted(
-  ex: Executor,
+/** The arguments of `tollgate_capture_job` (amounts as exact decimal strings, times as ISO). */
+interface CaptureEntry {
+  jobId: string;
+  txnId: string;
+  upstreamJobId: string | null;
+  upstreamCost: string | null;
+  estimatedCompletionTime: string | null;
+  actor: string | null;
+}
+
+function captureEntry(
   jobId: string,
   upstream: {
     upstreamJobId: string | null;
@@ -320,15 +281,52 @@ async function captureAccepted(
     estimatedCompletionTime: Date | null;
   },
   actor: string | undefined,
-): Promise<Job | undefined> {
+): CaptureEntry {
+  return {
+    jobId,
+    txnId: newId('txn'),
+    upstreamJobId: upstream.upstreamJobId,
+    upstreamCost: upstream.upstreamCostMicroCents?.toString() ?? null,
+    estimatedCompletionTime: upstream.estimatedCompletionTime?.toISOString() ?? null,
+    actor: actor ?? null,
+  };
+}
+
+/**
+ * Captures a `submitting`/`unknown` job's hold and moves it to `pending` (`tollgate_capture_job`,
+ * migration 0006: one statement). Undefined when the job is in any other state (nothing changed).
+ * Runs on its own (autocommit) or inside a caller's transaction that already locked the job.
+ */
+async function captureAlone(ex: Executor, e: CaptureEntry): Promise<Job | undefined> {
   const [row] = await preparedRows<Record<string, unknown>>(
     ex,
-    sql`SELECT * FROM tollgate_capture_job(${jobId}, ${newId('txn')}, ${upstream.upstreamJobId},
-      ${upstream.upstreamCostMicroCents}::bigint,
-      ${upstream.estimatedCompletionTime?.toISOString() ?? null}::timestamptz, ${actor ?? null})`,
+    sql`SELECT * FROM tollgate_capture_job(${e.jobId}, ${e.txnId}, ${e.upstreamJobId},
+      ${e.upstreamCost}::bigint, ${e.estimatedCompletionTime}::timestamptz, ${e.actor})`,
   );
   return row ? jobFromRow(row) : undefined;
 }
+
+async function captureAccepted(
+  ex: Executor,
+  jobId: string,
+  upstream: Parameters<typeof captureEntry>[1],
+  actor: string | undefined,
+): Promise<Job | undefined> {
+  return captureAlone(ex, captureEntry(jobId, upstream, actor));
+}
+
+/** Captures outside a transaction, grouped with concurrent ones (`tollgate_capture_jobs`, migration 0008). */
+const captureGrouped = groupCommit<CaptureEntry, Job>({
+  maxInFlight: GROUP_IN_FLIGHT,
+  maxGroup: MAX_GROUP,
+  alone: captureAlone,
+  together: (db, entries) =>
+    preparedRows<Record<string, unknown>>(
+      db,
+      sql`SELECT * FROM tollgate_capture_jobs(${groupJson(entries)}::jsonb)`,
+    ),
+  fromRow: jobFromRow,
+});
 
 export interface CaptureJobInput {
   jobId: string;
@@ -355,7 +353,7 @@ export async function captureJob(db: Db, input: CaptureJobInput): Promise<{ ok: 
     estimatedCompletionTime: input.estimatedCompletionTime,
   };
   // The usual case (the job is still `submitting`): one statement, no transaction round trips.
-  const captured = await captureAccepted(db, input.jobId, upstream, input.actor);
+  const captured = await captureGrouped(db, captureEntry(input.jobId, upstream, input.actor));
   if (captured) return { ok: true, job: captured };
   return db.transaction(async (tx) => {
     const job = await lockJob(tx, input.jobId);
@@ -503,23 +501,48 @@ export interface AdvanceJobInput {
   actor?: string;
 }
 
+/** The arguments of `tollgate_complete_job` (outputs as JSON-safe data, times as ISO). */
+interface CompleteEntry {
+  jobId: string;
+  output: string | null;
+  outputs: unknown;
+  completedAt: string | null;
+}
+
+function completeEntry(jobId: string, upstream: UpstreamJobState): CompleteEntry {
+  return {
+    jobId,
+    output: upstream.output,
+    outputs: upstream.outputs == null ? null : jsonSafe(upstream.outputs),
+    completedAt: upstream.completedAt?.toISOString() ?? null,
+  };
+}
+
 /**
  * `pending`/`processing` → `completed` with the output, concurrency slot freed (`tollgate_complete_job`,
  * migration 0006: one statement). Undefined when the job is in any other state (nothing changed).
  */
-async function completeJob(
-  ex: Executor,
-  jobId: string,
-  upstream: UpstreamJobState,
-): Promise<Job | undefined> {
+async function completeAlone(ex: Executor, e: CompleteEntry): Promise<Job | undefined> {
   const [row] = await preparedRows<Record<string, unknown>>(
     ex,
-    sql`SELECT * FROM tollgate_complete_job(${jobId}, ${upstream.output},
-      ${upstream.outputs == null ? null : JSON.stringify(jsonSafe(upstream.outputs))}::jsonb,
-      ${upstream.completedAt?.toISOString() ?? null}::timestamptz)`,
+    sql`SELECT * FROM tollgate_complete_job(${e.jobId}, ${e.output},
+      ${e.outputs === null ? null : JSON.stringify(e.outputs)}::jsonb, ${e.completedAt}::timestamptz)`,
   );
   return row ? jobFromRow(row) : undefined;
 }
+
+/** Completions outside a transaction, grouped with concurrent ones (`tollgate_complete_jobs`, migration 0008). */
+const completeGrouped = groupCommit<CompleteEntry, Job>({
+  maxInFlight: GROUP_IN_FLIGHT,
+  maxGroup: MAX_GROUP,
+  alone: completeAlone,
+  together: (db, entries) =>
+    preparedRows<Record<string, unknown>>(
+      db,
+      sql`SELECT * FROM tollgate_complete_jobs(${groupJson(entries)}::jsonb)`,
+    ),
+  fromRow: jobFromRow,
+});
 
 const RANK: Record<JobStatus, number> = {
   submitting: 0,
@@ -543,7 +566,7 @@ export async function advanceJob(
 ): Promise<{ ok: true; job: Job; changed: boolean }> {
   // The usual case (a `pending`/`processing` job completed upstream): one statement.
   if (input.upstream.status === 'completed') {
-    const completed = await completeJob(db, input.jobId, input.upstream);
+    const completed = await completeGrouped(db, completeEntry(input.jobId, input.upstream));
     if (completed) return { ok: true, job: completed, changed: true };
   }
   return db.transaction(async (tx) => {
@@ -574,7 +597,7 @@ export async function advanceJob(
         job = await saveJob(tx, job.id, { status: target });
         break;
       case 'completed': {
-        const completed = await completeJob(tx, job.id, input.upstream);
+        const completed = await completeAlone(tx, completeEntry(job.id, input.upstream));
         if (!completed) throw new Error(`bug: locked job ${job.id} (${job.status}) not completable`);
         job = completed;
         break;
