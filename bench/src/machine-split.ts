@@ -1,0 +1,101 @@
+// Diagnostic (not part of `pnpm bench`): where the WHOLE machine's CPU goes while the gateway is
+// saturated (closed loop of jobs.submit over 100 tenants, then the poller draining), per process:
+// gateway, simulator, Postgres (all its processes), the load generator (this process), and idle;
+// then what the database did per job (commits, rows written, rows read per table scan and index: a
+// sequential scan of a growing table shows up here first).
+// `pnpm --filter @tollgate/bench exec tsx src/machine-split.ts` [seconds, default 10] [concurrency, default 64]
+import { readdirSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { cpuMs } from './cpu';
+import { runClosedLoop } from './load';
+import { submitVia, targetOf, verifySubmit } from './scenarios';
+import { createTenants, startStack } from './stack';
+
+const seconds = Number(process.argv[2] ?? 10);
+const concurrency = Number(process.argv[3] ?? 64);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function postgresCpuMs(): number {
+  let sum = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (comm === 'postgres') sum += cpuMs(Number(pid)) ?? 0;
+    } catch {}
+  }
+  return sum;
+}
+function machineIdleMs(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.split(/\s+/) ?? [];
+  return ((Number(cpu[4]) + Number(cpu[5])) * 1000) / 100;
+}
+
+const stack = await startStack({ databaseUrl: process.env.DATABASE_URL, dbPoolMax: 10, log });
+try {
+  const tenants = await createTenants(stack, { count: 100, label: 'msplit', balanceMicroCents: 1e15 });
+  const target = targetOf(stack.gateway.url);
+  const submit = submitVia(tenants);
+  await runClosedLoop({ target, durationMs: 3_000, concurrency, make: submit, verify: verifySubmit });
+  const read = () => ({
+    t: performance.now(),
+    gateway: cpuMs(stack.gateway.child.pid ?? 0) ?? 0,
+    sim: cpuMs(stack.sim.child.pid ?? 0) ?? 0,
+    postgres: postgresCpuMs(),
+    loader: cpuMs(process.pid) ?? 0,
+    idle: machineIdleMs(),
+  });
+  const dbStats = async () => {
+    const [r] = await stack.sql<
+      { commits: string; rollbacks: string; ins: string; upd: string; ret: string; calls: string }[]
+    >`
+      SELECT xact_commit::text AS commits, xact_rollback::text AS rollbacks, tup_inserted::text AS ins,
+             tup_updated::text AS upd, tup_returned::text AS ret,
+             (SELECT coalesce(sum(calls), 0)::text FROM pg_stat_user_functions) AS calls
+      FROM pg_stat_database WHERE datname = current_database()`;
+    return r;
+  };
+  const scans = () => stack.sql<{ name: string; n: string }[]>`
+      SELECT relname || ' seq' AS name, seq_tup_read::text AS n FROM pg_stat_user_tables
+      UNION ALL SELECT indexrelname, idx_tup_read::text FROM pg_stat_user_indexes`;
+  const sc0 = new Map((await scans()).map((x) => [x.name, Number(x.n)]));
+  const s0 = await dbStats();
+  const a = read();
+  const r = await runClosedLoop({
+    target,
+    durationMs: seconds * 1000,
+    concurrency,
+    make: submit,
+    verify: verifySubmit,
+  });
+  const b = read();
+  await new Promise((r) => setTimeout(r, 1500)); // backends flush their statistics about once a second
+  const s1 = await dbStats();
+  const heavy = (await scans())
+    .map((x) => [x.name, (Number(x.n) - (sc0.get(x.name) ?? 0)) / r.ok] as const)
+    .filter(([, n]) => n >= 1)
+    .sort((x, y) => y[1] - x[1]);
+  log(
+    `rows read per job, by table scan / index: ${heavy.map(([k, n]) => `${k} ${n.toFixed(1)}`).join(', ')}`,
+  );
+  if (s0 && s1) {
+    const d = (k: keyof typeof s0) => ((Number(s1[k]) - Number(s0[k])) / r.ok).toFixed(2);
+    log(
+      `per job (database): ${d('commits')} commits, ${d('rollbacks')} rollbacks, ${d('ins')} rows inserted, ${d('upd')} updated, ${d('ret')} returned`,
+    );
+  }
+  const wall = b.t - a.t;
+  const pct = (k: 'gateway' | 'sim' | 'postgres' | 'loader' | 'idle') =>
+    `${(((b[k] - a[k]) / wall) * 100).toFixed(0)}%`;
+  const per = (k: 'gateway' | 'sim' | 'postgres' | 'loader') => ((b[k] - a[k]) / r.ok).toFixed(3);
+  log(
+    `${r.ok} ok in ${(wall / 1000).toFixed(1)} s = ${((r.ok * 1000) / wall).toFixed(0)} tps, concurrency ${concurrency}`,
+  );
+  log(
+    `CPU share of one core: gateway ${pct('gateway')}, simulator ${pct('sim')}, postgres ${pct('postgres')}, loader ${pct('loader')}; machine idle ${pct('idle')} (of 200%)`,
+  );
+  log(
+    `CPU ms per job: gateway ${per('gateway')}, simulator ${per('sim')}, postgres ${per('postgres')}, loader ${per('loader')}`,
+  );
+} finally {
+  await stack.stop();
+}
