@@ -3,7 +3,7 @@
 // open (tollgate_open_job), capture (tollgate_capture_job), the poller's claim (batches of 100) and
 // complete (tollgate_complete_job); and opens sent straight to tollgate_open_jobs in groups of GROUP
 // (env, default 10) across tenants, what group commit saves. Tells which step costs the database most.
-// With 10 concurrent callers the ledger's own group commit (group-commit.ts) groups the steps too.
+// With 10 concurrent callers the ledger's own group commit (@tollgate/db/client groupStatements) groups the steps too.
 // `pnpm --filter @tollgate/bench exec tsx src/db-split.ts` [jobs, default 3000]
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';

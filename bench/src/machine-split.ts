@@ -3,7 +3,7 @@
 // gateway, simulator, Postgres (all its processes), the load generator (this process), and idle;
 // then what the database did per job (commits, rows written, rows read per table scan and index: a
 // sequential scan of a growing table shows up here first).
-// `pnpm --filter @tollgate/bench exec tsx src/machine-split.ts` [seconds, default 10] [concurrency, default 64]
+// `pnpm --filter @tollgate/bench exec tsx src/machine-split.ts` [seconds, default 10] [concurrency, default 64] [DB_POOL_MAX, default 10]
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { cpuMs } from './cpu';
@@ -13,6 +13,7 @@ import { createTenants, startStack } from './stack';
 
 const seconds = Number(process.argv[2] ?? 10);
 const concurrency = Number(process.argv[3] ?? 64);
+const dbPoolMax = Number(process.argv[4] ?? 10);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function postgresCpuMs(): number {
@@ -30,7 +31,12 @@ function machineIdleMs(): number {
   return ((Number(cpu[4]) + Number(cpu[5])) * 1000) / 100;
 }
 
-const stack = await startStack({ databaseUrl: process.env.DATABASE_URL, dbPoolMax: 10, log });
+const stack = await startStack({
+  databaseUrl: process.env.DATABASE_URL,
+  dbPoolMax,
+  log,
+  ...(process.env.PROFILE_DIR ? { profileDir: process.env.PROFILE_DIR } : {}),
+});
 try {
   const tenants = await createTenants(stack, { count: 100, label: 'msplit', balanceMicroCents: 1e15 });
   const target = targetOf(stack.gateway.url);

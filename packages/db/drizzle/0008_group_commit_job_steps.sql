@@ -1,4 +1,4 @@
--- Custom SQL: group commit for every step of a job, across tenants (packages/db/src/ledger/group-commit.ts).
+-- Custom SQL: group commit for every step of a job, across tenants (packages/db/src/group.ts).
 -- Each step's statement costs Postgres more in per-statement and per-commit overhead than in the rows
 -- it writes, so the gateway sends the opens, captures and completions that arrive while others are
 -- in flight as ONE statement each: one transaction, one commit for the group.

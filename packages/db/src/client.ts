@@ -53,6 +53,9 @@ export function createDb(
 
 const dialect = new PgDialect();
 
+/** Grouping concurrent statements of one kind into one (group commit, coalesced reads): ./group.ts. */
+export { type GroupOptions, groupStatements } from './group';
+
 /**
  * Runs `query` (a Drizzle `sql` template) on the pool as a prepared statement: postgres.js prepares
  * it once per connection, so Postgres parses and plans it once and its row description is read once,

@@ -1,5 +1,5 @@
 import { tenants } from '@tollgate/db';
-import { type Db, queryPrepared } from '@tollgate/db/client';
+import { type Db, groupStatements, queryPrepared } from '@tollgate/db/client';
 import { eq, sql } from 'drizzle-orm';
 import { DomainError } from '../errors.ts';
 import { IN_FORCE_OVERRIDES, type InForceOverrides } from '../services/admin/prices.ts';
@@ -44,27 +44,48 @@ function checkTenant(tenant: TenantRecord | undefined): TenantRecord {
   return tenant;
 }
 
+/** The tenant columns a request needs, and the price overrides in force (same snapshot, DB clock). */
+const TENANT_WITH_PRICING = sql`SELECT t.id, t.name, t.status, t.markup_bps AS "markupBps",
+           ${IN_FORCE_OVERRIDES} AS "rows", now() AS now
+      FROM tenants t`;
+
+type TenantWithPricingRow = TenantRecord & InForceOverrides;
+
+/**
+ * The read behind `loadTenantWithPricing`, coalesced (`groupStatements`): one in flight per pool;
+ * the requests that arrive meanwhile are answered by ONE statement for all their tenants, started
+ * after they arrived (so as fresh as a read of their own; nothing is cached). Under load this takes
+ * the tenant read, the one statement every submit sends alone, from one round trip per request to
+ * one per batch. A failed batch is retried alone per request, so each gets its own error.
+ */
+const readTenantWithPricing = groupStatements<string, TenantWithPricingRow>({
+  maxInFlight: 1,
+  maxGroup: 100,
+  keyOf: (tenantId) => tenantId,
+  alone: async (db, tenantId) =>
+    (await queryPrepared<TenantWithPricingRow>(db, sql`${TENANT_WITH_PRICING} WHERE t.id = ${tenantId}`))[0],
+  together: (db, tenantIds) =>
+    queryPrepared<Record<string, unknown>>(
+      db,
+      sql`${TENANT_WITH_PRICING}
+     WHERE t.id IN (SELECT jsonb_array_elements_text(${JSON.stringify([...new Set(tenantIds)])}::jsonb))`,
+    ),
+  fromRow: (row) => row as TenantWithPricingRow,
+});
+
 /**
  * `loadTenantForRequest` for the procedures that price (jobs.submit, pricing.quote): the same tenant
- * row AND the price overrides in force, read by ONE statement (one round trip instead of two). Both
- * are read fresh on every call, as before: a suspended tenant is refused at once, and a price change
- * applies from its effectiveFrom on every instance. The overrides are handed over unparsed; the
- * service turns them into a catalogue (`loadCatalogue(db, pricing)`) where it always did.
+ * row AND the price overrides in force, read by ONE statement (one round trip instead of two), and
+ * that statement shared with concurrent requests (`readTenantWithPricing`). Both are read fresh on
+ * every call: a suspended tenant is refused at once, and a price change applies from its
+ * effectiveFrom on every instance. The overrides are handed over unparsed; the service turns them
+ * into a catalogue (`loadCatalogue(db, pricing)`) where it always did.
  */
 export async function loadTenantWithPricing(
   db: Db,
   tenantId: string,
 ): Promise<{ tenant: TenantRecord; pricing: InForceOverrides }> {
-  // Prepared: every jobs.submit and pricing.quote runs it.
-  const rows = await queryPrepared<TenantRecord & InForceOverrides>(
-    db,
-    sql`
-    SELECT t.id, t.name, t.status, t.markup_bps AS "markupBps",
-           ${IN_FORCE_OVERRIDES} AS "rows", now() AS now
-      FROM tenants t
-     WHERE t.id = ${tenantId}`,
-  );
-  const row = rows[0];
+  const row = await readTenantWithPricing(db, tenantId);
   const tenant = checkTenant(
     row === undefined
       ? undefined

@@ -4,6 +4,7 @@
 import { and, desc, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Db } from '../client';
+import { groupStatements } from '../group';
 import { newId } from '../ids';
 import {
   type Job,
@@ -15,7 +16,6 @@ import {
   ledgerTransactions,
   TERMINAL_JOB_STATUSES,
 } from '../schema';
-import { groupCommit } from './group-commit';
 import { diagnose, type HoldRefusal, refundInTx, releaseInTx } from './holds';
 import {
   canonicalJson,
@@ -180,7 +180,7 @@ async function tryOpenJob(db: Db, e: OpenEntry): Promise<Opened> {
   }
 }
 
-// Group commit (group-commit.ts): per pool and per step, up to GROUP_IN_FLIGHT statements at once;
+// Group commit (../group.ts): per pool and per step, up to GROUP_IN_FLIGHT statements at once;
 // what arrives while they are busy goes next as one statement of at most MAX_GROUP entries.
 const GROUP_IN_FLIGHT = 1;
 const MAX_GROUP = 100;
@@ -192,10 +192,11 @@ function groupJson(entries: readonly unknown[]): string {
 
 // Opens (migration 0008): opens that arrive while GROUP_IN_FLIGHT opens are
 // in flight go together as ONE statement (`tollgate_open_jobs`), whatever their tenants.
-const openGrouped = groupCommit<OpenEntry, Job | 'KEY_RACE'>({
+const openGrouped = groupStatements<OpenEntry, Job | 'KEY_RACE'>({
   maxInFlight: GROUP_IN_FLIGHT,
   maxGroup: MAX_GROUP,
   alone: tryOpenJob,
+  keyOf: (e) => e.jobId,
   together: (db, entries) =>
     preparedRows<Record<string, unknown>>(
       db,
@@ -316,10 +317,11 @@ async function captureAccepted(
 }
 
 /** Captures outside a transaction, grouped with concurrent ones (`tollgate_capture_jobs`, migration 0008). */
-const captureGrouped = groupCommit<CaptureEntry, Job>({
+const captureGrouped = groupStatements<CaptureEntry, Job>({
   maxInFlight: GROUP_IN_FLIGHT,
   maxGroup: MAX_GROUP,
   alone: captureAlone,
+  keyOf: (e) => e.jobId,
   together: (db, entries) =>
     preparedRows<Record<string, unknown>>(
       db,
@@ -532,10 +534,11 @@ async function completeAlone(ex: Executor, e: CompleteEntry): Promise<Job | unde
 }
 
 /** Completions outside a transaction, grouped with concurrent ones (`tollgate_complete_jobs`, migration 0008). */
-const completeGrouped = groupCommit<CompleteEntry, Job>({
+const completeGrouped = groupStatements<CompleteEntry, Job>({
   maxInFlight: GROUP_IN_FLIGHT,
   maxGroup: MAX_GROUP,
   alone: completeAlone,
+  keyOf: (e) => e.jobId,
   together: (db, entries) =>
     preparedRows<Record<string, unknown>>(
       db,
