@@ -58,6 +58,13 @@ export async function seedLedger(sql: Sql, opts: SeedOptions): Promise<number> {
         UNION ALL SELECT hold_txn, 'tenant_held', tenant_id, ${price}::bigint, NULL, at FROM seed_jobs
         UNION ALL SELECT capture_txn, 'tenant_held', tenant_id, -${price}::bigint, NULL, at FROM seed_jobs
         UNION ALL SELECT capture_txn, 'platform_revenue', NULL, ${price}::bigint, NULL, at FROM seed_jobs`;
+      // Lock the balance rows in tenant order first, as the gateway's group statements do (migration
+      // 0008): the gateway's poller may still be completing the soak's jobs, and two transactions
+      // locking several tenants in different orders would deadlock.
+      await tx`
+        SELECT 1 FROM tenant_balances
+         WHERE tenant_id IN (SELECT tenant_id FROM seed_jobs)
+         ORDER BY tenant_id FOR UPDATE`;
       await tx`
         UPDATE tenant_balances b SET available_micro_cents = b.available_micro_cents - s.total, updated_at = now()
         FROM (SELECT tenant_id, count(*) * ${price}::bigint AS total FROM seed_jobs GROUP BY tenant_id) s

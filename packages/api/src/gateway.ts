@@ -37,6 +37,8 @@ export type Gateway = {
   close(opts?: { timeoutMs?: number }): Promise<void>;
 };
 
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** Everything AppDeps needs that is derived rather than given: metrics wired to the DB, readiness. */
 export function buildDeps(opts: {
   config: GatewayConfig;
@@ -90,6 +92,12 @@ export async function startGateway(opts: {
   const server = await new Promise<Server>((resolve) => {
     const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => resolve(s as Server));
   });
+  // Keep idle client connections longer than the load balancers and HTTP clients in front of us
+  // keep theirs (60 s is common): with Node's default of 5 s, a client reusing a connection just as
+  // the server closes it gets ECONNRESET, and a submit cannot be retried blindly. headersTimeout
+  // must exceed keepAliveTimeout.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const port = (server.address() as AddressInfo).port;
   const host = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   const poller = createPoller(deps, opts.workers.poll);
