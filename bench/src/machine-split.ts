@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { cpuMs } from './cpu';
 import { runClosedLoop } from './load';
+import { rssMb } from './processes';
 import { submitVia, targetOf, verifySubmit } from './scenarios';
 import { createTenants, startStack } from './stack';
 
@@ -66,6 +67,10 @@ try {
   const sc0 = new Map((await scans()).map((x) => [x.name, Number(x.n)]));
   const s0 = await dbStats();
   const a = read();
+  let rssPeak = 0;
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, rssMb(stack.gateway.child.pid ?? 0) ?? 0);
+  }, 250);
   const r = await runClosedLoop({
     target,
     durationMs: seconds * 1000,
@@ -74,6 +79,28 @@ try {
     verify: verifySubmit,
   });
   const b = read();
+  clearInterval(sampler);
+  log(
+    `gateway RSS: ${rssMb(stack.gateway.child.pid ?? 0)?.toFixed(0)} MB after, peak ${rssPeak.toFixed(0)} MB during the loop`,
+  );
+  const metrics = await (await fetch(`${stack.gateway.url}/metrics`)).text();
+  log(
+    metrics
+      .split('\n')
+      .filter((l) =>
+        /^tollgate_(nodejs_heap_size_(total|used)_bytes|nodejs_external_memory_bytes|nodejs_heap_space_size_total_bytes|process_resident)/.test(
+          l,
+        ),
+      )
+      .map((l) => l.replace(/(\d{6,})$/, (n) => `${(Number(n) / 1048576).toFixed(1)}MB`))
+      .join('; '),
+  );
+  log(
+    readFileSync(`/proc/${stack.gateway.child.pid}/status`, 'utf8')
+      .split('\n')
+      .filter((l) => /^(VmRSS|RssAnon|RssFile|RssShmem|VmHWM)/.test(l))
+      .join('; '),
+  );
   await new Promise((r) => setTimeout(r, 1500)); // backends flush their statistics about once a second
   const s1 = await dbStats();
   const heavy = (await scans())

@@ -5,7 +5,7 @@
 //   pnpm --filter @tollgate/bench exec tsx src/memory-probe.ts retain   # heap after GC over time + snapshot diff
 //   pnpm --filter @tollgate/bench exec tsx src/memory-probe.ts flags    # RSS / CPU per job per V8 flag set
 //
-// The gateway is the production build (`node --enable-source-maps packages/api/dist/serve.mjs`, the
+// The gateway is the production build (`node <NODE_FLAGS of packages/api/scripts/build.ts> dist/serve.mjs`, the
 // same env as bench/src/stack.ts), restarted here with extra node flags and a preload (`--import`,
 // written to a temp dir) that, on SIGUSR2, runs two full GCs (`--expose-gc`) and prints
 // `MEMPROBE {process.memoryUsage(), heap space sizes}`, and on SIGWINCH writes a heap snapshot. No
@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { AppRouter } from '@tollgate/api';
 import { createTRPCClient, httpLink } from '@trpc/client';
+import { NODE_FLAGS } from '../../packages/api/scripts/build.ts';
 import { cpuMs } from './cpu';
 import { runClosedLoop, runOpenLoop } from './load';
 import { type Child, freePort, REPO_ROOT, rssMb, startNodeChild, waitForHttp } from './processes';
@@ -109,7 +110,7 @@ async function startGateway(extraFlags: string[], probe: boolean): Promise<Gatew
     script: gatewayScript,
     tsx: false,
     nodeFlags: [
-      '--enable-source-maps',
+      ...NODE_FLAGS,
       ...(probe ? ['--expose-gc', '--import', pathToFileURL(preload).href] : []),
       ...extraFlags,
     ],

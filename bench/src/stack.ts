@@ -5,7 +5,7 @@ import { type AppRouter, signToken } from '@tollgate/api';
 import { createDb, type Db, migrate, type Sql } from '@tollgate/db/client';
 import { createTenant, topUp } from '@tollgate/db/ledger';
 import { createTRPCClient, httpLink } from '@trpc/client';
-import { buildGateway, NPM_MODE } from '../../packages/api/scripts/build.ts';
+import { buildGateway, NODE_FLAGS, NPM_MODE } from '../../packages/api/scripts/build.ts';
 import {
   type Child,
   type Database,
@@ -130,7 +130,7 @@ export async function startStack(opts: {
     const built = await buildGateway();
     const gatewayScript = path.relative(path.join(REPO_ROOT, 'packages/api'), built.outfile);
     const gatewayFlags = [
-      '--enable-source-maps',
+      ...NODE_FLAGS,
       ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : []),
     ];
     const gatewayCommand = `node ${gatewayFlags.join(' ')} ${path.relative(REPO_ROOT, built.outfile)} (production build, rebuilt by the bench with packages/api/scripts/build.ts; npm deps: ${NPM_MODE})`;

@@ -20,6 +20,17 @@ const REPO_ROOT = join(API_DIR, '../..');
 export const DIST_ENTRY = join(API_DIR, 'dist/serve.mjs');
 
 /**
+ * How the bundle is run (`pnpm start`, and `pnpm bench` / the reliability suite, which run it the same
+ * way; KEEP IN SYNC with the `start` script of package.json, test/build-flags.test.ts checks).
+ * `--max-old-space-size=256`: with V8's default limit (a quarter of the machine's memory) the old
+ * generation grew to ~110 MB of mostly garbage under load and RSS passed 220 MB, with ~25-40 MB live;
+ * a 256 MB limit makes V8 collect before growing: RSS ~138 MB under the same load, CPU per job the
+ * same within noise (bench/src/machine-split.ts, 2 runs each). The limit is a hard one: raise it with
+ * NODE_OPTIONS if a deployment ever holds more than that live.
+ */
+export const NODE_FLAGS = ['--enable-source-maps', '--max-old-space-size=256'] as const;
+
+/**
  * npm dependencies bundled ('bundle') or imported from node_modules by their resolved path
  * ('external', `--npm-external` on the command line). Bundled won on the 2-core dev box (Node 20,
  * idle gateway against a local Postgres, median of 5 boots): 77 MB RSS and ~1.6 s to ready, against

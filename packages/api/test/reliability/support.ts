@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Db, Sql } from '@tollgate/db/client';
 import { reconcile } from '@tollgate/db/ledger';
 import type { Simulator } from '@tollgate/pixelbyte/simulator';
-import { buildGateway } from '../../scripts/build.ts';
+import { buildGateway, NODE_FLAGS } from '../../scripts/build.ts';
 
 /** `CHAOS_SEED` when set (to replay a failure), else a fresh one. Printed in every failure message. */
 export function chaosSeed(): number {
@@ -248,7 +248,7 @@ export async function startGatewayProcess(opts: {
 }): Promise<GatewayProcess> {
   const url = `http://127.0.0.1:${opts.port}`;
   // Plain node on the pre-built bundle (no tsx CLI, which forks): the SIGKILLed process is the child we watch.
-  const child = spawn(process.execPath, [await gatewayBundle()], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, await gatewayBundle()], {
     cwd: API_DIR,
     env: {
       PATH: process.env.PATH ?? '',
