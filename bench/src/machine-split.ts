@@ -27,6 +27,12 @@ function postgresCpuMs(): number {
   }
   return sum;
 }
+/** [user, system] CPU ms of a process (/proc stat fields 14 and 15, clock ticks of 10 ms). */
+function userSysMs(pid: number): [number, number] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [Number(f[11]) * 10, Number(f[12]) * 10];
+}
 function machineIdleMs(): number {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.split(/\s+/) ?? [];
   return ((Number(cpu[4]) + Number(cpu[5])) * 1000) / 100;
@@ -67,6 +73,7 @@ try {
   const sc0 = new Map((await scans()).map((x) => [x.name, Number(x.n)]));
   const s0 = await dbStats();
   const a = read();
+  const us0 = userSysMs(stack.gateway.child.pid ?? 0);
   let rssPeak = 0;
   const sampler = setInterval(() => {
     rssPeak = Math.max(rssPeak, rssMb(stack.gateway.child.pid ?? 0) ?? 0);
@@ -79,6 +86,7 @@ try {
     verify: verifySubmit,
   });
   const b = read();
+  const us1 = userSysMs(stack.gateway.child.pid ?? 0);
   clearInterval(sampler);
   log(
     `gateway RSS: ${rssMb(stack.gateway.child.pid ?? 0)?.toFixed(0)} MB after, peak ${rssPeak.toFixed(0)} MB during the loop`,
@@ -125,6 +133,9 @@ try {
   );
   log(
     `CPU share of one core: gateway ${pct('gateway')}, simulator ${pct('sim')}, postgres ${pct('postgres')}, loader ${pct('loader')}; machine idle ${pct('idle')} (of 200%)`,
+  );
+  log(
+    `gateway CPU ms per job: user ${((us1[0] - us0[0]) / r.ok).toFixed(3)}, system ${((us1[1] - us0[1]) / r.ok).toFixed(3)}`,
   );
   log(
     `CPU ms per job: gateway ${per('gateway')}, simulator ${per('sim')}, postgres ${per('postgres')}, loader ${per('loader')}`,
