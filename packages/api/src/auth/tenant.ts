@@ -1,6 +1,5 @@
-import { tenants } from '@tollgate/db';
 import { type Db, groupStatements, queryPrepared } from '@tollgate/db/client';
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { DomainError } from '../errors.ts';
 import { IN_FORCE_OVERRIDES, type InForceOverrides } from '../services/admin/prices.ts';
 
@@ -12,17 +11,35 @@ export type TenantRecord = {
   markupBps: number;
 };
 
+const TENANT = sql`SELECT t.id, t.name, t.status, t.markup_bps AS "markupBps" FROM tenants t`;
+
+/** `TENANT … WHERE t.id` is one of `tenantIds` (a JSON array: one parameter whatever the count). */
+const anyOf = (tenantIds: readonly string[]) =>
+  sql`t.id IN (SELECT jsonb_array_elements_text(${JSON.stringify([...new Set(tenantIds)])}::jsonb))`;
+
+/**
+ * The tenant read of every tenant-role request, coalesced (`groupStatements`, see
+ * `readTenantWithPricing` below): one in flight per pool; requests arriving meanwhile share the next
+ * statement, which starts after they arrived (as fresh as a read of their own; nothing cached).
+ */
+const readTenant = groupStatements<string, TenantRecord>({
+  maxInFlight: 1,
+  maxGroup: 100,
+  keyOf: (tenantId) => tenantId,
+  alone: async (db, tenantId) =>
+    (await queryPrepared<TenantRecord>(db, sql`${TENANT} WHERE t.id = ${tenantId}`))[0],
+  together: (db, tenantIds) =>
+    queryPrepared<Record<string, unknown>>(db, sql`${TENANT} WHERE ${anyOf(tenantIds)}`),
+  fromRow: (row) => row as TenantRecord,
+});
+
 /**
  * SECURITY: a valid token is not enough — the tenant must still exist and be active. One primary-key
- * lookup per tenant request; a suspended tenant's tokens stop working at once, with no token revocation list.
+ * lookup per tenant request (shared with concurrent requests, `readTenant`); a suspended tenant's
+ * tokens stop working at once, with no token revocation list.
  */
 export async function loadTenantForRequest(db: Db, tenantId: string): Promise<TenantRecord> {
-  const rows = await db
-    .select({ id: tenants.id, name: tenants.name, status: tenants.status, markupBps: tenants.markupBps })
-    .from(tenants)
-    .where(eq(tenants.id, tenantId))
-    .limit(1);
-  return checkTenant(rows[0]);
+  return checkTenant(await readTenant(db, tenantId));
 }
 
 /** UNKNOWN_TENANT / TENANT_SUSPENDED exactly as `loadTenantForRequest` refuses them. */
@@ -65,11 +82,7 @@ const readTenantWithPricing = groupStatements<string, TenantWithPricingRow>({
   alone: async (db, tenantId) =>
     (await queryPrepared<TenantWithPricingRow>(db, sql`${TENANT_WITH_PRICING} WHERE t.id = ${tenantId}`))[0],
   together: (db, tenantIds) =>
-    queryPrepared<Record<string, unknown>>(
-      db,
-      sql`${TENANT_WITH_PRICING}
-     WHERE t.id IN (SELECT jsonb_array_elements_text(${JSON.stringify([...new Set(tenantIds)])}::jsonb))`,
-    ),
+    queryPrepared<Record<string, unknown>>(db, sql`${TENANT_WITH_PRICING} WHERE ${anyOf(tenantIds)}`),
   fromRow: (row) => row as TenantWithPricingRow,
 });
 
