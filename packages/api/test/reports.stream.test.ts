@@ -116,10 +116,12 @@ describe('GET /reports/ledger.csv streams from Postgres (COPY … TO STDOUT)', (
       from: new Date(Date.now() - day).toISOString(),
       to: new Date(Date.now() + day).toISOString(),
     });
+    // This database only: other test files may be streaming CSVs from theirs at the same time.
     const copies = async () => {
       const [r] = await h.db.sql<{ n: number }[]>`
         SELECT count(*)::int AS n FROM pg_stat_activity
-         WHERE query LIKE 'COPY (%' AND state <> 'idle' AND pid <> pg_backend_pid()`;
+         WHERE query LIKE 'COPY (%' AND state <> 'idle' AND pid <> pg_backend_pid()
+           AND datname = current_database()`;
       return r?.n ?? 0;
     };
     const abort = new AbortController();
