@@ -59,21 +59,22 @@ try {
       `${name.padEnd(34)} ${count} in ${ms.toFixed(0)} ms = ${((count * 1000) / ms).toFixed(0)}/s; postgres CPU ${(pg / N).toFixed(3)} ms per job`,
     );
   };
+  const openArgs = (i: number) => ({
+    tenantId: tenants[i % 100] as string,
+    model: MODEL,
+    input: INPUT,
+    quoteMicroCents: PRICE_MICRO_CENTS,
+    listCostMicroCents: PRICE_MICRO_CENTS,
+    priceVersion: 'x',
+    fingerprint: 'f',
+    tags: [],
+  });
   const uncounted = async (n: number, step: (i: number) => Promise<unknown>) => {
     for (let i = 0; i < n; i++) await step(i);
   };
   // Warm-up (plans, caches), not counted.
   await uncounted(200, async (i) => {
-    const r = await openJob(db, {
-      tenantId: tenants[i % 100] as string,
-      model: MODEL,
-      input: INPUT,
-      quoteMicroCents: PRICE_MICRO_CENTS,
-      listCostMicroCents: PRICE_MICRO_CENTS,
-      priceVersion: 'x',
-      fingerprint: 'f',
-      tags: [],
-    });
+    const r = await openJob(db, openArgs(i));
     if (r.ok)
       await captureJob(db, {
         jobId: r.job.id,
@@ -83,16 +84,7 @@ try {
       });
   });
   await phase('open (tollgate_open_job)', N, async (i) => {
-    const r = await openJob(db, {
-      tenantId: tenants[i % 100] as string,
-      model: MODEL,
-      input: INPUT,
-      quoteMicroCents: PRICE_MICRO_CENTS,
-      listCostMicroCents: PRICE_MICRO_CENTS,
-      priceVersion: 'x',
-      fingerprint: 'f',
-      tags: [],
-    });
+    const r = await openJob(db, openArgs(i));
     if (!r.ok) throw new Error(r.reason);
     jobIds[i] = r.job.id;
   });

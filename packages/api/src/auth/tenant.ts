@@ -1,5 +1,5 @@
 import { type Db, groupStatements, queryPrepared } from '@tollgate/db/client';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { DomainError } from '../errors.ts';
 import { IN_FORCE_OVERRIDES, type InForceOverrides } from '../services/admin/prices.ts';
 
@@ -13,25 +13,30 @@ export type TenantRecord = {
 
 const TENANT = sql`SELECT t.id, t.name, t.status, t.markup_bps AS "markupBps" FROM tenants t`;
 
-/** `TENANT … WHERE t.id` is one of `tenantIds` (a JSON array: one parameter whatever the count). */
-const anyOf = (tenantIds: readonly string[]) =>
-  sql`t.id IN (SELECT jsonb_array_elements_text(${JSON.stringify([...new Set(tenantIds)])}::jsonb))`;
-
 /**
- * The tenant read of every tenant-role request, coalesced (`groupStatements`, see
- * `readTenantWithPricing` below): one in flight per pool; requests arriving meanwhile share the next
- * statement, which starts after they arrived (as fresh as a read of their own; nothing cached).
+ * A tenant read (`select`: columns FROM tenants t), coalesced with `groupStatements`: one in flight
+ * per pool; the requests that arrive meanwhile are answered by ONE statement for all their tenants
+ * (their ids as one JSON parameter), started after they arrived, so as fresh as a read of their own
+ * (nothing cached). Under load this takes the read every tenant request makes from one round trip
+ * per request to one per batch. A failed batch is retried alone per request: each gets its own error.
  */
-const readTenant = groupStatements<string, TenantRecord>({
-  maxInFlight: 1,
-  maxGroup: 100,
-  keyOf: (tenantId) => tenantId,
-  alone: async (db, tenantId) =>
-    (await queryPrepared<TenantRecord>(db, sql`${TENANT} WHERE t.id = ${tenantId}`))[0],
-  together: (db, tenantIds) =>
-    queryPrepared<Record<string, unknown>>(db, sql`${TENANT} WHERE ${anyOf(tenantIds)}`),
-  fromRow: (row) => row as TenantRecord,
-});
+function coalescedTenantRead<Row extends TenantRecord>(select: SQL) {
+  return groupStatements<string, Row>({
+    maxInFlight: 1,
+    maxGroup: 100,
+    keyOf: (tenantId) => tenantId,
+    alone: async (db, tenantId) => (await queryPrepared<Row>(db, sql`${select} WHERE t.id = ${tenantId}`))[0],
+    together: (db, tenantIds) =>
+      queryPrepared<Record<string, unknown>>(
+        db,
+        sql`${select} WHERE t.id IN (SELECT jsonb_array_elements_text(${JSON.stringify([...new Set(tenantIds)])}::jsonb))`,
+      ),
+    fromRow: (row) => row as Row,
+  });
+}
+
+/** The tenant read of every tenant-role request. */
+const readTenant = coalescedTenantRead<TenantRecord>(TENANT);
 
 /**
  * SECURITY: a valid token is not enough — the tenant must still exist and be active. One primary-key
@@ -68,23 +73,8 @@ const TENANT_WITH_PRICING = sql`SELECT t.id, t.name, t.status, t.markup_bps AS "
 
 type TenantWithPricingRow = TenantRecord & InForceOverrides;
 
-/**
- * The read behind `loadTenantWithPricing`, coalesced (`groupStatements`): one in flight per pool;
- * the requests that arrive meanwhile are answered by ONE statement for all their tenants, started
- * after they arrived (so as fresh as a read of their own; nothing is cached). Under load this takes
- * the tenant read, the one statement every submit sends alone, from one round trip per request to
- * one per batch. A failed batch is retried alone per request, so each gets its own error.
- */
-const readTenantWithPricing = groupStatements<string, TenantWithPricingRow>({
-  maxInFlight: 1,
-  maxGroup: 100,
-  keyOf: (tenantId) => tenantId,
-  alone: async (db, tenantId) =>
-    (await queryPrepared<TenantWithPricingRow>(db, sql`${TENANT_WITH_PRICING} WHERE t.id = ${tenantId}`))[0],
-  together: (db, tenantIds) =>
-    queryPrepared<Record<string, unknown>>(db, sql`${TENANT_WITH_PRICING} WHERE ${anyOf(tenantIds)}`),
-  fromRow: (row) => row as TenantWithPricingRow,
-});
+/** The read behind `loadTenantWithPricing`: the one statement every submit sends before its open. */
+const readTenantWithPricing = coalescedTenantRead<TenantWithPricingRow>(TENANT_WITH_PRICING);
 
 /**
  * `loadTenantForRequest` for the procedures that price (jobs.submit, pricing.quote): the same tenant

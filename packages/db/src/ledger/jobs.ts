@@ -190,20 +190,31 @@ function groupJson(entries: readonly unknown[]): string {
   return JSON.stringify(entries, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-// Opens (migration 0008): opens that arrive while GROUP_IN_FLIGHT opens are
-// in flight go together as ONE statement (`tollgate_open_jobs`), whatever their tenants.
-const openGrouped = groupStatements<OpenEntry, Job | 'KEY_RACE'>({
-  maxInFlight: GROUP_IN_FLIGHT,
-  maxGroup: MAX_GROUP,
-  alone: tryOpenJob,
-  keyOf: (e) => e.jobId,
-  together: (db, entries) =>
-    preparedRows<Record<string, unknown>>(
-      db,
-      sql`SELECT * FROM tollgate_open_jobs(${groupJson(entries)}::jsonb)`,
-    ),
-  fromRow: jobFromRow,
-});
+/**
+ * A job step grouped with concurrent ones (migration 0008): `alone` is its single-entry statement,
+ * `groupFn` the SQL function that runs a JSON array of such entries in one statement and returns the
+ * `jobs` rows it changed. Per pool and step: GROUP_IN_FLIGHT statements at once; what arrives
+ * meanwhile goes together, whatever the tenants.
+ */
+function groupedJobStep<E extends { jobId: string }, Other = never>(
+  alone: (db: Db, entry: E) => Promise<Job | Other | undefined>,
+  groupFn: 'tollgate_open_jobs' | 'tollgate_capture_jobs' | 'tollgate_complete_jobs',
+) {
+  return groupStatements<E, Job | Other>({
+    maxInFlight: GROUP_IN_FLIGHT,
+    maxGroup: MAX_GROUP,
+    alone,
+    keyOf: (e) => e.jobId,
+    together: (db, entries) =>
+      preparedRows<Record<string, unknown>>(
+        db,
+        sql`SELECT * FROM ${sql.raw(groupFn)}(${groupJson(entries)}::jsonb)`,
+      ),
+    fromRow: jobFromRow,
+  });
+}
+
+const openGrouped = groupedJobStep<OpenEntry, 'KEY_RACE'>(tryOpenJob, 'tollgate_open_jobs');
 
 /** A text[] parameter, in order (Drizzle would spread a JS array into a list of parameters). */
 function tagsArray(tags: readonly string[]) {
@@ -220,9 +231,11 @@ async function findByKey(db: Db, tenantId: string, idempotencyKey: string): Prom
 }
 
 /** A `jobs` row as Postgres returned it (snake_case, driver values) → the typed Job Drizzle selects give. */
+const JOB_COLUMNS = Object.entries(getTableColumns(jobs));
+
 function jobFromRow(row: Record<string, unknown>): Job {
   const job: Record<string, unknown> = {};
-  for (const [key, column] of Object.entries(getTableColumns(jobs))) {
+  for (const [key, column] of JOB_COLUMNS) {
     const value = row[column.name];
     job[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
   }
@@ -316,19 +329,8 @@ async function captureAccepted(
   return captureAlone(ex, captureEntry(jobId, upstream, actor));
 }
 
-/** Captures outside a transaction, grouped with concurrent ones (`tollgate_capture_jobs`, migration 0008). */
-const captureGrouped = groupStatements<CaptureEntry, Job>({
-  maxInFlight: GROUP_IN_FLIGHT,
-  maxGroup: MAX_GROUP,
-  alone: captureAlone,
-  keyOf: (e) => e.jobId,
-  together: (db, entries) =>
-    preparedRows<Record<string, unknown>>(
-      db,
-      sql`SELECT * FROM tollgate_capture_jobs(${groupJson(entries)}::jsonb)`,
-    ),
-  fromRow: jobFromRow,
-});
+/** Captures outside a transaction, grouped with concurrent ones. */
+const captureGrouped = groupedJobStep(captureAlone, 'tollgate_capture_jobs');
 
 export interface CaptureJobInput {
   jobId: string;
@@ -533,19 +535,8 @@ async function completeAlone(ex: Executor, e: CompleteEntry): Promise<Job | unde
   return row ? jobFromRow(row) : undefined;
 }
 
-/** Completions outside a transaction, grouped with concurrent ones (`tollgate_complete_jobs`, migration 0008). */
-const completeGrouped = groupStatements<CompleteEntry, Job>({
-  maxInFlight: GROUP_IN_FLIGHT,
-  maxGroup: MAX_GROUP,
-  alone: completeAlone,
-  keyOf: (e) => e.jobId,
-  together: (db, entries) =>
-    preparedRows<Record<string, unknown>>(
-      db,
-      sql`SELECT * FROM tollgate_complete_jobs(${groupJson(entries)}::jsonb)`,
-    ),
-  fromRow: jobFromRow,
-});
+/** Completions outside a transaction, grouped with concurrent ones. */
+const completeGrouped = groupedJobStep(completeAlone, 'tollgate_complete_jobs');
 
 const RANK: Record<JobStatus, number> = {
   submitting: 0,
