@@ -58,3 +58,19 @@ describe('logs', () => {
     expect(all).not.toContain(h.sim.apiKey);
   });
 });
+
+describe('connections', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('keeps idle connections 65 s (longer than the 60 s of load balancers), and says so', async () => {
+    const res = await fetch(`${h.url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('keep-alive')).toBe('timeout=65');
+  });
+});
