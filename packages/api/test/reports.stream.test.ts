@@ -116,14 +116,13 @@ describe('GET /reports/ledger.csv streams from Postgres (COPY … TO STDOUT)', (
       from: new Date(Date.now() - day).toISOString(),
       to: new Date(Date.now() + day).toISOString(),
     });
-    // This database only: other test files may be streaming CSVs from theirs at the same time.
-    const copies = async () => {
-      const [r] = await h.db.sql<{ n: number }[]>`
-        SELECT count(*)::int AS n FROM pg_stat_activity
-         WHERE query LIKE 'COPY (%' AND state <> 'idle' AND pid <> pg_backend_pid()
-           AND datname = current_database()`;
-      return r?.n ?? 0;
-    };
+    // COPY statements of this database's client backends: other test files may stream CSVs from
+    // their own databases, and a parallel plan's workers show the leader's query text too.
+    const copyBackends = () => h.db.sql<{ pid: number; backend_type: string; state: string }[]>`
+      SELECT pid, backend_type, state FROM pg_stat_activity
+       WHERE query LIKE 'COPY (%' AND state <> 'idle' AND pid <> pg_backend_pid()
+         AND datname = current_database() AND backend_type = 'client backend'`;
+    const copies = async () => (await copyBackends()).length;
     const abort = new AbortController();
     const res = await fetch(`${h.url}/reports/ledger.csv?${q}`, {
       headers: { authorization: `Bearer ${token}` },
@@ -133,7 +132,11 @@ describe('GET /reports/ledger.csv streams from Postgres (COPY … TO STDOUT)', (
     const reader = res.body?.getReader();
     const first = await reader?.read();
     expect(first?.done).toBe(false);
-    expect(await copies(), 'the COPY is running while the client reads slowly').toBe(1);
+    const running = await copyBackends();
+    expect(
+      running.length,
+      `the COPY is running while the client reads slowly: ${JSON.stringify(running)}`,
+    ).toBe(1);
     abort.abort();
     await waitFor(async () => (await copies()) === 0, { what: 'the cancelled COPY to end' });
     // The pool is usable again: a small report still answers in full.
