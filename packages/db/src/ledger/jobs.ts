@@ -780,17 +780,18 @@ export async function claimJobsToPoll(
 }
 
 /** A job by id; with `tenantId`, only that tenant's (another tenant's job is "not found"). */
+/**
+ * One job by id (scoped to a tenant when `tenantId` is given). A prepared statement: `jobs.get` is
+ * what tenants call most, and Drizzle's query builder cost more gateway CPU than the read itself.
+ */
 export async function getJob(db: Db, input: { tenantId?: string; jobId: string }): Promise<Job | undefined> {
-  const [job] = await db
-    .select()
-    .from(jobs)
-    .where(
-      and(
-        eq(jobs.id, input.jobId),
-        input.tenantId === undefined ? undefined : eq(jobs.tenantId, input.tenantId),
-      ),
-    );
-  return job;
+  const [row] = await preparedRows<Record<string, unknown>>(
+    db,
+    input.tenantId === undefined
+      ? sql`SELECT * FROM jobs WHERE id = ${input.jobId}`
+      : sql`SELECT * FROM jobs WHERE id = ${input.jobId} AND tenant_id = ${input.tenantId}`,
+  );
+  return row === undefined ? undefined : jobFromRow(row);
 }
 
 const cursorTs = (column: typeof jobs.createdAt | typeof ledgerLines.createdAt) =>
