@@ -2,7 +2,7 @@
 // saturated (closed loop of jobs.submit over 100 tenants, then the poller draining), per process:
 // gateway, simulator, Postgres (all its processes), the load generator (this process), and idle;
 // then what the database did per job (commits, rows written, rows read per table scan and index: a
-// sequential scan of a growing table shows up here first).
+// sequential scan of a growing table shows up here first), and what its busy backends wait on.
 // `pnpm --filter @tollgate/bench exec tsx src/machine-split.ts` [seconds, default 10] [concurrency, default 64] [DB_POOL_MAX, default 10]
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -78,6 +78,22 @@ try {
   const sampler = setInterval(() => {
     rssPeak = Math.max(rssPeak, rssMb(stack.gateway.child.pid ?? 0) ?? 0);
   }, 250);
+  // What the gateway's busy backends are doing (on CPU or waiting, and on what), sampled: tells a
+  // CPU-bound database from one waiting on WAL flushes or row locks while the machine idles.
+  const waits = new Map<string, number>();
+  let waitSamples = 0;
+  const waitSampler = setInterval(() => {
+    void stack.sql<{ w: string }[]>`
+      SELECT coalesce(wait_event_type || ':' || wait_event, 'on CPU') AS w FROM pg_stat_activity
+      WHERE datname = current_database() AND backend_type = 'client backend' AND state = 'active'
+        AND pid <> pg_backend_pid()`.then(
+      (rows) => {
+        waitSamples += 1;
+        for (const { w } of rows) waits.set(w, (waits.get(w) ?? 0) + 1);
+      },
+      () => {},
+    );
+  }, 100);
   const r = await runClosedLoop({
     target,
     durationMs: seconds * 1000,
@@ -88,6 +104,13 @@ try {
   const b = read();
   const us1 = userSysMs(stack.gateway.child.pid ?? 0);
   clearInterval(sampler);
+  clearInterval(waitSampler);
+  log(
+    `busy gateway backends (mean of ${waitSamples} samples): ${[...waits]
+      .sort((x, y) => y[1] - x[1])
+      .map(([w, n]) => `${w} ${(n / Math.max(1, waitSamples)).toFixed(2)}`)
+      .join(', ')}`,
+  );
   log(
     `gateway RSS: ${rssMb(stack.gateway.child.pid ?? 0)?.toFixed(0)} MB after, peak ${rssPeak.toFixed(0)} MB during the loop`,
   );

@@ -123,7 +123,7 @@ export const submitVia =
     body: SUBMIT_BODY,
   });
 
-const upstreamSubmit = (): RequestSpec => ({
+export const upstreamSubmit = (): RequestSpec => ({
   method: 'POST',
   path: '/v1/jobs/submit',
   headers: SIM_HEADERS,
@@ -136,7 +136,7 @@ export const verifySubmit: Verify = (status, body) => {
   const m = /"status":"([a-z]+)"/.exec(body);
   return m?.[1] === 'pending' ? true : `200 job ${m?.[1] ?? 'unreadable'}`;
 };
-const verifyUpstream: Verify = (status, body) =>
+export const verifyUpstream: Verify = (status, body) =>
   status === 200 && body.includes('"jobId"') ? true : verifyStatus(status, body);
 function verifyStatus(status: number, body: string): string {
   try {
