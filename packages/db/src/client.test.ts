@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, migrate, migrationsCurrent, migrationsFolder } from './client';
 import { createTestDatabase, type TestDatabase } from './testing/index';
@@ -19,6 +20,25 @@ describe('client', () => {
     expect(row?.v).toBe(2n ** 62n + 2n);
     const drizzleRows = (await t.db.execute(sql`SELECT ${big}::bigint AS v`)) as unknown as { v: bigint }[];
     expect(drizzleRows[0]?.v).toBe(big);
+  });
+
+  it('survives a connection whose type-catalog query fails (patched postgres.js, porsager/postgres#1192)', async () => {
+    // postgres.js sends that catalog query as each new connection's first statement and dropped its
+    // promise: when it failed (here a 1 ms statement_timeout; in production a reset while Postgres
+    // restarts) the rejection was unhandled and killed the gateway. patches/postgres@3.4.9.patch.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const client = postgres(t.url, { max: 1, onnotice: () => {}, connection: { statement_timeout: 1 } });
+    try {
+      // The query itself may time out too; what matters is that it settles and nothing escapes.
+      await client`SELECT 1 AS x`.catch(() => undefined);
+      await client.end({ timeout: 5 });
+      await new Promise((resolve) => setImmediate(resolve)); // one turn: unhandled rejections are reported by now
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
   });
 
   it('runs sessions in UTC', async () => {
