@@ -779,10 +779,10 @@ export async function claimJobsToPoll(
     .returning();
 }
 
-/** A job by id; with `tenantId`, only that tenant's (another tenant's job is "not found"). */
 /**
- * One job by id (scoped to a tenant when `tenantId` is given). A prepared statement: `jobs.get` is
- * what tenants call most, and Drizzle's query builder cost more gateway CPU than the read itself.
+ * A job by id; with `tenantId`, only that tenant's (another tenant's job is "not found"). A prepared
+ * statement: `jobs.get` is what tenants call most, and Drizzle's query builder cost more gateway CPU
+ * than the read itself.
  */
 export async function getJob(db: Db, input: { tenantId?: string; jobId: string }): Promise<Job | undefined> {
   const [row] = await preparedRows<Record<string, unknown>>(
