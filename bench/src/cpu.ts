@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 // USER_HZ: /proc reports CPU time in clock ticks of 1/100 s on Linux x86_64 and arm64 (sysconf
 // CLK_TCK), which Node cannot query.
@@ -21,4 +21,15 @@ export function cpuMs(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** CPU ms used so far by every `postgres` process on the machine (server and backends), from /proc. */
+export function postgresCpuMs(): number {
+  let sum = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') sum += cpuMs(Number(pid)) ?? 0;
+    } catch {}
+  }
+  return sum;
 }

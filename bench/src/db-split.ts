@@ -5,27 +5,16 @@
 // (env, default 10) across tenants, what group commit saves. Tells which step costs the database most.
 // With 10 concurrent callers the ledger's own group commit (@tollgate/db/client groupStatements) groups the steps too.
 // `pnpm --filter @tollgate/bench exec tsx src/db-split.ts` [jobs, default 3000]
-import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createDb, migrate } from '@tollgate/db/client';
 import { advanceJob, captureJob, claimJobsToPoll, createTenant, openJob, topUp } from '@tollgate/db/ledger';
-import { cpuMs } from './cpu';
+import { postgresCpuMs } from './cpu';
 import { startDatabase } from './processes';
 import { INPUT, MODEL, PRICE_MICRO_CENTS } from './stack';
 
 const N = Number(process.argv[2] ?? 3000);
 const POOL = 10;
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function postgresCpuMs(): number {
-  let sum = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') sum += cpuMs(Number(pid)) ?? 0;
-    } catch {}
-  }
-  return sum;
-}
 
 const database = await startDatabase(process.env.DATABASE_URL);
 try {

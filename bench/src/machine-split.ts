@@ -4,9 +4,9 @@
 // then what the database did per job (commits, rows written, rows read per table scan and index: a
 // sequential scan of a growing table shows up here first), and what its busy backends wait on.
 // `pnpm --filter @tollgate/bench exec tsx src/machine-split.ts` [seconds, default 10] [concurrency, default 64] [DB_POOL_MAX, default 10]
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { cpuMs } from './cpu';
+import { cpuMs, postgresCpuMs } from './cpu';
 import { runClosedLoop } from './load';
 import { rssMb } from './processes';
 import { submitVia, targetOf, verifySubmit } from './scenarios';
@@ -17,16 +17,6 @@ const concurrency = Number(process.argv[3] ?? 64);
 const dbPoolMax = Number(process.argv[4] ?? 10);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-function postgresCpuMs(): number {
-  let sum = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      if (comm === 'postgres') sum += cpuMs(Number(pid)) ?? 0;
-    } catch {}
-  }
-  return sum;
-}
 /** [user, system] CPU ms of a process (/proc stat fields 14 and 15, clock ticks of 10 ms). */
 function userSysMs(pid: number): [number, number] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
