@@ -72,4 +72,49 @@ describe('tenant reads (coalesced)', () => {
       });
     });
   });
+
+  it('a batch reads its tenants through the primary key, not by scanning every tenant', async () => {
+    // Enough tenants that a scan of them all costs more than probing the index for a batch.
+    await t.sql`INSERT INTO tenants (id, name) SELECT 'ten_scan_' || g, 'scan ' || g FROM generate_series(1, 5000) g`;
+    await t.sql`ANALYZE tenants`;
+    const batches: { query: string; parameters: unknown[] }[] = [];
+    const pool = createDb(t.url, { max: 10 });
+    (pool.sql.options as { debug?: unknown }).debug = (_id: number, query: string, parameters: unknown[]) => {
+      if (query.includes('FROM tenants t') && query.includes('jsonb_array_elements_text')) {
+        batches.push({ query, parameters });
+      }
+    };
+    try {
+      const ids = Array.from({ length: 20 }, (_, i) => `ten_scan_${i + 1}`);
+      await Promise.all(
+        ids.flatMap((id) => [loadTenantForRequest(pool.db, id), loadTenantWithPricing(pool.db, id)]),
+      );
+    } finally {
+      await pool.close();
+    }
+    expect(batches.some((b) => b.query.includes('"rows"'))).toBe(true); // the pricing read was batched
+    expect(batches.some((b) => !b.query.includes('"rows"'))).toBe(true); // and the plain one
+    for (const { query, parameters } of batches) {
+      for (const mode of ['auto', 'force_generic_plan']) {
+        const scans = await t.sql.begin(async (tx) => {
+          await tx.unsafe(`SET LOCAL plan_cache_mode = ${mode}`);
+          const [row] = await tx.unsafe(`EXPLAIN (FORMAT JSON) ${query}`, parameters as never[]);
+          return planNodesOn(row?.['QUERY PLAN'], 'tenants');
+        });
+        expect(scans, `${mode} plan of ${query}`).not.toContain('Seq Scan');
+        expect(scans.length, `${mode} plan of ${query}`).toBeGreaterThan(0);
+      }
+    }
+  });
 });
+
+/** The node types of an EXPLAIN (FORMAT JSON) plan that read `relation`. */
+function planNodesOn(explain: unknown, relation: string): string[] {
+  const found: string[] = [];
+  const walk = (node: Record<string, unknown>): void => {
+    if (node['Relation Name'] === relation) found.push(String(node['Node Type']));
+    for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+  };
+  for (const root of explain as { Plan: Record<string, unknown> }[]) walk(root.Plan);
+  return found;
+}
