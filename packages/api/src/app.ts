@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { trpcServer } from '@hono/trpc-server';
 import { Hono, type MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
+import { bodyLimitByHeader } from './body-limit.ts';
 import { createRequestContext } from './context.ts';
 import type { AppDeps } from './deps.ts';
 import {
@@ -75,7 +75,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Bodies beyond the limit are refused before any parsing or database work (413, nothing written).
   app.use(
     '*',
-    bodyLimit({
+    bodyLimitByHeader({
       maxSize: deps.config.bodyLimitBytes,
       onError: (c) =>
         errorJson(

@@ -58,6 +58,35 @@ describe('bad input: precise 4xx, nothing written', () => {
     });
   });
 
+  // A streamed body declares no length: the limit counts its bytes as they arrive.
+  const postChunked = (path: string, chunks: string[]) =>
+    fetch(`${h.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+
+  it('oversize chunked body (no Content-Length) → 413', async () => {
+    const input = { prompt: 'x'.repeat(20_000) };
+    const body = JSON.stringify({ model: CHEAP_MODEL, input });
+    const res = await postChunked('/trpc/jobs.submit', [body.slice(0, 8_000), body.slice(8_000)]);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', reason: 'BODY_TOO_LARGE' });
+  });
+
+  it('chunked body within the limit is read whole (malformed JSON → 400 MALFORMED_JSON)', async () => {
+    const res = await postChunked('/trpc/jobs.submit', ['{"model": ', '"x", ']);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { data: { code: string; reason: string } } };
+    expect(body.error.data).toMatchObject({ code: 'BAD_REQUEST', reason: 'MALFORMED_JSON' });
+  });
+
   it('unknown model → BAD_REQUEST UNKNOWN_MODEL', async () => {
     const e = await expectTRPCError(
       client.jobs.submit.mutate({ model: 'acme/free-video', input: CHEAP_INPUT }),
