@@ -4,6 +4,7 @@
 // then what the database did per job (commits, rows written, rows read per table scan and index: a
 // sequential scan of a growing table shows up here first), and what its busy backends wait on.
 // `pnpm --filter @tollgate/bench exec tsx src/machine-split.ts` [seconds, default 10] [concurrency, default 64] [DB_POOL_MAX, default 10]
+// (TENANTS=n spreads the load over n tenants instead of 100.)
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { cpuMs, postgresCpuMs } from './cpu';
@@ -35,7 +36,7 @@ const stack = await startStack({
   ...(process.env.PROFILE_DIR ? { profileDir: process.env.PROFILE_DIR } : {}),
 });
 try {
-  const tenants = await createTenants(stack, { count: 100, label: 'msplit', balanceMicroCents: 1e15 });
+  const tenants = await createTenants(stack, { count: Number(process.env.TENANTS ?? 100), label: 'msplit', balanceMicroCents: 1e15 });
   const target = targetOf(stack.gateway.url);
   const submit = submitVia(tenants);
   await runClosedLoop({ target, durationMs: 3_000, concurrency, make: submit, verify: verifySubmit });
