@@ -36,7 +36,11 @@ const stack = await startStack({
   ...(process.env.PROFILE_DIR ? { profileDir: process.env.PROFILE_DIR } : {}),
 });
 try {
-  const tenants = await createTenants(stack, { count: Number(process.env.TENANTS ?? 100), label: 'msplit', balanceMicroCents: 1e15 });
+  const tenants = await createTenants(stack, {
+    count: Number(process.env.TENANTS ?? 100),
+    label: 'msplit',
+    balanceMicroCents: 1e15,
+  });
   const target = targetOf(stack.gateway.url);
   const submit = submitVia(tenants);
   await runClosedLoop({ target, durationMs: 3_000, concurrency, make: submit, verify: verifySubmit });
