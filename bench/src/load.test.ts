@@ -88,6 +88,31 @@ describe('runClosedLoop', () => {
     expect(r.ok).toBe(0);
     expect(r.errors.ECONNREFUSED).toBeGreaterThan(0);
   });
+
+  it('runs a lead-in before the measured window and leaves it out of every figure', async () => {
+    received = 0;
+    const start = performance.now();
+    // Failures only in the first half of the lead-in: answered long before the window opens.
+    const r = await runClosedLoop({
+      target,
+      leadInMs: 400,
+      durationMs: 300,
+      concurrency: 2,
+      make: () => post(performance.now() - start < 200 ? '/fail' : '/ok'),
+    });
+    expect(r.leadIn?.ms).toBe(400);
+    expect(r.leadIn?.failed).toBeGreaterThan(0);
+    expect(r.failed).toBe(0);
+    expect(r.errors).toEqual({});
+    expect(r.ok).toBeGreaterThan(0);
+    expect(r.latency.count).toBe(r.ok);
+    expect(r.durationMs).toBeLessThanOrEqual(300);
+    expect(r.okPerSecond).toBe(Math.round((r.ok * 1000) / r.durationMs));
+    // Every request the server saw was counted in one of the two, but for those in flight at the deadline.
+    const counted = (r.leadIn?.ok ?? 0) + (r.leadIn?.failed ?? 0) + r.ok;
+    expect(received - counted).toBeGreaterThanOrEqual(0);
+    expect(received - counted).toBeLessThanOrEqual(2);
+  });
 });
 
 describe('runOpenLoop', () => {
@@ -98,6 +123,24 @@ describe('runOpenLoop', () => {
     expect(r.ok).toBe(100);
     expect(received).toBe(100);
     expect(r.backlog).toBe(0);
+    expect(r.okPerSecond).toBe(200);
+  });
+
+  it('leaves the requests due during the lead-in out of every figure', async () => {
+    received = 0;
+    // 200/s over 250 + 250 ms: the first 50 are due in the lead-in.
+    const r = await runOpenLoop({
+      target,
+      leadInMs: 250,
+      durationMs: 250,
+      rps: 200,
+      make: (i) => post(i < 50 ? '/fail' : '/ok'),
+    });
+    expect(received).toBe(100);
+    expect(r.leadIn).toEqual({ ms: 250, ok: 0, failed: 50 });
+    expect(r.sent).toBe(50);
+    expect(r.ok).toBe(50);
+    expect(r.failed).toBe(0);
     expect(r.okPerSecond).toBe(200);
   });
 

@@ -60,6 +60,8 @@ export interface LoadResult {
   latency: LatencySummary;
   /** Open loop only: requests still not sent when the window closed (the server fell behind). */
   backlog?: number;
+  /** The load run before the measured window (`leadInMs`), in no other figure. */
+  leadIn?: { ms: number; ok: number; failed: number };
 }
 
 export interface Progress {
@@ -72,7 +74,14 @@ export interface Progress {
 
 interface CommonOptions {
   target: Target;
+  /** The measured window. */
   durationMs: number;
+  /**
+   * Load run before the measured window, at the same concurrency or rate, and not counted: for a
+   * server with deferred work (the gateway's poller completes a job 5 s after accepting it), so the
+   * window measures the steady state rather than a start with none of that work yet.
+   */
+  leadInMs?: number;
   /** Builds request number `i` (e.g. rotating tenants). */
   make: (i: number) => RequestSpec;
   verify?: Verify;
@@ -146,42 +155,51 @@ class Tally {
   }
 }
 
-function progressTimer(tally: Tally, start: number, opts: CommonOptions): () => void {
+/** Progress over the lead-in and the measured window alike (elapsed counts from the lead-in's start). */
+function progressTimer(tallies: readonly Tally[], start: number, opts: CommonOptions): () => void {
   if (!opts.onProgress) return () => {};
+  const sum = (k: 'ok' | 'failed') => tallies.reduce((n, t) => n + t[k], 0);
   let lastOk = 0;
   let lastAt = start;
   const timer = setInterval(() => {
     const now = performance.now();
+    const ok = sum('ok');
     opts.onProgress?.({
       elapsedMs: now - start,
-      ok: tally.ok,
-      failed: tally.failed,
-      currentRps: ((tally.ok - lastOk) * 1000) / Math.max(1, now - lastAt),
+      ok,
+      failed: sum('failed'),
+      currentRps: ((ok - lastOk) * 1000) / Math.max(1, now - lastAt),
     });
-    lastOk = tally.ok;
+    lastOk = ok;
     lastAt = now;
   }, opts.progressEveryMs ?? 2_000);
   return () => clearInterval(timer);
 }
 
-/** N workers back to back for `durationMs`; in-flight requests at the deadline are awaited but not counted. */
+/**
+ * N workers back to back for `leadInMs` + `durationMs`; what answers inside the measured window is
+ * counted (a request answered after the deadline is awaited but not counted).
+ */
 export async function runClosedLoop(opts: CommonOptions & { concurrency: number }): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const verify = opts.verify ?? verify2xx;
   const tally = new Tally();
+  const lead = new Tally();
   const start = performance.now();
-  const deadline = start + opts.durationMs;
-  const stopProgress = progressTimer(tally, start, opts);
+  const measureFrom = start + (opts.leadInMs ?? 0);
+  const deadline = measureFrom + opts.durationMs;
+  const stopProgress = progressTimer([lead, tally], start, opts);
   let next = 0;
   const worker = async () => {
     while (performance.now() < deadline) {
       const i = next++;
       const sentAt = performance.now();
-      tally.sent += 1;
       const result = await send(agent, opts.target, opts.make(i), opts.timeoutMs ?? 30_000);
       const doneAt = performance.now();
-      if (doneAt <= deadline) tally.outcome(result, verify, (doneAt - sentAt) * 1000);
-      else tally.sent -= 1;
+      if (doneAt > deadline) continue;
+      const t = doneAt < measureFrom ? lead : tally;
+      t.sent += 1;
+      t.outcome(result, verify, (doneAt - sentAt) * 1000);
     }
   };
   try {
@@ -190,7 +208,7 @@ export async function runClosedLoop(opts: CommonOptions & { concurrency: number 
     stopProgress();
     agent.destroy();
   }
-  const durationMs = Math.min(performance.now(), deadline) - start;
+  const durationMs = Math.min(performance.now(), deadline) - measureFrom;
   return {
     mode: 'closed',
     concurrency: opts.concurrency,
@@ -201,6 +219,7 @@ export async function runClosedLoop(opts: CommonOptions & { concurrency: number 
     errors: tally.errors,
     okPerSecond: Math.round((tally.ok * 1000) / durationMs),
     latency: tally.histogram.summary(),
+    ...leadInFigure(opts, lead),
   };
 }
 
@@ -218,17 +237,20 @@ export async function runOpenLoop(
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 256, scheduling: 'lifo' });
   const verify = opts.verify ?? verify2xx;
   const tally = new Tally();
+  const lead = new Tally();
+  const leadInMs = opts.leadInMs ?? 0;
+  const runMs = leadInMs + opts.durationMs;
   const intervalMs = 1000 / opts.rps;
-  const total = Math.floor((opts.durationMs / 1000) * opts.rps);
+  const total = Math.floor((runMs / 1000) * opts.rps);
   // Bound the backlog: a server far behind would otherwise grow an unbounded queue of promises.
   const maxQueued = Math.max(1000, opts.rps * 5);
   const pending = new Set<Promise<void>>();
   const start = performance.now();
-  const stopProgress = progressTimer(tally, start, opts);
+  const stopProgress = progressTimer([lead, tally], start, opts);
   const abort = new AbortController();
   // One signal for every request of the run: each adds a listener (0 = no leak warning limit).
   setMaxListeners(0, abort.signal);
-  const hardStop = setTimeout(() => abort.abort(), opts.durationMs + (opts.graceMs ?? 3_000));
+  const hardStop = setTimeout(() => abort.abort(), runMs + (opts.graceMs ?? 3_000));
   let issued = 0;
   try {
     while (issued < total) {
@@ -237,10 +259,11 @@ export async function runOpenLoop(
         const due = start + issued * intervalMs;
         const spec = opts.make(issued);
         issued += 1;
-        tally.sent += 1;
+        const t = due < start + leadInMs ? lead : tally;
+        t.sent += 1;
         const p: Promise<void> = send(agent, opts.target, spec, opts.timeoutMs ?? 30_000, abort.signal).then(
           (result) => {
-            tally.outcome(result, verify, (performance.now() - due) * 1000);
+            t.outcome(result, verify, (performance.now() - due) * 1000);
             pending.delete(p);
           },
         );
@@ -252,7 +275,7 @@ export async function runOpenLoop(
         await Promise.race(pending);
         continue;
       }
-      if (performance.now() - start > opts.durationMs + 1_000) break;
+      if (performance.now() - start > runMs + 1_000) break;
       // 1 ms timer: low CPU on a shared machine; its jitter is inside every figure alike.
       await new Promise((r) =>
         setTimeout(r, Math.max(0, Math.min(1, start + issued * intervalMs - performance.now()))),
@@ -268,7 +291,7 @@ export async function runOpenLoop(
   return {
     mode: 'open',
     targetRps: opts.rps,
-    durationMs: Math.round(performance.now() - start),
+    durationMs: Math.round(performance.now() - start - leadInMs),
     sent: tally.sent,
     ok: tally.ok,
     failed: tally.failed,
@@ -276,5 +299,11 @@ export async function runOpenLoop(
     okPerSecond: Math.round((tally.ok * 1000) / durationMs),
     latency: tally.histogram.summary(),
     backlog: total - issued,
+    ...leadInFigure(opts, lead),
   };
+}
+
+function leadInFigure(opts: CommonOptions, lead: Tally): Pick<LoadResult, 'leadIn'> {
+  const ms = opts.leadInMs ?? 0;
+  return ms > 0 ? { leadIn: { ms, ok: lead.ok, failed: lead.failed } } : {};
 }

@@ -26,6 +26,17 @@ export interface Config {
   concurrency: number;
   warmupMs: number;
   saturationMs: number;
+  /**
+   * Gateway load before its measured windows (closed loop at saturation, the added-latency run), not
+   * counted: the poller completes a job 5 s after accepting it, so a window starting cold would
+   * measure submits without their completions.
+   */
+  leadInMs: number;
+  /**
+   * Before each scenario, also wait until the previous one's accepted jobs are completed (5 s or more
+   * per scenario, so full runs only: in `--quick`, only submits in flight are awaited).
+   */
+  awaitCompletions: boolean;
   atRateMs: number;
   sqlMs: number;
   latencyMs: number;
@@ -41,6 +52,8 @@ export const CONFIGS: Record<'full' | 'quick', Config> = {
     concurrency: 64,
     warmupMs: 8_000,
     saturationMs: 15_000,
+    leadInMs: 6_000,
+    awaitCompletions: true,
     atRateMs: 12_000,
     sqlMs: 12_000,
     latencyMs: 16_000,
@@ -54,6 +67,8 @@ export const CONFIGS: Record<'full' | 'quick', Config> = {
     concurrency: 32,
     warmupMs: 1_500,
     saturationMs: 2_500,
+    leadInMs: 0,
+    awaitCompletions: false,
     atRateMs: 2_000,
     sqlMs: 2_000,
     latencyMs: 2_000,
@@ -176,21 +191,37 @@ function errorRate(r: { ok: number; failed: number }): number {
 }
 
 /**
- * Waits (bounded) until the gateway has no submit in flight: an open loop that overloaded it leaves
- * requests the server still works through after the client gave up, which must not weigh on the
- * next scenario. Jobs of the raw SQL baseline (price_version 'bench') stay `submitting` by design.
- * Returns the seconds waited.
+ * Waits (bounded) until the gateway has no job left from the previous scenario: first no submit in
+ * flight (an open loop that overloaded it leaves requests the server still works through after the
+ * client gave up), then no accepted job awaiting completion. Without webhooks the poller completes
+ * every job (first poll 5 s after the capture), and after a saturated phase it still has thousands
+ * to do: that work belongs to the phase that submitted them, not to the next scenario's baseline or
+ * latency. Jobs of the raw SQL baseline (price_version 'bench') stay `submitting` by design.
+ * Returns the seconds waited, the jobs still in flight when the wait began, and those left when it
+ * gave up (0 unless the wait timed out).
  */
-async function settle(ctx: Ctx, timeoutMs = 60_000): Promise<number> {
+async function settle(
+  ctx: Ctx,
+  timeoutMs = 120_000,
+): Promise<{ seconds: number; submitting: number; awaiting: number; leftOver: number }> {
   const t0 = performance.now();
-  for (;;) {
-    const [r] = await ctx.stack.sql<
-      { n: number }[]
-    >`SELECT count(*)::int AS n FROM jobs WHERE status = 'submitting' AND price_version <> 'bench'`;
-    if ((r?.n ?? 0) === 0 || performance.now() - t0 > timeoutMs) break;
+  const count = async () => {
+    const [r] = await ctx.stack.sql<{ submitting: number; awaiting: number }[]>`
+      SELECT count(*) FILTER (WHERE status = 'submitting')::int AS submitting,
+             count(*) FILTER (WHERE status IN ('pending', 'processing'))::int AS awaiting
+      FROM jobs WHERE status IN ('submitting', 'pending', 'processing') AND price_version <> 'bench'`;
+    return { submitting: r?.submitting ?? 0, awaiting: r?.awaiting ?? 0 };
+  };
+  const busy = (c: { submitting: number; awaiting: number }) =>
+    c.submitting + (ctx.cfg.awaitCompletions ? c.awaiting : 0);
+  const first = await count();
+  let now = first;
+  while (busy(now) > 0 && performance.now() - t0 < timeoutMs) {
     await new Promise((res) => setTimeout(res, 250));
+    now = await count();
   }
-  return Math.round((performance.now() - t0) / 100) / 10;
+  const seconds = Math.round((performance.now() - t0) / 100) / 10;
+  return { seconds, ...first, leftOver: busy(now) };
 }
 
 /** Runs one scenario: times it, labels RSS samples, turns exceptions and unclean books into `failed`. */
@@ -206,9 +237,12 @@ export async function scenario(
   ctx.phase.name = id;
   ctx.log(`▶ ${title}`);
   try {
-    const waited = await settle(ctx);
-    if (waited >= 1)
-      addNote(s, `waited ${waited}s for the gateway to finish submits left by the previous scenario`);
+    const left = await settle(ctx);
+    if (left.seconds >= 1) {
+      const note = `waited ${left.seconds}s for the gateway to finish the jobs of the previous scenario (${left.submitting} submits in flight, ${left.awaiting} jobs awaiting completion by the poller)${left.leftOver > 0 ? `; gave up with ${left.leftOver} left` : ''}`;
+      addNote(s, note);
+      ctx.log(`  ${note}`);
+    }
     await body(s);
     if (s.status !== 'skipped' && opts.reconcile) {
       s.reconcile = await checkBooks(opts.db ?? ctx.stack.db);
@@ -339,10 +373,11 @@ export function gatewaySubmit(ctx: Ctx, which: 'spread' | 'hot') {
     const sat = await runClosedLoop({
       target: ctx.gateway,
       durationMs: ctx.cfg.saturationMs,
+      leadInMs: ctx.cfg.leadInMs,
       concurrency: ctx.cfg.concurrency,
       make: submitVia(tenants),
       verify: verifySubmit,
-      onProgress: progress(ctx, 'saturation', ctx.cfg.saturationMs),
+      onProgress: progress(ctx, 'saturation', ctx.cfg.leadInMs + ctx.cfg.saturationMs),
     });
     s.runs.saturation = sat;
     s.figures.maxTps = sat.okPerSecond;
@@ -363,10 +398,12 @@ export function gatewaySubmit(ctx: Ctx, which: 'spread' | 'hot') {
     s.figures.p50Ms = at.latency.p50Ms;
     s.figures.p99Ms = at.latency.p99Ms;
     s.figures.backlog = at.backlog ?? 0;
-    // Gateway CPU per accepted job over both phases. Approximate: the poller completes a job ~5 s
-    // after it was accepted, so some completions of this scenario's jobs land in the next one and
-    // some of the previous scenario's land here (steady state: they roughly cancel out).
-    s.figures.gatewayCpuMsPerJob = cpuPerOk(cpuBefore, cpuMs(ctx.stack.gateway.child.pid), sat.ok + at.ok);
+    // Gateway CPU per accepted job, submit and completion: from the lead-in until the poller has
+    // completed every job of this scenario (full runs; the scenario started with none in flight).
+    // In --quick, completions landing after the phases are left out (an underestimate).
+    if (ctx.cfg.awaitCompletions) await settle(ctx);
+    const accepted = (sat.leadIn?.ok ?? 0) + sat.ok + at.ok;
+    s.figures.gatewayCpuMsPerJob = cpuPerOk(cpuBefore, cpuMs(ctx.stack.gateway.child.pid), accepted);
   });
 }
 
@@ -394,10 +431,11 @@ export function addedLatency(ctx: Ctx) {
     const gw = await runOpenLoop({
       target: ctx.gateway,
       durationMs: ms,
+      leadInMs: ctx.cfg.leadInMs,
       rps,
       make: submitVia(ctx.spread),
       verify: verifySubmit,
-      onProgress: progress(ctx, 'gateway', ms),
+      onProgress: progress(ctx, 'gateway', ctx.cfg.leadInMs + ms),
     });
     const direct2 = await runOpenLoop({
       target: ctx.sim,
