@@ -340,6 +340,9 @@ async function main(): Promise<void> {
       `gateway RSS: rest ${rssAtRest} MB, peak under load ${rssUnderLoadPeak} MB, after ${rssAfter} MB; soak slope ${fig(soakResult, 'rssSlopeMbPerMin')} MB/min`,
     );
     print(
+      `completions behind (jobs accepted > 10 s earlier, not yet completed by the poller): ${fig(byId('gateway-spread'), 'completionBacklog')} after spread, ${fig(byId('gateway-hot'), 'completionBacklog')} after hot, ${fig(soakResult, 'completionBacklog')} after the soak`,
+    );
+    print(
       `CPU per request (from /proc): gateway ${fig(byId('gateway-spread'), 'gatewayCpuMsPerJob')} ms per accepted job spread, ${fig(byId('gateway-hot'), 'gatewayCpuMsPerJob')} ms hot; bare proxy ${fig(byId('baseline-proxy'), 'proxyCpuMsPerRequest')} ms`,
     );
     if (reportsResult)

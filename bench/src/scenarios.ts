@@ -224,6 +224,19 @@ async function settle(
   return { seconds, ...first, leftOver: busy(now) };
 }
 
+/**
+ * Jobs accepted more than 10 s ago and still awaiting completion: the poller's first poll of a job
+ * is 5 s after its capture, so a poller keeping up with the arrival rate leaves none (a growing
+ * number means completions fall behind what the gateway accepts, with webhooks off).
+ */
+async function completionBacklog(ctx: Ctx): Promise<number> {
+  const [r] = await ctx.stack.sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM jobs
+    WHERE status IN ('pending', 'processing') AND price_version <> 'bench'
+      AND created_at < now() - interval '10 seconds'`;
+  return r?.n ?? 0;
+}
+
 /** Runs one scenario: times it, labels RSS samples, turns exceptions and unclean books into `failed`. */
 export async function scenario(
   ctx: Ctx,
@@ -398,6 +411,7 @@ export function gatewaySubmit(ctx: Ctx, which: 'spread' | 'hot') {
     s.figures.p50Ms = at.latency.p50Ms;
     s.figures.p99Ms = at.latency.p99Ms;
     s.figures.backlog = at.backlog ?? 0;
+    s.figures.completionBacklog = await completionBacklog(ctx);
     // Gateway CPU per accepted job, submit and completion: from the lead-in until the poller has
     // completed every job of this scenario (full runs; the scenario started with none in flight).
     // In --quick, completions landing after the phases are left out (an underestimate).
@@ -479,6 +493,7 @@ export function soak(ctx: Ctx, rps: number) {
         progressEveryMs: ctx.cfg.mode === 'full' ? 10_000 : 2_000,
       });
       s.runs.soak = r;
+      s.figures.completionBacklog = await completionBacklog(ctx);
       const samples = ctx.rss.slice(startAt).filter((x) => x.phase === 'memory-soak');
       // Growth is judged after the first fifth (caches and JIT settle), in MB per minute.
       const settled = samples.slice(Math.floor(samples.length / 5));

@@ -11,7 +11,8 @@ import { createLoop, forEachBounded, type Worker } from './run-loop.ts';
  * bumps their `next_poll_at` with backoff, so several gateway instances share the work without
  * polling a job twice. Upstream calls run with bounded concurrency, outside any transaction. A full
  * batch is followed at once by the next pass (without webhooks, one batch per POLL_INTERVAL capped
- * completions at 12.5 jobs/s per instance with the defaults, far below what the gateway accepts).
+ * completions at 12.5 jobs/s per instance, far below what the gateway accepts), and the defaults
+ * (32 in flight, 100 a batch) let completions keep up with what one instance accepts (env.ts).
  */
 export function createPoller(
   deps: AppDeps,

@@ -1,0 +1,46 @@
+// TEMP experiment (not committed): does the poller keep up with a sustained submit rate?
+import { performance } from 'node:perf_hooks';
+import { cpuMs } from './cpu';
+import { runOpenLoop } from './load';
+import { submitVia, targetOf, verifySubmit } from './scenarios';
+import { createTenants, startStack } from './stack';
+
+const rps = Number(process.argv[2] ?? 500);
+const seconds = Number(process.argv[3] ?? 40);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const stack = await startStack({ databaseUrl: process.env.DATABASE_URL, dbPoolMax: 10, log });
+try {
+  const tenants = await createTenants(stack, { count: 1000, label: 'keep', balanceMicroCents: 1e15 });
+  const target = targetOf(stack.gateway.url);
+  const count = async () => {
+    const [r] = await stack.sql<{ pending: number; old: number; done: number }[]>`
+      SELECT count(*) FILTER (WHERE status IN ('pending','processing'))::int AS pending,
+             count(*) FILTER (WHERE status IN ('pending','processing') AND created_at < now() - interval '10 seconds')::int AS old,
+             count(*) FILTER (WHERE status = 'completed')::int AS done
+      FROM jobs`;
+    return r;
+  };
+  const t0 = performance.now();
+  const cpu0 = cpuMs(stack.gateway.child.pid ?? 0) ?? 0;
+  const timer = setInterval(async () => {
+    const c = await count();
+    log(
+      `t=${((performance.now() - t0) / 1000).toFixed(0)}s pending ${c?.pending} older-than-10s ${c?.old} completed ${c?.done}`,
+    );
+  }, 5000);
+  const r = await runOpenLoop({
+    target,
+    durationMs: seconds * 1000,
+    rps,
+    make: submitVia(tenants),
+    verify: verifySubmit,
+  });
+  clearInterval(timer);
+  const after = await count();
+  const cpu1 = cpuMs(stack.gateway.child.pid ?? 0) ?? 0;
+  log(
+    `open loop ${rps}/s: ok ${r.ok} failed ${r.failed} p50 ${r.latency.p50Ms} p99 ${r.latency.p99Ms}; at end pending ${after?.pending} older-than-10s ${after?.old}; gateway CPU ${((cpu1 - cpu0) / r.ok).toFixed(3)} ms/job (submits + completions so far)`,
+  );
+} finally {
+  await stack.stop();
+}
