@@ -156,6 +156,13 @@ export async function startStack(opts: {
         JWT_AUDIENCE: AUDIENCE,
         LOG_LEVEL: 'warn',
         DB_POOL_MAX: String(opts.dbPoolMax),
+        // The poller's settings, for A/B runs (the gateway's defaults otherwise).
+        ...Object.fromEntries(
+          ['POLL_CONCURRENCY', 'POLL_BATCH_SIZE', 'POLL_INTERVAL'].flatMap((k) => {
+            const v = process.env[k];
+            return v === undefined ? [] : [[k, v]];
+          }),
+        ),
       },
     });
     stops.push(() => gatewayChild.stop(20_000));
