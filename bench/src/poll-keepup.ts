@@ -3,6 +3,7 @@
 // 1,000 tenants at a fixed rate; every 5 s, the jobs awaiting completion and those accepted more than
 // 10 s ago (none while the poller keeps up), and the gateway CPU per job at the end.
 // `pnpm --filter @tollgate/bench exec tsx src/poll-keepup.ts` [rate/s, default 500] [seconds, default 40]
+// (TENANTS=n spreads the load over n tenants instead of 1,000; TENANTS=1 is the hot tenant.)
 // POLL_CONCURRENCY / POLL_BATCH_SIZE / POLL_INTERVAL in the environment are passed to the gateway.
 import { performance } from 'node:perf_hooks';
 import { cpuMs } from './cpu';
@@ -15,7 +16,11 @@ const seconds = Number(process.argv[3] ?? 40);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const stack = await startStack({ databaseUrl: process.env.DATABASE_URL, dbPoolMax: 10, log });
 try {
-  const tenants = await createTenants(stack, { count: 1000, label: 'keep', balanceMicroCents: 1e15 });
+  const tenants = await createTenants(stack, {
+    count: Number(process.env.TENANTS ?? 1000),
+    label: 'keep',
+    balanceMicroCents: 1e15,
+  });
   const target = targetOf(stack.gateway.url);
   const count = async () => {
     const [r] = await stack.sql<{ pending: number; old: number; done: number }[]>`
