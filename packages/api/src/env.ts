@@ -112,7 +112,9 @@ const envSchema = z.object({
   /**
    * Upstream reads in flight per poller pass, and jobs claimed per pass. Without webhooks the poller
    * completes every job: at 4 / 25 it completed ~330 jobs/s while 500/s were accepted (measured with
-   * `pnpm bench`), so completions fell further behind every second; 32 / 100 keeps up.
+   * `pnpm bench`), so completions fell further behind every second; 32 / 100 keeps up. A job's
+   * ledger update does not hold a read lane (workers/poller.ts), so the concurrency bounds upstream
+   * reads only; the updates of a pass (at most a batch) go to the ledger's group commit together.
    */
   POLL_CONCURRENCY: int(32, 1, 64),
   POLL_BATCH_SIZE: int(100, 1, 1000),

@@ -20,9 +20,27 @@ export async function syncJobWithUpstream(
   job: Job,
   opts: { actor: string; upstreamJobIdHint?: string | undefined; assumeStatus?: UpstreamJobStatus },
 ): Promise<SyncResult> {
+  const read = await readUpstreamJob(ctx, job, opts);
+  if (!read) return { job, changed: false, upstream: null };
+  return applyUpstreamJob(ctx, job, read, opts);
+}
+
+/** What `readUpstreamJob` found: the upstream id it read (stored, or the hint) and the job there. */
+export type UpstreamRead = { upstreamJobId: string; upstream: UpstreamJob };
+
+/**
+ * The first half of `syncJobWithUpstream`: the job as Pixelbyte reports it (no database work), or
+ * null when there is no upstream id to read or the read failed (logged; the job is left as it is).
+ * With `assumeStatus`, a failed read stands for that status (cancel: upstream refused or is down).
+ */
+export async function readUpstreamJob(
+  ctx: ServiceCtx,
+  job: Job,
+  opts: { upstreamJobIdHint?: string | undefined; assumeStatus?: UpstreamJobStatus },
+): Promise<UpstreamRead | null> {
   const { deps } = ctx;
   const upstreamJobId = job.upstreamJobId ?? opts.upstreamJobIdHint;
-  if (!upstreamJobId) return { job, changed: false, upstream: null };
+  if (!upstreamJobId) return null;
 
   const started = performance.now();
   const res = await deps.pixelbyte.getJob(upstreamJobId);
@@ -32,10 +50,9 @@ export async function syncJobWithUpstream(
     outcome: res.ok ? 'ok' : res.error.outcome,
     code: res.ok ? 'OK' : res.error.code,
   });
-  let upstream: UpstreamJob | null = null;
-  if (res.ok) upstream = res.value;
-  else if (opts.assumeStatus) {
-    upstream = {
+  if (res.ok) return { upstreamJobId, upstream: res.value };
+  if (opts.assumeStatus) {
+    const upstream: UpstreamJob = {
       jobId: upstreamJobId,
       status: opts.assumeStatus,
       progress: null,
@@ -45,11 +62,20 @@ export async function syncJobWithUpstream(
       createdAt: null,
       completedAt: null,
     };
-  } else {
-    ctx.log.warn({ jobId: job.id, upstreamJobId, code: res.error.code }, 'could not read job from Pixelbyte');
-    return { job, changed: false, upstream: null };
+    return { upstreamJobId, upstream };
   }
+  ctx.log.warn({ jobId: job.id, upstreamJobId, code: res.error.code }, 'could not read job from Pixelbyte');
+  return null;
+}
 
+/** The second half of `syncJobWithUpstream`: moves our job forward to what `readUpstreamJob` returned. */
+export async function applyUpstreamJob(
+  ctx: ServiceCtx,
+  job: Job,
+  { upstreamJobId, upstream }: UpstreamRead,
+  opts: { actor: string },
+): Promise<SyncResult> {
+  const { deps } = ctx;
   // A job still submitting/unknown is captured inside advanceJob (same transaction) with the upstream
   // id; its upstream cost stays unknown (null) since the status endpoint does not report it.
   const advanced = await advanceJob(deps.db, {
