@@ -76,6 +76,11 @@ export async function applyUpstreamJob(
   opts: { actor: string },
 ): Promise<SyncResult> {
   const { deps } = ctx;
+  // Upstream reports the status `job` already had: nothing to do, and no transaction to take (most
+  // polls of a running job). Jobs never move backwards, so the row holds that status or a later one,
+  // and advanceJob would lock it only to change nothing. (submitting/unknown never match: they are
+  // not upstream statuses.)
+  if (upstream.status === job.status) return { job, changed: false, upstream };
   // A job still submitting/unknown is captured inside advanceJob (same transaction) with the upstream
   // id; its upstream cost stays unknown (null) since the status endpoint does not report it.
   const advanced = await advanceJob(deps.db, {
