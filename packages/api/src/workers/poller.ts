@@ -36,17 +36,15 @@ export function createPoller(
       await forEachBounded(due, opts.concurrency, async (job) => {
         if (!job.upstreamJobId) return; // unknown outcome without an upstream id: the resolver's job
         const ctx = { deps, requestId: `poll_${job.id}`, log: log.child({ jobId: job.id }) };
+        const failed = (err: unknown) => log.error({ err, jobId: job.id }, 'poll failed');
         try {
           const read = await readUpstreamJob(ctx, job, {});
           if (!read) return;
           updates.push(
-            applyUpstreamJob(ctx, job, read, { actor: SYSTEM_ACTOR.poller }).then(
-              () => undefined,
-              (err: unknown) => log.error({ err, jobId: job.id }, 'poll failed'),
-            ),
+            applyUpstreamJob(ctx, job, read, { actor: SYSTEM_ACTOR.poller }).then(() => undefined, failed),
           );
         } catch (err) {
-          log.error({ err, jobId: job.id }, 'poll failed');
+          failed(err);
         }
       });
       await Promise.all(updates);
