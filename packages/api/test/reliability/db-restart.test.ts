@@ -194,18 +194,14 @@ it('Postgres stops and starts again under load: clean failures, /readyz red then
   try {
     await whileDown();
   } catch (err) {
-    // If the gateway died during the outage (KNOWN ISSUE below), say so with its last output.
+    // Say why, with the gateway's last output: it died during the outage (KNOWN ISSUE below), or it
+    // stayed up but refused too slowly (seen once in CI; docs/reliability.md, known weaknesses), in
+    // which case the phases so far and what the lanes got.
     const died = await Promise.race([child.exited, Promise.resolve(null)]);
-    if (died) {
-      throw new Error(
-        `${String(err)}\n[db restart] the gateway died during the outage (${JSON.stringify(died)}):\n${child.output().slice(-3000)}`,
-      );
-    }
-    // Alive but too slow (seen once in CI: fewer than 5 refusals in 20 s, cause not found yet): say
-    // what the lanes got and what the gateway logged, for whoever reads the failure.
-    throw new Error(
-      `${String(err)}\n[db restart] so far: ${phases.join(', ')}; lanes: ${JSON.stringify(tally)}\n${child.output().slice(-3000)}`,
-    );
+    const why = died
+      ? `the gateway died during the outage (${JSON.stringify(died)})`
+      : `so far: ${phases.join(', ')}; lanes: ${JSON.stringify(tally)}`;
+    throw new Error(`${String(err)}\n[db restart] ${why}:\n${child.output().slice(-3000)}`);
   }
 
   pg = await startEmbeddedPostgres({ dataDir, persistent: true, port });
