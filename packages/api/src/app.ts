@@ -106,6 +106,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.post('/webhooks/pixelbyte/:jobId', async (c) => {
+    // While the database is known to be down: 503 at once, and Pixelbyte retries later.
+    deps.dbBreaker.guard();
     const result = await handlePixelbyteWebhook(deps, {
       jobId: c.req.param('jobId'),
       token: c.req.query('token'),
@@ -169,6 +171,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     ),
   );
   app.onError((err, c) => {
+    deps.dbBreaker.observe(err);
     const { status, body, headers } = renderHttpError(
       err,
       c.get('requestId') ?? 'unknown',

@@ -1,6 +1,7 @@
 import type { Db } from '@tollgate/db/client';
 import type { PixelbyteClient } from '@tollgate/pixelbyte';
 import type { JwtVerifier } from './auth/jwt.ts';
+import type { DbBreaker } from './db-breaker.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -39,6 +40,8 @@ export type AppDeps = {
   auth: JwtVerifier;
   log: Logger;
   metrics: Metrics;
+  /** Fails requests fast while the database is down (db-breaker.ts). */
+  dbBreaker: DbBreaker;
   /** Is the database reachable and are migrations current? (for /readyz) */
   ready: () => Promise<{ ok: boolean; details: Record<string, unknown> }>;
 };

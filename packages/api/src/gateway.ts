@@ -7,6 +7,7 @@ import type { PixelbyteClient } from '@tollgate/pixelbyte';
 import { count, sum } from 'drizzle-orm';
 import { createApp } from './app.ts';
 import type { JwtVerifier } from './auth/jwt.ts';
+import { createDbBreaker } from './db-breaker.ts';
 import type { AppDeps, GatewayConfig } from './deps.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
@@ -49,14 +50,26 @@ export function buildDeps(opts: {
   defaultMetrics?: boolean;
 }): AppDeps {
   const { db } = opts;
+  const dbBreaker = createDbBreaker({
+    probe: async () => {
+      await db.$client`SELECT 1`;
+    },
+    log: opts.log,
+  });
+  // Scrape-time reads skip the database while it is known to be down (the gauges stay unset).
+  const whileUp = () => {
+    if (dbBreaker.isOpen()) throw new Error('database down');
+  };
   const metrics = createMetrics({
     defaultMetrics: opts.defaultMetrics ?? true,
-    jobStatusCounts: async () =>
-      (await db.select({ status: jobs.status, count: count() }).from(jobs).groupBy(jobs.status)).map((r) => ({
-        status: r.status,
-        count: Number(r.count),
-      })),
+    dbBreaker,
+    jobStatusCounts: async () => {
+      whileUp();
+      const rows = await db.select({ status: jobs.status, count: count() }).from(jobs).groupBy(jobs.status);
+      return rows.map((r) => ({ status: r.status, count: Number(r.count) }));
+    },
     moneySnapshot: async () => {
+      whileUp();
       const [r] = await db
         .select({
           available: sum(tenantBalances.availableMicroCents),
@@ -73,9 +86,20 @@ export function buildDeps(opts: {
     auth: opts.auth,
     log: opts.log,
     metrics,
+    dbBreaker,
     ready: async () => {
-      const current = await migrationsCurrent(db);
-      return { ok: current, details: { database: 'reachable', migrations: current ? 'current' : 'pending' } };
+      // While the breaker is open its probe is the check: answer at once instead of queueing.
+      if (dbBreaker.isOpen()) return { ok: false, details: { database: 'unreachable' } };
+      try {
+        const current = await migrationsCurrent(db);
+        return {
+          ok: current,
+          details: { database: 'reachable', migrations: current ? 'current' : 'pending' },
+        };
+      } catch (err) {
+        dbBreaker.observe(err);
+        throw err;
+      }
     },
   };
 }
@@ -132,6 +156,7 @@ export async function startGateway(opts: {
         await drained;
         clearTimeout(timer);
         await Promise.all([poller.stop(), unknownResolver.stop(), tenantWebhooks.stop()]);
+        deps.dbBreaker.stop();
       })();
       return closing;
     },

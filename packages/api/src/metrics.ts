@@ -19,6 +19,8 @@ export function createMetrics(
     /** Read at scrape time (one grouped query each); failures leave the gauges unset, never fail /metrics. */
     jobStatusCounts?: () => Promise<JobStatusCounts>;
     moneySnapshot?: () => Promise<MoneySnapshot>;
+    /** The database breaker (db-breaker.ts), read at scrape time. */
+    dbBreaker?: { isOpen(): boolean; refused(): number };
   } = {},
 ) {
   const registry = new Registry();
@@ -106,6 +108,26 @@ export function createMetrics(
       } catch {
         // see above
       }
+    },
+  });
+
+  const dbBreaker = opts.dbBreaker;
+  new Gauge({
+    name: 'tollgate_database_up',
+    help: '0 while the database breaker is open (the database is known to be down), 1 otherwise',
+    registers: [registry],
+    collect() {
+      if (dbBreaker) this.set(dbBreaker.isOpen() ? 0 : 1);
+    },
+  });
+  new Counter({
+    name: 'tollgate_database_refused_total',
+    help: 'Requests refused with 503 by the database breaker without touching the database',
+    registers: [registry],
+    collect() {
+      if (!dbBreaker) return;
+      this.reset();
+      this.inc(dbBreaker.refused());
     },
   });
 

@@ -54,15 +54,27 @@ function wrongRole(required: string): DomainError {
 }
 
 /**
+ * Every procedure reads the database: while it is known to be down, refuse at once (503, mapped by
+ * `base`) instead of queueing on the pool (db-breaker.ts). Called after the role check, so a bad
+ * token is still a 401 during an outage.
+ */
+function refuseWhileDatabaseDown(ctx: Context): void {
+  ctx.deps.dbBreaker.guard();
+}
+
+/**
  * First middleware of every procedure: maps a thrown DomainError (services and middlewares throw
  * those, knowing nothing of tRPC) to its tRPC code — tRPC would otherwise wrap it as a 500 — and a
- * lost database connection to 503 DATABASE_UNAVAILABLE (errors.ts `toTRPCError`), and
- * counts every call by path and result code (the HTTP middleware only sees the batch URL).
+ * lost database connection to 503 DATABASE_UNAVAILABLE (errors.ts `toTRPCError`), tells the
+ * database breaker about it, and counts every call by path and result code (the HTTP middleware only sees the batch URL).
  */
 const base = t.procedure.use(async ({ ctx, path, next }) => {
   let result = await next();
-  // toTRPCError returns the same error when there is nothing to map.
-  if (!result.ok) result = { ...result, error: toTRPCError(result.error) };
+  if (!result.ok) {
+    ctx.deps.dbBreaker.observe(result.error);
+    // toTRPCError returns the same error when there is nothing to map.
+    result = { ...result, error: toTRPCError(result.error) };
+  }
   ctx.deps.metrics.trpcCalls.inc({ path, code: result.ok ? 'OK' : result.error.code });
   return result;
 });
@@ -76,6 +88,7 @@ export const publicProcedure = base;
 export const tenantProcedure = base.use(async ({ ctx, next }) => {
   const principal = requirePrincipal(ctx);
   if (principal.role !== 'tenant') throw wrongRole('tenant');
+  refuseWhileDatabaseDown(ctx);
   const tenant: TenantRecord = await loadTenantForRequest(ctx.deps.db, principal.tenantId);
   const log = ctx.log.child({ tenantId: tenant.id });
   return next({ ctx: { principal, tenant, log } });
@@ -89,6 +102,7 @@ export const tenantProcedure = base.use(async ({ ctx, next }) => {
 export const pricedTenantProcedure = base.use(async ({ ctx, next }) => {
   const principal = requirePrincipal(ctx);
   if (principal.role !== 'tenant') throw wrongRole('tenant');
+  refuseWhileDatabaseDown(ctx);
   const { tenant, pricing } = await loadTenantWithPricing(ctx.deps.db, principal.tenantId);
   const log = ctx.log.child({ tenantId: tenant.id });
   return next({ ctx: { principal, tenant, pricing, log } });
@@ -97,6 +111,7 @@ export const pricedTenantProcedure = base.use(async ({ ctx, next }) => {
 export const adminProcedure = base.use(({ ctx, next }) => {
   const principal = requirePrincipal(ctx);
   if (principal.role !== 'admin') throw wrongRole('admin');
+  refuseWhileDatabaseDown(ctx);
   return next({ ctx: { principal } });
 });
 
@@ -104,5 +119,6 @@ export const adminProcedure = base.use(({ ctx, next }) => {
 export const financeProcedure = base.use(({ ctx, next }) => {
   const principal = requirePrincipal(ctx);
   if (principal.role !== 'finance' && principal.role !== 'admin') throw wrongRole('finance');
+  refuseWhileDatabaseDown(ctx);
   return next({ ctx: { principal } });
 });

@@ -2,6 +2,7 @@
 // simulator and a fresh Postgres database, all over real HTTP; typed @trpc/client clients whose
 // tenants and tokens are created through the real admin procedures.
 
+import { createDb } from '@tollgate/db/client';
 import { reconcile } from '@tollgate/db/ledger';
 import { createTestDatabase, type TestDatabase } from '@tollgate/db/testing';
 import { createPixelbyteClient, type PixelbyteClient } from '@tollgate/pixelbyte';
@@ -49,6 +50,11 @@ export type HarnessOptions = {
   autoStartWorkers?: boolean;
   pollIntervalMs?: number;
   dbPoolMax?: number;
+  /**
+   * Give the gateway a pool of its own, opened on the URL this returns for the test database's URL
+   * (e.g. through a TCP proxy the test can cut). Default: the gateway shares the test database's pool.
+   */
+  gatewayDatabaseUrl?: (testDatabaseUrl: string) => Promise<string>;
   /** Also accept asymmetric tokens from this JWKS. */
   jwksUrl?: string;
   /** JWKS cache age (default: the verifier's 60 s). */
@@ -78,6 +84,9 @@ export type Harness = {
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const db = await createTestDatabase({ max: opts.dbPoolMax ?? 10 });
+  const ownPool = opts.gatewayDatabaseUrl
+    ? createDb(await opts.gatewayDatabaseUrl(db.url), { max: opts.dbPoolMax ?? 10 })
+    : null;
   const sim = await startSimulator({
     autoAdvance: false,
     ...opts.sim,
@@ -107,7 +116,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       unknownJobGraceMs: opts.unknownJobGraceMs ?? 15 * 60_000,
       bodyLimitBytes: opts.bodyLimitBytes ?? 256 * 1024,
     },
-    db: db.db,
+    db: ownPool?.db ?? db.db,
     pixelbyte,
     auth: createJwtVerifier({
       secret: JWT_SECRET,
@@ -180,6 +189,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await gateway.close({ timeoutMs: 2_000 });
       await sim.close();
       await pixelbyte.close();
+      await ownPool?.close();
       await db.close();
     },
   };

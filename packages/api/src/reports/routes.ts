@@ -303,6 +303,7 @@ export function registerReportRoutes(
 ): void {
   app.get('/reports/ledger.csv', async (c) => {
     await requireFinance(deps, c.req.header('authorization'));
+    deps.dbBreaker.guard();
     const q = parseQuery(ledgerQuerySchema, c.req.query());
     if (!(q.from.getTime() < q.to.getTime())) {
       throw new DomainError({
@@ -323,6 +324,7 @@ export function registerReportRoutes(
 
   app.get('/reports/usage.csv', async (c) => {
     await requireFinance(deps, c.req.header('authorization'));
+    deps.dbBreaker.guard();
     const q = parseQuery(usageQuerySchema, c.req.query());
     checkPeriod(q.from, q.to);
     const dims = USAGE_DIMENSIONS.filter((d) => q.groupBy.includes(d));

@@ -50,6 +50,6 @@ export function createPoller(
       await Promise.all(updates);
       return due.length;
     },
-    { batchSize: opts.batchSize },
+    { batchSize: opts.batchSize, dbBreaker: deps.dbBreaker },
   );
 }

@@ -1,3 +1,4 @@
+import type { DbBreaker } from '../db-breaker.ts';
 import type { Logger } from '../logger.ts';
 
 export type Worker = {
@@ -13,13 +14,15 @@ export type Worker = {
  * returns how many items it handled; with `batchSize`, a pass that handled a full batch is followed
  * at once by the next one instead of after `intervalMs` (a backlog drains at the speed of the work,
  * not at one batch per interval), and the loop goes back to the interval when a pass comes up short.
+ * With `dbBreaker`, a pass is skipped while the database is known to be down (the breaker's probe
+ * alone asks the pool), and a failed pass tells the breaker why.
  */
 export function createLoop(
   name: string,
   intervalMs: number,
   log: Logger,
   pass: () => Promise<number>,
-  opts: { batchSize?: number } = {},
+  opts: { batchSize?: number; dbBreaker?: Pick<DbBreaker, 'isOpen' | 'observe'> } = {},
 ): Worker {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<number> | null = null;
@@ -27,8 +30,10 @@ export function createLoop(
 
   const runOnce = (): Promise<number> => {
     if (running) return running;
+    if (opts.dbBreaker?.isOpen()) return Promise.resolve(0);
     running = pass()
       .catch((err: unknown) => {
+        opts.dbBreaker?.observe(err);
         log.error({ err, worker: name }, 'worker pass failed');
         return 0;
       })

@@ -295,7 +295,11 @@ export async function deliverDueTenantWebhooks(deps: AppDeps, opts: TenantWebhoo
 /** The delivery loop (one per gateway instance; instances coordinate through row locks only). */
 export function createTenantWebhookWorker(deps: AppDeps, opts: Partial<TenantWebhookOptions> = {}): Worker {
   const o: TenantWebhookOptions = { ...DEFAULT_TENANT_WEBHOOK_OPTIONS, ...opts };
-  return createLoop('tenant-webhooks', o.intervalMs, deps.log.child({ worker: 'tenant-webhooks' }), () =>
-    deliverDueTenantWebhooks(deps, o),
+  return createLoop(
+    'tenant-webhooks',
+    o.intervalMs,
+    deps.log.child({ worker: 'tenant-webhooks' }),
+    () => deliverDueTenantWebhooks(deps, o),
+    { dbBreaker: deps.dbBreaker },
   );
 }

@@ -33,59 +33,65 @@ export function createUnknownResolver(
   const graceSeconds = Math.ceil(opts.graceMs / 1000);
   const staleSeconds = Math.ceil((opts.staleSubmittingMs ?? 10 * 60_000) / 1000);
   const limit = opts.batchSize ?? 100;
-  return createLoop('unknown-resolver', opts.intervalMs, log, async () => {
-    const stale = await deps.db
-      .select({ id: jobs.id })
-      .from(jobs)
-      .where(
-        and(
-          eq(jobs.status, 'submitting'),
-          lt(jobs.createdAt, sql`now() - make_interval(secs => ${staleSeconds})`),
-        ),
-      )
-      .limit(limit);
-    for (const j of stale) {
-      await markJobUnknown(deps.db, {
-        jobId: j.id,
-        error: {
-          code: 'SUBMIT_INTERRUPTED',
-          message: 'the gateway stopped before recording the upstream answer',
-        },
-      });
-      log.warn({ jobId: j.id }, 'stale submitting job marked unknown');
-    }
-    const expired = await deps.db
-      .select({ id: jobs.id })
-      .from(jobs)
-      .where(
-        and(
-          eq(jobs.status, 'unknown'),
-          lt(jobs.updatedAt, sql`now() - make_interval(secs => ${graceSeconds})`),
-        ),
-      )
-      .limit(limit);
-    let count = 0;
-    for (const j of expired) {
-      const r = await expireUnknownJob(deps.db, { jobId: j.id, graceSeconds });
-      if (r.ok && r.job.status === 'rejected') {
-        count++;
-        deps.metrics.money('released', r.job.costMicroCents);
-        deps.metrics.jobTransitions.inc({ to: 'rejected' });
-        log.warn({ jobId: j.id }, 'unknown job expired: hold released, flagged for review');
+  return createLoop(
+    'unknown-resolver',
+    opts.intervalMs,
+    log,
+    async () => {
+      const stale = await deps.db
+        .select({ id: jobs.id })
+        .from(jobs)
+        .where(
+          and(
+            eq(jobs.status, 'submitting'),
+            lt(jobs.createdAt, sql`now() - make_interval(secs => ${staleSeconds})`),
+          ),
+        )
+        .limit(limit);
+      for (const j of stale) {
+        await markJobUnknown(deps.db, {
+          jobId: j.id,
+          error: {
+            code: 'SUBMIT_INTERRUPTED',
+            message: 'the gateway stopped before recording the upstream answer',
+          },
+        });
+        log.warn({ jobId: j.id }, 'stale submitting job marked unknown');
       }
-    }
-    const overdue = await claimOverdueJobs(deps.db, { limit });
-    for (const job of overdue) {
-      const ctx = { deps, requestId: `deadline_${job.id}`, log: log.child({ jobId: job.id }) };
-      const synced = await syncJobWithUpstream(ctx, job, { actor: SYSTEM_ACTOR.unknownResolver });
-      if (isTerminal(synced.job.status)) continue;
-      const r = await expireOverdueJob(deps.db, { jobId: job.id, actor: SYSTEM_ACTOR.unknownResolver });
-      if (r.ok && r.expired) {
-        deps.metrics.money('refunded', r.job.refundedMicroCents);
-        deps.metrics.jobTransitions.inc({ to: 'failed' });
-        log.warn({ jobId: job.id }, 'job past its deadline: refunded, failed, flagged for review');
+      const expired = await deps.db
+        .select({ id: jobs.id })
+        .from(jobs)
+        .where(
+          and(
+            eq(jobs.status, 'unknown'),
+            lt(jobs.updatedAt, sql`now() - make_interval(secs => ${graceSeconds})`),
+          ),
+        )
+        .limit(limit);
+      let count = 0;
+      for (const j of expired) {
+        const r = await expireUnknownJob(deps.db, { jobId: j.id, graceSeconds });
+        if (r.ok && r.job.status === 'rejected') {
+          count++;
+          deps.metrics.money('released', r.job.costMicroCents);
+          deps.metrics.jobTransitions.inc({ to: 'rejected' });
+          log.warn({ jobId: j.id }, 'unknown job expired: hold released, flagged for review');
+        }
       }
-    }
-    return stale.length + count + overdue.length;
-  });
+      const overdue = await claimOverdueJobs(deps.db, { limit });
+      for (const job of overdue) {
+        const ctx = { deps, requestId: `deadline_${job.id}`, log: log.child({ jobId: job.id }) };
+        const synced = await syncJobWithUpstream(ctx, job, { actor: SYSTEM_ACTOR.unknownResolver });
+        if (isTerminal(synced.job.status)) continue;
+        const r = await expireOverdueJob(deps.db, { jobId: job.id, actor: SYSTEM_ACTOR.unknownResolver });
+        if (r.ok && r.expired) {
+          deps.metrics.money('refunded', r.job.refundedMicroCents);
+          deps.metrics.jobTransitions.inc({ to: 'failed' });
+          log.warn({ jobId: job.id }, 'job past its deadline: refunded, failed, flagged for review');
+        }
+      }
+      return stale.length + count + overdue.length;
+    },
+    { dbBreaker: deps.dbBreaker },
+  );
 }

@@ -1,0 +1,106 @@
+import { databaseUnavailableError, isDatabaseUnavailable } from './errors.ts';
+import type { Logger } from './logger.ts';
+
+/**
+ * Fail fast while the database is down (a circuit breaker in front of the pool).
+ *
+ * Without it, every request during an outage queues on postgres.js's pool, and each pooled
+ * connection fails one queued query per reconnect wait (≤ 2 s, db client.ts): with a pool of 10 and
+ * hundreds of requests a second, the queue grows without bound and a 503 takes seconds to arrive
+ * (docs/reliability.md measured 4–9 s with a pool of 4). With it, the first connection-level failure
+ * anyone sees (a request, a worker pass, /readyz) opens the breaker; from then on requests are
+ * refused at once with the same 503 DATABASE_UNAVAILABLE + Retry-After, workers skip their passes,
+ * and only one probe (`SELECT 1` on the same pool) at a time asks whether the database is back. The
+ * first probe that succeeds closes the breaker.
+ *
+ * A single dropped connection (a backend killed, a proxy restart) also opens it, for as long as one
+ * probe takes on a healthy pool (milliseconds): the requests refused in that window get a 503 that
+ * is safe to retry (a submit retried with its idempotency key replays), which is cheaper than
+ * telling an outage from a blip by waiting.
+ */
+export type DbBreaker = {
+  /** True while the database is known to be down. */
+  isOpen(): boolean;
+  /** Throws 503 DATABASE_UNAVAILABLE while open; call before touching the database. */
+  guard(): void;
+  /** Feed errors from database calls: a connection-level one opens the breaker. */
+  observe(err: unknown): void;
+  /** Requests refused by `guard` since start (for /metrics and tests). */
+  refused(): number;
+  /** Stops probing (gateway shutdown). */
+  stop(): void;
+};
+
+/** Why the breaker refused: never a driver error, so observing it cannot re-open anything. */
+class DatabaseMarkedDown extends Error {
+  override name = 'DatabaseMarkedDown';
+}
+
+export function createDbBreaker(opts: {
+  /** One cheap round trip through the pool (`SELECT 1`); rejects while the database is down. */
+  probe: () => Promise<unknown>;
+  log: Logger;
+  /** Pause between a failed probe and the next (the pool's own reconnect wait comes on top). */
+  retryMs?: number;
+}): DbBreaker {
+  const retryMs = opts.retryMs ?? 250;
+  let openSince: number | null = null;
+  let probing = false;
+  let stopped = false;
+  let refusedCount = 0;
+  let timer: NodeJS.Timeout | null = null;
+
+  const probeUntilUp = async (): Promise<void> => {
+    if (probing || stopped) return;
+    probing = true;
+    let attempts = 0;
+    try {
+      for (;;) {
+        attempts++;
+        try {
+          await opts.probe();
+          break;
+        } catch (err) {
+          if (stopped) return;
+          if (!isDatabaseUnavailable(err)) {
+            // Reachable but the probe itself failed (permissions, a server in recovery that
+            // answers): the database answers, so stop refusing; real errors surface per request.
+            opts.log.warn({ err }, 'database probe failed with a non-connection error; closing the breaker');
+            break;
+          }
+          await new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, retryMs);
+            timer.unref();
+          });
+          timer = null;
+          if (stopped) return;
+        }
+      }
+      const downMs = openSince === null ? 0 : Date.now() - openSince;
+      openSince = null;
+      opts.log.info({ downMs, probes: attempts, refused: refusedCount }, 'database reachable again');
+    } finally {
+      probing = false;
+    }
+  };
+
+  return {
+    isOpen: () => openSince !== null,
+    guard() {
+      if (openSince === null) return;
+      refusedCount++;
+      throw databaseUnavailableError(new DatabaseMarkedDown('database marked down by the breaker'));
+    },
+    observe(err) {
+      if (openSince !== null || stopped || !isDatabaseUnavailable(err)) return;
+      openSince = Date.now();
+      opts.log.warn({ err }, 'database unreachable: refusing requests with 503 until a probe succeeds');
+      void probeUntilUp();
+    },
+    refused: () => refusedCount,
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
