@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +40,123 @@ describe('client', () => {
       process.off('unhandledRejection', onUnhandled);
     }
     expect(unhandled).toEqual([]);
+  });
+
+  it('a connection killed during a query comes back clean: no stale error for the next query (patched postgres.js)', async () => {
+    // postgres.js kept the killed backend's ErrorResponse (57P01) across the reconnect, and failed the
+    // next query on that connection with it (seen after a Postgres restart; porsager/postgres#1215).
+    const client = postgres(t.url, { max: 1, onnotice: () => {} });
+    try {
+      const [me] = await client<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      const sleeping = client`SELECT pg_sleep(30)`.then(
+        () => null,
+        (err: unknown) => err,
+      );
+      for (;;) {
+        const [r] = await t.sql<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE pid = ${me?.pid ?? 0} AND state = 'active' AND query LIKE 'SELECT pg_sleep%'`;
+        if (r?.n === 1) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await t.sql`SELECT pg_terminate_backend(${me?.pid ?? 0})`;
+      expect(await sleeping, 'the query in flight fails').toBeInstanceOf(Error);
+      const [row] = await client<{ x: number }[]>`SELECT 1 AS x`;
+      expect(row?.x, 'the next query runs on a fresh backend').toBe(1);
+    } finally {
+      await client.end({ timeout: 5 });
+    }
+  });
+
+  it('a connection closed with a write still buffered reconnects instead of hanging (patched postgres.js)', async () => {
+    // postgres.js buffers small writes behind a setImmediate. When the socket closed before that
+    // ran, the cancelled timer was never cleared, so every later write on the connection (the next
+    // startup message first) waited for a flush that never came: the reconnect hung until
+    // connect_timeout, again and again (seen as 5 s stalls after a Postgres restart; LanternOps/breeze#3225).
+    // The close is delivered on the next tick after the query's write is buffered, as a close
+    // arriving from the network before the flush would be.
+    const { hostname, port } = new URL(t.url);
+    let socket: net.Socket | undefined;
+    let closeAfterNextWrite = false;
+    // `socket` (a function returning the socket to use) is an option postgres.js reads but does not type.
+    const options = {
+      max: 1,
+      connect_timeout: 3,
+      onnotice: () => {},
+      socket: () => {
+        socket = net.connect(Number(port || 5432), hostname || '127.0.0.1');
+        return socket;
+      },
+      debug: () => {
+        if (!closeAfterNextWrite || !socket) return;
+        closeAfterNextWrite = false;
+        const s = socket;
+        process.nextTick(() => {
+          s.emit('close', false);
+          s.destroy();
+        });
+      },
+    };
+    const client = postgres(t.url, options as Parameters<typeof postgres>[1]);
+    try {
+      await client`SELECT 1 AS x`;
+      closeAfterNextWrite = true;
+      const lost = await client`SELECT 2 AS y`.then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(lost, 'the query whose connection closed fails').toMatchObject({ code: 'CONNECTION_CLOSED' });
+      const [row] = await client<{ z: number }[]>`SELECT 3 AS z`;
+      expect(row?.z, 'the connection comes back').toBe(3);
+    } finally {
+      await client.end({ timeout: 5 });
+    }
+  });
+
+  it("a transaction whose connection died cannot run its remaining statements on the pool's next connection (patched postgres.js)", async () => {
+    // sql.begin() rejects when its connection closes, but its callback runs on. postgres.js sent the
+    // callback's later statements (and its COMMIT / ROLLBACK) to the same pooled connection, which by
+    // then may have reconnected for other work: they ran outside any transaction, or inside another
+    // caller's (porsager/postgres#1215, #1216). Half a ledger transaction committed is money lost.
+    await t.sql`CREATE TABLE IF NOT EXISTS orphan_statement_probe (v int)`;
+    const client = postgres(t.url, { max: 1, onnotice: () => {} });
+    try {
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let pid = 0;
+      let settleOrphan: (outcome: unknown) => void = () => {};
+      const orphan = new Promise<unknown>((resolve) => {
+        settleOrphan = resolve;
+      });
+      const transaction = client
+        .begin(async (tx) => {
+          const [me] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+          pid = me?.pid ?? 0;
+          await gate; // suspended on something else while the backend is killed
+          settleOrphan(
+            await tx`INSERT INTO orphan_statement_probe VALUES (1)`.then(
+              () => 'ran',
+              (err: unknown) => err,
+            ),
+          );
+        })
+        .then(
+          () => null,
+          (err: unknown) => err,
+        );
+      while (pid === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await t.sql`SELECT pg_terminate_backend(${pid})`;
+      expect(await transaction, 'the transaction fails').toBeInstanceOf(Error);
+      await client`SELECT 1`; // the pool's one connection reconnects for other work
+      release();
+      expect(await orphan, 'the orphaned statement is refused').toBeInstanceOf(Error);
+      const [row] = await t.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM orphan_statement_probe`;
+      expect(row?.n, 'nothing of the dead transaction was written').toBe(0);
+    } finally {
+      await client.end({ timeout: 5 });
+    }
   });
 
   it('runs sessions in UTC', async () => {
