@@ -96,9 +96,8 @@ export async function applyUpstreamJob(
     },
   });
   if (advanced.changed) {
-    const wasUncharged = job.status === 'submitting' || job.status === 'unknown';
-    if (wasUncharged && advanced.job.upstreamJobId !== null)
-      deps.metrics.money('captured', job.costMicroCents);
+    // From what advanceJob did, not from `job`: another path may have captured it since it was read.
+    if (advanced.captured) deps.metrics.money('captured', advanced.job.costMicroCents);
     if (advanced.job.refundedMicroCents > job.refundedMicroCents) {
       deps.metrics.money('refunded', advanced.job.refundedMicroCents - job.refundedMicroCents);
     }

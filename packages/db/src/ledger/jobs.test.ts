@@ -240,7 +240,11 @@ describe('job lifecycle', () => {
       upstreamJobId: 'up_a',
       upstream: upstream('processing'),
     });
-    expect(advanced).toMatchObject({ changed: true, job: { status: 'processing', upstreamJobId: 'up_a' } });
+    expect(advanced).toMatchObject({
+      changed: true,
+      captured: true,
+      job: { status: 'processing', upstreamJobId: 'up_a' },
+    });
 
     // b: still unknown. A long grace does not expire it; a zero grace does.
     expect(await expireUnknownJob(t.db, { jobId: b.id, graceSeconds: 3_600 })).toMatchObject({
@@ -325,6 +329,31 @@ describe('unknown outcome with a known upstream id', () => {
     });
     expect(learnt.job).toMatchObject({ status: 'unknown', upstreamJobId: 'up_known_2' });
     expect((await claimJobsToPoll(t.db, { limit: 1_000 })).map((j) => j.id)).toContain(job.id);
+  });
+});
+
+describe('advanceJob reports what it did, not what a caller last read', () => {
+  it('a job captured by another path is completed without a second capture', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
+    const job = await openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 10_000n });
+    await markJobUnknown(t.db, { jobId: job.id, error: { code: 'TIMEOUT', message: 'no answer' } });
+    // Two paths hold a snapshot saying `unknown`; the first captures it, the second completes it.
+    const first = await advanceJob(t.db, {
+      jobId: job.id,
+      upstreamJobId: `up_${job.id}`,
+      upstream: upstream('processing'),
+    });
+    expect(first).toMatchObject({ changed: true, captured: true, job: { status: 'processing' } });
+    const second = await advanceJob(t.db, {
+      jobId: job.id,
+      upstreamJobId: `up_${job.id}`,
+      upstream: upstream('completed'),
+    });
+    expect(second).toMatchObject({ changed: true, captured: false, job: { status: 'completed' } });
+    const kinds = await t.sql<
+      { kind: string }[]
+    >`SELECT kind FROM ledger_transactions WHERE job_id = ${job.id} ORDER BY created_at`;
+    expect(kinds.map((k) => k.kind)).toEqual(['hold', 'capture']);
   });
 });
 

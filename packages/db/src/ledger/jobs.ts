@@ -552,20 +552,22 @@ const RANK: Record<JobStatus, number> = {
 /**
  * Moves a job forward to what upstream reports; never backwards, idempotent. A job still
  * submitting/unknown is captured first (it exists upstream). `failed` / `cancelled` refund the
- * charge once (job.refundedMicroCents). A job already terminal is returned unchanged.
+ * charge once (job.refundedMicroCents). A job already terminal is returned unchanged. `captured`
+ * says whether this call captured the hold (a caller's snapshot of the job may be stale: another
+ * path may have captured it meanwhile).
  */
 export async function advanceJob(
   db: Db,
   input: AdvanceJobInput,
-): Promise<{ ok: true; job: Job; changed: boolean }> {
+): Promise<{ ok: true; job: Job; changed: boolean; captured: boolean }> {
   // The usual case (a `pending`/`processing` job completed upstream): one statement.
   if (input.upstream.status === 'completed') {
     const completed = await completeGrouped(db, completeEntry(input.jobId, input.upstream));
-    if (completed) return { ok: true, job: completed, changed: true };
+    if (completed) return { ok: true, job: completed, changed: true, captured: false };
   }
   return db.transaction(async (tx) => {
     let job = await lockJob(tx, input.jobId);
-    if (isTerminal(job.status)) return { ok: true as const, job, changed: false };
+    if (isTerminal(job.status)) return { ok: true as const, job, changed: false, captured: false };
     let changed = false;
     if (job.status === 'submitting' || job.status === 'unknown') {
       const captured = await captureAccepted(
@@ -582,8 +584,10 @@ export async function advanceJob(
       job = captured;
       changed = true;
     }
+    // Captured here exactly when the locked row was still uncharged (changed is only set above).
+    const capturedHere = changed;
     const target = input.upstream.status;
-    if (RANK[target] <= RANK[job.status]) return { ok: true as const, job, changed };
+    if (RANK[target] <= RANK[job.status]) return { ok: true as const, job, changed, captured: capturedHere };
 
     switch (target) {
       case 'pending':
@@ -618,7 +622,7 @@ export async function advanceJob(
         throw new Error(`unhandled upstream status ${String(never)}`);
       }
     }
-    return { ok: true as const, job, changed: true };
+    return { ok: true as const, job, changed: true, captured: capturedHere };
   });
 }
 
