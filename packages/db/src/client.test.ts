@@ -159,6 +159,72 @@ describe('client', () => {
     }
   });
 
+  it('a connection reset inside a transaction leaves the pool usable (patched postgres.js)', async () => {
+    // On a reset the socket reports the error before the close; the transaction's ROLLBACK, issued
+    // in between, was queued on the dying connection and never settled, and the reconnected
+    // connection then waited for its answer forever: every later query on it hung.
+    const { hostname, port } = new URL(t.url);
+    const clientSockets = new Set<net.Socket>();
+    const proxy = net.createServer((downstream) => {
+      const upstream = net.connect(Number(port || 5432), hostname || '127.0.0.1');
+      clientSockets.add(downstream);
+      for (const s of [downstream, upstream]) s.on('error', () => {});
+      downstream.on('close', () => {
+        clientSockets.delete(downstream);
+        upstream.destroy();
+      });
+      upstream.on('close', () => downstream.destroy());
+      downstream.pipe(upstream).pipe(downstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const viaProxy = new URL(t.url);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String((proxy.address() as net.AddressInfo).port);
+    const client = postgres(viaProxy.toString(), { max: 1, onnotice: () => {} });
+    // A hang is the failure here: bound each wait so that it fails with a message instead.
+    const within = <T>(what: string, p: Promise<T>) =>
+      Promise.race([
+        p,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`${what}: no answer in 10 s`)), 10_000),
+        ),
+      ]);
+    try {
+      const failed = await within(
+        'the transaction',
+        client
+          .begin(async (tx) => {
+            const [me] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+            const sleeping = tx`SELECT pg_sleep(30)`.execute();
+            for (;;) {
+              const [r] = await t.sql<{ n: number }[]>`
+                SELECT count(*)::int AS n FROM pg_stat_activity
+                WHERE pid = ${me?.pid ?? 0} AND state = 'active' AND query LIKE 'SELECT pg_sleep%'`;
+              if (r?.n === 1) break;
+              await new Promise((resolve) => setTimeout(resolve, 10));
+            }
+            for (const s of clientSockets) s.resetAndDestroy();
+            await sleeping;
+          })
+          .then(
+            () => null,
+            (err: unknown) => err,
+          ),
+      );
+      expect(failed, 'the transaction fails').toBeInstanceOf(Error);
+      for (const i of [1, 2, 3]) {
+        const [row] = await within(
+          `query ${i} after the reset`,
+          client<{ i: number }[]>`SELECT ${i}::int AS i`,
+        );
+        expect(row?.i).toBe(i);
+      }
+    } finally {
+      await client.end({ timeout: 1 });
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
   it('runs sessions in UTC', async () => {
     const [row] = await t.sql<{ tz: string }[]>`SELECT current_setting('TimeZone') AS tz`;
     expect(row?.tz).toBe('UTC');
