@@ -42,13 +42,43 @@ export function createDbBreaker(opts: {
   log: Logger;
   /** Pause between a failed probe and the next (the pool's own reconnect wait comes on top). */
   retryMs?: number;
+  /**
+   * A probe without an answer by then counts as failed (a query on a connection whose network path
+   * died gets no error until TCP keepalive notices); the next probe goes out after `retryMs`.
+   */
+  probeTimeoutMs?: number;
 }): DbBreaker {
   const retryMs = opts.retryMs ?? 250;
+  const probeTimeoutMs = opts.probeTimeoutMs ?? 3_000;
   let openSince: number | null = null;
   let probing = false;
   let stopped = false;
   let refusedCount = 0;
   let timer: NodeJS.Timeout | null = null;
+
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      timer.unref();
+    });
+  /** The probe, or a connection-level failure when it has not answered within probeTimeoutMs. */
+  const probeOnce = async (): Promise<void> => {
+    let timeout: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        opts.probe(),
+        new Promise<never>((_, reject) => {
+          timeout = setTimeout(
+            () => reject(Object.assign(new Error('database probe timed out'), { code: 'CONNECT_TIMEOUT' })),
+            probeTimeoutMs,
+          );
+          timeout.unref();
+        }),
+      ]);
+    } finally {
+      clearTimeout(timeout);
+    }
+  };
 
   const probeUntilUp = async (): Promise<void> => {
     if (probing || stopped) return;
@@ -58,7 +88,7 @@ export function createDbBreaker(opts: {
       for (;;) {
         attempts++;
         try {
-          await opts.probe();
+          await probeOnce();
           break;
         } catch (err) {
           if (stopped) return;
@@ -68,10 +98,7 @@ export function createDbBreaker(opts: {
             opts.log.warn({ err }, 'database probe failed with a non-connection error; closing the breaker');
             break;
           }
-          await new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, retryMs);
-            timer.unref();
-          });
+          await pause(retryMs);
           timer = null;
           if (stopped) return;
         }

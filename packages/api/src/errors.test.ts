@@ -84,6 +84,7 @@ describe('error mapping', () => {
     it.each([
       'ECONNREFUSED',
       'ECONNRESET',
+      'ENOTFOUND',
       'CONNECTION_CLOSED',
       'CONNECTION_ENDED',
       'CONNECTION_DESTROYED',
