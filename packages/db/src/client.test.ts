@@ -225,6 +225,53 @@ describe('client', () => {
     }
   });
 
+  describe('a cursor whose connection dies while its consumer holds a batch (patched postgres.js)', () => {
+    /** A one-connection client, a cursor over it holding its first batch, and its backend killed. */
+    async function cursorCutOff() {
+      let closed = () => {};
+      const seenClosed = new Promise<void>((resolve) => {
+        closed = resolve;
+      });
+      const client = postgres(t.url, { max: 1, onnotice: () => {}, onclose: () => closed() });
+      const [me] = await client<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      const rows = client`SELECT g FROM generate_series(1, 1000) AS g`.cursor(10)[Symbol.asyncIterator]();
+      const first = await rows.next();
+      expect(first.value).toHaveLength(10);
+      await t.sql`SELECT pg_terminate_backend(${me?.pid ?? 0})`;
+      await seenClosed;
+      return { client, rows };
+    }
+
+    it('the next batch fails, instead of the rows ending early as if complete', async () => {
+      // The usage CSV report reads such a cursor: a silently short file is what it must never send.
+      const { client, rows } = await cursorCutOff();
+      try {
+        await expect(Promise.resolve(rows.next())).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+        const [row] = await client<{ x: number }[]>`SELECT 1 AS x`;
+        expect(row?.x).toBe(1);
+      } finally {
+        await client.end({ timeout: 5 });
+      }
+    });
+
+    it('closing it (the client went away) neither throws unhandled nor answers the next query', async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      const { client, rows } = await cursorCutOff();
+      try {
+        await rows.return?.();
+        const [row] = await client<{ x: number }[]>`SELECT 1 AS x`;
+        expect(row?.x, 'the next query gets its own answer').toBe(1);
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        await client.end({ timeout: 5 });
+      }
+      expect(unhandled).toEqual([]);
+    });
+  });
+
   it('runs sessions in UTC', async () => {
     const [row] = await t.sql<{ tz: string }[]>`SELECT current_setting('TimeZone') AS tz`;
     expect(row?.tz).toBe('UTC');
