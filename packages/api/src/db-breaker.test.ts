@@ -33,16 +33,18 @@ async function until(cond: () => boolean) {
 }
 
 describe('db breaker', () => {
-  it('opens on a lost connection only, refuses while open, and closes when a probe answers', async () => {
+  it('a lost connection starts a probe; a failed probe opens it; an answered probe closes it', async () => {
     const p = scriptedProbe();
     const breaker = createDbBreaker({ probe: p.probe, log, retryMs: 1 });
     breaker.observe(Object.assign(new Error('duplicate key'), { code: '23505' }));
     breaker.observe(new DomainError({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT', message: 'no' }));
-    expect(breaker.isOpen()).toBe(false);
-    expect(() => breaker.guard()).not.toThrow();
+    expect(p.calls(), 'query errors are not lost connections').toBe(0);
 
     breaker.observe(lostConnection());
-    expect(breaker.isOpen()).toBe(true);
+    expect(breaker.isOpen(), 'suspect, not yet open: requests still flow').toBe(false);
+    expect(() => breaker.guard()).not.toThrow();
+    (await p.next()).reject(lostConnection()); // the probe fails too: down
+    await until(() => breaker.isOpen());
     let refusal: unknown;
     try {
       breaker.guard();
@@ -59,6 +61,21 @@ describe('db breaker', () => {
     breaker.observe(lostConnection()); // more failures while probing: still one probe at a time
     (await p.next()).resolve();
     await until(() => !breaker.isOpen());
+    expect(p.calls()).toBe(3);
+    breaker.stop();
+  });
+
+  it('a blip (one dropped connection, the probe answers) never refuses anything', async () => {
+    const p = scriptedProbe();
+    const breaker = createDbBreaker({ probe: p.probe, log, retryMs: 1 });
+    breaker.observe(lostConnection());
+    expect(() => breaker.guard()).not.toThrow();
+    (await p.next()).resolve();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(breaker.isOpen()).toBe(false);
+    expect(breaker.refused()).toBe(0);
+    breaker.observe(lostConnection()); // a later blip is probed again
+    (await p.next()).resolve();
     expect(p.calls()).toBe(2);
     breaker.stop();
   });
@@ -75,8 +92,7 @@ describe('db breaker', () => {
       probeTimeoutMs: 20,
     });
     breaker.observe(lostConnection());
-    await until(() => !breaker.isOpen());
-    expect(answers).toHaveLength(0);
+    await until(() => answers.length === 0 && !breaker.isOpen());
     breaker.stop();
   });
 
@@ -84,6 +100,8 @@ describe('db breaker', () => {
     const p = scriptedProbe();
     const breaker = createDbBreaker({ probe: p.probe, log, retryMs: 1 });
     breaker.observe(lostConnection());
+    (await p.next()).reject(lostConnection());
+    await until(() => breaker.isOpen());
     (await p.next()).reject(Object.assign(new Error('permission denied'), { code: '42501' }));
     await until(() => !breaker.isOpen());
     breaker.stop();

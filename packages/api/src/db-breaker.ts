@@ -7,23 +7,24 @@ import type { Logger } from './logger.ts';
  * Without it, every request during an outage queues on postgres.js's pool, and each pooled
  * connection fails one queued query per reconnect wait (≤ 2 s, db client.ts): with a pool of 10 and
  * hundreds of requests a second, the queue grows without bound and a 503 takes seconds to arrive
- * (docs/reliability.md measured 4–9 s with a pool of 4). With it, the first connection-level failure
- * anyone sees (a request, a worker pass, /readyz) opens the breaker; from then on requests are
- * refused at once with the same 503 DATABASE_UNAVAILABLE + Retry-After, workers skip their passes,
- * and only one probe (`SELECT 1` on the same pool) at a time asks whether the database is back. The
- * first probe that succeeds closes the breaker.
+ * (docs/reliability.md measured 4–9 s with a pool of 4).
  *
- * A single dropped connection (a backend killed, a proxy restart) also opens it, for as long as one
- * probe takes on a healthy pool (milliseconds): the requests refused in that window get a 503 that
- * is safe to retry (a submit retried with its idempotency key replays), which is cheaper than
- * telling an outage from a blip by waiting.
+ * With it: the first connection-level failure anyone sees (a request, a worker pass, /readyz) makes
+ * the database suspect, and one probe (`SELECT 1` on the same pool) asks whether it still answers.
+ * - The probe answers: it was one dropped connection (a backend killed, a proxy restart), and nothing
+ *   else changes; requests never stop flowing for a blip.
+ * - The probe fails too: the breaker opens. Requests are refused at once with the same
+ *   503 DATABASE_UNAVAILABLE + Retry-After, workers skip their passes, and probes continue, one at a
+ *   time; the first that gets an answer closes the breaker.
+ * So an outage is refused at once from its first failed probe on (within the pool's reconnect wait,
+ * ≤ 2 s, of its first failure), and a blip costs no more refusals than the failures it caused.
  */
 export type DbBreaker = {
-  /** True while the database is known to be down. */
+  /** True while the database is known to be down (a probe failed too). */
   isOpen(): boolean;
   /** Throws 503 DATABASE_UNAVAILABLE while open; call before touching the database. */
   guard(): void;
-  /** Feed errors from database calls: a connection-level one opens the breaker. */
+  /** Feed errors from database calls: a connection-level one starts a probe (which may open it). */
   observe(err: unknown): void;
   /** Requests refused by `guard` since start (for /metrics and tests). */
   refused(): number;
@@ -50,6 +51,7 @@ export function createDbBreaker(opts: {
 }): DbBreaker {
   const retryMs = opts.retryMs ?? 250;
   const probeTimeoutMs = opts.probeTimeoutMs ?? 3_000;
+  /** When the database was found down (a probe failed after a lost connection); null = not open. */
   let openSince: number | null = null;
   let probing = false;
   let stopped = false;
@@ -80,7 +82,8 @@ export function createDbBreaker(opts: {
     }
   };
 
-  const probeUntilUp = async (): Promise<void> => {
+  /** Probes until the database answers; the first failed probe opens the breaker. */
+  const probeUntilUp = async (cause: unknown): Promise<void> => {
     if (probing || stopped) return;
     probing = true;
     let attempts = 0;
@@ -94,18 +97,29 @@ export function createDbBreaker(opts: {
           if (stopped) return;
           if (!isDatabaseUnavailable(err)) {
             // Reachable but the probe itself failed (permissions, a server in recovery that
-            // answers): the database answers, so stop refusing; real errors surface per request.
-            opts.log.warn({ err }, 'database probe failed with a non-connection error; closing the breaker');
+            // answers): the database answers, so do not refuse; real errors surface per request.
+            opts.log.warn({ err }, 'database probe failed with a non-connection error; not refusing');
             break;
+          }
+          if (openSince === null) {
+            openSince = Date.now();
+            opts.log.warn(
+              { err: cause, probe: err },
+              'database unreachable: refusing requests with 503 until a probe succeeds',
+            );
           }
           await pause(retryMs);
           timer = null;
           if (stopped) return;
         }
       }
-      const downMs = openSince === null ? 0 : Date.now() - openSince;
-      openSince = null;
-      opts.log.info({ downMs, probes: attempts, refused: refusedCount }, 'database reachable again');
+      if (openSince === null) {
+        opts.log.info({ err: cause }, 'a database connection was lost; the database still answers');
+      } else {
+        const downMs = Date.now() - openSince;
+        openSince = null;
+        opts.log.info({ downMs, probes: attempts, refused: refusedCount }, 'database reachable again');
+      }
     } finally {
       probing = false;
     }
@@ -119,10 +133,8 @@ export function createDbBreaker(opts: {
       throw databaseUnavailableError(new DatabaseMarkedDown('database marked down by the breaker'));
     },
     observe(err) {
-      if (openSince !== null || stopped || !isDatabaseUnavailable(err)) return;
-      openSince = Date.now();
-      opts.log.warn({ err }, 'database unreachable: refusing requests with 503 until a probe succeeds');
-      void probeUntilUp();
+      if (probing || stopped || !isDatabaseUnavailable(err)) return;
+      void probeUntilUp(err);
     },
     refused: () => refusedCount,
     stop() {

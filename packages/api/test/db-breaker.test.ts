@@ -97,7 +97,8 @@ describe('database breaker', () => {
     await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT, idempotencyKey: 'before' });
 
     await proxy.cut();
-    // The first request meets the lost connection itself (the pool reconnects, is refused).
+    // The first request meets the lost connection itself (the pool reconnects, is refused); the
+    // breaker's probe is refused too, and it opens.
     const first = await expectTRPCError(
       client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT }),
     );
@@ -106,7 +107,10 @@ describe('database breaker', () => {
       reason: 'DATABASE_UNAVAILABLE',
       httpStatus: 503,
     });
-    expect(await metric(h.url, 'tollgate_database_up')).toBe(0);
+    await waitFor(async () => (await metric(h.url, 'tollgate_database_up')) === 0, {
+      timeoutMs: 15_000,
+      what: 'the breaker open once its probe failed',
+    });
 
     // From then on every request is refused by the breaker, never queued on the pool: the refusal
     // counter moves by exactly the number of calls, and each is the same 503 a lost connection gets.
@@ -154,13 +158,13 @@ describe('database breaker', () => {
   it('an admin call and a Pixelbyte webhook are refused too while it is down', async () => {
     await proxy.cut();
     try {
-      await waitFor(
-        async () => {
-          const e = await expectTRPCError(h.admin.admin.tenants.list.query({}));
-          return e.reason === 'DATABASE_UNAVAILABLE';
-        },
-        { timeoutMs: 15_000, what: 'the breaker open again' },
-      );
+      // A lost connection seen by a call makes the breaker probe; the probe fails, it opens.
+      const e = await expectTRPCError(h.admin.admin.tenants.list.query({}));
+      expect(e.reason).toBe('DATABASE_UNAVAILABLE');
+      await waitFor(async () => (await metric(h.url, 'tollgate_database_up')) === 0, {
+        timeoutMs: 15_000,
+        what: 'the breaker open again',
+      });
       const refusedBefore = await metric(h.url, 'tollgate_database_refused_total');
       const hook = await fetch(`${h.url}/webhooks/pixelbyte/job_x?token=t`, { method: 'POST', body: '{}' });
       expect(hook.status).toBe(503);
