@@ -49,6 +49,8 @@ export type HarnessOptions = {
   /** Start the poller/resolver loops (default false: tests call runOnce). */
   autoStartWorkers?: boolean;
   pollIntervalMs?: number;
+  /** Age after which a `submitting` job is presumed interrupted (default: the gateway's 10 min). */
+  staleSubmittingMs?: number;
   dbPoolMax?: number;
   /**
    * Give the gateway a pool of its own, opened on the URL this returns for the test database's URL
@@ -135,6 +137,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     workers: {
       poll: { intervalMs: opts.pollIntervalMs ?? 100, concurrency: 4, batchSize: 50 },
       unknownResolverIntervalMs: 200,
+      ...(opts.staleSubmittingMs === undefined ? {} : { staleSubmittingMs: opts.staleSubmittingMs }),
       autoStart: opts.autoStartWorkers ?? false,
     },
   });
