@@ -177,17 +177,30 @@ export async function checkUpstream(sql: Sql, sim: Simulator, label: string): Pr
     throw new Error(`[${label}] upstream check failed:\n  - ${problems.slice(0, 10).join('\n  - ')}`);
 }
 
-/** A free TCP port on 127.0.0.1 (the child gateway keeps it across restarts: webhook URLs name it). */
+/** Ports this process has handed out: a rig keeps its port across gateway restarts. */
+const handedOut = new Set<number>();
+
+/**
+ * A free TCP port on 127.0.0.1 (the child gateway keeps it across restarts: webhook URLs name it),
+ * never one already handed out by this process: rigs run concurrently, and the OS may give a port
+ * back as soon as it is released.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const a = s.address();
+        const p = typeof a === 'object' && a ? a.port : 0;
+        s.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 const API_DIR = fileURLToPath(new URL('../../', import.meta.url));
@@ -256,7 +269,8 @@ export async function startGatewayProcess(opts: {
       NODE_ENV: 'test',
       HOST: '127.0.0.1',
       PORT: String(opts.port),
-      LOG_LEVEL: process.env.TOLLGATE_TEST_LOG === '1' ? 'info' : 'warn',
+      // info: readiness is the child's own "tollgate is listening" line (below).
+      LOG_LEVEL: 'info',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -279,9 +293,13 @@ export async function startGatewayProcess(opts: {
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   for (;;) {
     if (gone) throw new Error(`gateway exited before it was ready:\n${out.slice(-4000)}`);
+    // Ready = THIS child says it listens, and /readyz answers 200. /readyz alone is not enough: while
+    // the child boots, another process may hold the port (a concurrent rig's gateway, or anything
+    // that got it from the OS while it was free between two restarts), and a 200 from it would make
+    // this test talk to the wrong gateway (seen once in CI: two crash cases' submits in one database).
     try {
-      const res = await fetch(`${url}/readyz`);
-      if (res.status === 200) break;
+      if (out.includes('"msg":"tollgate is listening"') && (await fetch(`${url}/readyz`)).status === 200)
+        break;
     } catch {
       // not listening yet
     }
