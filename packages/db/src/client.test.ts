@@ -14,6 +14,17 @@ afterAll(async () => {
   await t.close();
 });
 
+/** Waits until backend `pid` is running its `SELECT pg_sleep(…)` (sent, not just queued). */
+async function untilSleeping(pid: number): Promise<void> {
+  for (;;) {
+    const [r] = await t.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE pid = ${pid} AND state = 'active' AND query LIKE 'SELECT pg_sleep%'`;
+    if (r?.n === 1) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe('client', () => {
   it('returns int8 as bigint, exact beyond 2^53', async () => {
     const big = 2n ** 62n + 1n;
@@ -52,13 +63,7 @@ describe('client', () => {
         () => null,
         (err: unknown) => err,
       );
-      for (;;) {
-        const [r] = await t.sql<{ n: number }[]>`
-          SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE pid = ${me?.pid ?? 0} AND state = 'active' AND query LIKE 'SELECT pg_sleep%'`;
-        if (r?.n === 1) break;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await untilSleeping(me?.pid ?? 0);
       await t.sql`SELECT pg_terminate_backend(${me?.pid ?? 0})`;
       expect(await sleeping, 'the query in flight fails').toBeInstanceOf(Error);
       const [row] = await client<{ x: number }[]>`SELECT 1 AS x`;
@@ -196,13 +201,7 @@ describe('client', () => {
           .begin(async (tx) => {
             const [me] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
             const sleeping = tx`SELECT pg_sleep(30)`.execute();
-            for (;;) {
-              const [r] = await t.sql<{ n: number }[]>`
-                SELECT count(*)::int AS n FROM pg_stat_activity
-                WHERE pid = ${me?.pid ?? 0} AND state = 'active' AND query LIKE 'SELECT pg_sleep%'`;
-              if (r?.n === 1) break;
-              await new Promise((resolve) => setTimeout(resolve, 10));
-            }
+            await untilSleeping(me?.pid ?? 0);
             for (const s of clientSockets) s.resetAndDestroy();
             await sleeping;
           })

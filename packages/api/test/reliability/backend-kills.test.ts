@@ -10,7 +10,7 @@ import { TRPCClientError } from '@trpc/client';
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CHEAP_INPUT, CHEAP_MODEL, type Client, type Harness, startHarness, waitFor } from '../harness.ts';
-import { chaosSeed, checkInvariants, checkUpstream, FULL_SCALE, prng } from './support.ts';
+import { chaosSeed, FULL_SCALE, prng, settleAndCheck } from './support.ts';
 
 const SEED = chaosSeed();
 const KILLS = FULL_SCALE ? 300 : 40;
@@ -110,16 +110,7 @@ it(`${KILLS} backend kills during submits keep every invariant`, async () => {
   for (const [k, v] of Object.entries(outcomes)) {
     expect(k.startsWith('500') || k.startsWith('no answer'), `[${LABEL}] ${v} × ${k}`).toBe(false);
   }
-  await waitFor(
-    async () => {
-      const [r] = await h.db.sql<{ n: bigint }[]>`
-        SELECT count(*)::bigint AS n FROM jobs WHERE status IN ('submitting', 'pending', 'processing', 'unknown')`;
-      return r?.n === 0n;
-    },
-    { timeoutMs: 120_000, intervalMs: 250, what: `[${LABEL}] every job terminal` },
-  );
-  const figures = await checkInvariants(h.db.db, h.db.sql, LABEL);
-  await checkUpstream(h.db.sql, h.sim, LABEL);
+  const figures = await settleAndCheck(h.db, h.sim, LABEL, 120_000);
   console.info(
     `[${LABEL}] jobs by final status: ${JSON.stringify(figures.byStatus)}, needs_review ${figures.needsReview}`,
   );

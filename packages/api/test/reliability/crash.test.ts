@@ -11,13 +11,7 @@ import { describe, expect, it, type TestContext } from 'vitest';
 import { signToken } from '../../src/auth/jwt.ts';
 import type { FailpointStep } from '../../src/failpoints.ts';
 import { CHEAP_INPUT, CHEAP_MODEL, CHEAP_PRICE, makeClient, waitFor } from '../harness.ts';
-import {
-  checkInvariants,
-  checkUpstream,
-  freePort,
-  type GatewayProcess,
-  startGatewayProcess,
-} from './support.ts';
+import { freePort, type GatewayProcess, settleAndCheck, startGatewayProcess } from './support.ts';
 
 const JWT_SECRET = 'crash-suite-secret-0123456789abcdef0123456789';
 const WEBHOOK_SECRET = 'whsec_crash';
@@ -139,12 +133,6 @@ async function jobRows(db: TestDatabase) {
   >`SELECT id, status::text AS status, idempotency_key, upstream_job_id, needs_review FROM jobs ORDER BY created_at`;
 }
 
-async function allTerminal(db: TestDatabase) {
-  const [r] = await db.sql<{ n: bigint }[]>`
-    SELECT count(*)::bigint AS n FROM jobs WHERE status IN ('submitting', 'pending', 'processing', 'unknown')`;
-  return r?.n === 0n;
-}
-
 /**
  * Submits `count` jobs one by one (distinct keys) until the gateway dies; returns the keys whose
  * submit got no answer. Then waits for the SIGKILL to be observed.
@@ -190,17 +178,6 @@ async function retryUntilAnswered(url: string, token: string, keys: string[]) {
   return out;
 }
 
-async function settleAndCheck(r: Rig, label: string) {
-  await waitFor(() => allTerminal(r.db), {
-    timeoutMs: 45_000,
-    intervalMs: 200,
-    what: `${label}: all jobs terminal`,
-  });
-  const figures = await checkInvariants(r.db.db, r.db.sql, label);
-  await checkUpstream(r.db.sql, r.sim, label);
-  return figures;
-}
-
 describe.concurrent('crash at every step (SIGKILL at a fail point, restart, workers finish the job)', () => {
   it.for<[FailpointStep, string]>([
     ['after-hold-commit', 'after-hold-commit@2'],
@@ -221,7 +198,7 @@ describe.concurrent('crash at every step (SIGKILL at a fail point, restart, work
     const after = await submitUntilKilled(gw, t.token, 2, `${step}-after`);
     expect(after.unanswered).toEqual([]);
 
-    const figures = await settleAndCheck(r, `crash ${step}`);
+    const figures = await settleAndCheck(r.db, r.sim, `crash ${step}`, 45_000);
     const rows = await jobRows(r.db);
     expect(rows.length, 'one job per idempotency key, retries included').toBe(4);
     const crashed = rows.find((j) => j.idempotency_key === unanswered[0]);
@@ -265,7 +242,7 @@ describe.concurrent('crash at every step (SIGKILL at a fail point, restart, work
     gw = await r.start();
     const more = await submitUntilKilled(gw, t.token, 2, 'wh-after');
     expect(more.unanswered).toEqual([]);
-    await settleAndCheck(r, 'crash in-webhook');
+    await settleAndCheck(r.db, r.sim, 'crash in-webhook', 45_000);
     const rows = await jobRows(r.db);
     expect(rows.map((j) => j.status)).toEqual(['completed', 'completed', 'completed']);
     const firstJob = r.sim.control.jobs().find((j) => j.jobId === rows[0]?.upstream_job_id);
@@ -281,7 +258,7 @@ describe.concurrent('crash at every step (SIGKILL at a fail point, restart, work
     for (const k of ['p-0', 'p-1', 'p-2']) expect((await trySubmit(gw.url, t.token, k))?.ok).toBe(true);
     await expectKilled(gw, 'in-poller');
     gw = await r.start();
-    await settleAndCheck(r, 'crash in-poller');
+    await settleAndCheck(r.db, r.sim, 'crash in-poller', 45_000);
     const rows = await jobRows(r.db);
     expect(rows.map((j) => j.status)).toEqual(['completed', 'completed', 'completed']);
   }, 180_000);

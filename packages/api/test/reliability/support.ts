@@ -13,6 +13,7 @@ import type { Db, Sql } from '@tollgate/db/client';
 import { reconcile } from '@tollgate/db/ledger';
 import type { Simulator } from '@tollgate/pixelbyte/simulator';
 import { buildGateway, NODE_FLAGS } from '../../scripts/build.ts';
+import { waitFor } from '../harness.ts';
 
 /** `CHAOS_SEED` when set (to replay a failure), else a fresh one. Printed in every failure message. */
 export function chaosSeed(): number {
@@ -143,6 +144,30 @@ export async function checkInvariants(db: Db, sql: Sql, label: string): Promise<
     completedPricesMicroCents: completedPrices,
     needsReview: Number(review?.n ?? 0),
   };
+}
+
+/** True when no job is left in a non-terminal status. */
+export async function allJobsTerminal(sql: Sql): Promise<boolean> {
+  const [r] = await sql<{ n: bigint }[]>`
+    SELECT count(*)::bigint AS n FROM jobs WHERE status IN ('submitting', 'pending', 'processing', 'unknown')`;
+  return r?.n === 0n;
+}
+
+/** The end of every scenario: wait until every job is terminal, then check all the invariants. */
+export async function settleAndCheck(
+  t: { db: Db; sql: Sql },
+  sim: Simulator,
+  label: string,
+  timeoutMs: number,
+): Promise<MoneyFigures> {
+  await waitFor(() => allJobsTerminal(t.sql), {
+    timeoutMs,
+    intervalMs: 250,
+    what: `[${label}] every job terminal`,
+  });
+  const figures = await checkInvariants(t.db, t.sql, label);
+  await checkUpstream(t.sql, sim, label);
+  return figures;
 }
 
 function big(_k: string, v: unknown) {

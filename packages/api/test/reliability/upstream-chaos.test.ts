@@ -6,8 +6,8 @@
 
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CHEAP_INPUT, CHEAP_MODEL, type Client, type Harness, startHarness, waitFor } from '../harness.ts';
-import { chaosSeed, checkInvariants, checkUpstream, FULL_SCALE, prng } from './support.ts';
+import { CHEAP_INPUT, CHEAP_MODEL, type Client, type Harness, startHarness } from '../harness.ts';
+import { chaosSeed, FULL_SCALE, prng, settleAndCheck } from './support.ts';
 
 const SEED = chaosSeed();
 const JOBS = Number(process.env.CHAOS_JOBS ?? (FULL_SCALE ? 10_000 : 2_000));
@@ -117,16 +117,7 @@ it(`${JOBS} jobs under a seeded mix of upstream faults keep every invariant`, as
   ctl.webhookMode('normal');
   ctl.setOutcome('completed');
 
-  await waitFor(
-    async () => {
-      const [r] = await h.db.sql<{ n: bigint }[]>`
-        SELECT count(*)::bigint AS n FROM jobs WHERE status IN ('submitting', 'pending', 'processing', 'unknown')`;
-      return r?.n === 0n;
-    },
-    { timeoutMs: 180_000, intervalMs: 250, what: `[${LABEL}] every job terminal` },
-  );
-  const figures = await checkInvariants(h.db.db, h.db.sql, LABEL);
-  await checkUpstream(h.db.sql, h.sim, LABEL);
+  const figures = await settleAndCheck(h.db, h.sim, LABEL, 180_000);
   console.info(
     `[${LABEL}] faults injected: ${JSON.stringify(faults)}\n  submit answers: ${JSON.stringify(outcomes)}\n  jobs by final status: ${JSON.stringify(figures.byStatus)}, needs_review ${figures.needsReview}\n  captured ${figures.capturedMicroCents} − refunded ${figures.refundedMicroCents} = completed ${figures.completedPricesMicroCents} micro-cents`,
   );
