@@ -142,9 +142,10 @@ it('Postgres stops and starts again under load: clean failures, /readyz red then
 
   await pg.stop();
   phase('postgres stop');
-  // While the database is down, three checks run at once. After the first lost connection the
-  // gateway's breaker (src/db-breaker.ts) refuses at once; before it, each refusal waited for a
-  // pooled connection's reconnect (4-9 s each here), and the 20 s bounds below had ~2x headroom.
+  // While the database is down, three checks run at once. Once a lost connection is confirmed by a
+  // failed probe, the gateway's breaker (src/db-breaker.ts) refuses at once; before it, each refusal
+  // waited for a pooled connection's reconnect (4-9 s each here), and the 20 s bounds below had ~2x
+  // headroom.
   const tenantToken = await sign({ role: 'tenant', tenantId: t.id, sub: 'db-tenant' });
   const whileDown = async () => {
     await Promise.all([

@@ -568,9 +568,9 @@ export async function advanceJob(
   return db.transaction(async (tx) => {
     let job = await lockJob(tx, input.jobId);
     if (isTerminal(job.status)) return { ok: true as const, job, changed: false, captured: false };
-    let changed = false;
+    let captured = false;
     if (job.status === 'submitting' || job.status === 'unknown') {
-      const captured = await captureAccepted(
+      const capturedJob = await captureAccepted(
         tx,
         job.id,
         {
@@ -580,14 +580,13 @@ export async function advanceJob(
         },
         input.actor,
       );
-      if (!captured) throw new Error(`bug: locked job ${job.id} (${job.status}) not capturable`);
-      job = captured;
-      changed = true;
+      if (!capturedJob) throw new Error(`bug: locked job ${job.id} (${job.status}) not capturable`);
+      job = capturedJob;
+      captured = true;
     }
-    // Captured here exactly when the locked row was still uncharged (changed is only set above).
-    const capturedHere = changed;
     const target = input.upstream.status;
-    if (RANK[target] <= RANK[job.status]) return { ok: true as const, job, changed, captured: capturedHere };
+    // Nothing more to move: changed only if the capture above did something.
+    if (RANK[target] <= RANK[job.status]) return { ok: true as const, job, changed: captured, captured };
 
     switch (target) {
       case 'pending':
@@ -622,7 +621,7 @@ export async function advanceJob(
         throw new Error(`unhandled upstream status ${String(never)}`);
       }
     }
-    return { ok: true as const, job, changed: true, captured: capturedHere };
+    return { ok: true as const, job, changed: true, captured };
   });
 }
 
