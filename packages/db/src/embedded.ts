@@ -80,7 +80,8 @@ async function assertPortFree(port: number): Promise<void> {
   });
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it; nothing holds it). */
+export async function freePort(): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -5,11 +5,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db, Sql } from '@tollgate/db/client';
+import { freePort as anyFreePort } from '@tollgate/db/embedded';
 import { reconcile } from '@tollgate/db/ledger';
 import type { Simulator } from '@tollgate/pixelbyte/simulator';
 import { buildGateway, NODE_FLAGS } from '../../scripts/build.ts';
@@ -212,15 +212,7 @@ const handedOut = new Set<number>();
  */
 export async function freePort(): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const a = s.address();
-        const p = typeof a === 'object' && a ? a.port : 0;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await anyFreePort();
     if (!handedOut.has(port)) {
       handedOut.add(port);
       return port;
