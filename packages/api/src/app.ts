@@ -135,9 +135,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
           log: c.get('log'),
         });
         // The access log line carries the (verified) tenant id too.
-        if (ctx.auth?.ok && ctx.auth.principal.role === 'tenant') {
-          c.set('log', c.get('log').child({ tenantId: ctx.auth.principal.tenantId }));
-        }
+        c.set('log', ctx.log);
         return ctx;
       },
       onError({ error, path, ctx }) {

@@ -36,5 +36,11 @@ export async function createRequestContext(opts: {
   if (token) auth = await opts.deps.auth.verify(token);
   else if (header)
     auth = { ok: false, reason: 'INVALID_TOKEN', message: 'Authorization must be "Bearer <token>"' };
-  return createInnerContext({ deps: opts.deps, auth, requestId: opts.requestId, log: opts.log });
+  // Every line a tenant's request logs carries its (verified) tenant id: bound once here, not again in
+  // the role middleware (a pino child serializes its bindings when created).
+  const log =
+    auth?.ok && auth.principal.role === 'tenant'
+      ? opts.log.child({ tenantId: auth.principal.tenantId })
+      : opts.log;
+  return createInnerContext({ deps: opts.deps, auth, requestId: opts.requestId, log });
 }

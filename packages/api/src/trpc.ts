@@ -84,14 +84,16 @@ export const createCallerFactory = t.createCallerFactory;
 
 export const publicProcedure = base;
 
-/** Tenant role; `ctx.tenant` is the caller's tenant, loaded and checked active on every call. */
+/**
+ * Tenant role; `ctx.tenant` is the caller's tenant, loaded and checked active on every call. `ctx.log`
+ * already carries the tenant id (createRequestContext binds it from the verified token).
+ */
 export const tenantProcedure = base.use(async ({ ctx, next }) => {
   const principal = requirePrincipal(ctx);
   if (principal.role !== 'tenant') throw wrongRole('tenant');
   refuseWhileDatabaseDown(ctx);
   const tenant: TenantRecord = await loadTenantForRequest(ctx.deps.db, principal.tenantId);
-  const log = ctx.log.child({ tenantId: tenant.id });
-  return next({ ctx: { principal, tenant, log } });
+  return next({ ctx: { principal, tenant } });
 });
 
 /**
@@ -104,8 +106,7 @@ export const pricedTenantProcedure = base.use(async ({ ctx, next }) => {
   if (principal.role !== 'tenant') throw wrongRole('tenant');
   refuseWhileDatabaseDown(ctx);
   const { tenant, pricing } = await loadTenantWithPricing(ctx.deps.db, principal.tenantId);
-  const log = ctx.log.child({ tenantId: tenant.id });
-  return next({ ctx: { principal, tenant, pricing, log } });
+  return next({ ctx: { principal, tenant, pricing } });
 });
 
 export const adminProcedure = base.use(({ ctx, next }) => {

@@ -50,6 +50,13 @@ describe('logs', () => {
       requestId: expect.stringMatching(/^req_/),
       tenantId: expect.stringMatching(/^ten_/),
     });
+    // Lines the procedure logs carry the same ids (bound once, in the request context).
+    const acceptedLine = records.find((r) => r.msg === 'job accepted upstream');
+    expect(acceptedLine).toMatchObject({
+      requestId: submitLine?.requestId,
+      tenantId: submitLine?.tenantId,
+      jobId: job.id,
+    });
     const all = lines.join('\n');
     expect(all).not.toContain(token);
     expect(all, 'no JWT of any kind').not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
