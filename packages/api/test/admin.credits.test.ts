@@ -28,6 +28,37 @@ describe('admin.credits and admin.tenants', () => {
     await h.expectReconciled();
   });
 
+  it('without an idempotencyKey, the same credit sent concurrently is applied once (key derived from what was asked)', async () => {
+    const { tenantId, client } = await h.createTenant();
+    const topUp = { tenantId, amountMicroCents: 1_000_000, reference: 'INV-derived' };
+    // Eight identical top-ups at once (a retried request, a double click): one credit, seven replays.
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => h.admin.admin.credits.topUp.mutate(topUp)),
+    );
+    expect(answers.filter((a) => !a.replayed)).toHaveLength(1);
+    expect(new Set(answers.map((a) => a.transactionId)).size).toBe(1);
+    expect(new Set(answers.map((a) => a.idempotencyKey))).toEqual(
+      new Set([expect.stringMatching(/^derived-topup-[0-9a-f]{32}$/)]),
+    );
+    // Another reference, amount or tenant is another credit; so is an adjustment with the same text.
+    await h.admin.admin.credits.topUp.mutate({ ...topUp, reference: 'INV-derived-2' });
+    await h.admin.admin.credits.topUp.mutate({ ...topUp, amountMicroCents: 1_000_001 });
+    const adjustments = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        h.admin.admin.credits.adjust.mutate({ tenantId, amountMicroCents: -500_000, reason: 'INV-derived' }),
+      ),
+    );
+    expect(adjustments.filter((a) => !a.replayed)).toHaveLength(1);
+    expect(adjustments[0]?.idempotencyKey).toMatch(/^derived-adjust-/);
+    expect((await client.account.get.query()).availableMicroCents).toBe(
+      1_000_000 + 1_000_000 + 1_000_001 - 500_000,
+    );
+    // A key the caller gives is used as is, and answered back.
+    const keyed = await h.admin.admin.credits.topUp.mutate({ ...topUp, idempotencyKey: 'my-key-1' });
+    expect(keyed).toMatchObject({ replayed: false, idempotencyKey: 'my-key-1' });
+    await h.expectReconciled();
+  });
+
   it('adjust: signed, idempotent; below zero is PRECONDITION_FAILED with nothing written', async () => {
     const { tenantId, client } = await h.createTenant({ balanceMicroCents: 1_000_000 });
     const down = await h.admin.admin.credits.adjust.mutate({

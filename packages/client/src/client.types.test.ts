@@ -63,7 +63,8 @@ describe('client types', () => {
   it('admin procedures', () => {
     type TopUp = RouterInputs['admin']['credits']['topUp'];
     expectTypeOf<TopUp['tenantId']>().toEqualTypeOf<string>();
-    expectTypeOf<TopUp['idempotencyKey']>().toEqualTypeOf<string>();
+    expectTypeOf<TopUp['idempotencyKey']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<RouterOutputs['admin']['credits']['topUp']['idempotencyKey']>().toEqualTypeOf<string>();
     expectTypeOf<RouterOutputs['admin']['tenants']['issueToken']['token']>().toEqualTypeOf<string>();
   });
 

@@ -1,7 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { JobStatus, RouterInputs } from '../client.ts';
 import {
-  derivedCreditKey,
   isoArg,
   JOB_STATUSES,
   oneOf,
@@ -22,21 +21,6 @@ describe('CLI argument parsing', () => {
     for (const bad of ['12.5000001', 'abc', '1e3', '0', '-1', '1,000']) {
       expect(() => parseAmountArg(bad, ['credits', 'topup'], pos), bad).toThrow(UsageError);
     }
-  });
-
-  it('derives the same credit key for the same command, another for any difference', () => {
-    const k = derivedCreditKey('topup', 'ten_1', 12_500_000n, 'INV-1');
-    expect(k).toBe(derivedCreditKey('topup', 'ten_1', 12_500_000n, 'INV-1'));
-    expect(k).toMatch(/^cli-topup-[0-9a-f]{32}$/);
-    expect(
-      new Set([
-        k,
-        derivedCreditKey('topup', 'ten_1', 12_500_001n, 'INV-1'),
-        derivedCreditKey('topup', 'ten_2', 12_500_000n, 'INV-1'),
-        derivedCreditKey('topup', 'ten_1', 12_500_000n, 'INV-2'),
-        derivedCreditKey('adjust', 'ten_1', 12_500_000n, 'INV-1'),
-      ]).size,
-    ).toBe(5);
   });
 
   it('builds model input from --input JSON and --param pairs', () => {

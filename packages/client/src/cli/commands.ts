@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { AppRouter } from '@tollgate/api';
 import { parseUsd, toSafeNumber } from '@tollgate/pricing';
 import { TRPCClientError } from '@trpc/client';
@@ -67,23 +66,6 @@ function wire(microCents: bigint, cmd: string[]): number {
   } catch {
     throw new UsageError('the amount is too large', cmd);
   }
-}
-
-/**
- * Default idempotency key of a credit command: derived from what was asked, so running the same
- * command twice (a retry after a timeout, a double paste) credits once. Pass --idempotency-key to
- * make two identical credits on purpose.
- */
-export function derivedCreditKey(
-  kind: string,
-  tenantId: string,
-  microCents: bigint,
-  reference: string,
-): string {
-  const digest = createHash('sha256')
-    .update(`${kind}\n${tenantId}\n${microCents}\n${reference}`)
-    .digest('hex');
-  return `cli-${kind}-${digest.slice(0, 32)}`;
 }
 
 /** "k=v" params → an input object; numbers and booleans are sent as such. */
@@ -379,7 +361,7 @@ export const COMMANDS: Command[] = [
       'idempotency-key': {
         type: 'string',
         value: '<key>',
-        help: 'default: derived from tenant, amount and reference',
+        help: 'default: derived by the gateway from tenant, amount and reference',
       },
     },
     examples: [
@@ -393,19 +375,18 @@ export const COMMANDS: Command[] = [
       const reference = str(ctx.args.values, 'reference');
       if (reference === undefined)
         throw new UsageError('--reference is required (e.g. the invoice number)', cmd);
-      const idempotencyKey =
-        str(ctx.args.values, 'idempotency-key') ?? derivedCreditKey('topup', tenantId, amount, reference);
+      const idempotencyKey = str(ctx.args.values, 'idempotency-key');
       const r = await ctx.client.admin.credits.topUp.mutate({
         tenantId,
         amountMicroCents: wire(amount, cmd),
         reference,
-        idempotencyKey,
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       });
       const what = r.replayed
         ? 'already applied (same command seen before); nothing added'
         : `added ${usd(amount)}`;
       return {
-        data: { ...r, tenantId, amountMicroCents: wire(amount, cmd), idempotencyKey },
+        data: { ...r, tenantId, amountMicroCents: wire(amount, cmd) },
         text: `${what} — ${tenantId} now has ${usd(r.availableMicroCents)} available (${r.transactionId})\n`,
       };
     },
@@ -424,7 +405,7 @@ export const COMMANDS: Command[] = [
       'idempotency-key': {
         type: 'string',
         value: '<key>',
-        help: 'default: derived from tenant, amount and reason',
+        help: 'default: derived by the gateway from tenant, amount and reason',
       },
     },
     examples: [
@@ -437,19 +418,18 @@ export const COMMANDS: Command[] = [
       const amount = parseAmountArg(positional(ctx, 1, '<amount-usd>', cmd), cmd, { allowNegative: true });
       const reason = str(ctx.args.values, 'reason') ?? str(ctx.args.values, 'reference');
       if (reason === undefined) throw new UsageError('--reason is required', cmd);
-      const idempotencyKey =
-        str(ctx.args.values, 'idempotency-key') ?? derivedCreditKey('adjust', tenantId, amount, reason);
+      const idempotencyKey = str(ctx.args.values, 'idempotency-key');
       const r = await ctx.client.admin.credits.adjust.mutate({
         tenantId,
         amountMicroCents: wire(amount, cmd),
         reason,
-        idempotencyKey,
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       });
       const what = r.replayed
         ? 'already applied (same command seen before); nothing changed'
         : `adjusted by ${usd(amount)}`;
       return {
-        data: { ...r, tenantId, amountMicroCents: wire(amount, cmd), idempotencyKey },
+        data: { ...r, tenantId, amountMicroCents: wire(amount, cmd) },
         text: `${what} — ${tenantId} now has ${usd(r.availableMicroCents)} available (${r.transactionId})\n`,
       };
     },

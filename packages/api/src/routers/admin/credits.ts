@@ -24,7 +24,8 @@ export const creditsRouter = router({
       z.strictObject({
         tenantId: idSchema('ten'),
         amountMicroCents: positiveWireAmount,
-        idempotencyKey: z.string().min(1).max(200),
+        /** Omitted → derived from tenant, amount and reference/reason (services/admin/credits.ts). */
+        idempotencyKey: z.string().min(1).max(200).optional(),
         reference: z.string().min(1).max(500),
       }),
     )
@@ -35,7 +36,8 @@ export const creditsRouter = router({
         tenantId: idSchema('ten'),
         /** Signed: + credits, − debits (never below zero). */
         amountMicroCents: signedWireAmount,
-        idempotencyKey: z.string().min(1).max(200),
+        /** Omitted → derived from tenant, amount and reference/reason (services/admin/credits.ts). */
+        idempotencyKey: z.string().min(1).max(200).optional(),
         reason: z.string().min(1).max(500),
       }),
     )

@@ -1,7 +1,7 @@
 import { type AdjustResult, adjust, topUp } from '@tollgate/db/ledger';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
-import { toWireAmount } from '../wire.ts';
+import { sha256Hex, toWireAmount } from '../wire.ts';
 
 type CreditRefusal = Extract<AdjustResult, { ok: false }>;
 
@@ -56,37 +56,66 @@ function creditRefusalError(r: CreditRefusal, tenantId: string): DomainError {
   }
 }
 
+/**
+ * The idempotency key of a credit sent without one: derived from what was asked (kind, tenant,
+ * amount, reference or reason), so the same credit sent twice (a retry after a timeout, a double
+ * click, a re-run script) is applied once and the second answer says `replayed: true`. Two credits
+ * identical in all of these on purpose need keys of their own.
+ */
+export function derivedCreditKey(
+  kind: 'topup' | 'adjust',
+  tenantId: string,
+  amountMicroCents: bigint,
+  text: string,
+): string {
+  return `derived-${kind}-${sha256Hex(`${kind}\n${tenantId}\n${amountMicroCents}\n${text}`).slice(0, 32)}`;
+}
+
 /** The wire answer of a credit, or the refusal thrown as a DomainError. */
-function creditOutcome(r: AdjustResult, tenantId: string) {
+function creditOutcome(r: AdjustResult, tenantId: string, idempotencyKey: string) {
   if (!r.ok) throw creditRefusalError(r, tenantId);
   return {
     transactionId: r.transactionId,
     replayed: r.replayed,
     availableMicroCents: toWireAmount(r.availableMicroCents),
+    /** The key the credit was recorded under (the caller's, or the derived one). */
+    idempotencyKey,
   };
 }
 
-/** Credits a tenant (idempotent by key: a replay returns the original result; other arguments → CONFLICT). */
+/**
+ * Credits a tenant (idempotent by key: a replay returns the original result; other arguments →
+ * CONFLICT). No key → `derivedCreditKey` of the tenant, amount and reference.
+ */
 export async function topUpAsAdmin({
   ctx,
   input,
 }: {
   ctx: PrincipalCtx;
-  input: { tenantId: string; amountMicroCents: bigint; idempotencyKey: string; reference: string };
+  input: {
+    tenantId: string;
+    amountMicroCents: bigint;
+    idempotencyKey?: string | undefined;
+    reference: string;
+  };
 }) {
+  const idempotencyKey =
+    input.idempotencyKey ??
+    derivedCreditKey('topup', input.tenantId, input.amountMicroCents, input.reference);
   const r = await topUp(ctx.deps.db, {
     tenantId: input.tenantId,
     amountMicroCents: input.amountMicroCents,
-    idempotencyKey: input.idempotencyKey,
+    idempotencyKey,
     reference: input.reference,
     actor: ctx.principal.sub,
     requestId: ctx.requestId,
   });
-  return creditOutcome(r, input.tenantId);
+  return creditOutcome(r, input.tenantId, idempotencyKey);
 }
 
 /**
- * Corrects a balance up or down (signed amount; idempotent by key like topUp). Never below zero:
+ * Corrects a balance up or down (signed amount; idempotent by key like topUp, derived from the
+ * tenant, amount and reason when omitted). Never below zero:
  * a debit larger than the available balance is refused with PRECONDITION_FAILED and nothing is
  * written (the ledger's conditional UPDATE decides, not a read here).
  */
@@ -95,15 +124,17 @@ export async function adjustAsAdmin({
   input,
 }: {
   ctx: PrincipalCtx;
-  input: { tenantId: string; amountMicroCents: bigint; idempotencyKey: string; reason: string };
+  input: { tenantId: string; amountMicroCents: bigint; idempotencyKey?: string | undefined; reason: string };
 }) {
+  const idempotencyKey =
+    input.idempotencyKey ?? derivedCreditKey('adjust', input.tenantId, input.amountMicroCents, input.reason);
   const r = await adjust(ctx.deps.db, {
     tenantId: input.tenantId,
     amountMicroCents: input.amountMicroCents,
-    idempotencyKey: input.idempotencyKey,
+    idempotencyKey,
     reason: input.reason,
     actor: ctx.principal.sub,
     requestId: ctx.requestId,
   });
-  return creditOutcome(r, input.tenantId);
+  return creditOutcome(r, input.tenantId, idempotencyKey);
 }
