@@ -206,6 +206,25 @@ describe('credits', () => {
     expect(toZero.availableMicroCents).toBe(0);
   });
 
+  it('topup run twice without a key credits once and says so', async () => {
+    const t = await newTenant(`Twice ${Date.now()}`);
+    const first = await tollgate(['credits', 'topup', t.id, '2.50', '--reference', 'INV-twice']);
+    expect(first.stdout).toContain('added $2.50');
+    const again = await tollgate(['credits', 'topup', t.id, '2.50', '--reference', 'INV-twice']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('already applied');
+    const viaJson = await json<{ replayed: boolean; idempotencyKey: string; availableMicroCents: number }>([
+      'credits',
+      'topup',
+      t.id,
+      '2.50',
+      '--reference',
+      'INV-twice',
+    ]);
+    expect(viaJson).toMatchObject({ replayed: true, availableMicroCents: 2_500_000 });
+    expect(viaJson.idempotencyKey).toMatch(/^derived-topup-/);
+  });
+
   it('topup refuses an unknown tenant (exit 4) and a reused key with other arguments (exit 5)', async () => {
     const missing = await tollgate(['credits', 'topup', 'ten_doesnotexist', '1', '--reference', 'x']);
     expect(missing.code).toBe(4);
