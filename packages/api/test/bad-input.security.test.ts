@@ -5,6 +5,7 @@ import {
   type Client,
   expectTRPCError,
   type Harness,
+  makeClient,
   rowCounts,
   startHarness,
 } from './harness.ts';
@@ -123,6 +124,37 @@ describe('bad input: precise 4xx, nothing written', () => {
       client.jobs.submit.mutate({ model: CHEAP_MODEL, input: { ...CHEAP_INPUT, free: true } }),
     );
     expect(e2).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+  });
+
+  it('a NUL character anywhere in the input (Postgres cannot store it) → BAD_REQUEST naming where, not a 500', async () => {
+    const nul = 'a\u0000b';
+    const refusals = await Promise.all([
+      expectTRPCError(client.jobs.submit.mutate({ model: CHEAP_MODEL, input: { prompt: nul } })),
+      expectTRPCError(
+        client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT, tags: ['ok', nul] }),
+      ),
+      expectTRPCError(client.jobs.submit.mutate({ model: CHEAP_MODEL, input: { ...CHEAP_INPUT, [nul]: 1 } })),
+      expectTRPCError(client.jobs.list.query({ model: nul })),
+      expectTRPCError(h.admin.admin.tenants.create.mutate({ name: nul })),
+      expectTRPCError(
+        h.admin.admin.credits.topUp.mutate({ tenantId: 'ten_x', amountMicroCents: 1, reference: nul }),
+      ),
+    ]);
+    expect(
+      refusals.map((e) => [e.code, e.reason, ((e.details?.issues ?? []) as { path: string }[])[0]?.path]),
+    ).toEqual([
+      ['BAD_REQUEST', 'INVALID_INPUT', 'input.prompt'],
+      ['BAD_REQUEST', 'INVALID_INPUT', 'tags.1'],
+      ['BAD_REQUEST', 'INVALID_INPUT', `input.${nul}`],
+      ['BAD_REQUEST', 'INVALID_INPUT', 'model'],
+      ['BAD_REQUEST', 'INVALID_INPUT', 'name'],
+      ['BAD_REQUEST', 'INVALID_INPUT', 'reference'],
+    ]);
+    // A signed token whose sub (the audited actor) holds one: refused as invalid claims.
+    const e = await expectTRPCError(
+      makeClient(h.url, await h.token({ role: 'admin', sub: nul })).admin.tenants.list.query({}),
+    );
+    expect(e).toMatchObject({ code: 'UNAUTHORIZED', reason: 'INVALID_CLAIMS' });
   });
 
   it('admin top-up with a non-safe or negative amount → BAD_REQUEST', async () => {

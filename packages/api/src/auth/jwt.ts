@@ -41,13 +41,19 @@ const ASYMMETRIC_ALGS = ['RS256', 'ES256', 'EdDSA', 'Ed25519'] as const;
 /** Upper bound on accepted clock skew (product: "small clock tolerance"). */
 export const MAX_CLOCK_TOLERANCE_SECONDS = 30;
 
+/** Recorded as the actor of audited actions: text Postgres can store (no NUL character). */
+const subject = z
+  .string()
+  .min(1)
+  .refine((s) => !s.includes('\u0000'), 'sub must not contain the NUL character');
+
 const claimsSchema = z.union([
   z.object({
     role: z.literal('tenant'),
     tenant_id: z.string().regex(/^ten_[A-Za-z0-9_-]{1,64}$/),
-    sub: z.string().min(1),
+    sub: subject,
   }),
-  z.object({ role: z.enum(['admin', 'finance']), sub: z.string().min(1) }),
+  z.object({ role: z.enum(['admin', 'finance']), sub: subject }),
 ]);
 
 function toPrincipal(payload: JWTPayload): AuthResult {
