@@ -157,6 +157,41 @@ describe('bad input: precise 4xx, nothing written', () => {
     expect(e).toMatchObject({ code: 'UNAUTHORIZED', reason: 'INVALID_CLAIMS' });
   });
 
+  it('dates a Postgres timestamp cannot hold (year 0000, pushed past 0001 or 9999 by an offset) → 400, not a 500', async () => {
+    const finance = makeClient(h.url, await h.token({ role: 'finance', sub: 'bad-dates' }));
+    const refusals = await Promise.all([
+      expectTRPCError(client.account.ledger.query({ from: '0000-01-01T00:00:00Z' })),
+      expectTRPCError(
+        finance.finance.usage.query({ from: '0001-01-01T00:00:00+14:00', to: '0001-06-01T00:00:00Z' }),
+      ),
+      expectTRPCError(
+        finance.finance.usage.query({ from: '9999-06-01T00:00:00Z', to: '9999-12-31T23:00:00-14:00' }),
+      ),
+      expectTRPCError(
+        finance.finance.ledger.query({ from: '0000-01-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }),
+      ),
+      expectTRPCError(h.admin.admin.audit.list.query({ to: '0000-06-01T00:00:00Z' })),
+    ]);
+    for (const e of refusals) expect(e).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+    expect(JSON.stringify(refusals[0]?.details)).toContain('0001-01-01 and 9999-12-31');
+    // A reversed period is reported, as finance.ledger does, not answered with an empty page.
+    const reversed = await expectTRPCError(
+      client.account.ledger.query({ from: '2025-02-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }),
+    );
+    expect(reversed).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_PERIOD' });
+    const financeToken = await h.token({ role: 'finance', sub: 'bad-dates' });
+    for (const query of [
+      'usage.csv?from=0000-01-01&to=0000-06-01',
+      'ledger.csv?from=0000-01-01&to=2025-06-01',
+    ]) {
+      const res = await fetch(`${h.url}/reports/${query}`, {
+        headers: { authorization: `Bearer ${financeToken}` },
+      });
+      expect(res.status, query).toBe(400);
+      expect(await res.json(), query).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+    }
+  });
+
   it('admin top-up with a non-safe or negative amount → BAD_REQUEST', async () => {
     const { tenantId } = await h.createTenant();
     before = await rowCounts(h.db); // the tenant above is a deliberate write

@@ -15,7 +15,7 @@ import {
   type UsageSqlRow,
   usageQuery,
 } from '../services/finance/usage.ts';
-import { idSchema } from '../services/wire.ts';
+import { idSchema, isStorableInstant, STORABLE_INSTANT_MESSAGE } from '../services/wire.ts';
 import { CrlfRecords, csvRecord, csvText } from './csv.ts';
 
 /**
@@ -63,7 +63,8 @@ const instant = z
     'must be a date (2025-01-01) or an ISO 8601 time',
   )
   .transform((s) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s))
-  .refine((d) => !Number.isNaN(d.getTime()), 'not a valid date');
+  .refine((d) => !Number.isNaN(d.getTime()), 'not a valid date')
+  .refine(isStorableInstant, STORABLE_INSTANT_MESSAGE);
 
 const usageQuerySchema = z.strictObject({
   from: instant,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { getAccountForTenant, getStatementForTenant } from '../services/account.ts';
-import { cursorSchema, limitSchema } from '../services/wire.ts';
+import { cursorSchema, instantSchema, limitSchema } from '../services/wire.ts';
 import { router, tenantProcedure } from '../trpc.ts';
 
 export const accountRouter = router({
@@ -9,14 +9,8 @@ export const accountRouter = router({
     .input(
       z
         .strictObject({
-          from: z.iso
-            .datetime({ offset: true })
-            .transform((s) => new Date(s))
-            .optional(),
-          to: z.iso
-            .datetime({ offset: true })
-            .transform((s) => new Date(s))
-            .optional(),
+          from: instantSchema.optional(),
+          to: instantSchema.optional(),
           cursor: cursorSchema.optional(),
           limit: limitSchema,
         })

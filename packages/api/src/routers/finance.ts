@@ -2,10 +2,8 @@ import { z } from 'zod';
 import { balancesReport } from '../services/finance/balances.ts';
 import { ledgerReport } from '../services/finance/ledger.ts';
 import { USAGE_DIMENSIONS, usageReport } from '../services/finance/usage.ts';
-import { cursorSchema, idSchema } from '../services/wire.ts';
+import { cursorSchema, idSchema, instantSchema as instant } from '../services/wire.ts';
 import { financeProcedure, router } from '../trpc.ts';
-
-const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
 /** Finance reports (role finance or admin). Periods are [from, to) on the DB's timestamps, days are UTC. */
 export const financeRouter = router({

@@ -42,6 +42,14 @@ export async function getStatementForTenant({
   ctx: TenantCtx;
   input: { from?: Date | undefined; to?: Date | undefined; cursor?: string | undefined; limit: number };
 }) {
+  if (input.from !== undefined && input.to !== undefined && !(input.from.getTime() < input.to.getTime())) {
+    // As finance.ledger: an empty or reversed period is a mistake to report, not an empty page.
+    throw new DomainError({
+      code: 'BAD_REQUEST',
+      reason: 'INVALID_PERIOD',
+      message: '`from` must be before `to`',
+    });
+  }
   const page = await listLedger(ctx.deps.db, {
     tenantId: ctx.tenant.id,
     limit: input.limit,

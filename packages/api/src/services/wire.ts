@@ -49,6 +49,27 @@ export const idSchema = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9_-]{1,64}$`), `must be an id like ${prefix}_…`);
 
 export const cursorSchema = z.string().min(1).max(512);
+
+const EARLIEST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const LATEST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * Years 0001–9999 in UTC: what a Postgres timestamp takes as ISO 8601 text. ISO accepts year 0000,
+ * and an offset can push 0001-01-01 or 9999-12-31 past the range; Postgres then fails the query
+ * ("date/time field value out of range"), which would be a 500.
+ */
+export function isStorableInstant(d: Date): boolean {
+  const t = d.getTime();
+  return t >= EARLIEST_INSTANT && t <= LATEST_INSTANT;
+}
+
+export const STORABLE_INSTANT_MESSAGE = 'must be between 0001-01-01 and 9999-12-31 (UTC)';
+
+/** An ISO 8601 time with offset (`2025-01-01T00:00:00Z`) → Date, within the storable range. */
+export const instantSchema = z.iso
+  .datetime({ offset: true })
+  .transform((s) => new Date(s))
+  .refine(isStorableInstant, STORABLE_INSTANT_MESSAGE);
 export const limitSchema = z.number().int().min(1).max(100).default(20);
 
 function canonical(value: unknown): unknown {

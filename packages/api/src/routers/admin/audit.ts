@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { listAudit } from '../../services/admin/audit.ts';
-import { limitSchema } from '../../services/wire.ts';
+import { instantSchema as instant, limitSchema } from '../../services/wire.ts';
 import { adminProcedure, router } from '../../trpc.ts';
-
-const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
 export const auditRouter = router({
   list: adminProcedure

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { listPriceOverrides, upsertPriceOverride } from '../../services/admin/prices.ts';
+import { instantSchema } from '../../services/wire.ts';
 import { adminProcedure, router } from '../../trpc.ts';
 
 export const pricesRouter = router({
@@ -12,7 +13,7 @@ export const pricesRouter = router({
         /** A pricing rule in @tollgate/pricing's JSON shape (validated by its priceRuleSchema). */
         rule: z.record(z.string(), z.unknown()),
         /** When the price applies (DB clock); replaces the rule's own effectiveFrom. */
-        effectiveFrom: z.iso.datetime({ offset: true }).transform((s) => new Date(s)),
+        effectiveFrom: instantSchema,
       }),
     )
     .mutation(({ ctx, input }) => upsertPriceOverride({ ctx, input })),
