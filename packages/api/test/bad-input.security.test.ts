@@ -192,6 +192,31 @@ describe('bad input: precise 4xx, nothing written', () => {
     }
   });
 
+  it('crafted page cursors (Date.parse accepts them, Postgres does not; ids past bigint) → 400 INVALID_CURSOR', async () => {
+    const cursor = (ts: string, id: string) => Buffer.from(JSON.stringify([ts, id])).toString('base64url');
+    const finance = makeClient(h.url, await h.token({ role: 'finance', sub: 'bad-cursors' }));
+    const from = '2025-01-01T00:00:00Z';
+    const to = '2030-01-01T00:00:00Z';
+    const refusals = await Promise.all([
+      expectTRPCError(client.jobs.list.query({ cursor: cursor('1', 'job_x') })),
+      expectTRPCError(client.jobs.list.query({ cursor: cursor('0000-01-01T00:00:00Z', 'job_x') })),
+      expectTRPCError(client.account.ledger.query({ cursor: cursor('1', '1') })),
+      expectTRPCError(client.account.ledger.query({ cursor: cursor('2020-01-01', '1') })),
+      expectTRPCError(
+        finance.finance.ledger.query({ from, to, cursor: cursor('2020-01-01T00:00:00Z', "1' OR 1=1") }),
+      ),
+      expectTRPCError(h.admin.admin.tenants.list.query({ cursor: cursor('1', 'ten_x') })),
+      expectTRPCError(h.admin.admin.jobs.list.query({ cursor: 'not-a-cursor' })),
+      expectTRPCError(h.admin.admin.audit.list.query({ cursor: '9999999999999999999' })),
+    ]);
+    for (const e of refusals) expect(e).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_CURSOR' });
+    // A well-formed cursor whose ledger line id is past Postgres' bigint: an empty page, not a 500.
+    const page = await client.account.ledger.query({
+      cursor: cursor('2020-01-01T00:00:00.000000Z', '99999999999999999999'),
+    });
+    expect(page).toEqual({ items: [], nextCursor: null });
+  });
+
   it('admin top-up with a non-safe or negative amount → BAD_REQUEST', async () => {
     const { tenantId } = await h.createTenant();
     before = await rowCounts(h.db); // the tenant above is a deliberate write

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Job } from '@tollgate/db';
+import { decodeCursor } from '@tollgate/db/ledger';
 import { toSafeNumber } from '@tollgate/pricing';
 import { z } from 'zod';
 import { DomainError } from '../errors.ts';
@@ -48,7 +49,15 @@ export const positiveWireAmount = wireAmount.refine((n) => n > 0n, 'must be grea
 export const idSchema = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9_-]{1,64}$`), `must be an id like ${prefix}_…`);
 
-export const cursorSchema = z.string().min(1).max(512);
+/** A `nextCursor` this API returned; anything else is BAD_REQUEST / INVALID_CURSOR (never a query). */
+export const cursorSchema = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine((c) => decodeCursor(c) !== undefined, {
+    message: 'not a cursor this API returned (pass nextCursor back as is)',
+    params: { reason: 'INVALID_CURSOR' },
+  });
 
 const EARLIEST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
 const LATEST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');

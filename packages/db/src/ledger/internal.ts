@@ -6,8 +6,11 @@ import { auditLog, type LedgerAccount, type LedgerKind } from '../schema';
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export type Executor = Db | Tx;
 
-/** Largest value a Postgres bigint (and so any stored amount or balance) can hold. */
-export const MAX_MICRO_CENTS = 9_223_372_036_854_775_807n;
+/** Largest value a Postgres bigint can hold. */
+export const PG_BIGINT_MAX = 9_223_372_036_854_775_807n;
+
+/** Largest stored amount or balance (a bigint column). */
+export const MAX_MICRO_CENTS = PG_BIGINT_MAX;
 
 /** Thrown inside a transaction to roll it back and hand `value` to the caller as the result. */
 class Refusal extends Error {
@@ -165,6 +168,15 @@ export function encodeCursor(createdAt: Date | string, id: string): string {
   return Buffer.from(JSON.stringify([iso, id])).toString('base64url');
 }
 
+/**
+ * What encodeCursor writes, and nothing else: a UTC ISO time (years 0001–9999, microseconds at most)
+ * and an id of word characters. A crafted cursor that `Date.parse` accepts but Postgres does not
+ * ("1", "0000-01-01"), or an id with odd characters, would otherwise fail the query.
+ */
+const CURSOR_TIME = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+const CURSOR_ID = /^[A-Za-z0-9_-]{1,80}$/;
+
+/** The (created_at, id) a cursor carries, or undefined when it is not one encodeCursor made. */
 export function decodeCursor(cursor: string): { createdAt: string; id: string } | undefined {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -173,7 +185,10 @@ export function decodeCursor(cursor: string): { createdAt: string; id: string } 
       parsed.length === 2 &&
       typeof parsed[0] === 'string' &&
       typeof parsed[1] === 'string' &&
-      !Number.isNaN(Date.parse(parsed[0]))
+      CURSOR_TIME.test(parsed[0]) &&
+      !parsed[0].startsWith('0000') &&
+      !Number.isNaN(Date.parse(parsed[0])) &&
+      CURSOR_ID.test(parsed[1])
     ) {
       return { createdAt: parsed[0], id: parsed[1] };
     }

@@ -24,6 +24,7 @@ import {
   encodeCursor,
   inTransaction,
   jsonSafe,
+  PG_BIGINT_MAX,
   preparedRows,
   type Tx,
 } from './internal';
@@ -877,7 +878,9 @@ export async function listLedger(
   const limit = Math.max(1, Math.min(input.limit, 1_000));
   const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
   if (input.cursor !== undefined && !cursor) return { items: [], nextCursor: null };
-  if (cursor && !/^\d+$/.test(cursor.id)) return { items: [], nextCursor: null };
+  // Line ids are bigint: digits within its range (a larger number would fail the query).
+  if (cursor && !(/^\d{1,19}$/.test(cursor.id) && BigInt(cursor.id) <= PG_BIGINT_MAX))
+    return { items: [], nextCursor: null };
   const page = await db
     .select({
       lineId: ledgerLines.id,

@@ -1,4 +1,5 @@
 import { auditLog } from '@tollgate/db';
+import { PG_BIGINT_MAX } from '@tollgate/db/ledger';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
@@ -33,7 +34,11 @@ export async function listAudit({
     limit: number;
   };
 }): Promise<{ items: AuditView[]; nextCursor: string | null }> {
-  if (input.cursor !== undefined && !/^\d{1,19}$/.test(input.cursor)) {
+  // An audit id: digits within Postgres' bigint (a larger number would fail the query).
+  if (
+    input.cursor !== undefined &&
+    !(/^\d{1,19}$/.test(input.cursor) && BigInt(input.cursor) <= PG_BIGINT_MAX)
+  ) {
     throw new DomainError({ code: 'BAD_REQUEST', reason: 'INVALID_CURSOR', message: 'cursor is not valid' });
   }
   const page = await ctx.deps.db
