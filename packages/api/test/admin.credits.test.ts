@@ -264,13 +264,14 @@ describe('admin.credits: one refusal mapping for topUp and adjust', () => {
     expect(answer(viaTopUp)).toEqual(answer(viaAdjust));
     expect(viaTopUp.message).toContain('credit operation');
 
-    // A credit that would push the tenant's money past the ledger's bigint range: same answer too.
-    // Test arrangement: one balanced seeded top-up just under the range (reconcile stays clean).
+    // A credit that would push the tenant's money past what the wire carries exactly (2^53 − 1; a
+    // balance above it could never be answered): same answer too, refused before anything is written.
+    // Test arrangement: one balanced seeded top-up just under it (reconcile stays clean).
     const { tenantId: rich } = await h.createTenant();
     await seedTopUps(h.db.sql, {
       tenantId: rich,
       transactions: 1,
-      amountMicroCents: 9_223_372_036_854_775_807n - 1_000n,
+      amountMicroCents: BigInt(Number.MAX_SAFE_INTEGER) - 1_000n,
     });
     const countsRich = await rowCounts(h.db);
     const overTopUp = await expectTRPCError(
@@ -293,6 +294,16 @@ describe('admin.credits: one refusal mapping for topUp and adjust', () => {
     expect(answer(overTopUp)).toEqual(answer(overAdjust));
     expect(await rowCounts(h.db), 'nothing written').toEqual(countsRich);
     expect(await rowCounts(h.db)).not.toEqual(before); // (sanity: the seed did write)
+    // Up to the ceiling exactly is fine, and answered exactly.
+    const toTheCeiling = await h.admin.admin.credits.topUp.mutate({
+      tenantId: rich,
+      amountMicroCents: 1_000,
+      reference: 'INV-3',
+    });
+    expect(toTheCeiling.availableMicroCents).toBe(Number.MAX_SAFE_INTEGER);
+    expect((await h.admin.admin.tenants.get.query({ tenantId: rich })).availableMicroCents).toBe(
+      Number.MAX_SAFE_INTEGER,
+    );
     await h.expectReconciled();
   });
 });

@@ -5,6 +5,9 @@ import { toSafeNumber } from '@tollgate/pricing';
 import { z } from 'zod';
 import { DomainError } from '../errors.ts';
 
+/** The largest amount the wire carries exactly (2^53 − 1 micro-cents, about $9 billion). */
+export const MAX_WIRE_MICRO_CENTS = BigInt(Number.MAX_SAFE_INTEGER);
+
 /**
  * Wire ↔ inside conversions for money. Inside: bigint micro-cents. On the wire (JSON): a safe
  * integer number, or (input only) a string of digits for callers that keep amounts as strings.

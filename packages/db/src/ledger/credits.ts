@@ -25,6 +25,12 @@ export interface TopUpInput {
   reference: string;
   actor: string;
   requestId?: string;
+  /**
+   * The most the tenant's money (available + held) may reach after the credit; above it the credit is
+   * refused (AMOUNT_OUT_OF_RANGE, nothing written). Default: the bigint range. The API passes 2^53 − 1,
+   * the largest amount its wire carries exactly.
+   */
+  ceilingMicroCents?: bigint;
 }
 
 export interface AdjustInput {
@@ -35,6 +41,12 @@ export interface AdjustInput {
   reason: string;
   actor: string;
   requestId?: string;
+  /**
+   * The most the tenant's money (available + held) may reach after the credit; above it the credit is
+   * refused (AMOUNT_OUT_OF_RANGE, nothing written). Default: the bigint range. The API passes 2^53 − 1,
+   * the largest amount its wire carries exactly.
+   */
+  ceilingMicroCents?: bigint;
 }
 
 export type CreditResult =
@@ -43,7 +55,8 @@ export type CreditResult =
       ok: false;
       /**
        * INVALID_AMOUNT: not a bigint, zero (or negative for a top-up), or beyond the Postgres bigint range.
-       * AMOUNT_OUT_OF_RANGE: the tenant's money (available + held) would exceed the bigint range.
+       * AMOUNT_OUT_OF_RANGE: the tenant's money (available + held) would exceed `ceilingMicroCents`
+       * (default: the bigint range).
        */
       reason: 'IDEMPOTENCY_CONFLICT' | 'TENANT_NOT_FOUND' | 'INVALID_AMOUNT' | 'AMOUNT_OUT_OF_RANGE';
     };
@@ -81,6 +94,12 @@ async function replayCredit(tx: Tx, key: string, fingerprint: string): Promise<C
 }
 
 /** Adds money to a tenant's available balance (platform_funding −x, tenant_available +x). */
+/** The ceiling a credit's conditional UPDATE checks: the caller's, never above the bigint range. */
+function ceilingOf(input: { ceilingMicroCents?: bigint }): bigint {
+  const c = input.ceilingMicroCents;
+  return c === undefined || c > MAX_MICRO_CENTS ? MAX_MICRO_CENTS : c;
+}
+
 export async function topUp(db: Db, input: TopUpInput): Promise<CreditResult> {
   if (!isPositiveAmount(input.amountMicroCents)) return { ok: false, reason: 'INVALID_AMOUNT' };
   const amount = input.amountMicroCents;
@@ -99,7 +118,7 @@ export async function topUp(db: Db, input: TopUpInput): Promise<CreditResult> {
       tx,
       sql`UPDATE tenant_balances
           SET available_micro_cents = available_micro_cents + ${amount}, updated_at = now()
-          WHERE tenant_id = ${input.tenantId} AND available_micro_cents <= ${MAX_MICRO_CENTS - amount} - held_micro_cents
+          WHERE tenant_id = ${input.tenantId} AND available_micro_cents <= ${ceilingOf(input) - amount} - held_micro_cents
           RETURNING available_micro_cents`,
     );
     if (!balance) {
@@ -170,7 +189,7 @@ export async function adjust(db: Db, input: AdjustInput): Promise<AdjustResult> 
       amount > 0n
         ? sql`UPDATE tenant_balances
               SET available_micro_cents = available_micro_cents + ${amount}, updated_at = now()
-              WHERE tenant_id = ${input.tenantId} AND available_micro_cents <= ${MAX_MICRO_CENTS - amount} - held_micro_cents
+              WHERE tenant_id = ${input.tenantId} AND available_micro_cents <= ${ceilingOf(input) - amount} - held_micro_cents
               RETURNING available_micro_cents`
         : sql`UPDATE tenant_balances
               SET available_micro_cents = available_micro_cents - ${-amount}, updated_at = now()

@@ -1,7 +1,7 @@
 import { type AdjustResult, adjust, topUp } from '@tollgate/db/ledger';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
-import { sha256Hex, toWireAmount } from '../wire.ts';
+import { MAX_WIRE_MICRO_CENTS, sha256Hex, toWireAmount } from '../wire.ts';
 
 type CreditRefusal = Extract<AdjustResult, { ok: false }>;
 
@@ -46,8 +46,7 @@ function creditRefusalError(r: CreditRefusal, tenantId: string): DomainError {
       return new DomainError({
         code: 'BAD_REQUEST',
         reason: 'AMOUNT_OUT_OF_RANGE',
-        message:
-          "the tenant's balance would exceed the largest amount the ledger can hold; nothing was written",
+        message: `the tenant's money (available + held) would exceed ${MAX_WIRE_MICRO_CENTS} micro-cents, the largest amount the API carries exactly (about $9 billion); nothing was written`,
       });
     default: {
       const never: never = r;
@@ -107,6 +106,8 @@ export async function topUpAsAdmin({
     amountMicroCents: input.amountMicroCents,
     idempotencyKey,
     reference: input.reference,
+    // Every balance is answered on the wire: refuse a credit that would take one past what it carries.
+    ceilingMicroCents: MAX_WIRE_MICRO_CENTS,
     actor: ctx.principal.sub,
     requestId: ctx.requestId,
   });
@@ -133,6 +134,7 @@ export async function adjustAsAdmin({
     amountMicroCents: input.amountMicroCents,
     idempotencyKey,
     reason: input.reason,
+    ceilingMicroCents: MAX_WIRE_MICRO_CENTS,
     actor: ctx.principal.sub,
     requestId: ctx.requestId,
   });
