@@ -112,6 +112,13 @@ describe('bad input: precise 4xx, nothing written', () => {
       client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT, maxCostMicroCents: 2 ** 53 }),
     );
     expect(e3).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+    const e4 = await expectTRPCError(
+      client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT, webhookUrl: 'notaurl' }),
+    );
+    expect(e4).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_INPUT' });
+    expect((e4.details?.issues as { path: string }[] | undefined)?.map((i) => i.path)).toEqual([
+      'webhookUrl',
+    ]);
   });
 
   it('unknown keys (top level and inside input) → BAD_REQUEST', async () => {

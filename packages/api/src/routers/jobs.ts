@@ -23,6 +23,8 @@ export const submitInput = z.strictObject({
     .url({ protocol: /^https?$/ })
     .max(2048)
     .refine((u) => {
+      // zod runs refinements after a failed format check too: an unparsable URL is already reported.
+      if (!URL.canParse(u)) return true;
       const url = new URL(u);
       return url.username === '' && url.password === '';
     }, 'no credentials in the webhook URL')
