@@ -708,7 +708,7 @@ export const COMMANDS: Command[] = [
   },
   {
     path: ['reconcile'],
-    summary: 'prove balances = ledger and flag upstream cost mismatches (admin)',
+    summary: 'prove balances = ledger and flag upstream cost mismatches (finance or admin)',
     args: [],
     options: {},
     examples: ['tollgate reconcile', 'tollgate reconcile --json'],
