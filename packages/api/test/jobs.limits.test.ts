@@ -17,8 +17,8 @@ describe('jobs: tenant limits', () => {
     await h.close();
   });
 
-  it('max concurrent jobs → TOO_MANY_REQUESTS CONCURRENT_JOBS_LIMIT; a finished job frees the slot', async () => {
-    const { client } = await h.createTenant({
+  it('max concurrent jobs → TOO_MANY_REQUESTS CONCURRENT_JOBS_LIMIT with Retry-After; a finished job frees the slot', async () => {
+    const { client, token } = await h.createTenant({
       balanceMicroCents: 1_000_000,
       limits: { maxConcurrentJobs: 1 },
     });
@@ -26,6 +26,32 @@ describe('jobs: tenant limits', () => {
     const e = await expectTRPCError(client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT }));
     expect(e).toMatchObject({ code: 'TOO_MANY_REQUESTS', reason: 'CONCURRENT_JOBS_LIMIT', httpStatus: 429 });
     expect(e.details).toMatchObject({ limit: 1 });
+    // Retry-After: until the tenant's first job in progress is expected to end (upstream's estimate).
+    const retryAfter = async () => {
+      const res = await fetch(`${h.url}/trpc/jobs.submit`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: CHEAP_MODEL, input: CHEAP_INPUT }),
+      });
+      const body = (await res.json()) as {
+        error: { data: { reason: string; details: { retryAfterSeconds: number } } };
+      };
+      expect(res.status).toBe(429);
+      expect(body.error.data.reason).toBe('CONCURRENT_JOBS_LIMIT');
+      expect(res.headers.get('retry-after')).toBe(String(body.error.data.details.retryAfterSeconds));
+      return body.error.data.details.retryAfterSeconds;
+    };
+    await h.db
+      .sql`UPDATE jobs SET estimated_completion_time = now() + interval '20 seconds' WHERE id = ${first.id}`;
+    expect([19, 20]).toContain(await retryAfter());
+    await h.db
+      .sql`UPDATE jobs SET estimated_completion_time = now() - interval '1 minute' WHERE id = ${first.id}`;
+    expect(await retryAfter(), 'a late job: retry at once (1 s)').toBe(1);
+    await h.db
+      .sql`UPDATE jobs SET estimated_completion_time = now() + interval '1 hour' WHERE id = ${first.id}`;
+    expect(await retryAfter(), 'capped').toBe(60);
+    await h.db.sql`UPDATE jobs SET estimated_completion_time = NULL WHERE id = ${first.id}`;
+    expect(await retryAfter(), 'no estimate').toBe(5);
     await h.sim.control.advance(first.upstreamJobId ?? '', 'completed');
     const second = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
     expect(second.status).toBe('pending');

@@ -1,5 +1,14 @@
 import type { Job, JobStatus } from '@tollgate/db';
-import { captureJob, getJob, listJobs, markJobUnknown, openJob, releaseJob } from '@tollgate/db/ledger';
+import type { Db } from '@tollgate/db/client';
+import {
+  captureJob,
+  getJob,
+  listJobs,
+  markJobUnknown,
+  openJob,
+  releaseJob,
+  secondsUntilFirstJobEnds,
+} from '@tollgate/db/ledger';
 import { quote } from '@tollgate/pricing';
 import { DomainError } from '../errors.ts';
 import { failpoint } from '../failpoints.ts';
@@ -22,7 +31,26 @@ export type SubmitInput = {
 };
 
 /** Why openJob refused, as the tenant sees it. */
-function openJobRefusal(r: Exclude<Awaited<ReturnType<typeof openJob>>, { ok: true }>): DomainError {
+/** When a job of a tenant at its concurrency cap has no completion estimate to go by. */
+const SLOT_RETRY_DEFAULT_SECONDS = 5;
+const SLOT_RETRY_MAX_SECONDS = 60;
+
+/**
+ * Retry-After for CONCURRENT_JOBS_LIMIT: a slot frees when one of the tenant's jobs ends, so the
+ * time until the first of them is expected to end (upstream's estimate), 1–60 s; 5 s when none has
+ * an estimate. A hint, not a promise: the job may end late, or another request may take the slot.
+ * Read only on this refusal, never on the submit path.
+ */
+async function retryAfterForASlot(db: Db, tenantId: string): Promise<number> {
+  const seconds = await secondsUntilFirstJobEnds(db, tenantId);
+  if (seconds === null) return SLOT_RETRY_DEFAULT_SECONDS;
+  return Math.min(SLOT_RETRY_MAX_SECONDS, Math.max(1, Math.ceil(seconds)));
+}
+
+function openJobRefusal(
+  r: Exclude<Awaited<ReturnType<typeof openJob>>, { ok: true }>,
+  slotRetryAfterSeconds?: number,
+): DomainError {
   switch (r.reason) {
     case 'INSUFFICIENT_BALANCE':
       return new DomainError({
@@ -38,6 +66,8 @@ function openJobRefusal(r: Exclude<Awaited<ReturnType<typeof openJob>>, { ok: tr
     case 'DAILY_SPEND_LIMIT':
     case 'RATE_LIMIT': {
       const limit = typeof r.limit === 'bigint' ? toWireAmount(r.limit) : r.limit;
+      const retryAfterSeconds =
+        r.reason === 'CONCURRENT_JOBS_LIMIT' ? slotRetryAfterSeconds : r.retryAfterSeconds;
       const messages = {
         CONCURRENT_JOBS_LIMIT: 'too many jobs in progress for this tenant',
         DAILY_SPEND_LIMIT: 'daily spend limit reached for this tenant',
@@ -47,8 +77,7 @@ function openJobRefusal(r: Exclude<Awaited<ReturnType<typeof openJob>>, { ok: tr
         code: 'TOO_MANY_REQUESTS',
         reason: r.reason,
         message: messages[r.reason],
-        details:
-          r.retryAfterSeconds === undefined ? { limit } : { limit, retryAfterSeconds: r.retryAfterSeconds },
+        details: retryAfterSeconds === undefined ? { limit } : { limit, retryAfterSeconds },
       });
     }
     case 'TENANT_NOT_FOUND':
@@ -149,7 +178,12 @@ export async function submitJob({
     ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
     ...(input.webhookUrl === undefined ? {} : { webhookUrl: input.webhookUrl }),
   });
-  if (!opened.ok) throw openJobRefusal(opened);
+  if (!opened.ok) {
+    if (opened.reason === 'CONCURRENT_JOBS_LIMIT') {
+      throw openJobRefusal(opened, await retryAfterForASlot(deps.db, tenant.id));
+    }
+    throw openJobRefusal(opened);
+  }
   if (opened.replayed) return toJobView(opened.job);
   const job = opened.job;
   deps.metrics.money('held', job.costMicroCents);

@@ -52,6 +52,7 @@ export {
   openJob,
   type ReleaseJobInput,
   releaseJob,
+  secondsUntilFirstJobEnds,
   type UpstreamJobState,
 } from './jobs';
 export {

@@ -798,6 +798,21 @@ export async function getJob(db: Db, input: { tenantId?: string; jobId: string }
   return row === undefined ? undefined : jobFromRow(row);
 }
 
+/**
+ * Seconds (DB clock) until the first of a tenant's jobs in progress is expected to end, from the
+ * upstream's `estimatedCompletionTime`: ≤ 0 when one is already late, null when none of them has an
+ * estimate (or none is in progress). The hint a CONCURRENT_JOBS_LIMIT refusal gives for a retry.
+ */
+export async function secondsUntilFirstJobEnds(db: Db, tenantId: string): Promise<number | null> {
+  const [row] = await preparedRows<{ seconds: number | null }>(
+    db,
+    sql`SELECT extract(epoch FROM min(estimated_completion_time) - now())::float8 AS seconds
+          FROM jobs
+         WHERE tenant_id = ${tenantId} AND status IN ('submitting', 'pending', 'processing', 'unknown')`,
+  );
+  return row?.seconds ?? null;
+}
+
 const cursorTs = (column: typeof jobs.createdAt | typeof ledgerLines.createdAt) =>
   sql<string>`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
