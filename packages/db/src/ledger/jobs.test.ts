@@ -401,6 +401,12 @@ describe('deadline (invariant 5)', () => {
     expect((await claimOverdueJobs(t.db, { limit: 1_000 })).map((j) => j.id)).toContain(job.id);
     expect((await claimOverdueJobs(t.db, { limit: 1_000 })).map((j) => j.id)).not.toContain(job.id);
 
+    // Once overdue and due again, the poller leaves it to the deadline sweep: were the poller (every
+    // 2 s) to claim it, it would push it out before the sweep (every minute) ever saw it due.
+    await t.sql`UPDATE jobs SET next_poll_at = now() WHERE id = ${job.id}`;
+    expect((await claimJobsToPoll(t.db, { limit: 1_000 })).map((j) => j.id)).not.toContain(job.id);
+    expect((await claimOverdueJobs(t.db, { limit: 1_000 })).map((j) => j.id)).toContain(job.id);
+
     const expired = await expireOverdueJob(t.db, { jobId: job.id });
     expect(expired).toMatchObject({
       ok: true,

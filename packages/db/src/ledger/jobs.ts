@@ -680,7 +680,8 @@ const OVERDUE_CLAIM_SECONDS = 60;
  * another instance holds (FOR UPDATE SKIP LOCKED), and pushes their next_poll_at out so that neither
  * the poller nor another resolver takes them while the claimer reads upstream (outside any
  * transaction) and then calls advanceJob or expireOverdueJob. Only jobs due for a poll are taken (a
- * job a poller just claimed is left to it), so enforcement may lag by one poll backoff (≤ 5 min).
+ * job a poller claimed before its deadline is left to it), so enforcement may lag by one poll backoff
+ * (≤ 5 min) plus one resolver interval; the poller no longer claims overdue jobs (claimJobsToPoll).
  */
 export async function claimOverdueJobs(db: Db, input: { limit: number }): Promise<Job[]> {
   const due = db
@@ -753,7 +754,9 @@ export async function expireOverdueJob(
  * Claims up to `limit` non-terminal jobs with an upstream id that are due for a poll
  * (next_poll_at ≤ now()), skipping rows another instance holds (FOR UPDATE SKIP LOCKED), and
  * pushes their next_poll_at out with exponential backoff (5 s, 10 s, … capped at 5 min), so several
- * gateway instances never poll the same job at the same time.
+ * gateway instances never poll the same job at the same time. A `pending`/`processing` job past its
+ * deadline is left to claimOverdueJobs: the poller claims every 2 s what is due and would push it out
+ * again before the resolver's pass (every minute) saw it due, keeping it overdue for hours.
  */
 export async function claimJobsToPoll(
   db: Db,
@@ -767,6 +770,7 @@ export async function claimJobsToPoll(
         inArray(jobs.status, [...NON_TERMINAL]),
         sql`${jobs.upstreamJobId} IS NOT NULL`,
         sql`${jobs.nextPollAt} <= now()`,
+        sql`NOT (${jobs.status} IN ('pending', 'processing') AND ${jobs.deadlineAt} < now())`,
         sql`${jobs.createdAt} <= now() - make_interval(secs => ${input.minAgeSeconds ?? 0})`,
       ),
     )
