@@ -71,6 +71,21 @@ describe('loadEnv', () => {
     expect(() => loadEnv({ DB_CONNECT_TIMEOUT: '0' })).toThrow(/DB_CONNECT_TIMEOUT/);
   });
 
+  it('unknown-job grace: refused at boot when an unknown job would outlive its 1 h deadline (invariant 5)', () => {
+    // Boundary: 10m stale + 48m grace + 2m of resolver passes = 1 h exactly.
+    expect(loadEnv({ UNKNOWN_JOB_GRACE: '48m' }).unknownJobGraceMs).toBe(48 * 60_000);
+    let err: unknown;
+    try {
+      loadEnv({ UNKNOWN_JOB_GRACE: '2h' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EnvError);
+    expect((err as EnvError).issues).toEqual([expect.stringContaining('UNKNOWN_JOB_GRACE (7200s)')]);
+    expect((err as EnvError).issues[0]).toContain('lower UNKNOWN_JOB_GRACE to 2880s or less');
+    expect(() => loadEnv({ UNKNOWN_JOB_GRACE: '48m', STALE_SUBMITTING_AFTER: '10m1s' })).toThrow(EnvError);
+  });
+
   it('stale-submitting threshold: refused at boot unless it outlasts the upstream submit deadline', () => {
     expect(loadEnv({}).staleSubmittingMs).toBe(10 * 60_000);
     // Boundary: the submit deadline plus 2 s to record the answer is enough.

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_DURATION_SECONDS } from '@tollgate/db/ledger';
 import { z } from 'zod';
 
 /**
@@ -244,6 +245,15 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
     // and may be released after UNKNOWN_JOB_GRACE while Pixelbyte accepts (and charges) it.
     problems.push(
       `STALE_SUBMITTING_AFTER (${formatDurationMs(e.STALE_SUBMITTING_AFTER)}) must be at least PIXELBYTE_SUBMIT_TIMEOUT_MS (${e.PIXELBYTE_SUBMIT_TIMEOUT_MS}) + ${formatDurationMs(RECORD_ANSWER_MARGIN_MS)} to record the answer, or a job still being submitted is treated as interrupted: set STALE_SUBMITTING_AFTER=${formatDurationMs(minStaleMs)} or more (or lower PIXELBYTE_SUBMIT_TIMEOUT_MS)`,
+    );
+  }
+  // Invariant 5: no job non-terminal past its deadline (created_at + 1 h). A submit interrupted by a
+  // crash is turned `unknown` after STALE_SUBMITTING_AFTER, released UNKNOWN_JOB_GRACE later, each
+  // step on a resolver pass (≤ 1 min apart): all of it must fit before the deadline.
+  const unknownJobEndsWithinMs = e.STALE_SUBMITTING_AFTER + e.UNKNOWN_JOB_GRACE + 2 * 60_000;
+  if (unknownJobEndsWithinMs > DEFAULT_MAX_DURATION_SECONDS * 1000) {
+    problems.push(
+      `STALE_SUBMITTING_AFTER (${formatDurationMs(e.STALE_SUBMITTING_AFTER)}) + UNKNOWN_JOB_GRACE (${formatDurationMs(e.UNKNOWN_JOB_GRACE)}) + 120s for the resolver's passes must be at most ${formatDurationMs(DEFAULT_MAX_DURATION_SECONDS * 1000)}, a job's deadline, or a job with an unknown outcome outlives it (invariant 5): lower UNKNOWN_JOB_GRACE to ${formatDurationMs(Math.max(0, DEFAULT_MAX_DURATION_SECONDS * 1000 - e.STALE_SUBMITTING_AFTER - 2 * 60_000))} or less`,
     );
   }
   if (problems.length > 0) throw new EnvError(problems);
