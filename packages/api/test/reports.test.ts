@@ -1,3 +1,4 @@
+import { expireOverdueJob } from '@tollgate/db/ledger';
 import { formatUsd } from '@tollgate/pricing';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -427,5 +428,56 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     expect(r.ok).toBe(true);
     expect(BigInt(r.totals.netMicroCents)).toBe(ledger.net);
     expect(r.totals.upstreamCostMicroCents).toBe(2 * CHEAP_PRICE);
+  });
+});
+
+describe('upstream cost of jobs tollgate failed on its own', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('a deadline-exceeded or admin-refunded job still costs the operator upstream: usage margin and reconcile say so', async () => {
+    const from = new Date(Date.now() - 60_000).toISOString();
+    const { tenantId, client } = await h.createTenant({ balanceMicroCents: 10_000_000 });
+    const late = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    const refunded = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    const failedUpstream = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    // Test arrangement: the first one misses its deadline while still running upstream (the sweep
+    // refunds the tenant), an admin refunds the second, Pixelbyte fails the third (and refunds us).
+    await h.db.sql`UPDATE jobs SET deadline_at = now() - interval '1 second' WHERE id = ${late.id}`;
+    expect(await expireOverdueJob(h.db.db, { jobId: late.id })).toMatchObject({ expired: true });
+    await h.admin.admin.jobs.resolve.mutate({ jobId: refunded.id, decision: 'refund', reason: 'goodwill' });
+    await h.sim.control.advance(failedUpstream.upstreamJobId ?? '', 'failed');
+    await waitFor(async () => (await client.jobs.get.query({ id: failedUpstream.id })).status === 'failed', {
+      timeoutMs: 30_000,
+      what: 'the upstream failure applied (webhook)',
+    });
+
+    const usage = await h.admin.finance.usage.query({
+      from,
+      to: new Date(Date.now() + 60_000).toISOString(),
+      groupBy: ['tenant'],
+    });
+    const row = usage.rows.find((r) => r.tenantId === tenantId);
+    // The tenant paid nothing for the three; Pixelbyte kept the charge of the first two.
+    expect(row).toMatchObject({
+      chargedMicroCents: 3 * CHEAP_PRICE,
+      refundedMicroCents: 3 * CHEAP_PRICE,
+      netMicroCents: 0,
+      upstreamCostMicroCents: 2 * CHEAP_PRICE,
+      marginMicroCents: -2 * CHEAP_PRICE,
+    });
+    const check = await h.admin.admin.reconcile.query();
+    expect(check.ok).toBe(true);
+    expect(
+      check.flags
+        .filter((f) => f.kind === 'CHARGE_BELOW_UPSTREAM_COST')
+        .map((f) => f.jobId)
+        .sort(),
+    ).toEqual([late.id, refunded.id].sort());
   });
 });

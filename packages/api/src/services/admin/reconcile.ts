@@ -1,6 +1,7 @@
 import { reconcile } from '@tollgate/db/ledger';
 import { sql } from 'drizzle-orm';
 import type { PrincipalCtx } from '../context.ts';
+import { upstreamRefundedTheOperator } from '../finance/upstream-cost.ts';
 import { toWireAmount } from '../wire.ts';
 
 export type ReconcileDiscrepancyView = {
@@ -51,9 +52,9 @@ export async function reconcileAsAdmin({ ctx }: { ctx: PrincipalCtx }) {
       }[];
       const below = (await tx.execute(sql`
         SELECT id, tenant_id, (cost_micro_cents - refunded_micro_cents) AS net, upstream_cost_micro_cents AS upstream
-          FROM jobs
+          FROM jobs j
          WHERE upstream_cost_micro_cents IS NOT NULL
-           AND status NOT IN ('failed', 'cancelled')
+           AND NOT ${upstreamRefundedTheOperator('j')}
            AND cost_micro_cents - refunded_micro_cents < upstream_cost_micro_cents
          ORDER BY created_at DESC LIMIT 1000`)) as unknown as {
         id: string;
@@ -64,7 +65,7 @@ export async function reconcileAsAdmin({ ctx }: { ctx: PrincipalCtx }) {
       const [totals] = (await tx.execute(sql`
         SELECT coalesce(sum(h.captured_micro_cents) FILTER (WHERE h.status = 'captured'), 0)::bigint AS charged,
                coalesce(sum(j.refunded_micro_cents), 0)::bigint AS refunded,
-               coalesce(sum(j.upstream_cost_micro_cents) FILTER (WHERE j.status NOT IN ('failed', 'cancelled')), 0)::bigint AS upstream
+               coalesce(sum(j.upstream_cost_micro_cents) FILTER (WHERE NOT ${upstreamRefundedTheOperator('j')}), 0)::bigint AS upstream
           FROM jobs j JOIN holds h ON h.id = j.hold_id`)) as unknown as {
         charged: bigint;
         refunded: bigint;

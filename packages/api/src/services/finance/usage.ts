@@ -2,6 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
 import { toWireAmount } from '../wire.ts';
+import { upstreamRefundedTheOperator } from './upstream-cost.ts';
 
 export const USAGE_DIMENSIONS = ['tenant', 'model', 'day', 'tag'] as const;
 export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
@@ -115,7 +116,7 @@ export function usageQuery(input: UsageInput): SQL {
              coalesce(sum(l.amount_micro_cents) FILTER (WHERE t.kind = 'capture'), 0) AS charged,
              coalesce(-sum(l.amount_micro_cents) FILTER (WHERE t.kind = 'refund'), 0) AS refunded,
              coalesce(sum(CASE WHEN t.kind = 'capture' THEN coalesce(j.upstream_cost_micro_cents, 0)
-                               WHEN j.status IN ('failed', 'cancelled') THEN -coalesce(j.upstream_cost_micro_cents, 0)
+                               WHEN ${upstreamRefundedTheOperator('j')} THEN -coalesce(j.upstream_cost_micro_cents, 0)
                                ELSE 0 END), 0) AS upstream
         FROM ledger_transactions t
         JOIN ledger_lines l ON l.transaction_id = t.id AND l.account = 'platform_revenue'
