@@ -125,6 +125,36 @@ describe('admin.prices: runtime overrides', () => {
       baseCostMicroCents: 77_777,
       priceVersion: 'acme-1',
     });
+    expect(models.nextCursor, 'the whole catalogue in one page').toBeNull();
+  });
+
+  it('admin.prices.list is cursor-paginated: every override once, newest effectiveFrom first', async () => {
+    const model = 'acme/pages-1/text-to-image';
+    const base = (await dbNow(h)).getTime() + 86_400_000; // future versions: none in force
+    for (let i = 0; i < 5; i += 1) {
+      await h.admin.admin.prices.upsert.mutate({
+        rule: {
+          model,
+          name: 'Acme Pages 1',
+          category: 'image',
+          unit: 'request',
+          baseCostMicroCents: String(1_000 + i),
+          priceVersion: `pages-${i}`,
+          effectiveFrom: '2000-01-01T00:00:00Z',
+          params: { prompt: { type: 'string', required: true, minLength: 1, maxLength: 100 } },
+        },
+        effectiveFrom: new Date(base + i * 60_000).toISOString(),
+      });
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 10; pages += 1) {
+      const page = await h.admin.admin.prices.list.query({ model, limit: 2, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((o) => o.priceVersion));
+      if (page.nextCursor === null) break;
+      cursor = page.nextCursor;
+    }
+    expect(seen).toEqual(['pages-4', 'pages-3', 'pages-2', 'pages-1', 'pages-0']);
   });
 });
 

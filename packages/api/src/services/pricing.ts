@@ -59,7 +59,12 @@ export type ModelView = {
   inputJsonSchema: Record<string, unknown>;
 };
 
-export async function listModelsForTenant({ ctx }: { ctx: TenantCtx }): Promise<{ items: ModelView[] }> {
+/** The whole catalogue in one page (it is bounded): `nextCursor` is always null, for the list shape. */
+export async function listModelsForTenant({
+  ctx,
+}: {
+  ctx: TenantCtx;
+}): Promise<{ items: ModelView[]; nextCursor: null }> {
   const catalogue = await loadCatalogue(ctx.deps.db);
   const items = listModels(catalogue, { markupBps: ctx.tenant.markupBps }).map((m) => ({
     model: m.model,
@@ -72,5 +77,5 @@ export async function listModelsForTenant({ ctx }: { ctx: TenantCtx }): Promise<
     effectiveFrom: m.effectiveFrom,
     inputJsonSchema: m.inputJsonSchema,
   }));
-  return { items };
+  return { items, nextCursor: null };
 }

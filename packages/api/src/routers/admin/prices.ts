@@ -1,11 +1,19 @@
 import { z } from 'zod';
 import { listPriceOverrides, upsertPriceOverride } from '../../services/admin/prices.ts';
-import { instantSchema } from '../../services/wire.ts';
+import { cursorSchema, instantSchema, limitSchema } from '../../services/wire.ts';
 import { adminProcedure, router } from '../../trpc.ts';
 
 export const pricesRouter = router({
   list: adminProcedure
-    .input(z.strictObject({ model: z.string().min(1).max(200).optional() }).default({}))
+    .input(
+      z
+        .strictObject({
+          model: z.string().min(1).max(200).optional(),
+          cursor: cursorSchema.optional(),
+          limit: limitSchema,
+        })
+        .default({ limit: 20 }),
+    )
     .query(({ ctx, input }) => listPriceOverrides({ ctx, input })),
   upsert: adminProcedure
     .input(

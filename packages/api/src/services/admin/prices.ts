@@ -14,6 +14,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
 import { canonicalJson } from '../wire.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 
 /**
  * The override rows in force at the statement's now(), as one JSON array ordered by id. A scalar
@@ -97,27 +98,44 @@ function toView(o: PriceOverride, inForce: boolean): PriceOverrideView {
   };
 }
 
-/** Every stored override (newest effective_from first), optionally for one model, and which ones are in force. */
+/**
+ * The stored overrides (newest effective_from first), optionally for one model, and which ones are
+ * in force; cursor-paginated like every list.
+ */
 export async function listPriceOverrides({
   ctx,
   input,
 }: {
   ctx: PrincipalCtx;
-  input: { model?: string | undefined };
-}): Promise<{ items: PriceOverrideView[] }> {
+  input: { model?: string | undefined; cursor?: string | undefined; limit: number };
+}): Promise<{ items: PriceOverrideView[]; nextCursor: string | null }> {
+  const cursor = decodeCursor(input.cursor);
   const rows = await ctx.deps.db
     .select({
       o: priceOverrides,
+      ts: sql<string>`to_char(${priceOverrides.effectiveFrom} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
       inForce: sql<boolean>`${priceOverrides.effectiveFrom} <= now() AND NOT EXISTS (
         SELECT 1 FROM price_overrides later
          WHERE later.model = ${priceOverrides.model} AND later.effective_from <= now()
            AND (later.effective_from, later.created_at, later.id) > (${priceOverrides.effectiveFrom}, ${priceOverrides.createdAt}, ${priceOverrides.id}))`,
     })
     .from(priceOverrides)
-    .where(input.model === undefined ? undefined : eq(priceOverrides.model, input.model))
-    .orderBy(desc(priceOverrides.effectiveFrom), desc(priceOverrides.createdAt))
-    .limit(500);
-  return { items: rows.map((r) => toView(r.o, r.inForce)) };
+    .where(
+      and(
+        input.model === undefined ? undefined : eq(priceOverrides.model, input.model),
+        cursor
+          ? sql`(${priceOverrides.effectiveFrom}, ${priceOverrides.id}) < (${cursor.ts}::timestamptz, ${cursor.id})`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(priceOverrides.effectiveFrom), desc(priceOverrides.id))
+    .limit(input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((r) => toView(r.o, r.inForce)),
+    nextCursor: rows.length > input.limit && last ? encodeCursor(last.ts, last.o.id) : null,
+  };
 }
 
 function invalidRule(message: string, issues?: readonly { path: string; message: string }[]): DomainError {
