@@ -341,6 +341,7 @@ describe('tenant commands: jobs cancel, account', () => {
     const late = await tollgate(['jobs', 'cancel', job.id], a.token);
     expect(late.code).toBe(5);
     expect(late.stderr).toContain('reason: JOB_NOT_CANCELLABLE');
+    expect(late.stderr, 'no idempotency-key hint for a state refusal').not.toContain('idempotency');
     expect(await json<{ account: { availableMicroCents: number } }>(['account'], a.token)).toMatchObject({
       account: { availableMicroCents: 1_000_000 - CHEAP_PRICE },
     });

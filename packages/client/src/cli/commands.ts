@@ -630,7 +630,7 @@ export const COMMANDS: Command[] = [
     args: ['<model>'],
     options: submitOptions,
     examples: [
-      'tollgate quote google/veo-3.1-fast/text-to-video --param duration=8 --param has_sound=true',
+      'tollgate quote google/veo-3.1-fast/text-to-video --param prompt="waves at dusk" --param duration=8 --param has_sound=true',
       `tollgate quote openai/sora-2/text-to-video --input '{"prompt":"waves","duration":12}' --json`,
     ],
     async run(ctx) {

@@ -171,9 +171,11 @@ function hint(err: unknown, url: string | undefined): string | undefined {
   }
   if (err instanceof NotFoundError) return 'check the id (a tenant only ever sees its own jobs)';
   if (err instanceof ConflictError) {
-    return err.retryable
-      ? 'the same request is still in flight: retry in a moment'
-      : 'this idempotency key was used for a different request: pass a new --idempotency-key';
+    if (err.retryable) return 'the same request is still in flight: retry in a moment';
+    if (err.reason === 'IDEMPOTENCY_CONFLICT')
+      return 'this idempotency key was used for a different request: pass a new --idempotency-key';
+    // PRECONDITION_FAILED (JOB_NOT_CANCELLABLE, JOB_ALREADY_SETTLED…): the message says why.
+    return undefined;
   }
   if (err instanceof ValidationError) {
     return err.issues.length > 0
