@@ -64,6 +64,8 @@ describe('jobs.submit: accepted upstream but the capture cannot be stored', () =
       expect(row).toMatchObject({
         status: 'unknown',
         upstreamJobId: upstream?.jobId,
+        // What Pixelbyte said it charged is kept with the id, for the capture and finance's margin.
+        upstreamCostMicroCents: BigInt(CHEAP_PRICE),
         error: { code: 'CAPTURE_NOT_STORED' },
       });
       // Hold kept, nothing charged yet; due for a poll at once.
@@ -106,6 +108,11 @@ describe('jobs.submit: accepted upstream but the capture cannot be stored', () =
       kinds.map((k) => k.kind),
       'held once, charged exactly once',
     ).toEqual(['hold', 'capture']);
+    const [settled] = await h.db.db.select().from(jobs).where(eq(jobs.id, jobId));
+    expect(settled, 'the upstream cost survives the late capture').toMatchObject({
+      upstreamCostMicroCents: BigInt(CHEAP_PRICE),
+      costMismatch: false,
+    });
     // Later triggers change nothing.
     await h.gateway.poller.runOnce();
     await h.gateway.unknownResolver.runOnce();

@@ -227,6 +227,7 @@ export async function submitJob({
         jobId: job.id,
         error: { code: 'CAPTURE_NOT_STORED', message: 'accepted upstream; the capture could not be stored' },
         upstreamJobId: accepted.jobId,
+        upstreamCostMicroCents: accepted.costMicroCents,
       }).catch((markErr: unknown) =>
         ctx.log.error(
           { err: markErr, jobId: job.id, upstreamJobId: accepted.jobId },

@@ -459,7 +459,13 @@ export async function releaseJob(db: Db, input: ReleaseJobInput): Promise<{ ok: 
  */
 export async function markJobUnknown(
   db: Db,
-  input: { jobId: string; error: JobError; upstreamJobId?: string },
+  input: {
+    jobId: string;
+    error: JobError;
+    upstreamJobId?: string;
+    /** What Pixelbyte said it charged, when its answer named the job: kept for the later capture. */
+    upstreamCostMicroCents?: bigint;
+  },
 ): Promise<{ ok: true; job: Job }> {
   return db.transaction(async (tx) => {
     const job = await lockJob(tx, input.jobId);
@@ -467,7 +473,15 @@ export async function markJobUnknown(
       input.upstreamJobId !== undefined &&
       job.upstreamJobId === null &&
       (job.status === 'submitting' || job.status === 'unknown');
-    const idFields = learnsId ? { upstreamJobId: input.upstreamJobId, nextPollAt: sql`now()` } : {};
+    const idFields = learnsId
+      ? {
+          upstreamJobId: input.upstreamJobId,
+          nextPollAt: sql`now()`,
+          ...(input.upstreamCostMicroCents === undefined
+            ? {}
+            : { upstreamCostMicroCents: input.upstreamCostMicroCents }),
+        }
+      : {};
     if (job.status === 'unknown' && learnsId)
       return { ok: true as const, job: await saveJob(tx, job.id, idFields) };
     if (job.status !== 'submitting') return { ok: true as const, job };
@@ -576,8 +590,9 @@ export async function advanceJob(
         job.id,
         {
           upstreamJobId: input.upstreamJobId ?? job.upstreamJobId,
-          upstreamCostMicroCents: null,
-          estimatedCompletionTime: null,
+          // Known when the submit's answer was stored with the id (markJobUnknown); else null.
+          upstreamCostMicroCents: job.upstreamCostMicroCents,
+          estimatedCompletionTime: job.estimatedCompletionTime,
         },
         input.actor,
       );
