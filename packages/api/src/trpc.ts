@@ -84,14 +84,26 @@ const base = t.procedure.use(async ({ ctx, path, next }) => {
  * null. Postgres text and jsonb cannot store that character, so such an input would otherwise reach
  * the database and fail there as a 500.
  */
-export function nulCharacterPath(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
-  if (typeof value !== 'object' || value === null) return null;
-  for (const [key, child] of Object.entries(value)) {
-    const childPath = path === '' ? key : `${path}.${key}`;
-    if (key.includes('\u0000')) return childPath;
-    const found = nulCharacterPath(child, childPath);
-    if (found !== null) return found;
+export function nulCharacterPath(input: unknown): string | null {
+  // Iterative, and the path built only for a hit: a parsed body may nest thousands of levels deep.
+  type Step = { value: unknown; key: string; parent: Step | null };
+  const pathOf = (step: Step | null): string => {
+    const keys: string[] = [];
+    for (let s = step; s !== null && s.parent !== null; s = s.parent) keys.push(s.key);
+    return keys.reverse().join('.');
+  };
+  const pending: Step[] = [{ value: input, key: '', parent: null }];
+  for (let step = pending.pop(); step !== undefined; step = pending.pop()) {
+    const { value } = step;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return pathOf(step);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, child] of Object.entries(value)) {
+        const childStep = { value: child, key, parent: step };
+        if (key.includes('\u0000')) return pathOf(childStep);
+        pending.push(childStep);
+      }
+    }
   }
   return null;
 }
