@@ -14,6 +14,7 @@ import {
 } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { registerReportRoutes } from './reports/routes.ts';
+import { requestIdScope } from './request-scope.ts';
 import { appRouter } from './router.ts';
 import { handlePixelbyteWebhook } from './webhooks.ts';
 
@@ -32,7 +33,7 @@ function requestId(deps: AppDeps): MiddlewareHandler<AppEnv> {
           `req_${randomUUID().replaceAll('-', '')}`;
     c.set('requestId', id);
     c.set('log', deps.log.child({ requestId: id }));
-    await next();
+    await requestIdScope.run(id, next);
     // Set after next(): handlers that return their own Response (tRPC) bypass c.header().
     c.res.headers.set('x-request-id', id);
   };

@@ -3,6 +3,7 @@ import type { Principal } from './auth/jwt.ts';
 import { loadTenantForRequest, loadTenantWithPricing, type TenantRecord } from './auth/tenant.ts';
 import type { Context } from './context.ts';
 import { DomainError, describeTRPCError, toTRPCError } from './errors.ts';
+import { requestIdScope } from './request-scope.ts';
 
 /**
  * The only place `initTRPC` is called. Exports named base procedures only (never `t`): every
@@ -13,7 +14,9 @@ const t = initTRPC.context<Context>().create({
   isDev: false,
   errorFormatter({ shape, error, ctx }) {
     const { message, reason, details } = describeTRPCError(error);
-    const data = { ...shape.data, reason, requestId: ctx?.requestId ?? 'unknown' };
+    // Before the context exists (batch too large, content type…), the id comes from the request's scope.
+    const requestId = ctx?.requestId ?? requestIdScope.getStore() ?? 'unknown';
+    const data = { ...shape.data, reason, requestId };
     return { ...shape, message, data: details === undefined ? data : { ...data, details } };
   },
 });

@@ -46,6 +46,23 @@ describe('bad input: precise 4xx, nothing written', () => {
     expect(body.error.data.requestId).toBe(res.headers.get('x-request-id'));
   });
 
+  it('errors tRPC raises before the context exists still carry the request id (batch too large, content type)', async () => {
+    const batch = Array.from({ length: 51 }, () => 'account.get').join(',');
+    const tooMany = await fetch(`${h.url}/trpc/${batch}?batch=1`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const noJson = await post('/trpc/jobs.submit', 'x', { 'content-type': 'text/plain' });
+    for (const res of [tooMany, noJson]) {
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      const body = (await res.json()) as
+        | { error: { data: { requestId: string } } }
+        | { error: { data: { requestId: string } } }[];
+      const first = Array.isArray(body) ? body[0] : body;
+      expect(first?.error.data.requestId).toBe(res.headers.get('x-request-id'));
+    }
+  });
+
   it('oversize body → 413 before parsing', async () => {
     const res = await post(
       '/trpc/jobs.submit',

@@ -1,0 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * The request id of the HTTP request being served, for code that runs without a tRPC context: an
+ * error tRPC raises before the context exists (batch too large, unsupported content type, method)
+ * is still formatted with the id the response's `x-request-id` carries. Set by app.ts `requestId`.
+ */
+export const requestIdScope = new AsyncLocalStorage<string>();
