@@ -12,7 +12,9 @@
 // entry of a group runs the same single-entry SQL function, in order, inside the group's
 // transaction, so the outcome is what running them one after another would give. The group
 // functions apply entries ordered by tenant, so two groups in flight lock tenants' rows in the same
-// order and cannot deadlock each other. If a group's statement fails (one entry broke a CHECK, a
+// order and cannot deadlock each other; the capture and completion groups lock all their job rows
+// first (migration 0009), as every single-job operation locks its job before the balance row, so a
+// group cannot deadlock with a webhook's or a poll's transaction either. If a group's statement fails (one entry broke a CHECK, a
 // unique key was taken concurrently, a deadlock with some other transaction), it rolled back as a
 // whole and every caller retries alone, so each gets its own result or its own error. A group that
 // committed is never re-run.

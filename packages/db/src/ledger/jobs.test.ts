@@ -1,5 +1,7 @@
+import { sql as drizzleSql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../client';
+import { newId } from '../ids';
 import type { Job } from '../schema';
 import { createTestDatabase, createTestTenant, openTestJob, type TestDatabase } from '../testing';
 import {
@@ -933,5 +935,62 @@ describe('polling and reads', () => {
       limit: 10,
     });
     expect(future.items).toEqual([]);
+  });
+});
+
+describe('lock order: a group never deadlocks with a single-job transaction', () => {
+  it('a capture group waits for a job a webhook holds, without holding the balance row it needs', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 1_000_000n });
+    const first = await openTestJob(t.db, { tenantId: tenant.id });
+    const second = await openTestJob(t.db, { tenantId: tenant.id });
+    const entries = [first, second].map((job, i) => ({
+      jobId: job.id,
+      txnId: newId('txn'),
+      upstreamJobId: `up_lock_${i}_${job.id}`,
+      upstreamCost: '40000',
+      estimatedCompletionTime: null,
+      actor: null,
+    }));
+    // What advanceJob does for a webhook on the second job: its row, then the tenant's balance row.
+    let jobLocked: () => void = () => {};
+    let groupWaiting: () => void = () => {};
+    const locked = new Promise<void>((resolve) => {
+      jobLocked = resolve;
+    });
+    const waiting = new Promise<void>((resolve) => {
+      groupWaiting = resolve;
+    });
+    const webhook = t.sql.begin(async (tx) => {
+      await tx`SELECT 1 FROM jobs WHERE id = ${second.id} FOR UPDATE`;
+      jobLocked();
+      await waiting;
+      // Before 0009 the group held this row (its first entry's) while waiting for the second job:
+      // Postgres found the cycle after deadlock_timeout and aborted one of the two (40P01).
+      await tx`UPDATE tenant_balances SET updated_at = now() WHERE tenant_id = ${tenant.id}`;
+    });
+    await locked;
+    // The group of both captures starts now, on another connection, and must wait for that job.
+    // .then() sends it now (drizzle's query promises are lazy).
+    const group = t.db
+      .execute<{ id: string }>(
+        drizzleSql`SELECT id FROM tollgate_capture_jobs(${JSON.stringify(entries)}::jsonb)`,
+      )
+      .then((rows) => rows.map((r) => r.id));
+    for (;;) {
+      const [w] = await t.sql<{ waiting: number }[]>`
+        SELECT count(*)::int AS waiting FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock'
+           AND query LIKE 'SELECT id FROM tollgate_capture_jobs%'`;
+      if ((w?.waiting ?? 0) > 0) break;
+    }
+    groupWaiting();
+    await webhook;
+    const captured = await group;
+    expect(captured.sort()).toEqual([first.id, second.id].sort());
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 1_000_000n - 80_000n,
+      heldMicroCents: 0n,
+    });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
   });
 });
