@@ -626,8 +626,28 @@ describe('answers the docs do not describe (a scripted upstream)', () => {
   it('reads amounts exactly: numeric strings and integers beyond 2^53', async () => {
     upstream.answer({ status: 200, body: okBody({ costMicroCents: '2500000' }) });
     expect(expectOk(await submit()).costMicroCents).toBe(2_500_000n);
-    upstream.answer({ status: 200, body: okBody().replace('2500000', '12345678901234567891') });
-    expect(expectOk(await submit()).costMicroCents).toBe(12_345_678_901_234_567_891n);
+    upstream.answer({ status: 200, body: okBody().replace('2500000', '1234567890123456789') });
+    expect(expectOk(await submit()).costMicroCents).toBe(1_234_567_890_123_456_789n);
+  });
+
+  it('times that are not ISO 8601 (or out of a database range) are read as null, never an error', async () => {
+    for (const eta of ['in 2 minutes', '1718000000', '0000-01-01T00:00:00Z', '+010000-01-01T00:00:00Z']) {
+      upstream.answer({ status: 200, body: okBody({ estimatedCompletionTime: eta }) });
+      expect(expectOk(await submit()), eta).toMatchObject({
+        jobId: 'job_abc123def456',
+        estimatedCompletionTime: null,
+      });
+    }
+    upstream.answer({ status: 200, body: okBody({ estimatedCompletionTime: '2030-01-01T00:00:00Z' }) });
+    expect(expectOk(await submit()).estimatedCompletionTime).toBe('2030-01-01T00:00:00Z');
+  });
+
+  it('the `{ data, requestId }` envelope is unwrapped without `success` too', async () => {
+    upstream.answer({
+      status: 200,
+      body: JSON.stringify({ data: JSON.parse(okBody()), requestId: 'req_env' }),
+    });
+    expect(expectOk(await submit())).toMatchObject({ jobId: 'job_abc123def456', costMicroCents: 2_500_000n });
   });
 
   it.each([
@@ -635,6 +655,10 @@ describe('answers the docs do not describe (a scripted upstream)', () => {
     ['an exponent string', okBody({ costMicroCents: '2.5e6' })],
     ['a negative amount', okBody({ costMicroCents: -1 })],
     ['an exponent literal beyond 2^53 (possibly rounded)', okBody().replace('2500000', '1e20')],
+    [
+      'an amount beyond what the ledger can store (a Postgres bigint)',
+      okBody().replace('2500000', '12345678901234567891'),
+    ],
     ['an unknown status', okBody({ status: 'exploded' })],
     ['a missing amount', okBody({ costMicroCents: undefined })],
   ])('a 2xx submit answer with %s is unknown INVALID_RESPONSE, carrying the job id', async (_, body) => {
@@ -673,6 +697,32 @@ describe('answers the docs do not describe (a scripted upstream)', () => {
       outcome: 'rejected',
       code: 'INVALID_RESPONSE',
       status: 413,
+    });
+  });
+
+  it("a 5xx with an error-shaped body but without Pixelbyte's `success: false` (a proxy's JSON) is unknown", async () => {
+    upstream.answer({
+      status: 504,
+      body: JSON.stringify({ error: { code: 'GATEWAY_TIMEOUT', message: 'upstream timed out' } }),
+    });
+    expect(expectError(await submit())).toMatchObject({
+      outcome: 'unknown',
+      code: 'INVALID_RESPONSE',
+      status: 504,
+    });
+    // Pixelbyte's own envelope on a 5xx is its refusal, as product.md says.
+    upstream.answer({
+      status: 503,
+      body: JSON.stringify({
+        success: false,
+        error: { code: 'PUBSUB_PUBLISH_FAILED', message: 'x' },
+        requestId: 'req_5',
+      }),
+    });
+    expect(expectError(await submit())).toMatchObject({
+      outcome: 'rejected',
+      code: 'PUBSUB_PUBLISH_FAILED',
+      status: 503,
     });
   });
 

@@ -200,7 +200,10 @@ function interpret<S extends z.ZodType>(answer: HttpAnswer, schema: S): PbResult
   }
 
   const upstreamError = readErrorBody(parsed);
-  if (upstreamError !== undefined && (!isSuccess || (isRecord(parsed) && parsed.success === false))) {
+  const saysFailure = isRecord(parsed) && parsed.success === false;
+  // A 5xx with an error-shaped body but without Pixelbyte's `success: false` may come from something
+  // in between (a proxy's JSON 504) that hides a request Pixelbyte did take: unknown, not a refusal.
+  if (upstreamError !== undefined && (saysFailure || (!isSuccess && answer.status < 500))) {
     // Pixelbyte answered with its error format: a definitive refusal, whatever the HTTP status.
     return {
       ok: false,
@@ -217,8 +220,9 @@ function interpret<S extends z.ZodType>(answer: HttpAnswer, schema: S): PbResult
   }
 
   if (!isSuccess) {
-    // Not Pixelbyte's error format (a proxy page, an empty body...). A 4xx still says the request was
-    // refused; a 5xx from something in between may hide a request that did reach Pixelbyte.
+    // Not Pixelbyte's error format (a proxy page, an empty body, a 5xx without `success: false`...).
+    // A 4xx still says the request was refused; a 5xx from something in between may hide a request
+    // that did reach Pixelbyte.
     const outcome: PixelbyteOutcome = answer.status >= 400 && answer.status < 500 ? 'rejected' : 'unknown';
     return {
       ok: false,
@@ -227,17 +231,22 @@ function interpret<S extends z.ZodType>(answer: HttpAnswer, schema: S): PbResult
           outcome,
           code: 'INVALID_RESPONSE',
           status: answer.status,
-          message: `HTTP ${answer.status} without a Pixelbyte error body`,
+          message: `HTTP ${answer.status} without Pixelbyte's error envelope`,
         },
         { requestId: headerRequestId, retryAfterSeconds },
       ),
     };
   }
 
-  // Both envelopes exist upstream: flat objects, and `{ success: true, data, requestId }`.
+  // Both envelopes exist upstream: flat objects, and `{ success: true, data, requestId }` (`data` is
+  // unwrapped when present, with or without `success`; no flat answer has a `data` field).
   let data = parsed;
   let envelopeRequestId: string | undefined;
-  if (isRecord(parsed) && isRecord(parsed.data) && (parsed.success === true || parsed.success === 'true')) {
+  if (
+    isRecord(parsed) &&
+    isRecord(parsed.data) &&
+    (parsed.success === true || parsed.success === 'true' || parsed.success === undefined)
+  ) {
     data = parsed.data;
     envelopeRequestId = typeof parsed.requestId === 'string' ? parsed.requestId : undefined;
   }

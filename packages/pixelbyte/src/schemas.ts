@@ -6,15 +6,26 @@
 import { z } from 'zod';
 import type { UpstreamJobStatus, UpstreamOutput } from './types.ts';
 
+/** The largest amount the ledger stores (a Postgres bigint). */
+const MAX_MICRO_CENTS = 9_223_372_036_854_775_807n;
+
 /**
  * Exact integer amount: a safe-integer JSON number, an exact bigint (large literal, see exact-json.ts)
  * or a string of digits. Floats, exponents and negative amounts are rejected, never rounded.
  */
 export function toMicroCents(value: unknown): bigint | undefined {
-  if (typeof value === 'bigint') return value >= 0n ? value : undefined;
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? BigInt(value) : undefined;
-  if (typeof value === 'string' && /^\d{1,30}$/.test(value)) return BigInt(value);
-  return undefined;
+  const amount =
+    typeof value === 'bigint'
+      ? value
+      : typeof value === 'number'
+        ? Number.isSafeInteger(value)
+          ? BigInt(value)
+          : undefined
+        : typeof value === 'string' && /^\d{1,19}$/.test(value)
+          ? BigInt(value)
+          : undefined;
+  // Beyond a Postgres bigint no amount can be stored: an invalid answer (the job id is still kept).
+  return amount !== undefined && amount >= 0n && amount <= MAX_MICRO_CENTS ? amount : undefined;
 }
 
 export const microCentsSchema = z.unknown().transform((value, ctx): bigint => {
@@ -78,6 +89,23 @@ const optionalString = z
   .unknown()
   .optional()
   .transform((v): string | null => (typeof v === 'string' ? v : null));
+
+const EARLIEST_TIME = Date.parse('0001-01-01T00:00:00Z');
+const LATEST_TIME = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * A time the docs give as ISO 8601: kept when it parses to an instant a database can store, null
+ * otherwise ("N/A", unix seconds, garbage). Never an error: a bad timestamp on an answer about a job's
+ * money (a failed job to refund, an accepted one to capture) must not stop that money moving.
+ */
+const optionalTime = z
+  .unknown()
+  .optional()
+  .transform((v): string | null => {
+    if (typeof v !== 'string') return null;
+    const t = Date.parse(v);
+    return Number.isNaN(t) || t < EARLIEST_TIME || t > LATEST_TIME ? null : v;
+  });
 
 const progressSchema = z
   .unknown()
@@ -146,7 +174,7 @@ export const submitJobResponseSchema = z.object({
   jobId: idSchema,
   requestId: optionalString,
   status: jobStatusSchema.default('pending'),
-  estimatedCompletionTime: optionalString,
+  estimatedCompletionTime: optionalTime,
   costMicroCents: microCentsSchema,
 });
 
@@ -158,8 +186,8 @@ export const upstreamJobSchema = z
     output: z.unknown().optional(),
     outputs: outputsSchema,
     error: jobErrorSchema,
-    createdAt: optionalString,
-    completedAt: optionalString,
+    createdAt: optionalTime,
+    completedAt: optionalTime,
   })
   .transform((job) => ({
     ...job,
@@ -174,8 +202,8 @@ export const listJobsResponseSchema = z.object({
       status: jobStatusSchema,
       progress: progressSchema,
       model: optionalString,
-      createdAt: optionalString,
-      completedAt: optionalString,
+      createdAt: optionalTime,
+      completedAt: optionalTime,
     }),
   ),
   nextCursor: optionalString,

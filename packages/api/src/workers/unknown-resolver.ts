@@ -8,6 +8,7 @@ import {
 } from '@tollgate/db/ledger';
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { AppDeps } from '../deps.ts';
+import { isDatabaseUnavailable } from '../errors.ts';
 import { SYSTEM_ACTOR } from '../services/context.ts';
 import { syncJobWithUpstream } from '../services/lifecycle.ts';
 import { createLoop, type Worker } from './run-loop.ts';
@@ -81,13 +82,20 @@ export function createUnknownResolver(
       const overdue = await claimOverdueJobs(deps.db, { limit });
       for (const job of overdue) {
         const ctx = { deps, requestId: `deadline_${job.id}`, log: log.child({ jobId: job.id }) };
-        const synced = await syncJobWithUpstream(ctx, job, { actor: SYSTEM_ACTOR.unknownResolver });
-        if (isTerminal(synced.job.status)) continue;
-        const r = await expireOverdueJob(deps.db, { jobId: job.id, actor: SYSTEM_ACTOR.unknownResolver });
-        if (r.ok && r.expired) {
-          deps.metrics.money('refunded', r.job.refundedMicroCents);
-          deps.metrics.jobTransitions.inc({ to: 'failed' });
-          log.warn({ jobId: job.id }, 'job past its deadline: refunded, failed, flagged for review');
+        try {
+          const synced = await syncJobWithUpstream(ctx, job, { actor: SYSTEM_ACTOR.unknownResolver });
+          if (isTerminal(synced.job.status)) continue;
+          const r = await expireOverdueJob(deps.db, { jobId: job.id, actor: SYSTEM_ACTOR.unknownResolver });
+          if (r.ok && r.expired) {
+            deps.metrics.money('refunded', r.job.refundedMicroCents);
+            deps.metrics.jobTransitions.inc({ to: 'failed' });
+            log.warn({ jobId: job.id }, 'job past its deadline: refunded, failed, flagged for review');
+          }
+        } catch (err) {
+          // The database is down: end the pass (the loop backs off). Anything else is this job's: the
+          // others claimed with it are still handled; it is claimed again after OVERDUE_CLAIM_SECONDS.
+          if (isDatabaseUnavailable(err)) throw err;
+          log.error({ err, jobId: job.id }, 'could not end an overdue job; retried on a later pass');
         }
       }
       return stale.length + count + overdue.length;
