@@ -83,7 +83,8 @@ async function main(): Promise<void> {
     if (!pixelbyteKey) {
       const { startSimulator } = await import('@tollgate/pixelbyte/simulator');
       const sim = await startSimulator({
-        pendingMs: 1_000,
+        // Pending long enough to try `tollgate jobs cancel` by hand (a CLI call takes ~2-3 s to start).
+        pendingMs: 10_000,
         processingMs: 3_000,
         webhooks: { allowHttp: true },
         log: (line) => log.debug({ simulator: line }),

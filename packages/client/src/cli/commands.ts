@@ -238,7 +238,7 @@ async function waitWithProgress(ctx: CommandContext, id: string, cmd: string[]):
 
 const submitOptions: Record<string, OptionSpec> = {
   input: { type: 'string', value: '<json>', help: 'the model input as a JSON object' },
-  param: { type: 'string', multiple: true, value: '<key=value>', help: 'one input field (repeatable)' },
+  param: { type: 'string', multiple: true, value: '<key=value>', help: 'one input field' },
 };
 
 export const COMMANDS: Command[] = [
@@ -366,7 +366,7 @@ export const COMMANDS: Command[] = [
     },
     examples: [
       'tollgate credits topup ten_123 12.50 --reference INV-2024-001',
-      'tollgate credits topup ten_123 "$1000" --reference wire-88 --json',
+      "tollgate credits topup ten_123 '$1000' --reference wire-88 --json   # quote a $: the shell expands it",
     ],
     async run(ctx) {
       const cmd = this.path;
@@ -474,7 +474,7 @@ export const COMMANDS: Command[] = [
         help: 'default: a fresh key (reused across retries)',
       },
       'max-cost': { type: 'string', value: '<usd>', help: 'refuse if the quote is above this' },
-      tag: { type: 'string', multiple: true, value: '<tag>', help: 'label for reports (repeatable)' },
+      tag: { type: 'string', multiple: true, value: '<tag>', help: 'label for reports' },
       wait: { type: 'boolean', help: 'wait until the job finishes, showing progress' },
       interval: { type: 'string', value: '<ms>', help: 'poll interval with --wait (default 1000)' },
       timeout: { type: 'string', value: '<seconds>', help: 'give up waiting after this long' },

@@ -31,6 +31,10 @@ function optionLines(specs: Record<string, OptionSpec>): string[] {
   return rows.map(([f, h]) => `  ${f.padEnd(width)}  ${h}`);
 }
 
+/** The examples say `tollgate`; from a clone of the repository the bin is reached through pnpm. */
+const FROM_THE_REPO =
+  "From a clone of the repo, run these as `pnpm -s tollgate …` (-s keeps pnpm's own lines off stdout, which --json and pipes need).";
+
 export function commandHelp(cmd: Command): string {
   const lines = [
     `tollgate ${cmd.path.join(' ')} — ${cmd.summary}`,
@@ -39,7 +43,7 @@ export function commandHelp(cmd: Command): string {
   ];
   if (Object.keys(cmd.options).length > 0) lines.push('', 'Options:', ...optionLines(cmd.options));
   lines.push('', 'Global options:', ...optionLines(GLOBAL_OPTIONS));
-  lines.push('', 'Examples:', ...cmd.examples.map((e) => `  ${e}`), '');
+  lines.push('', 'Examples:', ...cmd.examples.map((e) => `  ${e}`), '', FROM_THE_REPO, '');
   return lines.join('\n');
 }
 
@@ -60,6 +64,7 @@ export function mainHelp(prefix: string[] = []): string {
     '',
     'Configuration: --url/--token, or TOLLGATE_URL / TOLLGATE_TOKEN.',
     'Run `tollgate <command> --help` for its options and examples.',
+    FROM_THE_REPO,
     'Exit codes: 0 ok, 1 error, 2 usage, 3 auth, 4 not found, 5 conflict, 6 insufficient credits/limit,',
     '            7 rate-limited/unavailable.',
     '',
