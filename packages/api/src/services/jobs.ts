@@ -399,6 +399,13 @@ export async function cancelJobForTenant({
       details: { jobId: job.id },
     });
   }
-  const synced = await syncJobWithUpstream(ctx, job, { actor: ctx.principal.sub, assumeStatus: 'cancelled' });
+  // Pixelbyte confirmed: the read-back applies it (refund once). Should that read fail, the
+  // confirmation stands for the job's status, but only if it said `cancelled` (a status-less answer
+  // is read as such by the schema's default; any other status is not a cancellation).
+  const confirmed = res.value.status === 'cancelled';
+  const synced = await syncJobWithUpstream(ctx, job, {
+    actor: ctx.principal.sub,
+    ...(confirmed ? { assumeStatus: 'cancelled' as const } : {}),
+  });
   return toJobView(synced.job);
 }
