@@ -80,6 +80,25 @@ describe('jobs: happy path via webhook', () => {
     await h.expectReconciled();
   });
 
+  it('a cancel answered with another status is not a cancellation, even when the read-back fails', async () => {
+    const { client } = await h.createTenant({ balanceMicroCents: 500_000 });
+    const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    // Pixelbyte answers 200 { status: 'processing' } and cancels nothing; the read-back then fails.
+    h.sim.control.misanswerNextCancels({ status: 'processing' });
+    h.sim.control.failNextStatusReads({ status: 503, code: 'PUBSUB_PUBLISH_FAILED' });
+    const answer = await client.jobs.cancel.mutate({ id: job.id });
+    expect(answer).toMatchObject({ status: 'pending', refundedMicroCents: 0 });
+    expect((await client.account.get.query()).availableMicroCents, 'still charged').toBe(
+      500_000 - CHEAP_PRICE,
+    );
+    // The job really is still running upstream, and finishes normally.
+    await h.sim.control.advance(job.upstreamJobId ?? '', 'completed');
+    await waitFor(async () => (await client.jobs.get.query({ id: job.id })).status === 'completed', {
+      what: 'the job completed (webhook)',
+    });
+    await h.expectReconciled();
+  });
+
   it('lists jobs newest first with cursors, and shows the statement', async () => {
     const { client } = await h.createTenant({ balanceMicroCents: 1_000_000 });
     const ids: string[] = [];

@@ -24,6 +24,10 @@ const schemas = {
     code: z.string().min(1),
     count,
   }),
+  misanswerNextCancels: z.object({
+    status: z.enum(['pending', 'processing', 'completed', 'failed', 'cancelled']),
+    count,
+  }),
   webhookMode: z.object({
     mode: z.enum(['normal', 'duplicate', 'delayed', 'out_of_order', 'none']),
     delayMs: z.number().int().min(0).max(3_600_000).optional(),
@@ -105,6 +109,9 @@ export function registerControlApi(app: Hono<SimEnv>, engine: Engine): void {
     withBody(c.req.raw, schemas.count, (b) => control.loseAnswerNextSubmits(b.count)),
   );
   app.post('/__sim/latency', (c) => withBody(c.req.raw, schemas.latency, (b) => control.setLatencyMs(b.ms)));
+  app.post('/__sim/misanswer-next-cancels', (c) =>
+    withBody(c.req.raw, schemas.misanswerNextCancels, (b) => control.misanswerNextCancels(b)),
+  );
   app.post('/__sim/fail-next-status-reads', (c) =>
     withBody(c.req.raw, schemas.failNextStatusReads, (b) => control.failNextStatusReads(b)),
   );

@@ -111,6 +111,8 @@ export function createEngine(opts: SimulatorOptions) {
   let loseCount = 0;
   let latencyMs = 0;
   let statusReadFailures: { status: number; code: string; remaining: number }[] = [];
+  /** Statuses the next cancels answer with, without cancelling (undocumented upstream behaviour). */
+  let cancelMisanswers: SimJob['status'][] = [];
   let defaultOutcome = initialOutcome;
   let outcomeByModel = new Map<string, SimOutcome>();
   let outcomeByJob = new Map<string, SimOutcome>();
@@ -330,6 +332,11 @@ export function createEngine(opts: SimulatorOptions) {
     const job = jobs.get(jobId);
     if (job === undefined)
       return { ok: false, error: { status: 404, code: 'JOB_NOT_FOUND', message: `no job ${jobId}` } };
+    const misanswer = cancelMisanswers.shift();
+    if (misanswer !== undefined) {
+      log(`job ${jobId}: cancel answered 200 with status ${misanswer}, nothing cancelled (fault)`);
+      return { ok: true, value: { ...job, status: misanswer, refundedMicroCents: 0n } };
+    }
     if (job.status !== 'pending') {
       return {
         ok: false,
@@ -402,6 +409,7 @@ export function createEngine(opts: SimulatorOptions) {
     loseCount = 0;
     latencyMs = 0;
     statusReadFailures = [];
+    cancelMisanswers = [];
     defaultOutcome = initialOutcome;
     outcomeByModel = new Map();
     outcomeByJob = new Map();
@@ -459,6 +467,9 @@ export function createEngine(opts: SimulatorOptions) {
       },
       setLatencyMs(ms: number): void {
         latencyMs = ms;
+      },
+      misanswerNextCancels(o: Parameters<SimControl['misanswerNextCancels']>[0]): void {
+        for (let i = 0; i < (o.count ?? 1); i += 1) cancelMisanswers.push(o.status);
       },
       failNextStatusReads(o: Parameters<SimControl['failNextStatusReads']>[0]): void {
         statusReadFailures.push({ status: o.status, code: o.code, remaining: o.count ?? 1 });

@@ -339,6 +339,12 @@ describe('HTTP control API', () => {
     await call('POST', '/fail-next-status-reads', { status: 500, code: 'INTERNAL_ERROR' });
     const read = await client.getJob(jobId);
     expect(read.ok ? 'ok' : read.error.code).toBe('INTERNAL_ERROR');
+    await call('POST', '/misanswer-next-cancels', { status: 'processing' });
+    const misanswered = await client.cancelJob(jobId);
+    expect(misanswered.ok ? misanswered.value.status : misanswered.error.code).toBe('processing');
+    expect((await call('GET', `/jobs/${jobId}`)).body, 'nothing cancelled').toMatchObject({
+      status: 'completed',
+    });
     await call('POST', '/outcome', { outcome: 'failed' });
     await call('POST', '/webhook-mode', { mode: 'none' });
     await call('POST', '/latency', { ms: 0 });

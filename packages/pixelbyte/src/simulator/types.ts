@@ -118,6 +118,11 @@ export interface SimControl {
   loseAnswerNextSubmits(count?: number): void;
   /** Added before every /v1 request is handled. */
   setLatencyMs(ms: number): void;
+  /**
+   * The next `count` (default 1) cancels answer 200 `{ jobId, status, refundedMicroCents: 0 }` with this
+   * status and cancel nothing: an answer the docs do not describe, for the gateway's handling of it.
+   */
+  misanswerNextCancels(opts: { status: SimJob['status']; count?: number | undefined }): void;
   /** The next `count` (default 1) GET /v1/jobs and GET /v1/jobs/{id} answer with this error. */
   failNextStatusReads(opts: { status: number; code: string; count?: number | undefined }): void;
   /** How terminal-state webhooks are sent from now on (see README). */
