@@ -111,33 +111,38 @@ export function nulCharacterPath(input: unknown): string | null {
   return null;
 }
 
-/** Every procedure: an input with a NUL character anywhere is a 400 naming where, before any schema or read. */
-const checked = base.use(async ({ getRawInput, next }) => {
+/**
+ * Every procedure: an input with a NUL character anywhere is a 400 naming where, before any read.
+ * Called after the role check (a bad token is still a 401, a wrong role a 403).
+ */
+async function refuseNulCharacters(getRawInput: () => Promise<unknown>): Promise<void> {
   const at = nulCharacterPath(await getRawInput());
-  if (at !== null) {
-    const message = 'text must not contain the NUL character (\\u0000)';
-    throw new DomainError({
-      code: 'BAD_REQUEST',
-      reason: 'INVALID_INPUT',
-      message: `Invalid input: ${at || '(root)'}: ${message}`,
-      details: { issues: [{ path: at, message, code: 'invalid_format' }] },
-    });
-  }
-  return next();
-});
+  if (at === null) return;
+  const message = 'text must not contain the NUL character (\\u0000)';
+  throw new DomainError({
+    code: 'BAD_REQUEST',
+    reason: 'INVALID_INPUT',
+    message: `Invalid input: ${at || '(root)'}: ${message}`,
+    details: { issues: [{ path: at, message, code: 'invalid_format' }] },
+  });
+}
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-export const publicProcedure = checked;
+export const publicProcedure = base.use(async ({ getRawInput, next }) => {
+  await refuseNulCharacters(getRawInput);
+  return next();
+});
 
 /**
  * Tenant role; `ctx.tenant` is the caller's tenant, loaded and checked active on every call. `ctx.log`
  * already carries the tenant id (createRequestContext binds it from the verified token).
  */
-export const tenantProcedure = checked.use(async ({ ctx, next }) => {
+export const tenantProcedure = base.use(async ({ ctx, getRawInput, next }) => {
   const principal = requirePrincipal(ctx);
   if (principal.role !== 'tenant') throw wrongRole('tenant');
+  await refuseNulCharacters(getRawInput);
   refuseWhileDatabaseDown(ctx);
   const tenant: TenantRecord = await loadTenantForRequest(ctx.deps.db, principal.tenantId);
   return next({ ctx: { principal, tenant } });
@@ -148,25 +153,28 @@ export const tenantProcedure = checked.use(async ({ ctx, next }) => {
  * check as `tenantProcedure`, and the price overrides in force read by the same statement
  * (`ctx.pricing`, one round trip for both; nothing cached).
  */
-export const pricedTenantProcedure = checked.use(async ({ ctx, next }) => {
+export const pricedTenantProcedure = base.use(async ({ ctx, getRawInput, next }) => {
   const principal = requirePrincipal(ctx);
   if (principal.role !== 'tenant') throw wrongRole('tenant');
+  await refuseNulCharacters(getRawInput);
   refuseWhileDatabaseDown(ctx);
   const { tenant, pricing } = await loadTenantWithPricing(ctx.deps.db, principal.tenantId);
   return next({ ctx: { principal, tenant, pricing } });
 });
 
-export const adminProcedure = checked.use(({ ctx, next }) => {
+export const adminProcedure = base.use(async ({ ctx, getRawInput, next }) => {
   const principal = requirePrincipal(ctx);
   if (principal.role !== 'admin') throw wrongRole('admin');
+  await refuseNulCharacters(getRawInput);
   refuseWhileDatabaseDown(ctx);
   return next({ ctx: { principal } });
 });
 
 /** Finance reports: finance or admin role. */
-export const financeProcedure = checked.use(({ ctx, next }) => {
+export const financeProcedure = base.use(async ({ ctx, getRawInput, next }) => {
   const principal = requirePrincipal(ctx);
   if (principal.role !== 'finance' && principal.role !== 'admin') throw wrongRole('finance');
+  await refuseNulCharacters(getRawInput);
   refuseWhileDatabaseDown(ctx);
   return next({ ctx: { principal } });
 });

@@ -174,6 +174,14 @@ describe('bad input: precise 4xx, nothing written', () => {
       ['BAD_REQUEST', 'INVALID_INPUT', 'name'],
       ['BAD_REQUEST', 'INVALID_INPUT', 'reference'],
     ]);
+    // Who may call comes first: no token is still a 401, a wrong role a 403.
+    expect(await expectTRPCError(makeClient(h.url, null).jobs.list.query({ model: nul }))).toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+    expect(await expectTRPCError(client.admin.tenants.create.mutate({ name: nul }))).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'WRONG_ROLE',
+    });
     // A signed token whose sub (the audited actor) holds one: refused as invalid claims.
     const e = await expectTRPCError(
       makeClient(h.url, await h.token({ role: 'admin', sub: nul })).admin.tenants.list.query({}),
@@ -224,6 +232,7 @@ describe('bad input: precise 4xx, nothing written', () => {
     const refusals = await Promise.all([
       expectTRPCError(client.jobs.list.query({ cursor: cursor('1', 'job_x') })),
       expectTRPCError(client.jobs.list.query({ cursor: cursor('0000-01-01T00:00:00Z', 'job_x') })),
+      expectTRPCError(client.jobs.list.query({ cursor: cursor('2020-02-30T00:00:00.000000Z', 'job_x') })),
       expectTRPCError(client.account.ledger.query({ cursor: cursor('1', '1') })),
       expectTRPCError(client.account.ledger.query({ cursor: cursor('2020-01-01', '1') })),
       expectTRPCError(

@@ -176,6 +176,15 @@ export function encodeCursor(createdAt: Date | string, id: string): string {
 const CURSOR_TIME = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 const CURSOR_ID = /^[A-Za-z0-9_-]{1,80}$/;
 
+/**
+ * A real UTC time of years 0001–9999: `Date.parse` rolls 2020-02-30 over into March where Postgres
+ * refuses it, so the date and time must survive the round trip through Date unchanged.
+ */
+function isCalendarTime(s: string): boolean {
+  const t = Date.parse(s);
+  return !Number.isNaN(t) && !s.startsWith('0000') && new Date(t).toISOString().slice(0, 19) === s.slice(0, 19);
+}
+
 /** The (created_at, id) a cursor carries, or undefined when it is not one encodeCursor made. */
 export function decodeCursor(cursor: string): { createdAt: string; id: string } | undefined {
   try {
@@ -186,8 +195,7 @@ export function decodeCursor(cursor: string): { createdAt: string; id: string } 
       typeof parsed[0] === 'string' &&
       typeof parsed[1] === 'string' &&
       CURSOR_TIME.test(parsed[0]) &&
-      !parsed[0].startsWith('0000') &&
-      !Number.isNaN(Date.parse(parsed[0])) &&
+      isCalendarTime(parsed[0]) &&
       CURSOR_ID.test(parsed[1])
     ) {
       return { createdAt: parsed[0], id: parsed[1] };
