@@ -456,6 +456,9 @@ describe('upstream cost of jobs tollgate failed on its own', () => {
       timeoutMs: 30_000,
       what: 'the upstream failure applied (webhook)',
     });
+    // Pixelbyte's own error codes are not ours to read: even one spelled like ours is its failure.
+    const pixelbyteError = JSON.stringify({ code: 'DEADLINE_EXCEEDED', message: 'provider timeout' });
+    await h.db.sql`UPDATE jobs SET error = ${pixelbyteError}::jsonb WHERE id = ${failedUpstream.id}`;
 
     const usage = await h.admin.finance.usage.query({
       from,

@@ -34,6 +34,7 @@ export {
   claimJobsToPoll,
   claimOverdueJobs,
   DEFAULT_MAX_DURATION_SECONDS,
+  ENDED_BY_TOLLGATE,
   type ExpireUnknownJobResult,
   expireOverdueJob,
   expireUnknownJob,

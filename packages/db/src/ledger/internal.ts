@@ -182,7 +182,9 @@ const CURSOR_ID = /^[A-Za-z0-9_-]{1,80}$/;
  */
 function isCalendarTime(s: string): boolean {
   const t = Date.parse(s);
-  return !Number.isNaN(t) && !s.startsWith('0000') && new Date(t).toISOString().slice(0, 19) === s.slice(0, 19);
+  return (
+    !Number.isNaN(t) && !s.startsWith('0000') && new Date(t).toISOString().slice(0, 19) === s.slice(0, 19)
+  );
 }
 
 /** The (created_at, id) a cursor carries, or undefined when it is not one encodeCursor made. */

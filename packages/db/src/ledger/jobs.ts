@@ -50,6 +50,13 @@ export interface JobError {
   message: string;
 }
 
+/**
+ * Stored in the `error` of a job tollgate ended on its own while it still ran upstream (deadline,
+ * an admin's decision): Pixelbyte never failed it, so it kept the operator's money (finance's upstream
+ * cost). Upstream errors are stored as `{ code, message }` only, so Pixelbyte cannot write it.
+ */
+export const ENDED_BY_TOLLGATE = { source: 'tollgate' } as const;
+
 export interface OpenJobInput {
   tenantId: string;
   model: string;
@@ -757,6 +764,7 @@ export async function expireOverdueJob(
       error: {
         code: 'DEADLINE_EXCEEDED',
         message: `job still ${job.status} upstream past its deadline; charge refunded`,
+        ...ENDED_BY_TOLLGATE,
       },
       completedAt: sql`now()`,
       nextPollAt: null,

@@ -5,6 +5,7 @@ import type { Db } from '../client';
 import { type Job, type JobStatus, jobs } from '../schema';
 import { captureInTx, refundInTx, releaseInTx } from './holds';
 import { inTransaction, jsonSafe, type Tx, writeAudit } from './internal';
+import { ENDED_BY_TOLLGATE } from './jobs';
 
 export interface ResolveJobInput {
   jobId: string;
@@ -49,7 +50,7 @@ export async function resolveJob(db: Db, input: ResolveJobInput): Promise<Resolv
     const [job] = await tx.select().from(jobs).where(eq(jobs.id, input.jobId)).for('update');
     if (!job) return refuse({ ok: false, reason: 'JOB_NOT_FOUND' });
     const opts = { actor: input.actor, reason: `admin: ${input.reason}` };
-    const error = { code: 'RESOLVED_BY_ADMIN', message: input.reason };
+    const error = { code: 'RESOLVED_BY_ADMIN', message: input.reason, ...ENDED_BY_TOLLGATE };
     let saved: Job;
     switch (job.status) {
       case 'completed':
