@@ -21,7 +21,14 @@ export function createInnerContext(opts: {
   requestId: string;
   log: Logger;
 }): Context {
-  return { deps: opts.deps, auth: opts.auth, requestId: opts.requestId, log: opts.log };
+  // Every line a tenant's request logs carries its (verified) tenant id: bound once here (for HTTP
+  // requests and createCaller alike), not again in the role middleware (a pino child serializes its
+  // bindings when created).
+  const log =
+    opts.auth?.ok && opts.auth.principal.role === 'tenant'
+      ? opts.log.child({ tenantId: opts.auth.principal.tenantId })
+      : opts.log;
+  return { deps: opts.deps, auth: opts.auth, requestId: opts.requestId, log };
 }
 
 export async function createRequestContext(opts: {
@@ -36,11 +43,5 @@ export async function createRequestContext(opts: {
   if (token) auth = await opts.deps.auth.verify(token);
   else if (header)
     auth = { ok: false, reason: 'INVALID_TOKEN', message: 'Authorization must be "Bearer <token>"' };
-  // Every line a tenant's request logs carries its (verified) tenant id: bound once here, not again in
-  // the role middleware (a pino child serializes its bindings when created).
-  const log =
-    auth?.ok && auth.principal.role === 'tenant'
-      ? opts.log.child({ tenantId: auth.principal.tenantId })
-      : opts.log;
-  return createInnerContext({ deps: opts.deps, auth, requestId: opts.requestId, log });
+  return createInnerContext({ deps: opts.deps, auth, requestId: opts.requestId, log: opts.log });
 }

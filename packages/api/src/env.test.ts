@@ -84,6 +84,8 @@ describe('loadEnv', () => {
     expect((err as EnvError).issues).toEqual([expect.stringContaining('UNKNOWN_JOB_GRACE (7200s)')]);
     expect((err as EnvError).issues[0]).toContain('lower UNKNOWN_JOB_GRACE to 2880s or less');
     expect(() => loadEnv({ UNKNOWN_JOB_GRACE: '48m', STALE_SUBMITTING_AFTER: '10m1s' })).toThrow(EnvError);
+    // When the stale threshold alone leaves no room, the advice is about it, not about the grace.
+    expect(() => loadEnv({ STALE_SUBMITTING_AFTER: '59m' })).toThrow(/lower STALE_SUBMITTING_AFTER first/);
   });
 
   it('stale-submitting threshold: refused at boot unless it outlasts the upstream submit deadline', () => {

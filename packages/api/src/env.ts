@@ -251,9 +251,14 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
   // crash is turned `unknown` after STALE_SUBMITTING_AFTER, released UNKNOWN_JOB_GRACE later, each
   // step on a resolver pass (≤ 1 min apart): all of it must fit before the deadline.
   const unknownJobEndsWithinMs = e.STALE_SUBMITTING_AFTER + e.UNKNOWN_JOB_GRACE + 2 * 60_000;
+  const maxGraceMs = DEFAULT_MAX_DURATION_SECONDS * 1000 - e.STALE_SUBMITTING_AFTER - 2 * 60_000;
   if (unknownJobEndsWithinMs > DEFAULT_MAX_DURATION_SECONDS * 1000) {
     problems.push(
-      `STALE_SUBMITTING_AFTER (${formatDurationMs(e.STALE_SUBMITTING_AFTER)}) + UNKNOWN_JOB_GRACE (${formatDurationMs(e.UNKNOWN_JOB_GRACE)}) + 120s for the resolver's passes must be at most ${formatDurationMs(DEFAULT_MAX_DURATION_SECONDS * 1000)}, a job's deadline, or a job with an unknown outcome outlives it (invariant 5): lower UNKNOWN_JOB_GRACE to ${formatDurationMs(Math.max(0, DEFAULT_MAX_DURATION_SECONDS * 1000 - e.STALE_SUBMITTING_AFTER - 2 * 60_000))} or less`,
+      `STALE_SUBMITTING_AFTER (${formatDurationMs(e.STALE_SUBMITTING_AFTER)}) + UNKNOWN_JOB_GRACE (${formatDurationMs(e.UNKNOWN_JOB_GRACE)}) + 120s for the resolver's passes must be at most ${formatDurationMs(DEFAULT_MAX_DURATION_SECONDS * 1000)}, a job's deadline, or a job with an unknown outcome outlives it (invariant 5): ${
+        maxGraceMs > 0
+          ? `lower UNKNOWN_JOB_GRACE to ${formatDurationMs(maxGraceMs)} or less`
+          : 'lower STALE_SUBMITTING_AFTER first (it alone leaves no time for the grace)'
+      }`,
     );
   }
   if (problems.length > 0) throw new EnvError(problems);

@@ -137,7 +137,7 @@ export const publicProcedure = base.use(async ({ getRawInput, next }) => {
 
 /**
  * Tenant role; `ctx.tenant` is the caller's tenant, loaded and checked active on every call. `ctx.log`
- * already carries the tenant id (createRequestContext binds it from the verified token).
+ * already carries the tenant id (createInnerContext binds it from the verified token).
  */
 export const tenantProcedure = base.use(async ({ ctx, getRawInput, next }) => {
   const principal = requirePrincipal(ctx);

@@ -38,7 +38,7 @@ describe('admin.credits and admin.tenants', () => {
     expect(answers.filter((a) => !a.replayed)).toHaveLength(1);
     expect(new Set(answers.map((a) => a.transactionId)).size).toBe(1);
     expect(new Set(answers.map((a) => a.idempotencyKey))).toEqual(
-      new Set([expect.stringMatching(/^derived-topup-[0-9a-f]{32}$/)]),
+      new Set([expect.stringMatching(/^cli-topup-[0-9a-f]{32}$/)]),
     );
     // Another reference, amount or tenant is another credit; so is an adjustment with the same text.
     await h.admin.admin.credits.topUp.mutate({ ...topUp, reference: 'INV-derived-2' });
@@ -49,7 +49,7 @@ describe('admin.credits and admin.tenants', () => {
       ),
     );
     expect(adjustments.filter((a) => !a.replayed)).toHaveLength(1);
-    expect(adjustments[0]?.idempotencyKey).toMatch(/^derived-adjust-/);
+    expect(adjustments[0]?.idempotencyKey).toMatch(/^cli-adjust-/);
     expect((await client.account.get.query()).availableMicroCents).toBe(
       1_000_000 + 1_000_000 + 1_000_001 - 500_000,
     );

@@ -222,7 +222,7 @@ describe('credits', () => {
       'INV-twice',
     ]);
     expect(viaJson).toMatchObject({ replayed: true, availableMicroCents: 2_500_000 });
-    expect(viaJson.idempotencyKey).toMatch(/^derived-topup-/);
+    expect(viaJson.idempotencyKey).toMatch(/^cli-topup-/);
   });
 
   it('topup refuses an unknown tenant (exit 4) and a reused key with other arguments (exit 5)', async () => {

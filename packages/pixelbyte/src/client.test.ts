@@ -648,6 +648,9 @@ describe('answers the docs do not describe (a scripted upstream)', () => {
       body: JSON.stringify({ data: JSON.parse(okBody()), requestId: 'req_env' }),
     });
     expect(expectOk(await submit())).toMatchObject({ jobId: 'job_abc123def456', costMicroCents: 2_500_000n });
+    // A flat answer that happens to carry a `data` object is the answer itself.
+    upstream.answer({ status: 200, body: okBody({ data: { note: 'extra' } }) });
+    expect(expectOk(await submit())).toMatchObject({ jobId: 'job_abc123def456', costMicroCents: 2_500_000n });
   });
 
   it.each([

@@ -245,7 +245,11 @@ function interpret<S extends z.ZodType>(answer: HttpAnswer, schema: S): PbResult
   if (
     isRecord(parsed) &&
     isRecord(parsed.data) &&
-    (parsed.success === true || parsed.success === 'true' || parsed.success === undefined)
+    (parsed.success === true ||
+      parsed.success === 'true' ||
+      // Without `success`, only when the top level is not itself the answer (a flat answer with a
+      // field named `data` keeps its own jobId).
+      (parsed.success === undefined && parsed.jobId === undefined))
   ) {
     data = parsed.data;
     envelopeRequestId = typeof parsed.requestId === 'string' ? parsed.requestId : undefined;

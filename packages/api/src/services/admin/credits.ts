@@ -59,7 +59,9 @@ function creditRefusalError(r: CreditRefusal, tenantId: string): DomainError {
  * The idempotency key of a credit sent without one: derived from what was asked (kind, tenant,
  * amount, reference or reason), so the same credit sent twice (a retry after a timeout, a double
  * click, a re-run script) is applied once and the second answer says `replayed: true`. Two credits
- * identical in all of these on purpose need keys of their own.
+ * identical in all of these on purpose need keys of their own. The format is the one the CLI derived
+ * before the gateway did (`cli-…`), so a credit sent by an older CLI and retried by a newer one (or
+ * the other way round) is still one credit.
  */
 export function derivedCreditKey(
   kind: 'topup' | 'adjust',
@@ -67,7 +69,7 @@ export function derivedCreditKey(
   amountMicroCents: bigint,
   text: string,
 ): string {
-  return `derived-${kind}-${sha256Hex(`${kind}\n${tenantId}\n${amountMicroCents}\n${text}`).slice(0, 32)}`;
+  return `cli-${kind}-${sha256Hex(`${kind}\n${tenantId}\n${amountMicroCents}\n${text}`).slice(0, 32)}`;
 }
 
 /** The wire answer of a credit, or the refusal thrown as a DomainError. */
