@@ -1,6 +1,7 @@
 import { jobs } from '@tollgate/db';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEADLINE_READ_GRACE_SECONDS } from '../src/workers/unknown-resolver.ts';
 import {
   CHEAP_INPUT,
   CHEAP_MODEL,
@@ -188,9 +189,10 @@ describe('jobs: unknown outcomes and later failures', () => {
     expect(job.status).toBe('pending');
     h.sim.control.failNextStatusReads({ status: 404, code: 'JOB_NOT_FOUND', count: 100 });
     try {
-      // Test arrangement: a short deadline that has passed (the simulator never advances the job).
+      // Test arrangement: a deadline that has passed longer ago than the unread grace (the simulator
+      // never advances the job, and every read fails).
       await h.db
-        .sql`UPDATE jobs SET deadline_at = now() - interval '1 second', next_poll_at = now() WHERE id = ${job.id}`;
+        .sql`UPDATE jobs SET deadline_at = now() - make_interval(secs => ${DEADLINE_READ_GRACE_SECONDS + 1}), next_poll_at = now() WHERE id = ${job.id}`;
       const failed = await waitFor(
         async () => {
           await h.gateway.unknownResolver.runOnce();
@@ -219,6 +221,27 @@ describe('jobs: unknown outcomes and later failures', () => {
     const [bal] = await h.db.sql<{ active: number }[]>`
       SELECT active_jobs AS active FROM tenant_balances WHERE tenant_id = ${tenantId}`;
     expect(bal?.active).toBe(0);
+    await h.expectReconciled();
+  });
+
+  it('at the deadline, a failed read does not end a job that may have completed: it is read again on a later pass', async () => {
+    const { client } = await h.createTenant({ balanceMicroCents: BALANCE });
+    const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    // Test arrangement: the deadline has just passed; the sweep's read gets a 429.
+    await h.db
+      .sql`UPDATE jobs SET deadline_at = now() - interval '1 second', next_poll_at = now() WHERE id = ${job.id}`;
+    h.sim.control.failNextStatusReads({ status: 429, code: 'RATE_LIMIT_EXCEEDED' });
+    await h.gateway.unknownResolver.runOnce();
+    expect((await client.jobs.get.query({ id: job.id })).status, 'not ended unread').toBe('pending');
+    // Meanwhile Pixelbyte finished it (no webhook: the sweep's read is what must see it); the next
+    // pass reads it (test arrangement: due again now).
+    h.sim.control.webhookMode('none');
+    await h.sim.control.advance(job.upstreamJobId ?? '', 'completed');
+    h.sim.control.webhookMode('normal');
+    await h.db.sql`UPDATE jobs SET next_poll_at = now() WHERE id = ${job.id}`;
+    await h.gateway.unknownResolver.runOnce();
+    const done = await client.jobs.get.query({ id: job.id });
+    expect(done).toMatchObject({ status: 'completed', refundedMicroCents: 0, output: expect.any(String) });
     await h.expectReconciled();
   });
 

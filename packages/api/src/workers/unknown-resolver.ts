@@ -26,6 +26,13 @@ import { createLoop, type Worker } from './run-loop.ts';
  * or unreadable (e.g. 404 forever) — the job ends `failed` / DEADLINE_EXCEEDED, the tenant's charge
  * is refunded once and the job flagged `needs_review` (expireOverdueJob).
  */
+/**
+ * How long past its deadline a job whose upstream read keeps failing is still given (one read a pass,
+ * a pass every ≤ 1 min) before it is ended unread: a transient failure must not refund a job that
+ * completed, nor lose its output.
+ */
+export const DEADLINE_READ_GRACE_SECONDS = 300;
+
 export function createUnknownResolver(
   deps: AppDeps,
   opts: { intervalMs: number; graceMs: number; staleSubmittingMs?: number; batchSize?: number },
@@ -85,7 +92,13 @@ export function createUnknownResolver(
         try {
           const synced = await syncJobWithUpstream(ctx, job, { actor: SYSTEM_ACTOR.unknownResolver });
           if (isTerminal(synced.job.status)) continue;
-          const r = await expireOverdueJob(deps.db, { jobId: job.id, actor: SYSTEM_ACTOR.unknownResolver });
+          // A read that failed (a 429, a timeout) says nothing about the job: it may have completed.
+          // Give such reads DEADLINE_READ_GRACE_SECONDS of passes before ending the job unread.
+          const r = await expireOverdueJob(deps.db, {
+            jobId: job.id,
+            actor: SYSTEM_ACTOR.unknownResolver,
+            ...(synced.upstream === null ? { minOverdueSeconds: DEADLINE_READ_GRACE_SECONDS } : {}),
+          });
           if (r.ok && r.expired) {
             deps.metrics.money('refunded', r.job.refundedMicroCents);
             deps.metrics.jobTransitions.inc({ to: 'failed' });

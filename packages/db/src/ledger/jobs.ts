@@ -736,14 +736,18 @@ export type ExpireOverdueJobResult =
  * path as an upstream failure), job → `failed` with DEADLINE_EXCEEDED, its concurrency slot is freed,
  * and it is flagged `needs_review` (Pixelbyte may still have charged the operator; finance checks).
  * Anything else (not overdue, terminal, submitting/unknown — the unknown resolver's) is returned unchanged.
+ * With `minOverdueSeconds`, only a job at least that far past its deadline is ended (DB clock).
  */
 export async function expireOverdueJob(
   db: Db,
-  input: { jobId: string; actor?: string },
+  input: { jobId: string; actor?: string; minOverdueSeconds?: number },
 ): Promise<ExpireOverdueJobResult> {
   return inTransaction<ExpireOverdueJobResult>(db, async (tx) => {
     const [row] = await tx
-      .select({ job: jobs, overdue: sql<boolean>`${jobs.deadlineAt} < now()` })
+      .select({
+        job: jobs,
+        overdue: sql<boolean>`${jobs.deadlineAt} < now() - make_interval(secs => ${input.minOverdueSeconds ?? 0})`,
+      })
       .from(jobs)
       .where(eq(jobs.id, input.jobId))
       .for('update');
