@@ -25,7 +25,7 @@ export {
   release,
 } from './holds';
 /** The list cursors' format (created_at, id), for lists built outside this package (admin lists). */
-export { decodeCursor, encodeCursor, PG_BIGINT_MAX } from './internal';
+export { cursorTime, decodeCursor, encodeCursor, PG_BIGINT_MAX } from './internal';
 export {
   type AdvanceJobInput,
   advanceJob,

@@ -1,5 +1,5 @@
 // Helpers shared by the ledger modules. Not exported from the package.
-import { type SQL, sql } from 'drizzle-orm';
+import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { type Db, queryPrepared } from '../client';
 import { auditLog, type LedgerAccount, type LedgerKind } from '../schema';
 
@@ -161,6 +161,13 @@ export async function writeAudit(tx: Tx, entry: AuditEntry): Promise<void> {
     requestId: entry.requestId ?? null,
   });
 }
+
+/**
+ * SQL: a timestamp column as the UTC text a cursor carries (microseconds, `Z`), what decodeCursor
+ * accepts. Selected beside a page's rows so the last one's cursor is exact to the microsecond.
+ */
+export const cursorTime = (column: SQLWrapper) =>
+  sql<string>`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** Opaque cursor over (created_at, id), newest first. */
 export function encodeCursor(createdAt: Date | string, id: string): string {

@@ -19,6 +19,7 @@ import {
 import { diagnose, type HoldRefusal, refundInTx, releaseInTx } from './holds';
 import {
   canonicalJson,
+  cursorTime,
   decodeCursor,
   type Executor,
   encodeCursor,
@@ -844,9 +845,6 @@ export async function secondsUntilFirstJobEnds(db: Db, tenantId: string): Promis
   return row?.seconds ?? null;
 }
 
-const cursorTs = (column: typeof jobs.createdAt | typeof ledgerLines.createdAt) =>
-  sql<string>`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-
 export interface ListJobsInput {
   /** Omitted = all tenants (admin). */
   tenantId?: string;
@@ -865,7 +863,7 @@ export async function listJobs(
   const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
   if (input.cursor !== undefined && !cursor) return { items: [], nextCursor: null };
   const page = await db
-    .select({ job: jobs, ts: cursorTs(jobs.createdAt) })
+    .select({ job: jobs, ts: cursorTime(jobs.createdAt) })
     .from(jobs)
     .where(
       and(
@@ -942,7 +940,7 @@ export async function listLedger(
       reason: ledgerTransactions.reason,
       actor: ledgerTransactions.actor,
       createdAt: ledgerLines.createdAt,
-      ts: cursorTs(ledgerLines.createdAt),
+      ts: cursorTime(ledgerLines.createdAt),
     })
     .from(ledgerLines)
     .innerJoin(ledgerTransactions, eq(ledgerTransactions.id, ledgerLines.transactionId))

@@ -4,7 +4,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { newId } from '../ids';
 import { type Tenant, type TenantStatus, tenantBalances, tenants } from '../schema';
-import { decodeCursor, encodeCursor, inTransaction, rows, writeAudit } from './internal';
+import { cursorTime, decodeCursor, encodeCursor, inTransaction, rows, writeAudit } from './internal';
 
 /** Tenant limits; null = unlimited. */
 export interface TenantLimits {
@@ -89,7 +89,7 @@ export async function listTenants(
   const page = await db
     .select({
       tenant: tenants,
-      cursorTs: sql<string>`to_char(${tenants.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+      cursorTs: cursorTime(tenants.createdAt),
     })
     .from(tenants)
     .where(

@@ -1,9 +1,8 @@
+import { PG_BIGINT_MAX } from '@tollgate/db/ledger';
 import { z } from 'zod';
 import { adjustAsAdmin, topUpAsAdmin } from '../../services/admin/credits.ts';
 import { idSchema, positiveWireAmount } from '../../services/wire.ts';
 import { adminProcedure, router } from '../../trpc.ts';
-
-const PG_BIGINT_MAX = 9_223_372_036_854_775_807n;
 
 /** A signed, non-zero wire amount: a safe integer, or a string of digits with an optional minus. */
 const signedWireAmount = z

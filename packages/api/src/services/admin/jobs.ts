@@ -5,7 +5,7 @@ import { MAX_SUBMIT_IN_FLIGHT_MS } from '../../env.ts';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
 import { type JobView, toJobView, toWireAmount } from '../wire.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { cursorTime, decodeCursor, pageOf } from './cursor.ts';
 
 /** What admins see of a job: the tenant view plus the money/upstream facts finance needs. */
 export type AdminJobView = JobView & {
@@ -59,7 +59,7 @@ export async function listJobsAsAdmin({
     .select({
       job: jobs,
       overdue,
-      ts: sql<string>`to_char(${jobs.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+      ts: cursorTime(jobs.createdAt),
     })
     .from(jobs)
     .where(
@@ -79,12 +79,8 @@ export async function listJobsAsAdmin({
     )
     .orderBy(desc(jobs.createdAt), desc(jobs.id))
     .limit(input.limit + 1);
-  const items = page.slice(0, input.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map((r) => toAdminView(r.job, r.overdue)),
-    nextCursor: page.length > input.limit && last ? encodeCursor(last.ts, last.job.id) : null,
-  };
+  const { page: items, nextCursor } = pageOf(page, input.limit, (r) => ({ ts: r.ts, id: r.job.id }));
+  return { items: items.map((r) => toAdminView(r.job, r.overdue)), nextCursor };
 }
 
 /**

@@ -14,7 +14,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
 import { canonicalJson } from '../wire.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { cursorTime, decodeCursor, pageOf } from './cursor.ts';
 
 /**
  * The override rows in force at the statement's now(), as one JSON array ordered by id. A scalar
@@ -113,7 +113,7 @@ export async function listPriceOverrides({
   const rows = await ctx.deps.db
     .select({
       o: priceOverrides,
-      ts: sql<string>`to_char(${priceOverrides.effectiveFrom} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+      ts: cursorTime(priceOverrides.effectiveFrom),
       inForce: sql<boolean>`${priceOverrides.effectiveFrom} <= now() AND NOT EXISTS (
         SELECT 1 FROM price_overrides later
          WHERE later.model = ${priceOverrides.model} AND later.effective_from <= now()
@@ -130,12 +130,8 @@ export async function listPriceOverrides({
     )
     .orderBy(desc(priceOverrides.effectiveFrom), desc(priceOverrides.id))
     .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map((r) => toView(r.o, r.inForce)),
-    nextCursor: rows.length > input.limit && last ? encodeCursor(last.ts, last.o.id) : null,
-  };
+  const { page, nextCursor } = pageOf(rows, input.limit, (r) => ({ ts: r.ts, id: r.o.id }));
+  return { items: page.map((r) => toView(r.o, r.inForce)), nextCursor };
 }
 
 function invalidRule(message: string, issues?: readonly { path: string; message: string }[]): DomainError {

@@ -15,7 +15,7 @@ import { DomainError } from '../../errors.ts';
 import { type LimitsView, toLimitsView } from '../account.ts';
 import type { PrincipalCtx } from '../context.ts';
 import { toWireAmount } from '../wire.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { cursorTime, decodeCursor, pageOf } from './cursor.ts';
 
 export type TenantView = {
   id: string;
@@ -180,7 +180,7 @@ export async function listTenantsAsAdmin({
     .select({
       tenant: tenants,
       balance: tenantBalances,
-      ts: sql<string>`to_char(${tenants.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+      ts: cursorTime(tenants.createdAt),
     })
     .from(tenants)
     .innerJoin(tenantBalances, eq(tenantBalances.tenantId, tenants.id))
@@ -201,12 +201,8 @@ export async function listTenantsAsAdmin({
     )
     .orderBy(desc(tenants.createdAt), desc(tenants.id))
     .limit(input.limit + 1);
-  const items = page.slice(0, input.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(withBalance),
-    nextCursor: page.length > input.limit && last ? encodeCursor(last.ts, last.tenant.id) : null,
-  };
+  const { page: items, nextCursor } = pageOf(page, input.limit, (r) => ({ ts: r.ts, id: r.tenant.id }));
+  return { items: items.map(withBalance), nextCursor };
 }
 
 export async function getTenantAsAdmin({
