@@ -994,3 +994,50 @@ describe('lock order: a group never deadlocks with a single-job transaction', ()
     expect(await tenantIssues(tenant.id)).toEqual([]);
   });
 });
+
+describe('group steps read job rows by primary key, whatever the size of the table', () => {
+  it('a capture group and a completion group make no sequential scan of jobs', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 1_000_000n });
+    const opened = [];
+    for (let i = 0; i < 3; i++) opened.push(await openTestJob(t.db, { tenantId: tenant.id }));
+    const captures = opened.map((job) => ({
+      jobId: job.id,
+      txnId: newId('txn'),
+      upstreamJobId: `up_scan_${job.id}`,
+      upstreamCost: '40000',
+      estimatedCompletionTime: null,
+      actor: null,
+    }));
+    const completions = opened.map((job) => ({
+      jobId: job.id,
+      output: 'https://cdn.example/out.png',
+      outputs: [{ url: 'https://cdn.example/out.png', type: 'image' }],
+      completedAt: '2030-01-01T00:01:00Z',
+    }));
+    // PL/pgSQL caches each statement's plan per connection: 0009's lock statement, planned while
+    // `jobs` was small, kept a hash join over a sequential scan of the whole table until the next
+    // ANALYZE. pg_stat_xact_user_tables also holds this connection's counts not yet flushed, so the
+    // scans are read before and after, inside one transaction (nothing is flushed mid-transaction).
+    const scans = await t.sql.begin(async (tx) => {
+      const read = async () => {
+        const [s] = await tx<{ seq: number; idx: number }[]>`
+          SELECT seq_scan::int AS seq, idx_scan::int AS idx FROM pg_stat_xact_user_tables
+           WHERE relname = 'jobs'`;
+        return s ?? { seq: 0, idx: 0 };
+      };
+      const before = await read();
+      await tx`SELECT id FROM tollgate_capture_jobs(${JSON.stringify(captures)}::jsonb)`;
+      await tx`SELECT id FROM tollgate_complete_jobs(${JSON.stringify(completions)}::jsonb)`;
+      const after = await read();
+      return { seq: after.seq - before.seq, idx: after.idx - before.idx };
+    });
+    expect(scans.seq).toBe(0);
+    expect(scans.idx).toBeGreaterThan(0);
+    for (const job of opened) expect((await getJob(t.db, { jobId: job.id }))?.status).toBe('completed');
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 1_000_000n - 3n * 40_000n,
+      heldMicroCents: 0n,
+    });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
+  });
+});
