@@ -14,7 +14,7 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-function harness(maxGroup = 100) {
+function harness(maxGroup = 100, rowAnswers: 'all' | 'first' = 'first') {
   const calls: {
     kind: 'alone' | 'together';
     entries: string[];
@@ -36,6 +36,7 @@ function harness(maxGroup = 100) {
       return done.promise;
     },
     fromRow: (row) => row.value as string,
+    rowAnswers,
   });
   return { calls, run, db: {} as Db };
 }
@@ -105,5 +106,32 @@ describe('groupStatements', () => {
       ['together', ['2', '3']],
       ['alone', ['4']],
     ]);
+  });
+
+  it('two entries for one key in a group of writes: only the first is answered with its row', async () => {
+    const { calls, run, db } = harness(100, 'first');
+    const first = run(db, 'x');
+    await tick();
+    const [a, again] = [run(db, 'j'), run(db, 'j')];
+    calls[0]?.done.resolve([]);
+    await first;
+    await tick();
+    expect(calls[1]?.entries).toEqual(['j', 'j']);
+    // The statement applies the first entry for a key; the second finds it done and returns no row.
+    calls[1]?.done.resolve([{ id: 'j', value: 'J' }]);
+    expect(await a).toBe('J');
+    expect(await again).toBeUndefined();
+  });
+
+  it('two entries for one key in a group of reads: both are answered with its row', async () => {
+    const { calls, run, db } = harness(100, 'all');
+    const first = run(db, 'x');
+    await tick();
+    const [a, again] = [run(db, 't'), run(db, 't')];
+    calls[0]?.done.resolve([]);
+    await first;
+    await tick();
+    calls[1]?.done.resolve([{ id: 't', value: 'T' }]);
+    expect([await a, await again]).toEqual(['T', 'T']);
   });
 });

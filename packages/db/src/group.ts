@@ -43,6 +43,14 @@ export interface GroupOptions<E, R> {
   keyOf: (entry: E) => string;
   /** A returned row → the caller's result. */
   fromRow: (row: Record<string, unknown>) => R;
+  /**
+   * Which entries of one key a returned row answers. `all` for a read: every entry that asked for that
+   * key gets it. `first` for a write: two entries for one key (a webhook and the poller completing
+   * the same job) get one row, because the statement applied the first and not the second, so only
+   * the first is answered with it; the others answer undefined, as they would have alone, and their
+   * callers read what happened.
+   */
+  rowAnswers: 'all' | 'first';
 }
 
 /** A function that runs `entry` alone or in a group, resolving with what `alone` would have. */
@@ -68,7 +76,12 @@ export function groupStatements<E, R>(
     // Done (committed, for a write): never re-run an entry from here on (mapping failures reject).
     try {
       const byKey = new Map(rows.map((row) => [row.id, opts.fromRow(row)]));
-      for (const w of group) w.resolve(byKey.get(opts.keyOf(w.entry)));
+      const answered = new Set<string>();
+      for (const w of group) {
+        const key = opts.keyOf(w.entry);
+        w.resolve(opts.rowAnswers === 'first' && answered.has(key) ? undefined : byKey.get(key));
+        answered.add(key);
+      }
     } catch (err) {
       for (const w of group) w.reject(err);
     }

@@ -25,6 +25,8 @@ function coalescedTenantRead<Row extends TenantRecord>(select: SQL) {
     maxInFlight: 1,
     maxGroup: 100,
     keyOf: (tenantId) => tenantId,
+    // A read: every request for one tenant in the batch gets its row.
+    rowAnswers: 'all',
     alone: async (db, tenantId) => (await queryPrepared<Row>(db, sql`${select} WHERE t.id = ${tenantId}`))[0],
     together: (db, tenantIds) =>
       queryPrepared<Record<string, unknown>>(

@@ -1041,3 +1041,39 @@ describe('group steps read job rows by primary key, whatever the size of the tab
     expect(await tenantIssues(tenant.id)).toEqual([]);
   });
 });
+
+describe('a job completed twice in one group (a webhook and the poller)', () => {
+  it('is reported changed to exactly one of the two callers', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 1_000_000n });
+    const [first, twice] = [
+      await openTestJob(t.db, { tenantId: tenant.id }),
+      await openTestJob(t.db, { tenantId: tenant.id }),
+    ] as [Job, Job];
+    for (const job of [first, twice]) await captureJob(t.db, accepted(job));
+    const pool = createDb(t.url, { max: 4 });
+    const statements: string[] = [];
+    (pool.sql.options as { debug?: unknown }).debug = (_id: number, query: string) => {
+      const fn = /tollgate_complete_jobs?\b/.exec(query);
+      if (fn) statements.push(fn[0]);
+    };
+    try {
+      // The first goes alone at once; the two for `twice`, sent meanwhile, go as one group.
+      const [, a, b] = await Promise.all([
+        advanceJob(pool.db, { jobId: first.id, upstream: upstream('completed') }),
+        advanceJob(pool.db, { jobId: twice.id, upstream: upstream('completed') }),
+        advanceJob(pool.db, { jobId: twice.id, upstream: upstream('completed') }),
+      ]);
+      expect(statements).toContain('tollgate_complete_jobs');
+      // `changed` drives the transition metrics and logs: one completion, counted once.
+      expect([a.changed, b.changed].sort()).toEqual([false, true]);
+      expect([a.job.status, b.job.status]).toEqual(['completed', 'completed']);
+    } finally {
+      await pool.close();
+    }
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      availableMicroCents: 1_000_000n - 2n * 40_000n,
+      heldMicroCents: 0n,
+    });
+    expect(await tenantIssues(tenant.id)).toEqual([]);
+  });
+});

@@ -214,6 +214,7 @@ function groupedJobStep<E extends { jobId: string }, Other = never>(
     maxGroup: MAX_GROUP,
     alone,
     keyOf: (e) => e.jobId,
+    rowAnswers: 'first',
     together: (db, entries) =>
       preparedRows<Record<string, unknown>>(
         db,
