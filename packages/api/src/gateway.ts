@@ -1,10 +1,10 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { jobs, tenantBalances } from '@tollgate/db';
+import { IN_FLIGHT_JOB_STATUSES, jobs, tenantBalances } from '@tollgate/db';
 import { type Db, migrationsCurrent } from '@tollgate/db/client';
 import type { PixelbyteClient } from '@tollgate/pixelbyte';
-import { count, sum } from 'drizzle-orm';
+import { count, inArray, sum } from 'drizzle-orm';
 import { createApp } from './app.ts';
 import type { JwtVerifier } from './auth/jwt.ts';
 import { createDbBreaker } from './db-breaker.ts';
@@ -65,8 +65,15 @@ export function buildDeps(opts: {
     dbBreaker,
     jobStatusCounts: async () => {
       whileUp();
-      const rows = await db.select({ status: jobs.status, count: count() }).from(jobs).groupBy(jobs.status);
-      return rows.map((r) => ({ status: r.status, count: Number(r.count) }));
+      // Jobs not yet ended only: a count of every job ever would scan the whole table at every
+      // scrape, and grow with it. Ended jobs are counted by tollgate_job_transitions_total{to}.
+      const rows = await db
+        .select({ status: jobs.status, count: count() })
+        .from(jobs)
+        .where(inArray(jobs.status, [...IN_FLIGHT_JOB_STATUSES]))
+        .groupBy(jobs.status);
+      const counted = new Map(rows.map((r) => [r.status, Number(r.count)]));
+      return IN_FLIGHT_JOB_STATUSES.map((status) => ({ status, count: counted.get(status) ?? 0 }));
     },
     moneySnapshot: async () => {
       whileUp();

@@ -79,7 +79,7 @@ export function createMetrics(
   const jobStatusCounts = opts.jobStatusCounts;
   new Gauge({
     name: 'tollgate_jobs',
-    help: 'Jobs by status (whole database, read at scrape time)',
+    help: 'Jobs not yet ended, by status (whole database, read at scrape time)',
     labelNames: ['status'] as const,
     registers: [registry],
     async collect() {

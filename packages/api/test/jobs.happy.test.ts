@@ -161,7 +161,13 @@ describe('jobs: happy path via webhook', () => {
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).toContain('tollgate_http_requests_total');
     expect(metrics).toMatch(/tollgate_upstream_calls_total\{operation="submit",outcome="ok"/);
-    expect(metrics).toMatch(/tollgate_jobs\{status="completed"\} \d+/);
+    // The gauge counts jobs not yet ended (every such status, zeros included); ended ones are counted
+    // by the transitions counter, so a scrape never scans the whole jobs table.
+    for (const status of ['submitting', 'pending', 'processing', 'unknown']) {
+      expect(metrics).toMatch(new RegExp(`tollgate_jobs\\{status="${status}"\\} \\d+`));
+    }
+    expect(metrics).not.toMatch(/tollgate_jobs\{status="completed"\}/);
+    expect(metrics).toMatch(/tollgate_job_transitions_total\{to="completed"\} [1-9]/);
     expect(metrics).toContain('tollgate_money_moved_micro_cents_total{movement="captured"}');
   });
 });

@@ -425,6 +425,14 @@ export type HoldStatus = (typeof holdStatus.enumValues)[number];
 export type LedgerKind = (typeof ledgerKind.enumValues)[number];
 export type LedgerAccount = (typeof ledgerAccount.enumValues)[number];
 
+/** Statuses of a job not yet ended: its hold is open (or, `unknown`, its outcome is being resolved). */
+export const IN_FLIGHT_JOB_STATUSES = [
+  'submitting',
+  'pending',
+  'processing',
+  'unknown',
+] as const satisfies readonly JobStatus[];
+
 /** Statuses after which a job never changes again (its money is settled). */
 export const TERMINAL_JOB_STATUSES = [
   'completed',

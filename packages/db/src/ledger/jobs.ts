@@ -7,6 +7,7 @@ import type { Db } from '../client';
 import { groupStatements } from '../group';
 import { newId } from '../ids';
 import {
+  IN_FLIGHT_JOB_STATUSES,
   type Job,
   type JobStatus,
   jobs,
@@ -29,13 +30,6 @@ import {
   preparedRows,
   type Tx,
 } from './internal';
-
-const NON_TERMINAL = [
-  'submitting',
-  'pending',
-  'processing',
-  'unknown',
-] as const satisfies readonly JobStatus[];
 
 export function isTerminal(status: JobStatus): boolean {
   return (TERMINAL_JOB_STATUSES as readonly JobStatus[]).includes(status);
@@ -796,7 +790,7 @@ export async function claimJobsToPoll(
     .from(jobs)
     .where(
       and(
-        inArray(jobs.status, [...NON_TERMINAL]),
+        inArray(jobs.status, [...IN_FLIGHT_JOB_STATUSES]),
         sql`${jobs.upstreamJobId} IS NOT NULL`,
         sql`${jobs.nextPollAt} <= now()`,
         sql`NOT (${jobs.status} IN ('pending', 'processing') AND ${jobs.deadlineAt} < now())`,
