@@ -31,6 +31,14 @@ describe('jobs: definitive upstream refusals release the hold', () => {
     [429, 'CONCURRENT_JOBS_EXCEEDED', 'TOO_MANY_REQUESTS', 'UPSTREAM_RATE_LIMITED'],
     [500, 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE'],
     [503, 'PUBSUB_PUBLISH_FAILED', 'SERVICE_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE'],
+    // The code's meaning beats the HTTP status: the operator's account, not an unknown model; the URL
+    // the gateway sends (PUBLIC_BASE_URL), not the tenant's input; a 200 `{success:false}`.
+    [404, 'USER_NOT_FOUND', 'SERVICE_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE'],
+    [400, 'INVALID_WEBHOOK_URL', 'SERVICE_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE'],
+    [400, 'INVALID_MODEL_SLUG', 'BAD_REQUEST', 'UNKNOWN_MODEL'],
+    [200, 'INVALID_INPUT', 'BAD_REQUEST', 'UPSTREAM_REJECTED'],
+    [200, 'INSUFFICIENT_BALANCE', 'SERVICE_UNAVAILABLE', 'UPSTREAM_ACCOUNT_EMPTY'],
+    [200, 'CONCURRENT_JOBS_EXCEEDED', 'TOO_MANY_REQUESTS', 'UPSTREAM_RATE_LIMITED'],
   ];
   it.each(table)(
     'upstream %i %s → %s/%s, job rejected, not charged',
@@ -40,7 +48,7 @@ describe('jobs: definitive upstream refusals release the hold', () => {
       const e = await expectTRPCError(client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT }));
       expect(e).toMatchObject({ code, reason });
       expect(e.details).toMatchObject({ upstreamCode });
-      if (status === 429) expect(e.details?.retryAfterSeconds).toEqual(expect.any(Number));
+      if (code === 'TOO_MANY_REQUESTS') expect(e.details?.retryAfterSeconds).toEqual(expect.any(Number));
       const jobId = String(e.details?.jobId);
       const job = await client.jobs.get.query({ id: jobId });
       expect(job.status).toBe('rejected');

@@ -2,13 +2,50 @@ import type { PixelbyteError } from '@tollgate/pixelbyte';
 import { DomainError } from '../errors.ts';
 
 /**
+ * The documented error codes (pixelbyte-api.md) whose HTTP status does not say whose fault they are,
+ * or that may come with a status that says nothing (a `200 {success:false}`), mapped to the status
+ * the switch below reads. A code's meaning beats its status: USER_NOT_FOUND (a 404) is the operator's
+ * account, not an unknown model; INVALID_WEBHOOK_URL (a 400) is about the URL the gateway itself sends
+ * (PUBLIC_BASE_URL), not the tenant's input; JOB_NOT_FOUND and JOB_CANNOT_BE_CANCELLED make no sense
+ * for a submit. Undocumented codes keep their HTTP status.
+ */
+const STATUS_BY_FAULT: Record<string, number> = {
+  // The tenant's request.
+  INVALID_INPUT: 400,
+  MODEL_NOT_FOUND: 404,
+  MODEL_VERSION_NOT_FOUND: 404,
+  INVALID_MODEL_SLUG: 404, // a 400 upstream, but it says the model is unknown
+  // The operator's configuration or account.
+  UNAUTHORIZED: 401,
+  INVALID_API_KEY: 401,
+  API_KEY_INACTIVE: 401,
+  API_KEY_EXPIRED: 401,
+  USER_NOT_FOUND: 401,
+  IP_NOT_WHITELISTED: 403,
+  OPERATION_NOT_ALLOWED: 403,
+  MODEL_ACCESS_DENIED: 403,
+  USER_BANNED: 403,
+  USER_INACTIVE: 403,
+  UNAUTHORIZED_ACCESS: 403,
+  INVALID_WEBHOOK_URL: 403,
+  INSUFFICIENT_BALANCE: 402,
+  // Capacity.
+  CONCURRENT_JOBS_EXCEEDED: 429,
+  // Pixelbyte itself.
+  INTERNAL_ERROR: 500,
+  PUBSUB_PUBLISH_FAILED: 503,
+  JOB_NOT_FOUND: 500,
+  JOB_CANNOT_BE_CANCELLED: 500,
+};
+
+/**
  * Maps a definitive Pixelbyte refusal of a submit (the job was not created, the hold is released)
  * to what the tenant sees. Whose fault decides the code: a bad request is the tenant's (400); a bad
  * API key or an empty operator account is the operator's, so the tenant gets 503, never 401/402.
  */
 export function upstreamRejectionError(e: PixelbyteError, jobId: string): DomainError {
   const details = { jobId, upstreamCode: e.code, ...(e.requestId ? { upstreamRequestId: e.requestId } : {}) };
-  const status = e.status ?? 0;
+  const status = STATUS_BY_FAULT[e.code] ?? e.status ?? 0;
   if (status === 429) {
     return new DomainError({
       code: 'TOO_MANY_REQUESTS',
