@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPixelbyteClient, type PbResult, type PixelbyteClient, type PixelbyteError } from './index.ts';
 import { type Simulator, startSimulator } from './simulator/index.ts';
@@ -320,6 +320,36 @@ describe('client against the simulator', () => {
         expect(['DNS_LOOKUP_FAILED', 'TIMEOUT']).toContain(error.code);
       } finally {
         await c.close();
+      }
+    });
+
+    it('a failed TLS handshake (here, a server that does not speak TLS): no byte of the request left', async () => {
+      // Accepts the TCP connection, answers the first bytes (the ClientHello) in plain HTTP and hangs up: the handshake
+      // fails after 'connect' and before 'secureConnect', so the request was never sent.
+      const received: Buffer[] = [];
+      const plain = net.createServer((socket) => {
+        socket.once('data', (chunk) => {
+          received.push(chunk);
+          socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n');
+        });
+      });
+      await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+      const { port } = plain.address() as AddressInfo;
+      const c = createPixelbyteClient({
+        baseUrl: `https://127.0.0.1:${port}`,
+        apiKey: 'pb_x',
+        timeoutMs: 5_000,
+      });
+      try {
+        const error = expectError(await c.submitJob({ model: WAN, input: WAN_INPUT }));
+        expect(error).toMatchObject({ outcome: 'not_sent', code: 'CONNECTION_FAILED' });
+        // What reached the server is a TLS ClientHello (record type 0x16), never the HTTP request.
+        const bytes = Buffer.concat(received);
+        expect(bytes[0]).toBe(0x16);
+        expect(bytes.toString('latin1')).not.toContain('/v1/jobs/submit');
+      } finally {
+        await c.close();
+        await new Promise((resolve) => plain.close(resolve));
       }
     });
 

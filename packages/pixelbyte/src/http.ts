@@ -105,10 +105,12 @@ export function createTransport(baseUrl: URL, opts: { maxSockets: number }): Tra
       }, req.timeoutMs);
 
       request.on('socket', (socket: Socket) => {
-        // A reused keep-alive socket is already connected; a new one is connected once 'connect' fires.
-        // From then on any byte of the request may have reached Pixelbyte.
+        // A reused keep-alive socket is already connected; a new one is connected once 'connect' fires,
+        // or over TLS once the handshake is done ('secureConnect'): until then the request's bytes
+        // wait in the TLS socket, and a failed handshake (a bad certificate, a server that does not
+        // speak TLS) sends none of them. From then on any byte may have reached Pixelbyte.
         if (!socket.connecting) connected = true;
-        else socket.once('connect', () => (connected = true));
+        else socket.once(isHttps ? 'secureConnect' : 'connect', () => (connected = true));
       });
 
       request.on('error', (err: NodeJS.ErrnoException) => {
