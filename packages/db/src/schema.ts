@@ -440,3 +440,11 @@ export const TERMINAL_JOB_STATUSES = [
   'cancelled',
   'rejected',
 ] as const satisfies readonly JobStatus[];
+
+// Every status is in one of the two lists: a status added to the enum and to neither fails to compile
+// here instead of being left out of the poller, the metrics and isTerminal.
+type UnlistedJobStatus = Exclude<
+  JobStatus,
+  (typeof IN_FLIGHT_JOB_STATUSES)[number] | (typeof TERMINAL_JOB_STATUSES)[number]
+>;
+export const EVERY_JOB_STATUS_LISTED: [UnlistedJobStatus] extends [never] ? true : never = true;

@@ -15,6 +15,7 @@ const STATUS_BY_FAULT: Record<string, number> = {
   MODEL_NOT_FOUND: 404,
   MODEL_VERSION_NOT_FOUND: 404,
   INVALID_MODEL_SLUG: 404, // a 400 upstream, but it says the model is unknown
+  MODEL_VERSION_NOT_ACTIVE: 400,
   // The operator's configuration or account.
   UNAUTHORIZED: 401,
   INVALID_API_KEY: 401,
