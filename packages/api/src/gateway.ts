@@ -7,6 +7,7 @@ import type { PixelbyteClient } from '@tollgate/pixelbyte';
 import { count, inArray, sum } from 'drizzle-orm';
 import { createApp } from './app.ts';
 import type { JwtVerifier } from './auth/jwt.ts';
+import { answerClientErrorsAsJson } from './client-errors.ts';
 import { createDbBreaker } from './db-breaker.ts';
 import type { AppDeps, GatewayConfig } from './deps.ts';
 import type { Logger } from './logger.ts';
@@ -127,6 +128,7 @@ export async function startGateway(opts: {
   // keep theirs (60 s is common): with Node's default of 5 s, a client reusing a connection just as
   // the server closes it gets ECONNRESET, and a submit cannot be retried blindly. headersTimeout
   // must exceed keepAliveTimeout.
+  answerClientErrorsAsJson(server);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const port = (server.address() as AddressInfo).port;

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CHEAP_INPUT,
@@ -276,6 +277,35 @@ describe('bad input: precise 4xx, nothing written', () => {
     expect(await res.json()).toMatchObject({ code: 'UNAUTHORIZED', reason: 'INVALID_WEBHOOK_TOKEN' });
     const none = await post(`/webhooks/pixelbyte/${job}`, '{}');
     expect(none.status).toBe(401);
+  });
+
+  it('what the HTTP parser refuses (headers over 16 KB, not HTTP/1.1) → a JSON error, not a bare status line', async () => {
+    // Raw TCP: fetch would not send either request.
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const { hostname, port } = new URL(h.url);
+        const socket = net.connect(Number(port), hostname, () => socket.write(request));
+        const chunks: Buffer[] = [];
+        socket.on('data', (c) => chunks.push(c));
+        socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        socket.on('error', reject);
+      });
+    const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as unknown;
+
+    const big = await raw(
+      `POST /trpc/jobs.submit HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\nx-pad: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    expect(big.startsWith('HTTP/1.1 431 ')).toBe(true);
+    expect(bodyOf(big)).toEqual({
+      code: 'BAD_REQUEST',
+      reason: 'HEADERS_TOO_LARGE',
+      message: expect.stringContaining('16 KB'),
+      requestId: expect.stringMatching(/^req_/),
+    });
+
+    const garbage = await raw('HELLO /trpc/jobs.submit\r\n\r\n');
+    expect(garbage.startsWith('HTTP/1.1 400 ')).toBe(true);
+    expect(bodyOf(garbage)).toMatchObject({ code: 'BAD_REQUEST', reason: 'MALFORMED_HTTP' });
   });
 
   it('unknown routes → 404 JSON with a request id', async () => {

@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { type Server, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/**
+ * Answers what Node's HTTP parser refuses before the app sees a request (headers over 16 KB, a
+ * request line that is not HTTP/1.1, a request that never finished arriving) with the gateway's
+ * JSON error shape instead of Node's bare status line: the caller learns what to change. Statuses
+ * are Node's own (431, 413, 408, 400). Nothing reached the app, so nothing was read or written.
+ */
+export function answerClientErrorsAsJson(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // The peer is gone (or the answer already started): there is no one to tell.
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, code, reason, message] = describe(err);
+    const body = JSON.stringify({
+      code,
+      reason,
+      message,
+      requestId: `req_${randomUUID().replaceAll('-', '')}`,
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+}
+
+function describe(err: NodeJS.ErrnoException): [number, string, string, string] {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return [
+        431,
+        'BAD_REQUEST',
+        'HEADERS_TOO_LARGE',
+        'request headers exceed 16 KB; send fewer or smaller headers',
+      ];
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return [413, 'PAYLOAD_TOO_LARGE', 'BODY_TOO_LARGE', 'chunk extensions too large'];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return [408, 'TIMEOUT', 'REQUEST_TIMEOUT', 'the request did not arrive in full in time; send it again'];
+    default:
+      return [
+        400,
+        'BAD_REQUEST',
+        'MALFORMED_HTTP',
+        `not a valid HTTP/1.1 request (${err.code ?? 'parse error'})`,
+      ];
+  }
+}
