@@ -10,8 +10,10 @@ import type { Duplex } from 'node:stream';
  */
 export function answerClientErrorsAsJson(server: Server): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    // The peer is gone (or the answer already started): there is no one to tell.
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    // The peer is gone, or an answer on this connection has already started (a bad request pipelined
+    // behind one being answered; Node's own handler checks the same): no clean place to write.
+    const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent === true) {
       socket.destroy();
       return;
     }
