@@ -3,6 +3,7 @@
 
 export type { PixelbyteClient, PixelbyteClientOptions } from './client.ts';
 export { createPixelbyteClient, parseRetryAfter } from './client.ts';
+export { DOCUMENTED_ERROR_STATUS } from './errors.ts';
 export { parseJsonExact } from './exact-json.ts';
 export { toMicroCents } from './schemas.ts';
 export type {

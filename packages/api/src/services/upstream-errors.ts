@@ -1,40 +1,21 @@
-import type { PixelbyteError } from '@tollgate/pixelbyte';
+import { DOCUMENTED_ERROR_STATUS, type PixelbyteError } from '@tollgate/pixelbyte';
 import { DomainError } from '../errors.ts';
 
 /**
- * The documented error codes (pixelbyte-api.md) whose HTTP status does not say whose fault they are,
- * or that may come with a status that says nothing (a `200 {success:false}`), mapped to the status
- * the switch below reads. A code's meaning beats its status: USER_NOT_FOUND (a 404) is the operator's
- * account, not an unknown model; INVALID_WEBHOOK_URL (a 400) is about the URL the gateway itself sends
- * (PUBLIC_BASE_URL), not the tenant's input; JOB_NOT_FOUND and JOB_CANNOT_BE_CANCELLED make no sense
- * for a submit. Undocumented codes keep their HTTP status.
+ * The status the switch below reads for each documented error code: Pixelbyte's own
+ * (`DOCUMENTED_ERROR_STATUS`, from pixelbyte-api.md) except where the code's meaning says another
+ * party's fault than its status. A code beats its status, so a `200 {success:false}` is mapped by
+ * its code too; undocumented codes keep their HTTP status.
  */
-const STATUS_BY_FAULT: Record<string, number> = {
-  // The tenant's request.
-  INVALID_INPUT: 400,
-  MODEL_NOT_FOUND: 404,
-  MODEL_VERSION_NOT_FOUND: 404,
-  INVALID_MODEL_SLUG: 404, // a 400 upstream, but it says the model is unknown
-  MODEL_VERSION_NOT_ACTIVE: 400,
-  // The operator's configuration or account.
-  UNAUTHORIZED: 401,
-  INVALID_API_KEY: 401,
-  API_KEY_INACTIVE: 401,
-  API_KEY_EXPIRED: 401,
+const STATUS_BY_FAULT: Readonly<Record<string, number>> = {
+  ...DOCUMENTED_ERROR_STATUS,
+  // A 400 upstream, but it says the model is unknown.
+  INVALID_MODEL_SLUG: 404,
+  // A 404 upstream: the operator's Pixelbyte account, not an unknown model.
   USER_NOT_FOUND: 401,
-  IP_NOT_WHITELISTED: 403,
-  OPERATION_NOT_ALLOWED: 403,
-  MODEL_ACCESS_DENIED: 403,
-  USER_BANNED: 403,
-  USER_INACTIVE: 403,
-  UNAUTHORIZED_ACCESS: 403,
+  // A 400 upstream: the URL the gateway itself sends (PUBLIC_BASE_URL), not the tenant's input.
   INVALID_WEBHOOK_URL: 403,
-  INSUFFICIENT_BALANCE: 402,
-  // Capacity.
-  CONCURRENT_JOBS_EXCEEDED: 429,
-  // Pixelbyte itself.
-  INTERNAL_ERROR: 500,
-  PUBSUB_PUBLISH_FAILED: 503,
+  // Make no sense for a submit: Pixelbyte misbehaving.
   JOB_NOT_FOUND: 500,
   JOB_CANNOT_BE_CANCELLED: 500,
 };

@@ -3,6 +3,7 @@
  * It knows nothing about HTTP; app.ts maps requests onto it.
  */
 import { randomBytes } from 'node:crypto';
+import { DOCUMENTED_ERROR_STATUS } from '../errors.ts';
 import {
   isTerminalStatus,
   UPSTREAM_JOB_STATUSES,
@@ -32,31 +33,7 @@ export interface SimError {
 export type SimResult<T> = { ok: true; value: T } | { ok: false; error: SimError };
 
 /** HTTP status of each documented error code (used when a test injects a code without a status). */
-export const ERROR_STATUS: Record<string, number> = {
-  UNAUTHORIZED: 401,
-  INVALID_API_KEY: 401,
-  API_KEY_INACTIVE: 401,
-  API_KEY_EXPIRED: 401,
-  IP_NOT_WHITELISTED: 403,
-  OPERATION_NOT_ALLOWED: 403,
-  MODEL_ACCESS_DENIED: 403,
-  USER_BANNED: 403,
-  USER_INACTIVE: 403,
-  UNAUTHORIZED_ACCESS: 403,
-  INSUFFICIENT_BALANCE: 402,
-  MODEL_NOT_FOUND: 404,
-  MODEL_VERSION_NOT_FOUND: 404,
-  JOB_NOT_FOUND: 404,
-  USER_NOT_FOUND: 404,
-  INVALID_INPUT: 400,
-  INVALID_MODEL_SLUG: 400,
-  MODEL_VERSION_NOT_ACTIVE: 400,
-  JOB_CANNOT_BE_CANCELLED: 400,
-  INVALID_WEBHOOK_URL: 400,
-  CONCURRENT_JOBS_EXCEEDED: 429,
-  INTERNAL_ERROR: 500,
-  PUBSUB_PUBLISH_FAILED: 503,
-};
+export const ERROR_STATUS = DOCUMENTED_ERROR_STATUS;
 
 export function statusForCode(code: string): number {
   return ERROR_STATUS[code] ?? 500;
