@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { newRequestId } from './request-scope.ts';
 
 /**
  * Answers what Node's HTTP parser refuses before the app sees a request (headers over 16 KB, a
@@ -22,7 +22,7 @@ export function answerClientErrorsAsJson(server: Server): void {
       code,
       reason,
       message,
-      requestId: `req_${randomUUID().replaceAll('-', '')}`,
+      requestId: newRequestId(),
     });
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +

@@ -124,11 +124,11 @@ export async function startGateway(opts: {
   const server = await new Promise<Server>((resolve) => {
     const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => resolve(s as Server));
   });
+  answerClientErrorsAsJson(server);
   // Keep idle client connections longer than the load balancers and HTTP clients in front of us
   // keep theirs (60 s is common): with Node's default of 5 s, a client reusing a connection just as
   // the server closes it gets ECONNRESET, and a submit cannot be retried blindly. headersTimeout
   // must exceed keepAliveTimeout.
-  answerClientErrorsAsJson(server);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const port = (server.address() as AddressInfo).port;

@@ -72,9 +72,9 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * | socket reset / closed after a connection was made          | unknown    | CONNECTION_LOST               |
  * | deadline passed while still connecting                     | not_sent   | TIMEOUT                       |
  * | ECONNREFUSED / ENOTFOUND, EAI_AGAIN / other connect errors | not_sent   | CONNECTION_REFUSED / DNS_LOOKUP_FAILED / CONNECTION_FAILED |
- * ("connecting" lasts, over https, until the TLS handshake is done: a failed handshake sent nothing.)
  * | request could not be encoded, client closed                | not_sent   | INVALID_REQUEST / CLIENT_CLOSED |
  *
+ * "Connecting" lasts, over https, until the TLS handshake is done: a failed handshake sent nothing.
  * The same classification applies to every method, reads included, so callers need one rule.
  */
 export function createPixelbyteClient(opts: PixelbyteClientOptions): PixelbyteClient {
