@@ -90,6 +90,23 @@ export function startNodeChild(opts: {
   };
 }
 
+/**
+ * `promise`, or an Error with `message()` once `ms` have passed. The timer is cleared either way: a
+ * settled wait must not keep the process alive (a 60 s start-up deadline left running made
+ * `pnpm bench --quick` exit ~20 s after its last line).
+ */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message())), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Resident set size of a process in MB (Linux /proc), or null when unavailable. */
 export function rssMb(pid: number): number | null {
   try {

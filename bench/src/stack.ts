@@ -14,6 +14,7 @@ import {
   startDatabase,
   startNodeChild,
   waitForHttp,
+  withTimeout,
 } from './processes';
 
 export const ISSUER = 'tollgate';
@@ -80,15 +81,16 @@ async function startSim(log: (line: string) => void): Promise<{ url: string; chi
       if (m?.[1]) resolveUrl(m[1]);
     },
   });
-  const url = await Promise.race([
-    urlSeen,
-    child.exited.then(() => {
-      throw new Error(`simulator exited:\n${child.tail()}`);
-    }),
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`simulator did not start:\n${child.tail()}`)), 60_000),
-    ),
-  ]);
+  const url = await withTimeout(
+    Promise.race([
+      urlSeen,
+      child.exited.then(() => {
+        throw new Error(`simulator exited:\n${child.tail()}`);
+      }),
+    ]),
+    60_000,
+    () => `simulator did not start:\n${child.tail()}`,
+  );
   log(`simulator ${url} (pid ${child.pid})`);
   return { url, child };
 }
