@@ -74,6 +74,8 @@ async function main(): Promise<void> {
   const cfg = CONFIGS[values.quick ? 'quick' : 'full'];
   const startedAt = new Date();
   const loadStart = os.loadavg();
+  // Read before the gateway is built: the commit and tree that are measured, whatever is edited during the run.
+  const commit = gitCommit();
   log(
     `tollgate bench (${cfg.mode}) on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
   );
@@ -277,7 +279,7 @@ async function main(): Promise<void> {
         note: 'shared machine: read the ratios, not the absolute figures',
       },
       versions: {
-        tollgate: gitCommit(),
+        tollgate: commit,
         node: process.version,
         postgres: pgVersion,
         hono: versionOf(path.join(REPO_ROOT, 'node_modules/.pnpm/node_modules/hono')),
