@@ -371,6 +371,36 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     expect(adjustment).toMatchObject({ amount_micro_cents: '-5', amount_usd: '-0.000005' });
   });
 
+  it('a reversed or empty period is a 400 INVALID_PERIOD on every report, tRPC and CSV alike; usage past 366 days too', async () => {
+    const finance = makeClient(h.url, financeToken);
+    const reversed = { from: period.to, to: period.from };
+    const empty = { from: period.from, to: period.from };
+    for (const p of [reversed, empty]) {
+      expect(await expectTRPCError(finance.finance.ledger.query({ ...p, limit: 10 }))).toMatchObject({
+        code: 'BAD_REQUEST',
+        reason: 'INVALID_PERIOD',
+      });
+      expect(await expectTRPCError(finance.finance.usage.query({ ...p, groupBy: [] }))).toMatchObject({
+        code: 'BAD_REQUEST',
+        reason: 'INVALID_PERIOD',
+      });
+      for (const route of ['ledger.csv', 'usage.csv']) {
+        const res = await fetch(`${h.url}/reports/${route}?${new URLSearchParams(p)}`, {
+          headers: { authorization: `Bearer ${financeToken}` },
+        });
+        expect(res.status, route).toBe(400);
+        expect(await res.json(), route).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_PERIOD' });
+      }
+    }
+    const longer = { from: '2025-01-01T00:00:00Z', to: '2026-01-02T00:00:01Z' };
+    expect(await expectTRPCError(finance.finance.usage.query({ ...longer, groupBy: [] }))).toMatchObject({
+      reason: 'INVALID_PERIOD',
+      message: 'a report covers at most 366 days',
+    });
+    // The ledger pages through any period: only the order is checked there.
+    expect((await finance.finance.ledger.query({ ...longer, limit: 1 })).items).toBeDefined();
+  });
+
   it('usdSql (the USD columns of the ledger CSV, formatted by Postgres) equal formatUsd to the byte', async () => {
     const values = [
       0n,

@@ -8,13 +8,8 @@ import { bearerToken } from '../auth/jwt.ts';
 import type { AppDeps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import {
-  checkPeriod,
-  fromSqlRow,
-  USAGE_DIMENSIONS,
-  type UsageSqlRow,
-  usageQuery,
-} from '../services/finance/usage.ts';
+import { fromSqlRow, USAGE_DIMENSIONS, type UsageSqlRow, usageQuery } from '../services/finance/usage.ts';
+import { checkPeriod, checkPeriodOrder } from '../services/period.ts';
 import { idSchema, isStorableInstant, STORABLE_INSTANT_MESSAGE } from '../services/wire.ts';
 import { CrlfRecords, csvRecord, csvText } from './csv.ts';
 
@@ -306,13 +301,7 @@ export function registerReportRoutes(
     await requireFinance(deps, c.req.header('authorization'));
     deps.dbBreaker.guard();
     const q = parseQuery(ledgerQuerySchema, c.req.query());
-    if (!(q.from.getTime() < q.to.getTime())) {
-      throw new DomainError({
-        code: 'BAD_REQUEST',
-        reason: 'INVALID_PERIOD',
-        message: '`from` must be before `to`',
-      });
-    }
+    checkPeriodOrder(q.from, q.to);
     const body = await copyCsvStream({
       db: deps.db,
       select: ledgerCsvSelect(q),

@@ -2,6 +2,7 @@ import type { TenantLimits } from '@tollgate/db/ledger';
 import { getAccount, listLedger } from '@tollgate/db/ledger';
 import { DomainError } from '../errors.ts';
 import type { TenantCtx } from './context.ts';
+import { checkPeriodOrder } from './period.ts';
 import { toWireAmount } from './wire.ts';
 
 export type LimitsView = {
@@ -42,14 +43,8 @@ export async function getStatementForTenant({
   ctx: TenantCtx;
   input: { from?: Date | undefined; to?: Date | undefined; cursor?: string | undefined; limit: number };
 }) {
-  if (input.from !== undefined && input.to !== undefined && !(input.from.getTime() < input.to.getTime())) {
-    // As finance.ledger: an empty or reversed period is a mistake to report, not an empty page.
-    throw new DomainError({
-      code: 'BAD_REQUEST',
-      reason: 'INVALID_PERIOD',
-      message: '`from` must be before `to`',
-    });
-  }
+  // Either end may be left open; when both are given, they are checked as finance.ledger's.
+  if (input.from !== undefined && input.to !== undefined) checkPeriodOrder(input.from, input.to);
   const page = await listLedger(ctx.deps.db, {
     tenantId: ctx.tenant.id,
     limit: input.limit,

@@ -1,6 +1,6 @@
 import { listLedger } from '@tollgate/db/ledger';
-import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
+import { checkPeriodOrder } from '../period.ts';
 import { toWireAmount } from '../wire.ts';
 
 /** `finance.ledger`: every ledger line (platform accounts included) in [from, to), newest first. */
@@ -11,13 +11,7 @@ export async function ledgerReport({
   ctx: PrincipalCtx;
   input: { from: Date; to: Date; tenantId?: string | undefined; cursor?: string | undefined; limit: number };
 }) {
-  if (!(input.from.getTime() < input.to.getTime())) {
-    throw new DomainError({
-      code: 'BAD_REQUEST',
-      reason: 'INVALID_PERIOD',
-      message: '`from` must be before `to`',
-    });
-  }
+  checkPeriodOrder(input.from, input.to);
   const page = await listLedger(ctx.deps.db, {
     from: input.from,
     to: input.to,

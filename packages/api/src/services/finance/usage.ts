@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
+import { checkPeriod } from '../period.ts';
 import { toWireAmount } from '../wire.ts';
 import { upstreamRefundedTheOperator } from './upstream-cost.ts';
 
@@ -28,26 +29,6 @@ export type UsageRow = {
   upstreamCostMicroCents: bigint;
   marginMicroCents: bigint;
 };
-
-/** Up to a year per report: bounded work per request (bigger periods: several calls). */
-const MAX_PERIOD_MS = 366 * 86_400_000;
-
-export function checkPeriod(from: Date, to: Date): void {
-  if (!(from.getTime() < to.getTime())) {
-    throw new DomainError({
-      code: 'BAD_REQUEST',
-      reason: 'INVALID_PERIOD',
-      message: '`from` must be before `to`',
-    });
-  }
-  if (to.getTime() - from.getTime() > MAX_PERIOD_MS) {
-    throw new DomainError({
-      code: 'BAD_REQUEST',
-      reason: 'INVALID_PERIOD',
-      message: 'a report covers at most 366 days',
-    });
-  }
-}
 
 const DIMENSION_COLUMN: Record<UsageDimension, string> = {
   tenant: 'tenant_id',
