@@ -3,7 +3,7 @@
 //   hono  — a plain Hono route: read the JSON body, answer JSON.
 //   trpc  — the same answer from a tRPC v11 mutation with a zod input, through @hono/trpc-server
 //           (the adapter and the path every gateway procedure takes), behind FLOOR_MIDDLEWARES
-//           pass-through middlewares that extend the context (the gateway's procedures have 3–5).
+//           pass-through middlewares that extend the context (the gateway's procedures have two).
 // Env: FLOOR_PORT, FLOOR_VARIANT (hono | trpc), FLOOR_MIDDLEWARES (default 0).
 import { serve } from '@hono/node-server';
 import { trpcServer } from '@hono/trpc-server';

@@ -1,22 +1,24 @@
 // Diagnostic (not part of `pnpm bench`): what the gateway's server stack costs before any of its own
 // code runs. The same JSON POST (the bench's `jobs.submit` body, answered with a fixed job) served as
 // a plain Hono route and as a tRPC mutation through @hono/trpc-server (see framework-floor-server.ts),
-// each in its own process, in alternating rounds; CPU per request from /proc.
-// `pnpm --filter @tollgate/bench exec tsx src/framework-floor.ts [rounds] [seconds] [concurrency]`
+// each in its own process, in alternating rounds, at the same fixed arrival rate (open loop, so each
+// server does the same work per second); server CPU per request from /proc.
+// `pnpm --filter @tollgate/bench exec tsx src/framework-floor.ts [rounds] [seconds] [requests per second]`
 import path from 'node:path';
 import { cpuMs } from './cpu';
-import { runClosedLoop } from './load';
+import { runOpenLoop } from './load';
 import { freePort, REPO_ROOT, startNodeChild, waitForHttp } from './processes';
 import { INPUT, MODEL } from './stack';
 
-const [rounds = 2, seconds = 5, concurrency = 16] = process.argv.slice(2).map(Number);
+const [rounds = 3, seconds = 5, rps = 2_000] = process.argv.slice(2).map(Number);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const body = JSON.stringify({ model: MODEL, input: INPUT });
 
 const variants = [
   { name: 'Hono route', env: { FLOOR_VARIANT: 'hono' } },
   { name: 'tRPC mutation', env: { FLOOR_VARIANT: 'trpc', FLOOR_MIDDLEWARES: '0' } },
-  { name: 'tRPC mutation + 4 middlewares', env: { FLOOR_VARIANT: 'trpc', FLOOR_MIDDLEWARES: '4' } },
+  // The gateway's procedures have two: `base` (error mapping, metrics) and the role's.
+  { name: 'tRPC mutation + 2 middlewares', env: { FLOOR_VARIANT: 'trpc', FLOOR_MIDDLEWARES: '2' } },
 ] as const;
 
 async function measure(env: Record<string, string>): Promise<{ rps: number; cpuMsPerRequest: number }> {
@@ -36,10 +38,15 @@ async function measure(env: Record<string, string>): Promise<{ rps: number; cpuM
       headers: { 'content-type': 'application/json' },
       body,
     });
-    await runClosedLoop({ target, durationMs: 2_000, concurrency, make }); // warm-up: JIT, sockets
-    const before = cpuMs(child.pid) ?? 0;
-    const run = await runClosedLoop({ target, durationMs: seconds * 1000, concurrency, make });
-    const used = (cpuMs(child.pid) ?? 0) - before;
+    const serverCpuMs = () => {
+      const ms = cpuMs(child.pid);
+      if (ms === null) throw new Error(`cannot read /proc/${child.pid}/stat: this script needs Linux`);
+      return ms;
+    };
+    await runOpenLoop({ target, durationMs: 2_000, rps, make }); // warm-up: JIT, sockets
+    const before = serverCpuMs();
+    const run = await runOpenLoop({ target, durationMs: seconds * 1000, rps, make });
+    const used = serverCpuMs() - before;
     if (run.failed > 0) throw new Error(`${run.failed} requests failed: ${JSON.stringify(run.errors)}`);
     return { rps: run.okPerSecond, cpuMsPerRequest: used / Math.max(1, run.ok) };
   } finally {
@@ -59,9 +66,7 @@ for (let round = 1; round <= rounds; round++) {
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const hono = mean(results.get('Hono route') ?? []);
-console.log(
-  `\nserver CPU per request (mean of ${rounds} rounds, concurrency ${concurrency}, ${seconds} s each)`,
-);
+console.log(`\nserver CPU per request (mean of ${rounds} rounds of ${seconds} s at ${rps} req/s)`);
 for (const [name, xs] of results)
   console.log(
     `${name.padEnd(32)} ${mean(xs).toFixed(3)} ms  ${(mean(xs) / hono).toFixed(2)} × the Hono route`,
