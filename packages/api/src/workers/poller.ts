@@ -31,7 +31,7 @@ export function createPoller(
       // ledger's group commit together (one statement for up to a batch of completions) instead of
       // at most `concurrency` per group: for a hot tenant, whose completion groups queue behind its
       // opens and captures on the balance row, that cap left completions behind the submit rate
-      // (bench/README.md). At most a batch of updates is in flight.
+      // (bench/HISTORY.md, "Hot tenant"). At most a batch of updates is in flight.
       const updates: Promise<void>[] = [];
       await forEachBounded(due, opts.concurrency, async (job) => {
         if (!job.upstreamJobId) return; // unknown outcome without an upstream id: the resolver's job
