@@ -212,6 +212,11 @@ describe('bad input: precise 4xx, nothing written', () => {
       client.account.ledger.query({ from: '2025-02-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }),
     );
     expect(reversed).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_PERIOD' });
+    expect(
+      await expectTRPCError(
+        h.admin.admin.audit.list.query({ from: '2025-02-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }),
+      ),
+    ).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_PERIOD' });
     const financeToken = await h.token({ role: 'finance', sub: 'bad-dates' });
     for (const query of [
       'usage.csv?from=0000-01-01&to=0000-06-01',

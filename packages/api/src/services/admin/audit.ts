@@ -3,6 +3,7 @@ import { PG_BIGINT_MAX } from '@tollgate/db/ledger';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
+import { checkPeriodOrder } from '../period.ts';
 
 export type AuditView = {
   id: string;
@@ -34,6 +35,8 @@ export async function listAudit({
     limit: number;
   };
 }): Promise<{ items: AuditView[]; nextCursor: string | null }> {
+  // As every report over [from, to): a reversed or empty period is a mistake, not an empty page.
+  if (input.from !== undefined && input.to !== undefined) checkPeriodOrder(input.from, input.to);
   // An audit id: digits within Postgres' bigint (a larger number would fail the query).
   if (
     input.cursor !== undefined &&
