@@ -36,6 +36,37 @@ export const jobStatus = pgEnum('job_status', [
   'unknown',
 ]);
 
+/** Statuses of a job not yet ended: its hold is open (or, `unknown`, its outcome is being resolved). */
+export const IN_FLIGHT_JOB_STATUSES = [
+  'submitting',
+  'pending',
+  'processing',
+  'unknown',
+] as const satisfies readonly JobStatus[];
+
+/**
+ * IN_FLIGHT_JOB_STATUSES as an SQL list (`'submitting', 'pending', …`), for raw SQL: `status IN
+ * (${IN_FLIGHT_JOB_STATUS_LIST})`. One list, so a status added to it reaches every query and the
+ * poll index's predicate alike.
+ */
+export const IN_FLIGHT_JOB_STATUS_LIST = sql.raw(IN_FLIGHT_JOB_STATUSES.map((s) => `'${s}'`).join(', '));
+
+/** Statuses after which a job never changes again (its money is settled). */
+export const TERMINAL_JOB_STATUSES = [
+  'completed',
+  'failed',
+  'cancelled',
+  'rejected',
+] as const satisfies readonly JobStatus[];
+
+// Every status is in one of the two lists: a status added to the enum and to neither fails to compile
+// here instead of being left out of the poller, the metrics and isTerminal.
+type UnlistedJobStatus = Exclude<
+  JobStatus,
+  (typeof IN_FLIGHT_JOB_STATUSES)[number] | (typeof TERMINAL_JOB_STATUSES)[number]
+>;
+export const EVERY_JOB_STATUS_LISTED: [UnlistedJobStatus] extends [never] ? true : never = true;
+
 /** A hold resolves exactly once: open → captured | released. Refund of a captured hold is a separate, once-only flag. */
 export const holdStatus = pgEnum('hold_status', ['open', 'captured', 'released']);
 
@@ -195,9 +226,7 @@ export const jobs = pgTable(
     index('jobs_tenant_status_created_idx').on(t.tenantId, t.status, t.createdAt.desc(), t.id.desc()),
     index('jobs_status_created_idx').on(t.status, t.createdAt.desc(), t.id.desc()),
     index('jobs_created_idx').on(t.createdAt.desc(), t.id.desc()),
-    index('jobs_poll_idx')
-      .on(t.nextPollAt)
-      .where(sql`${t.status} IN ('submitting', 'pending', 'processing', 'unknown')`),
+    index('jobs_poll_idx').on(t.nextPollAt).where(sql`${t.status} IN (${IN_FLIGHT_JOB_STATUS_LIST})`),
     index('jobs_upstream_job_id_idx').on(t.upstreamJobId),
     uniqueIndex('jobs_hold_idx').on(t.holdId),
     check('jobs_cost_check', sql`${t.costMicroCents} > 0 AND ${t.listCostMicroCents} >= 0`),
@@ -424,27 +453,3 @@ export type JobStatus = (typeof jobStatus.enumValues)[number];
 export type HoldStatus = (typeof holdStatus.enumValues)[number];
 export type LedgerKind = (typeof ledgerKind.enumValues)[number];
 export type LedgerAccount = (typeof ledgerAccount.enumValues)[number];
-
-/** Statuses of a job not yet ended: its hold is open (or, `unknown`, its outcome is being resolved). */
-export const IN_FLIGHT_JOB_STATUSES = [
-  'submitting',
-  'pending',
-  'processing',
-  'unknown',
-] as const satisfies readonly JobStatus[];
-
-/** Statuses after which a job never changes again (its money is settled). */
-export const TERMINAL_JOB_STATUSES = [
-  'completed',
-  'failed',
-  'cancelled',
-  'rejected',
-] as const satisfies readonly JobStatus[];
-
-// Every status is in one of the two lists: a status added to the enum and to neither fails to compile
-// here instead of being left out of the poller, the metrics and isTerminal.
-type UnlistedJobStatus = Exclude<
-  JobStatus,
-  (typeof IN_FLIGHT_JOB_STATUSES)[number] | (typeof TERMINAL_JOB_STATUSES)[number]
->;
-export const EVERY_JOB_STATUS_LISTED: [UnlistedJobStatus] extends [never] ? true : never = true;

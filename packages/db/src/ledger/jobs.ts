@@ -7,6 +7,7 @@ import type { Db } from '../client';
 import { groupStatements } from '../group';
 import { newId } from '../ids';
 import {
+  IN_FLIGHT_JOB_STATUS_LIST,
   IN_FLIGHT_JOB_STATUSES,
   type Job,
   type JobStatus,
@@ -835,7 +836,7 @@ export async function secondsUntilFirstJobEnds(db: Db, tenantId: string): Promis
     db,
     sql`SELECT extract(epoch FROM min(estimated_completion_time) - now())::float8 AS seconds
           FROM jobs
-         WHERE tenant_id = ${tenantId} AND status IN ('submitting', 'pending', 'processing', 'unknown')`,
+         WHERE tenant_id = ${tenantId} AND status IN (${IN_FLIGHT_JOB_STATUS_LIST})`,
   );
   return row?.seconds ?? null;
 }

@@ -1,6 +1,7 @@
 // Reconciliation: proves the cached balances, holds and jobs agree with the ledger. Read-only.
 import { sql } from 'drizzle-orm';
 import type { Db } from '../client';
+import { IN_FLIGHT_JOB_STATUS_LIST } from '../schema';
 import { rows } from './internal';
 
 export type DiscrepancyKind =
@@ -192,7 +193,7 @@ export async function reconcile(db: Db): Promise<ReconcileResult> {
         tx,
         sql`SELECT j.id, j.tenant_id, j.status, h.status AS hold_status, h.refunded_at IS NOT NULL AS hold_refunded,
               j.cost_micro_cents AS cost, j.refunded_micro_cents AS refunded,
-              (j.status IN ('submitting', 'pending', 'processing', 'unknown') AND j.deadline_at < now()) AS overdue,
+              (j.status IN (${IN_FLIGHT_JOB_STATUS_LIST}) AND j.deadline_at < now()) AS overdue,
               j.cost_mismatch, j.needs_review, j.upstream_cost_micro_cents AS upstream_cost,
               j.list_cost_micro_cents AS list_cost
             FROM jobs j LEFT JOIN holds h ON h.id = j.hold_id`,
@@ -232,7 +233,7 @@ export async function reconcile(db: Db): Promise<ReconcileResult> {
         tx,
         sql`SELECT b.tenant_id, b.active_jobs,
               (SELECT count(*) FROM jobs j WHERE j.tenant_id = b.tenant_id
-                 AND j.status IN ('submitting', 'pending', 'processing', 'unknown'))
+                 AND j.status IN (${IN_FLIGHT_JOB_STATUS_LIST}))
               + (SELECT count(*) FROM holds h WHERE h.tenant_id = b.tenant_id AND h.job_id IS NULL AND h.status = 'open')
               AS expected
             FROM tenant_balances b`,

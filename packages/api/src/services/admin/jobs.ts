@@ -1,4 +1,10 @@
-import { type Job, type JobStatus, jobs } from '@tollgate/db';
+import {
+  IN_FLIGHT_JOB_STATUS_LIST,
+  IN_FLIGHT_JOB_STATUSES,
+  type Job,
+  type JobStatus,
+  jobs,
+} from '@tollgate/db';
 import { resolveJob } from '@tollgate/db/ledger';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { MAX_SUBMIT_IN_FLIGHT_MS } from '../../env.ts';
@@ -32,8 +38,6 @@ function toAdminView(job: Job, overdue: boolean): AdminJobView {
   };
 }
 
-const NON_TERMINAL: JobStatus[] = ['submitting', 'pending', 'processing', 'unknown'];
-
 /**
  * Jobs of every tenant, newest first. `stuck: true` = what needs a decision: `unknown` jobs, and
  * non-terminal jobs past their deadline (DB clock). `needsReview: true` = flagged for finance.
@@ -54,7 +58,7 @@ export async function listJobsAsAdmin({
   };
 }): Promise<{ items: AdminJobView[]; nextCursor: string | null }> {
   const cursor = decodeCursor(input.cursor);
-  const overdue = sql<boolean>`(${jobs.status} IN ('submitting', 'pending', 'processing', 'unknown') AND ${jobs.deadlineAt} < now())`;
+  const overdue = sql<boolean>`(${jobs.status} IN (${IN_FLIGHT_JOB_STATUS_LIST}) AND ${jobs.deadlineAt} < now())`;
   const page = await ctx.deps.db
     .select({
       job: jobs,
@@ -69,7 +73,7 @@ export async function listJobsAsAdmin({
         input.model === undefined ? undefined : eq(jobs.model, input.model),
         input.stuck === true
           ? and(
-              inArray(jobs.status, NON_TERMINAL),
+              inArray(jobs.status, [...IN_FLIGHT_JOB_STATUSES]),
               sql`(${jobs.status} = 'unknown' OR ${jobs.deadlineAt} < now())`,
             )
           : undefined,

@@ -1,3 +1,4 @@
+import { IN_FLIGHT_JOB_STATUS_LIST } from '@tollgate/db';
 import { type SQL, sql } from 'drizzle-orm';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
@@ -110,7 +111,7 @@ export function usageQuery(input: UsageInput): SQL {
       SELECT ${branchSelect(JOB_DIMENSION)}
              count(*), count(*) FILTER (WHERE j.status = 'completed'), count(*) FILTER (WHERE j.status = 'failed'),
              count(*) FILTER (WHERE j.status = 'cancelled'), count(*) FILTER (WHERE j.status = 'rejected'),
-             count(*) FILTER (WHERE j.status IN ('submitting', 'pending', 'processing', 'unknown')),
+             count(*) FILTER (WHERE j.status IN (${IN_FLIGHT_JOB_STATUS_LIST})),
              0, 0, 0
         FROM jobs j
         ${tagJoin}
