@@ -32,11 +32,9 @@ export interface SimError {
 
 export type SimResult<T> = { ok: true; value: T } | { ok: false; error: SimError };
 
-/** HTTP status of each documented error code (used when a test injects a code without a status). */
-export const ERROR_STATUS = DOCUMENTED_ERROR_STATUS;
-
+/** HTTP status of a documented error code (used when a test injects a code without a status). */
 export function statusForCode(code: string): number {
-  return ERROR_STATUS[code] ?? 500;
+  return DOCUMENTED_ERROR_STATUS[code] ?? 500;
 }
 
 const DEFAULT_RETRY_DELAYS_MS = [1_000, 4_000, 16_000, 64_000, 256_000];

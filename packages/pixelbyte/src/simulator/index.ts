@@ -6,7 +6,7 @@ import { createEngine } from './engine.ts';
 import type { Simulator, SimulatorOptions } from './types.ts';
 
 export { createSimulatorApp } from './app.ts';
-export { ERROR_STATUS, SimControlError } from './engine.ts';
+export { SimControlError } from './engine.ts';
 export { SIM_MODEL_VERSION } from './pricing.ts';
 export type {
   Envelope,
