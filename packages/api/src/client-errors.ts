@@ -1,5 +1,6 @@
 import { type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ErrorBody } from './errors.ts';
 import { newRequestId } from './request-scope.ts';
 
 /**
@@ -18,12 +19,9 @@ export function answerClientErrorsAsJson(server: Server): void {
       return;
     }
     const [status, code, reason, message] = describe(err);
-    const body = JSON.stringify({
-      code,
-      reason,
-      message,
-      requestId: newRequestId(),
-    });
+    // The shape every other gateway error has (errors.ts), though written straight to the socket.
+    const error: ErrorBody = { code, reason, message, requestId: newRequestId() };
+    const body = JSON.stringify(error);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
