@@ -31,8 +31,17 @@ describe('formula-injection guard for text cells', () => {
     ['@cmd', "'@cmd"],
     ['\tx', "'\tx"],
     ['\rx', "'\rx"],
+    // The first NON-BLANK character decides: leading spaces, NBSP or a newline do not hide a formula.
+    [' =1+2', "' =1+2"],
+    ['   +SUM(A1)', "'   +SUM(A1)"],
+    ['\u00a0-2+3', "'\u00a0-2+3"],
+    ['\n@cmd', "'\n@cmd"],
+    [' \u3000\ufeff=x', "' \u3000\ufeff=x"],
+    ['  plain', '  plain'],
+    ['   ', '   '],
     ['plain', 'plain'],
     ['a=b', 'a=b'],
+    ['a =b', 'a =b'],
     ['', ''],
     [null, null],
   ])('%j → %j', (input, guarded) => {

@@ -20,15 +20,26 @@ export function csvRecord(
   return `${record}\r\n`;
 }
 
-/** A text cell a spreadsheet would run as a formula: it starts with = + - @, a tab or a CR. */
-const FORMULA_START = /^[=+\-@\t\r]/;
+/**
+ * Blank characters a spreadsheet may skip before reading a formula (`  =1+2` runs in some of them):
+ * JavaScript's `\s` set, spelled out so that the SQL twin (`csvTextSql`) uses exactly the same one.
+ */
+export const CSV_BLANK_CLASS =
+  '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
 
 /**
- * Formula-injection guard for a free-text cell (a reason, a reference, an actor, a tag): when it
- * starts with = + - @, tab or CR, a leading `'` makes spreadsheets show it as text instead of
- * evaluating it (OWASP "CSV injection"). Apply it to text columns only: numeric columns (amounts,
- * counts, `-12.50` in USD) are written as they are and stay numbers. The same rule is applied in
- * SQL for the ledger CSV (`csvTextSql` in routes.ts).
+ * A text cell a spreadsheet would run as a formula: it starts with a tab or a CR, or its first
+ * non-blank character is = + - or @.
+ */
+const FORMULA_START = new RegExp(`^[${CSV_BLANK_CLASS}]*[=+\\-@\\t\\r]`);
+
+/**
+ * Formula-injection guard for a free-text cell (a reason, a reference, an actor, a tag): when its
+ * first non-blank character is = + - or @ (or it starts with a tab or CR), a leading `'` makes
+ * spreadsheets show it as text instead of evaluating it (OWASP "CSV injection"). Leading blanks do
+ * not hide a formula: `  =1+2` is guarded too. Apply it to text columns only: numeric columns
+ * (amounts, counts, `-12.50` in USD) are written as they are and stay numbers. The same rule is
+ * applied in SQL for the ledger CSV (`csvTextSql` in routes.ts).
  */
 export function csvText(value: string | null | undefined): string | null {
   if (value === null || value === undefined) return null;

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.ts';
 import { fromSqlRow, USAGE_DIMENSIONS, type UsageSqlRow, usageQuery } from '../services/finance/usage.ts';
 import { checkPeriod, checkPeriodOrder } from '../services/period.ts';
 import { idSchema, isStorableInstant, STORABLE_INSTANT_MESSAGE } from '../services/wire.ts';
-import { CrlfRecords, csvRecord, csvText } from './csv.ts';
+import { CrlfRecords, CSV_BLANK_CLASS, csvRecord, csvText } from './csv.ts';
 
 /**
  * Rows fetched per round trip from the server-side cursor: memory stays flat whatever the row count
@@ -174,7 +174,8 @@ export function usdSql(column: string): string {
  * empty field in our CSV, but COPY would write an empty string as `""`).
  */
 export function csvTextSql(column: string): string {
-  return `NULLIF(CASE WHEN left(${column}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || ${column} ELSE ${column} END, '')`;
+  // The same pattern as csvText's (Postgres ARE reads the \t and \uXXXX escapes the same way).
+  return `NULLIF(CASE WHEN ${column} ~ '^[${CSV_BLANK_CLASS}]*[=+@\\t\\r-]' THEN '''' || ${column} ELSE ${column} END, '')`;
 }
 
 /**
