@@ -122,6 +122,8 @@ async function startGateway(extraFlags: string[], probe: boolean): Promise<Gatew
       PIXELBYTE_BASE_URL: stack.sim.url,
       PIXELBYTE_API_KEY: SIM_API_KEY,
       JWT_SECRET: stack.jwtSecret,
+      // /metrics is read by the bench without a token (a bench stack is local).
+      METRICS_PUBLIC: 'true',
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
       LOG_LEVEL: 'warn',

@@ -132,6 +132,8 @@ async function main() {
         PIXELBYTE_BASE_URL: 'http://127.0.0.1:9',
         PIXELBYTE_API_KEY: 'pb_test_key',
         JWT_SECRET: jwtSecret,
+        // /metrics is read by the bench without a token (a bench stack is local).
+        METRICS_PUBLIC: 'true',
         JWT_ISSUER: ISSUER,
         JWT_AUDIENCE: AUDIENCE,
         LOG_LEVEL: 'warn',

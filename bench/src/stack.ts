@@ -154,6 +154,8 @@ export async function startStack(opts: {
         PIXELBYTE_BASE_URL: sim.url,
         PIXELBYTE_API_KEY: SIM_API_KEY,
         JWT_SECRET: jwtSecret,
+        // /metrics is read by the bench without a token (a bench stack is local).
+        METRICS_PUBLIC: 'true',
         JWT_ISSUER: ISSUER,
         JWT_AUDIENCE: AUDIENCE,
         LOG_LEVEL: 'warn',

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { trpcServer } from '@hono/trpc-server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
@@ -53,6 +54,14 @@ function observe(deps: AppDeps): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** `authorization: Bearer <expected>`, compared in constant time (digests: equal lengths). */
+function bearerMatches(header: string | undefined, expected: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!m?.[1]) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(m[1]), digest(expected));
+}
+
 function errorJson(body: ErrorBody, status: number, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
@@ -97,6 +106,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }
   });
   app.get('/metrics', async (c) => {
+    const token = deps.config.metricsToken;
+    if (token !== undefined && !bearerMatches(c.req.header('authorization'), token)) {
+      return errorJson(
+        {
+          code: 'UNAUTHORIZED',
+          reason: 'METRICS_TOKEN_REQUIRED',
+          message: 'GET /metrics needs `authorization: Bearer <METRICS_TOKEN>`',
+          requestId: c.get('requestId'),
+        },
+        401,
+        { 'www-authenticate': 'Bearer realm="metrics"' },
+      );
+    }
     const body = await deps.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });

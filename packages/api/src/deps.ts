@@ -21,6 +21,8 @@ export type GatewayConfig = {
   /** How long an `unknown` job keeps its hold before it is released and flagged for review. */
   unknownJobGraceMs: number;
   bodyLimitBytes: number;
+  /** Bearer token `GET /metrics` requires; undefined = open (dev mode or METRICS_PUBLIC=true). */
+  metricsToken?: string | undefined;
   /**
    * Accept `http:` tenant webhook URLs (dev and tests only; env.ts refuses it in production).
    * Unset = https only.

@@ -129,6 +129,34 @@ describe('loadEnv', () => {
     expect((err as EnvError).issues).toHaveLength(4);
   });
 
+  it('/metrics: open in dev mode; with real JWT keys the boot needs METRICS_TOKEN or METRICS_PUBLIC=true', () => {
+    expect(loadEnv({}).metricsToken).toBeUndefined();
+    const secret = 'x'.repeat(32);
+    for (const keys of [{ JWT_SECRET: secret }, { JWT_JWKS_URL: 'https://idp.example/jwks.json' }]) {
+      expect(() => loadEnv(keys)).toThrow(
+        /METRICS_TOKEN is required outside dev mode[\s\S]*METRICS_PUBLIC=true/,
+      );
+      expect(() => loadEnv({ ...keys, NODE_ENV: 'production' })).toThrow(/METRICS_TOKEN/);
+      expect(loadEnv({ ...keys, METRICS_PUBLIC: 'true' }).metricsToken).toBeUndefined();
+      expect(loadEnv({ ...keys, METRICS_TOKEN: 'm'.repeat(16) }).metricsToken).toBe('m'.repeat(16));
+    }
+    // Dev mode may protect it too.
+    expect(loadEnv({ METRICS_TOKEN: 'm'.repeat(16) }).metricsToken).toBe('m'.repeat(16));
+    expect(() => loadEnv({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 16/);
+  });
+
+  it('request arrival bounds: 30 s / 10 s by default (not Node’s 300 s), configurable, never 0', () => {
+    expect(loadEnv({}).http).toEqual({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000 });
+    expect(loadEnv({ HTTP_REQUEST_TIMEOUT: '5s', HTTP_HEADERS_TIMEOUT: '2s' }).http).toEqual({
+      requestTimeoutMs: 5_000,
+      headersTimeoutMs: 2_000,
+    });
+    expect(() => loadEnv({ HTTP_REQUEST_TIMEOUT: '0' })).toThrow(/HTTP_REQUEST_TIMEOUT/);
+    expect(() => loadEnv({ HTTP_REQUEST_TIMEOUT: '5s' })).toThrow(
+      /HTTP_HEADERS_TIMEOUT \(10s\) must not exceed HTTP_REQUEST_TIMEOUT \(5s\)/,
+    );
+  });
+
   it('refuses production without real JWT keys', () => {
     expect(() => loadEnv({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET or JWT_JWKS_URL/);
   });

@@ -109,6 +109,20 @@ const envSchema = z.object({
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ),
   BODY_LIMIT_BYTES: int(256 * 1024, 1024, 64 * 1024 * 1024),
+  /**
+   * Bounds on a request's arrival (Node's `requestTimeout` / `headersTimeout`, 300 s / 60 s by
+   * default): a client that stalls its headers or body holds a connection and a parser only this long,
+   * then gets 408. Not a bound on the answer: a long submit or a report download is unaffected.
+   */
+  HTTP_REQUEST_TIMEOUT: duration('30s'),
+  HTTP_HEADERS_TIMEOUT: duration('10s'),
+  /** Bearer token `/metrics` requires (Prometheus `authorization` in the scrape config). */
+  METRICS_TOKEN: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  ),
+  /** Outside dev mode, serve `/metrics` without METRICS_TOKEN only when this says so on purpose. */
+  METRICS_PUBLIC: bool(false),
   POLL_INTERVAL: duration('2s'),
   /**
    * Upstream reads in flight per poller pass, and jobs claimed per pass. Without webhooks the poller
@@ -177,6 +191,9 @@ export type AppConfig = {
   unknownJobGraceMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   bodyLimitBytes: number;
+  http: { requestTimeoutMs: number; headersTimeoutMs: number };
+  /** Bearer token for `/metrics`; undefined = open (dev mode, or METRICS_PUBLIC=true). */
+  metricsToken: string | undefined;
   poll: { intervalMs: number; concurrency: number; batchSize: number };
   workersEnabled: boolean;
   dbPoolMax: number;
@@ -229,6 +246,22 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
     // own network (metadata service, databases' HTTP ports, admin panels).
     problems.push(
       'TENANT_WEBHOOK_ALLOW_PRIVATE must not be true when NODE_ENV=production (tenant webhooks would reach internal addresses)',
+    );
+  }
+  if (!e.METRICS_TOKEN && !e.METRICS_PUBLIC && (e.JWT_SECRET || e.JWT_JWKS_URL)) {
+    // Not dev mode (real JWT keys: tokens outlive this process, tenants are real): /metrics shows
+    // aggregate balances and money moved, so it is not served to whoever reaches the port by default.
+    problems.push(
+      'METRICS_TOKEN is required outside dev mode (JWT_SECRET or JWT_JWKS_URL is set): /metrics shows balances and money moved. Set METRICS_TOKEN (≥ 16 characters, sent by Prometheus as a Bearer token), or METRICS_PUBLIC=true to serve /metrics to anyone who reaches the port',
+    );
+  }
+  if (e.HTTP_REQUEST_TIMEOUT < 100 || e.HTTP_HEADERS_TIMEOUT < 100) {
+    // 0 would mean "no timeout" to Node: a stalled client would hold its connection forever.
+    problems.push('HTTP_REQUEST_TIMEOUT and HTTP_HEADERS_TIMEOUT must be at least 100ms');
+  }
+  if (e.HTTP_HEADERS_TIMEOUT > e.HTTP_REQUEST_TIMEOUT) {
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT (${formatDurationMs(e.HTTP_HEADERS_TIMEOUT)}) must not exceed HTTP_REQUEST_TIMEOUT (${formatDurationMs(e.HTTP_REQUEST_TIMEOUT)}): the headers are part of the request`,
     );
   }
   if (e.JWT_JWKS_CACHE_MAX_AGE < 1_000) {
@@ -287,6 +320,8 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
     unknownJobGraceMs: e.UNKNOWN_JOB_GRACE,
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    http: { requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT, headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT },
+    metricsToken: e.METRICS_TOKEN,
     poll: { intervalMs: e.POLL_INTERVAL, concurrency: e.POLL_CONCURRENCY, batchSize: e.POLL_BATCH_SIZE },
     workersEnabled: e.WORKERS_ENABLED,
     dbPoolMax: e.DB_POOL_MAX,

@@ -17,6 +17,12 @@ import type { Worker } from './workers/run-loop.ts';
 import { createTenantWebhookWorker, type TenantWebhookOptions } from './workers/tenant-webhooks.ts';
 import { createUnknownResolver } from './workers/unknown-resolver.ts';
 
+/** How long a client may take to send a request (Node's requestTimeout / headersTimeout). */
+export type HttpTimeouts = { requestTimeoutMs: number; headersTimeoutMs: number };
+
+/** The defaults of HTTP_REQUEST_TIMEOUT / HTTP_HEADERS_TIMEOUT (env.ts). */
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000 };
+
 export type WorkerOptions = {
   poll: { intervalMs: number; concurrency: number; batchSize: number };
   unknownResolverIntervalMs: number;
@@ -118,19 +124,36 @@ export async function startGateway(opts: {
   port: number;
   host: string;
   workers: WorkerOptions;
+  http?: HttpTimeouts;
 }): Promise<Gateway> {
   const { deps } = opts;
   const app = createApp(deps);
+  const { requestTimeoutMs, headersTimeoutMs } = opts.http ?? DEFAULT_HTTP_TIMEOUTS;
   const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => resolve(s as Server));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: opts.port,
+        hostname: opts.host,
+        serverOptions: {
+          // A request whose headers or body stall is cut with 408 (client-errors.ts) after these,
+          // not after Node's 300 s: each stalled request holds a socket and a parser until then.
+          // They bound the request's arrival only; idle keep-alive sockets follow keepAliveTimeout
+          // (Node ≥ 18 starts the headers timer at a request's first byte, not when a socket idles).
+          requestTimeout: requestTimeoutMs,
+          headersTimeout: headersTimeoutMs,
+          // Node checks the timeouts every 30 s by default: a 10 s bound would be up to 40 s.
+          connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
+          // Keep idle client connections longer than the load balancers and HTTP clients in front of
+          // us keep theirs (60 s is common): with Node's default of 5 s, a client reusing a connection
+          // just as the server closes it gets ECONNRESET, and a submit cannot be retried blindly.
+          keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        },
+      },
+      () => resolve(s as Server),
+    );
   });
   answerClientErrorsAsJson(server);
-  // Keep idle client connections longer than the load balancers and HTTP clients in front of us
-  // keep theirs (60 s is common): with Node's default of 5 s, a client reusing a connection just as
-  // the server closes it gets ECONNRESET, and a submit cannot be retried blindly. headersTimeout
-  // must exceed keepAliveTimeout.
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const port = (server.address() as AddressInfo).port;
   const host = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   const poller = createPoller(deps, opts.workers.poll);

@@ -7,10 +7,11 @@ import { startEmbeddedPostgres } from '@tollgate/db/embedded';
 import { createPixelbyteClient } from '@tollgate/pixelbyte';
 import { createJwtVerifier, signToken } from './auth/jwt.ts';
 import { withConnectTimeout } from './db-url.ts';
+import { loadDevJwtSecret } from './dev-secret.ts';
 import { type AppConfig, EnvError, loadEnv } from './env.ts';
 import { configureFailpoints } from './failpoints.ts';
 import { buildDeps, startGateway } from './gateway.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger } from './logger.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -57,9 +58,10 @@ async function main(): Promise<void> {
 
   try {
     // 1. Database: the configured one, or an embedded Postgres persisted under .data/postgres.
+    const dataRoot = config.dataDir ?? join(REPO_ROOT, '.data');
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      const dataDir = join(config.dataDir ?? join(REPO_ROOT, '.data'), 'postgres');
+      const dataDir = join(dataRoot, 'postgres');
       log.warn({ dataDir }, 'DATABASE_URL is unset: starting an embedded Postgres (dev mode)');
       const pg = await startEmbeddedPostgres({
         dataDir,
@@ -108,10 +110,22 @@ async function main(): Promise<void> {
     });
     cleanups.push({ name: 'pixelbyte client', run: () => pixelbyte.close() });
 
-    // 3. Auth: configured keys, or (dev only) a random secret generated for this boot.
+    // 3. Auth: configured keys, or (dev only) a secret kept in .data/ so dev tokens survive restarts.
     let jwtSecret = config.jwt.secret;
-    const devAuth = !jwtSecret && !config.jwt.jwksUrl;
-    if (devAuth) jwtSecret = randomBytes(32).toString('base64url');
+    let devSecretFile: string | null = null;
+    if (!jwtSecret && !config.jwt.jwksUrl) {
+      const dev = await loadDevJwtSecret(dataRoot);
+      devSecretFile = dev.file;
+      jwtSecret = dev.secret;
+      log.warn(
+        { file: dev.file, created: dev.created },
+        dev.created
+          ? 'dev mode: no JWT_SECRET/JWT_JWKS_URL, generated a JWT secret and kept it (mode 0600) for later boots'
+          : 'dev mode: no JWT_SECRET/JWT_JWKS_URL, using the JWT secret kept from an earlier boot',
+      );
+      if (dev.tightened)
+        log.warn({ file: dev.file }, 'the dev JWT secret was readable by other users: made it 0600');
+    }
     const auth = createJwtVerifier({
       secret: jwtSecret,
       jwksUrl: config.jwt.jwksUrl,
@@ -133,6 +147,7 @@ async function main(): Promise<void> {
         jwt: { issuer: config.jwt.issuer, audience: config.jwt.audience, signingSecret: jwtSecret },
         unknownJobGraceMs: config.unknownJobGraceMs,
         bodyLimitBytes: config.bodyLimitBytes,
+        metricsToken: config.metricsToken,
         allowHttpWebhooks: config.tenantWebhooks.allowHttp,
         allowPrivateWebhooks: config.tenantWebhooks.allowPrivate,
       },
@@ -145,6 +160,7 @@ async function main(): Promise<void> {
       deps,
       port: config.port,
       host: config.host,
+      http: config.http,
       workers: {
         poll: config.poll,
         unknownResolverIntervalMs: Math.max(
@@ -166,15 +182,20 @@ async function main(): Promise<void> {
       run: () => gateway.close({ timeoutMs: config.shutdownTimeoutMs }),
     });
     log.info({ url: gateway.url, publicBaseUrl: publicBaseUrl ?? null }, 'tollgate is listening');
-    if (devAuth && jwtSecret) await printDevHelp(log, gateway.url, jwtSecret, config);
+    if (devSecretFile && jwtSecret) await printDevHelp(gateway.url, jwtSecret, config, devSecretFile);
   } catch (err) {
     log.fatal({ err }, 'boot failed');
     await shutdown('boot-failure', 1);
   }
 }
 
-/** Dev mode only: a ready-to-paste admin token signed with this boot's random secret. */
-async function printDevHelp(log: Logger, url: string, secret: string, config: AppConfig): Promise<void> {
+/** Dev mode only: a ready-to-paste admin token signed with the dev secret kept in .data/. */
+async function printDevHelp(
+  url: string,
+  secret: string,
+  config: AppConfig,
+  secretFile: string,
+): Promise<void> {
   const { token } = await signToken({
     secret,
     issuer: config.jwt.issuer,
@@ -182,13 +203,12 @@ async function printDevHelp(log: Logger, url: string, secret: string, config: Ap
     principal: { role: 'admin', sub: 'dev-admin' },
     expiresInSeconds: 12 * 3600,
   });
-  log.warn('dev mode: no JWT_SECRET/JWT_JWKS_URL, a random secret was generated for this boot');
   process.stdout.write(
     [
       '',
       `tollgate (dev mode) on ${url}`,
       '',
-      'Admin token (valid 12 h, this boot only):',
+      `Admin token (valid 12 h, also after a restart; delete ${secretFile} to revoke every dev token):`,
       `  export TOLLGATE_ADMIN_TOKEN=${token}`,
       '',
       'Try it with the CLI (in another terminal, from the repo root):',

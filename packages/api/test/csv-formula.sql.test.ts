@@ -34,7 +34,9 @@ describe('csvTextSql ≡ csvText', () => {
   });
 
   it.each(CELLS.map((c) => [JSON.stringify(c), c]))('%s', async (_, cell) => {
-    const [row] = await db.sql.unsafe<{ v: string | null }[]>(`SELECT ${csvTextSql('$1::text')} AS v`, [cell]);
+    const [row] = await db.sql.unsafe<{ v: string | null }[]>(`SELECT ${csvTextSql('$1::text')} AS v`, [
+      cell,
+    ]);
     expect(row?.v).toBe(csvText(cell));
   });
 });

@@ -10,7 +10,7 @@ import { type Simulator, type SimulatorOptions, startSimulator } from '@tollgate
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { expect } from 'vitest';
 import { createJwtVerifier, type Principal, signToken } from '../src/auth/jwt.ts';
-import { buildDeps, type Gateway, startGateway } from '../src/gateway.ts';
+import { buildDeps, type Gateway, type HttpTimeouts, startGateway } from '../src/gateway.ts';
 import { createLogger } from '../src/logger.ts';
 import type { AppRouter } from '../src/router.ts';
 
@@ -46,6 +46,10 @@ export type HarnessOptions = {
   unknownJobGraceMs?: number;
   submitTimeoutMs?: number;
   bodyLimitBytes?: number;
+  /** Bearer token `/metrics` requires (default: open). */
+  metricsToken?: string;
+  /** Node's requestTimeout / headersTimeout (default: the gateway's 30 s / 10 s). */
+  http?: HttpTimeouts;
   /** Start the poller/resolver loops (default false: tests call runOnce). */
   autoStartWorkers?: boolean;
   pollIntervalMs?: number;
@@ -117,6 +121,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       jwt: { issuer: ISSUER, audience: AUDIENCE, signingSecret: JWT_SECRET },
       unknownJobGraceMs: opts.unknownJobGraceMs ?? 15 * 60_000,
       bodyLimitBytes: opts.bodyLimitBytes ?? 256 * 1024,
+      ...(opts.metricsToken === undefined ? {} : { metricsToken: opts.metricsToken }),
     },
     db: ownPool?.db ?? db.db,
     pixelbyte,
@@ -134,6 +139,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     deps,
     port: 0,
     host: '127.0.0.1',
+    ...(opts.http === undefined ? {} : { http: opts.http }),
     workers: {
       poll: { intervalMs: opts.pollIntervalMs ?? 100, concurrency: 4, batchSize: 50 },
       unknownResolverIntervalMs: 200,

@@ -288,6 +288,8 @@ export async function startGatewayProcess(opts: {
       PORT: String(opts.port),
       // info: readiness is the child's own "tollgate is listening" line (below).
       LOG_LEVEL: 'info',
+      // Real JWT keys (outside dev mode) need a decision for /metrics: the suite reads it openly.
+      METRICS_PUBLIC: 'true',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
