@@ -12,7 +12,7 @@ let offset = pool.length;
  * Prefixed random id (`ten_…`, `job_…`, `txn_…`, `hold_…`): 20 chars of [0-9a-z] ≈ 103 bits,
  * url-safe and unguessable, so ids can appear in URLs without leaking counts or order.
  */
-export function newId(prefix: 'ten' | 'job' | 'txn' | 'hold' | 'prc'): string {
+export function newId(prefix: 'ten' | 'job' | 'txn' | 'hold' | 'prc' | 'key' | 'opk'): string {
   if (offset + ID_BYTES > pool.length) {
     randomFillSync(pool);
     offset = 0;

@@ -1,4 +1,5 @@
 // `@tollgate/db`: schema and types only. Importing this never opens a connection.
 
 export type { Db } from './client';
+export { newId } from './ids';
 export * from './schema';

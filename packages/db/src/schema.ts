@@ -418,12 +418,82 @@ export const priceOverrides = pgTable(
   (t) => [index('price_overrides_model_effective_idx').on(t.model, t.effectiveFrom.desc())],
 );
 
+/** Mode of a credential: `test` keys (`tg_test_…`) will work against the sandbox (test mode). */
+export const keyMode = pgEnum('key_mode', ['live', 'test']);
+
+/** Role of an operator key (`tg_op_…`): admin (everything) or finance (reports, read-only). */
+export const operatorRole = pgEnum('operator_role', ['admin', 'finance']);
+
+/**
+ * Tenant API keys (`tg_live_…` / `tg_test_…`). SECURITY: the key itself is never stored, only the
+ * SHA-256 of the whole key (hex); it is shown once, at creation. Rows are never deleted (revocation
+ * sets revoked_at), so audit rows naming a key id keep resolving.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    /** `key_…` (not secret: safe in lists, logs and audit rows). */
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    name: text('name').notNull(),
+    /** Matches the key's prefix: live = `tg_live_`, test = `tg_test_`. */
+    mode: keyMode('mode').notNull(),
+    /** The first 12 characters of the key, to recognise it in lists (`tg_live_AbCd`). */
+    prefix: text('prefix').notNull(),
+    /** Lower-case hex SHA-256 of the whole key. */
+    keyHash: text('key_hash').notNull(),
+    /** Who created it (the actor: a JWT sub or a key id). */
+    createdBy: text('created_by').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    /** Last successful authentication, written at most once a minute per key; null = never used. */
+    lastUsedAt: tstz('last_used_at'),
+    /** Null = never expires. */
+    expiresAt: tstz('expires_at'),
+    /** Null = active. */
+    revokedAt: tstz('revoked_at'),
+  },
+  (t) => [
+    uniqueIndex('api_keys_key_hash_idx').on(t.keyHash),
+    index('api_keys_tenant_created_idx').on(t.tenantId, t.createdAt.desc(), t.id.desc()),
+  ],
+);
+
+/** Operator keys (`tg_op_…`) for the people and scripts acting as admin or finance; same storage rules as api_keys. */
+export const operatorKeys = pgTable(
+  'operator_keys',
+  {
+    /** `opk_…`, recorded (with the name) as the actor of what the key does. */
+    id: text('id').primaryKey(),
+    /** Who holds it (a person or a script), recorded in audit rows as actor_name. */
+    name: text('name').notNull(),
+    role: operatorRole('role').notNull(),
+    prefix: text('prefix').notNull(),
+    keyHash: text('key_hash').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    lastUsedAt: tstz('last_used_at'),
+    expiresAt: tstz('expires_at'),
+    revokedAt: tstz('revoked_at'),
+  },
+  (t) => [
+    uniqueIndex('operator_keys_key_hash_idx').on(t.keyHash),
+    index('operator_keys_created_idx').on(t.createdAt.desc(), t.id.desc()),
+  ],
+);
+
 /** Append-only record of admin actions (a trigger rejects UPDATE/DELETE). */
 export const auditLog = pgTable(
   'audit_log',
   {
     id: bigserial('id', { mode: 'bigint' }).primaryKey(),
     actor: text('actor').notNull(),
+    /**
+     * The name behind the actor when it is a key (operator key or tenant API key), filled by a
+     * trigger from the key row when the row is written; null for JWT subjects and system actors.
+     */
+    actorName: text('actor_name'),
     action: text('action').notNull(),
     targetType: text('target_type').notNull(),
     targetId: text('target_id').notNull(),
@@ -446,6 +516,10 @@ export type Hold = typeof holds.$inferSelect;
 export type Job = typeof jobs.$inferSelect;
 export type PriceOverride = typeof priceOverrides.$inferSelect;
 export type AuditLogEntry = typeof auditLog.$inferSelect;
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type OperatorKey = typeof operatorKeys.$inferSelect;
+export type KeyMode = (typeof keyMode.enumValues)[number];
+export type OperatorRole = (typeof operatorRole.enumValues)[number];
 export type TenantWebhookDelivery = typeof tenantWebhookDeliveries.$inferSelect;
 export type WebhookDeliveryStatus = (typeof webhookDeliveryStatus.enumValues)[number];
 export type TenantStatus = (typeof tenantStatus.enumValues)[number];
