@@ -5,7 +5,8 @@ import type { Logger } from './logger.ts';
 /**
  * The tRPC context. Split per tRPC convention: `createInnerContext` is pure and testable (tests and
  * `createCaller` pass an `auth` result directly); `createRequestContext` is the adapter part that
- * reads the Authorization header and verifies the token.
+ * reads the Authorization header and verifies the token (an API key, an operator key or a JWT:
+ * `deps.auth`, the one authentication function every route shares).
  */
 export type Context = {
   deps: AppDeps;
@@ -24,10 +25,13 @@ export function createInnerContext(opts: {
   // Every line a tenant's request logs carries its (verified) tenant id: bound once here (for HTTP
   // requests and createCaller alike), not again in the role middleware (a pino child serializes its
   // bindings when created).
-  const log =
-    opts.auth?.ok && opts.auth.principal.role === 'tenant'
-      ? opts.log.child({ tenantId: opts.auth.principal.tenantId })
-      : opts.log;
+  // A key caller's lines also carry the key's id (never the key).
+  const principal = opts.auth?.ok ? opts.auth.principal : undefined;
+  const bindings = {
+    ...(principal?.role === 'tenant' ? { tenantId: principal.tenantId } : {}),
+    ...(principal?.key ? { keyId: principal.key.id } : {}),
+  };
+  const log = Object.keys(bindings).length > 0 ? opts.log.child(bindings) : opts.log;
   return { deps: opts.deps, auth: opts.auth, requestId: opts.requestId, log };
 }
 

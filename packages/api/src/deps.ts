@@ -1,6 +1,6 @@
 import type { Db } from '@tollgate/db/client';
 import type { PixelbyteClient } from '@tollgate/pixelbyte';
-import type { JwtVerifier } from './auth/jwt.ts';
+import type { Authenticator } from './auth/authenticator.ts';
 import type { DbBreaker } from './db-breaker.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -39,7 +39,8 @@ export type AppDeps = {
   config: GatewayConfig;
   db: Db;
   pixelbyte: PixelbyteClient;
-  auth: JwtVerifier;
+  /** Bearer token → principal: API keys, operator keys and JWTs (auth/authenticator.ts). */
+  auth: Authenticator;
   log: Logger;
   metrics: Metrics;
   /** Fails requests fast while the database is down (db-breaker.ts). */

@@ -6,6 +6,7 @@ import { type Db, migrationsCurrent } from '@tollgate/db/client';
 import type { PixelbyteClient } from '@tollgate/pixelbyte';
 import { count, inArray, sum } from 'drizzle-orm';
 import { createApp } from './app.ts';
+import { createAuthenticator } from './auth/authenticator.ts';
 import type { JwtVerifier } from './auth/jwt.ts';
 import { answerClientErrorsAsJson } from './client-errors.ts';
 import { createDbBreaker } from './db-breaker.ts';
@@ -97,7 +98,7 @@ export function buildDeps(opts: {
     config: opts.config,
     db,
     pixelbyte: opts.pixelbyte,
-    auth: opts.auth,
+    auth: createAuthenticator({ jwt: opts.auth, db, dbBreaker, log: opts.log }),
     log: opts.log,
     metrics,
     dbBreaker,

@@ -21,6 +21,8 @@ export function createLogger(opts: { level: LevelWithSilent; destination?: Desti
         '*.token',
         'secret',
         '*.secret',
+        'key',
+        '*.key',
         'apiKey',
         '*.apiKey',
         'jwtSecret',

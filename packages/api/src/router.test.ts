@@ -47,7 +47,7 @@ describe('appRouter via createCaller', () => {
   });
 
   it('an admin creates and funds a tenant, who then sees the balance', async () => {
-    const admin = caller({ ok: true, principal: { role: 'admin', sub: 'root' } });
+    const admin = caller({ ok: true, principal: { role: 'admin', sub: 'root', mode: 'live' } });
     const t = await admin.admin.tenants.create({ name: 'caller-co', markupBps: 100 });
     const top = await admin.admin.credits.topUp({
       tenantId: t.id,
@@ -63,7 +63,10 @@ describe('appRouter via createCaller', () => {
       reference: 'wire',
     });
     expect(again.replayed).toBe(true);
-    const tenant = caller({ ok: true, principal: { role: 'tenant', tenantId: t.id, sub: 'app' } });
+    const tenant = caller({
+      ok: true,
+      principal: { role: 'tenant', tenantId: t.id, sub: 'app', mode: 'live' },
+    });
     expect(await tenant.account.get()).toMatchObject({
       tenantId: t.id,
       availableMicroCents: Number.MAX_SAFE_INTEGER,
@@ -71,7 +74,7 @@ describe('appRouter via createCaller', () => {
   });
 
   it('amounts beyond 2^53 - 1 are refused at the boundary; so is a credit that would take a balance past it', async () => {
-    const admin = caller({ ok: true, principal: { role: 'admin', sub: 'root' } });
+    const admin = caller({ ok: true, principal: { role: 'admin', sub: 'root', mode: 'live' } });
     const t = await admin.admin.tenants.create({ name: 'big-co' });
     await expect(
       admin.admin.credits.topUp({
@@ -89,7 +92,10 @@ describe('appRouter via createCaller', () => {
       code: 'BAD_REQUEST',
     });
     // Nothing was written: the balance is still answered, exactly.
-    const tenant = caller({ ok: true, principal: { role: 'tenant', tenantId: t.id, sub: 'app' } });
+    const tenant = caller({
+      ok: true,
+      principal: { role: 'tenant', tenantId: t.id, sub: 'app', mode: 'live' },
+    });
     expect((await tenant.account.get()).availableMicroCents).toBe(Number.MAX_SAFE_INTEGER);
   });
 });

@@ -27,6 +27,7 @@ const AUTH_FAILURE_CODE = {
   TOKEN_EXPIRED: 'UNAUTHORIZED',
   TOKEN_NOT_YET_VALID: 'UNAUTHORIZED',
   INVALID_CLAIMS: 'UNAUTHORIZED',
+  INVALID_CREDENTIALS: 'UNAUTHORIZED',
   AUTH_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 } as const;
 
@@ -35,7 +36,7 @@ function requirePrincipal(ctx: Context): Principal {
     throw new DomainError({
       code: 'UNAUTHORIZED',
       reason: 'MISSING_TOKEN',
-      message: 'Authorization: Bearer <JWT> is required',
+      message: 'Authorization: Bearer <API key or JWT> is required',
     });
   }
   if (!ctx.auth.ok) {

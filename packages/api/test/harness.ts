@@ -9,7 +9,7 @@ import { createPixelbyteClient, type PixelbyteClient } from '@tollgate/pixelbyte
 import { type Simulator, type SimulatorOptions, startSimulator } from '@tollgate/pixelbyte/simulator';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { expect } from 'vitest';
-import { createJwtVerifier, type Principal, signToken } from '../src/auth/jwt.ts';
+import { createJwtVerifier, signToken, type TokenSubject } from '../src/auth/jwt.ts';
 import { buildDeps, type Gateway, type HttpTimeouts, startGateway } from '../src/gateway.ts';
 import { createLogger } from '../src/logger.ts';
 import type { AppRouter } from '../src/router.ts';
@@ -76,7 +76,7 @@ export type Harness = {
   pixelbyte: PixelbyteClient;
   url: string;
   admin: Client;
-  token(principal: Principal, opts?: { expiresInSeconds?: number }): Promise<string>;
+  token(principal: TokenSubject, opts?: { expiresInSeconds?: number }): Promise<string>;
   /** Creates a tenant through admin.tenants.create, tops it up, issues its token. */
   createTenant(opts?: {
     balanceMicroCents?: number;
@@ -150,7 +150,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   // The port is known only after listening; the webhook URL base follows it.
   if (opts.webhooks !== false) deps.config.publicBaseUrl = gateway.url;
 
-  const token = async (principal: Principal, o: { expiresInSeconds?: number } = {}) =>
+  const token = async (principal: TokenSubject, o: { expiresInSeconds?: number } = {}) =>
     (
       await signToken({
         secret: JWT_SECRET,

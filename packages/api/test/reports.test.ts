@@ -439,7 +439,7 @@ describe('finance reports equal the ledger to the micro-cent', () => {
       deps: h.gateway.deps,
       requestId: 'test-cap',
       log: h.gateway.deps.log,
-      principal: { role: 'finance', sub: 'finance-bob' },
+      principal: { role: 'finance', sub: 'finance-bob', mode: 'live' },
     } as const;
     const input = { from: new Date(period.from), to: new Date(period.to), groupBy: ['tenant'] as const };
     // Two tenants: exactly at a cap of 2 it answers, with a cap of 1 it refuses.

@@ -43,13 +43,35 @@ describe('createJwtVerifier', () => {
       secret: SECRET,
       issuer: ISS,
       audience: AUD,
-      principal: { role: 'tenant', tenantId: 'ten_abc123', sub: 'app-1' },
+      principal: { role: 'tenant', tenantId: 'ten_abc123', sub: 'app-1', mode: 'live' },
       expiresInSeconds: 60,
     });
     expect(await verifier().verify(token)).toEqual({
       ok: true,
-      principal: { role: 'tenant', tenantId: 'ten_abc123', sub: 'app-1' },
+      principal: { role: 'tenant', tenantId: 'ten_abc123', sub: 'app-1', mode: 'live' },
     });
+  });
+
+  it('puts a token with claim mode "test" in test mode, and refuses any other mode', async () => {
+    const { token } = await signToken({
+      secret: SECRET,
+      issuer: ISS,
+      audience: AUD,
+      principal: { role: 'tenant', tenantId: 'ten_abc123', sub: 'app-1', mode: 'test' },
+      expiresInSeconds: 60,
+    });
+    expect(await verifier().verify(token)).toEqual({
+      ok: true,
+      principal: { role: 'tenant', tenantId: 'ten_abc123', sub: 'app-1', mode: 'test' },
+    });
+    const odd = await new SignJWT({ ...tenantClaims, mode: 'sandbox' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(ISS)
+      .setAudience(AUD)
+      .setSubject('app-1')
+      .setExpirationTime(nowS() + 60)
+      .sign(new TextEncoder().encode(SECRET));
+    expect(await verifier().verify(odd)).toMatchObject({ ok: false, reason: 'INVALID_CLAIMS' });
   });
 
   it('accepts a valid RS256 admin token from the JWKS, and a rotated key', async () => {
@@ -61,7 +83,10 @@ describe('createJwtVerifier', () => {
       .setExpirationTime(nowS() + 60)
       .sign(rsa.privateKey);
     const v = verifier();
-    expect(await v.verify(token)).toEqual({ ok: true, principal: { role: 'admin', sub: 'alice' } });
+    expect(await v.verify(token)).toEqual({
+      ok: true,
+      principal: { role: 'admin', sub: 'alice', mode: 'live' },
+    });
 
     // Rotation: the IdP publishes a new key; a token with the new kid triggers a refetch.
     const next = await generateKeyPair('ES256');
@@ -76,7 +101,7 @@ describe('createJwtVerifier', () => {
     // jose rate-limits refetches (cooldown); a fresh verifier stands in for "after the cooldown".
     expect(await verifier().verify(rotated)).toEqual({
       ok: true,
-      principal: { role: 'finance', sub: 'bob' },
+      principal: { role: 'finance', sub: 'bob', mode: 'live' },
     });
     keys = [rsaJwk];
   });

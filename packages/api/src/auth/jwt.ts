@@ -11,10 +11,24 @@ import { z } from 'zod';
 
 export type Role = 'tenant' | 'admin' | 'finance';
 
-/** The authenticated caller. `sub` is recorded as the actor of every audited action. */
+/** Live or test mode (product.md "Test mode"): from a `tg_test_` key or a JWT claim `mode: "test"`. */
+export type Mode = 'live' | 'test';
+
+/** The key a caller authenticated with (keys.ts): its id is the `sub`, its name goes to audit rows. */
+export type KeyCredential = { kind: 'api_key' | 'operator_key'; id: string; name: string };
+
+/**
+ * The authenticated caller. `sub` is recorded as the actor of every audited action (a key's id for
+ * key callers). `mode` is `test` for a `tg_test_` key or a JWT with claim `mode: "test"`, else `live`.
+ */
 export type Principal =
-  | { role: 'tenant'; tenantId: string; sub: string }
-  | { role: 'admin' | 'finance'; tenantId?: undefined; sub: string };
+  | { role: 'tenant'; tenantId: string; sub: string; mode: Mode; key?: KeyCredential }
+  | { role: 'admin' | 'finance'; tenantId?: undefined; sub: string; mode: Mode; key?: KeyCredential };
+
+/** What a signed token says (signToken): the principal's claims; mode defaults to live (no claim). */
+export type TokenSubject =
+  | { role: 'tenant'; tenantId: string; sub: string; mode?: Mode }
+  | { role: 'admin' | 'finance'; sub: string; mode?: Mode };
 
 export type AuthFailureReason =
   | 'MISSING_TOKEN'
@@ -22,6 +36,7 @@ export type AuthFailureReason =
   | 'TOKEN_EXPIRED'
   | 'TOKEN_NOT_YET_VALID'
   | 'INVALID_CLAIMS'
+  | 'INVALID_CREDENTIALS'
   | 'AUTH_UNAVAILABLE';
 
 export type AuthResult =
@@ -47,13 +62,17 @@ const subject = z
   .min(1)
   .refine((s) => !s.includes('\u0000'), 'sub must not contain the NUL character');
 
+/** Optional claim `mode`: "test" puts the caller in test mode; absent = live. */
+const modeClaim = z.enum(['live', 'test']).default('live');
+
 const claimsSchema = z.union([
   z.object({
     role: z.literal('tenant'),
     tenant_id: z.string().regex(/^ten_[A-Za-z0-9_-]{1,64}$/),
     sub: subject,
+    mode: modeClaim,
   }),
-  z.object({ role: z.enum(['admin', 'finance']), sub: subject }),
+  z.object({ role: z.enum(['admin', 'finance']), sub: subject, mode: modeClaim }),
 ]);
 
 function toPrincipal(payload: JWTPayload): AuthResult {
@@ -63,13 +82,13 @@ function toPrincipal(payload: JWTPayload): AuthResult {
     const message =
       role === 'tenant' && typeof payload.tenant_id !== 'string'
         ? 'tenant tokens need a tenant_id claim'
-        : 'token claims are invalid: need role (tenant | admin | finance), sub, and tenant_id for tenants';
+        : 'token claims are invalid: need role (tenant | admin | finance), sub, tenant_id for tenants, and mode (if any) live | test';
     return { ok: false, reason: 'INVALID_CLAIMS', message };
   }
   const c = parsed.data;
   return c.role === 'tenant'
-    ? { ok: true, principal: { role: 'tenant', tenantId: c.tenant_id, sub: c.sub } }
-    : { ok: true, principal: { role: c.role, sub: c.sub } };
+    ? { ok: true, principal: { role: 'tenant', tenantId: c.tenant_id, sub: c.sub, mode: c.mode } }
+    : { ok: true, principal: { role: c.role, sub: c.sub, mode: c.mode } };
 }
 
 function failureOf(err: unknown): AuthResult {
@@ -230,7 +249,7 @@ export async function signToken(opts: {
   secret: string;
   issuer: string;
   audience: string;
-  principal: Principal;
+  principal: TokenSubject;
   expiresInSeconds: number;
   now?: Date;
   notBefore?: Date;
@@ -242,6 +261,7 @@ export async function signToken(opts: {
     opts.principal.role === 'tenant'
       ? { role: 'tenant', tenant_id: opts.principal.tenantId }
       : { role: opts.principal.role };
+  if (opts.principal.mode === 'test') claims.mode = 'test';
   let jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuer(opts.issuer)
