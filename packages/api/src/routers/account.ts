@@ -1,7 +1,22 @@
 import { z } from 'zod';
 import { getAccountForTenant, getStatementForTenant } from '../services/account.ts';
-import { cursorSchema, instantSchema, limitSchema } from '../services/wire.ts';
+import { accountKeys } from '../services/credentials.ts';
+import { cursorSchema, idSchema, instantSchema, limitSchema } from '../services/wire.ts';
 import { router, tenantProcedure } from '../trpc.ts';
+
+/** A key's label (who or what holds it), shown in lists and recorded in audit rows. */
+export const keyName = z.string().trim().min(1).max(200);
+
+export const keyCreateInput = z.strictObject({
+  name: keyName,
+  /** `live` → a `tg_live_` key, `test` → a `tg_test_` key (test mode). */
+  mode: z.enum(['live', 'test']),
+  /** Omitted = never expires. */
+  expiresAt: instantSchema.optional(),
+});
+
+/** Revoked keys are listed (with revokedAt) unless `includeRevoked: false`. */
+export const keyListInput = z.strictObject({ includeRevoked: z.boolean().default(true) });
 
 export const accountRouter = router({
   get: tenantProcedure.query(({ ctx }) => getAccountForTenant({ ctx })),
@@ -17,4 +32,20 @@ export const accountRouter = router({
         .default({ limit: 20 }),
     )
     .query(({ ctx, input }) => getStatementForTenant({ ctx, input })),
+  /** The caller's own API keys; a test-mode caller sees and manages test keys only. */
+  keys: router({
+    create: tenantProcedure
+      .input(keyCreateInput)
+      .mutation(({ ctx, input }) => accountKeys.create({ ctx, input })),
+    list: tenantProcedure
+      .input(
+        keyListInput
+          .extend({ cursor: cursorSchema.optional(), limit: limitSchema })
+          .default({ includeRevoked: true, limit: 20 }),
+      )
+      .query(({ ctx, input }) => accountKeys.list({ ctx, input })),
+    revoke: tenantProcedure
+      .input(z.strictObject({ id: idSchema('key') }))
+      .mutation(({ ctx, input }) => accountKeys.revoke({ ctx, input })),
+  }),
 });

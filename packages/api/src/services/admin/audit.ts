@@ -7,8 +7,10 @@ import { checkPeriodOrder } from '../period.ts';
 
 export type AuditView = {
   id: string;
-  /** The `sub` of the admin (or `system:…`) who acted. */
+  /** Who acted: the `sub` of a JWT, an operator key's or API key's id (`opk_…`, `key_…`), or `system:…`. */
   actor: string;
+  /** The key's name when the actor is a key (recorded when the row was written); null otherwise. */
+  actorName: string | null;
   action: string;
   targetType: string;
   targetId: string;
@@ -70,6 +72,7 @@ export async function listAudit({
     items: items.map((a) => ({
       id: a.id.toString(),
       actor: a.actor,
+      actorName: a.actorName,
       action: a.action,
       targetType: a.targetType,
       targetId: a.targetId,
