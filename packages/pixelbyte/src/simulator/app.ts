@@ -129,6 +129,19 @@ export function createSimulatorApp(
     if (engine.takeHang()) return hang(c);
     const injected = engine.takeInjectedFailure(parsed.value.model);
     if (injected) return fail(injected);
+    const previous = engine.takePreviousJobAnswer();
+    if (previous) {
+      return ok(
+        {
+          jobId: previous.jobId,
+          requestId: previous.requestId,
+          status: previous.status,
+          estimatedCompletionTime: previous.estimatedCompletionTime,
+          costMicroCents: previous.costMicroCents,
+        },
+        previous.requestId,
+      );
+    }
     const result = engine.submit(
       {
         model: parsed.value.model,

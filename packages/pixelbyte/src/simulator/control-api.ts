@@ -108,6 +108,9 @@ export function registerControlApi(app: Hono<SimEnv>, engine: Engine): void {
   app.post('/__sim/lose-answer-next-submits', (c) =>
     withBody(c.req.raw, schemas.count, (b) => control.loseAnswerNextSubmits(b.count)),
   );
+  app.post('/__sim/answer-with-previous-job-next-submits', (c) =>
+    withBody(c.req.raw, schemas.count, (b) => control.answerWithPreviousJobNextSubmits(b.count)),
+  );
   app.post('/__sim/latency', (c) => withBody(c.req.raw, schemas.latency, (b) => control.setLatencyMs(b.ms)));
   app.post('/__sim/misanswer-next-cancels', (c) =>
     withBody(c.req.raw, schemas.misanswerNextCancels, (b) => control.misanswerNextCancels(b)),

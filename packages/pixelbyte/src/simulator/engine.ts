@@ -84,6 +84,8 @@ export function createEngine(opts: SimulatorOptions) {
   let failRules: FailRule[] = [];
   let hangCount = 0;
   let loseCount = 0;
+  let previousJobAnswers = 0;
+  let lastCreatedJobId: string | undefined;
   let latencyMs = 0;
   let statusReadFailures: { status: number; code: string; remaining: number }[] = [];
   /** Statuses the next cancels answer with, without cancelling (undocumented upstream behaviour). */
@@ -143,6 +145,15 @@ export function createEngine(opts: SimulatorOptions) {
     if (loseCount <= 0) return false;
     loseCount -= 1;
     return true;
+  }
+
+  /** The job created last, when a submit is to be answered with it instead of a new one (fault). */
+  function takePreviousJobAnswer(): SimJob | undefined {
+    const previous = lastCreatedJobId === undefined ? undefined : jobs.get(lastCreatedJobId);
+    if (previousJobAnswers <= 0 || previous === undefined) return undefined;
+    previousJobAnswers -= 1;
+    log(`submit answered with the previous job ${previous.jobId}, nothing created (fault)`);
+    return previous;
   }
 
   function takeStatusReadFailure(): SimError | undefined {
@@ -216,6 +227,7 @@ export function createEngine(opts: SimulatorOptions) {
       answerLost: false,
     };
     jobs.set(job.jobId, job);
+    lastCreatedJobId = job.jobId;
     pricedByJob.set(job.jobId, priced);
     activeJobs.add(job.jobId);
     log(`job ${job.jobId} created: ${job.model}, ${job.costMicroCents} micro-cents, balance ${balance}`);
@@ -382,6 +394,8 @@ export function createEngine(opts: SimulatorOptions) {
     failRules = [];
     hangCount = 0;
     loseCount = 0;
+    previousJobAnswers = 0;
+    lastCreatedJobId = undefined;
     latencyMs = 0;
     statusReadFailures = [];
     cancelMisanswers = [];
@@ -421,6 +435,7 @@ export function createEngine(opts: SimulatorOptions) {
     takeInjectedFailure,
     takeHang,
     takeLoseAnswer,
+    takePreviousJobAnswer,
     takeStatusReadFailure,
     markAnswerLost(job: SimJob): void {
       job.answerLost = true;
@@ -439,6 +454,9 @@ export function createEngine(opts: SimulatorOptions) {
       },
       loseAnswerNextSubmits(count = 1): void {
         loseCount += count;
+      },
+      answerWithPreviousJobNextSubmits(count = 1): void {
+        previousJobAnswers += count;
       },
       setLatencyMs(ms: number): void {
         latencyMs = ms;

@@ -116,6 +116,12 @@ export interface SimControl {
   hangNextSubmits(count?: number): void;
   /** The next `count` submits create and charge the job, then the socket is destroyed without an answer. */
   loseAnswerNextSubmits(count?: number): void;
+  /**
+   * The next `count` submits create nothing and charge nothing, and are answered 200 with the job
+   * created last (its id, cost and status): a misbehaving upstream that links two of the caller's
+   * submits to one upstream job. No effect while no job exists yet.
+   */
+  answerWithPreviousJobNextSubmits(count?: number): void;
   /** Added before every /v1 request is handled. */
   setLatencyMs(ms: number): void;
   /**
