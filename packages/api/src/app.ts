@@ -11,7 +11,9 @@ import {
   isDatabaseUnavailable,
   isUnexpected,
   renderHttpError,
+  toTRPCError,
 } from './errors.ts';
+import { findInexactAmount, inexactAmountError } from './exact-amounts.ts';
 import type { Logger } from './logger.ts';
 import { registerReportRoutes } from './reports/routes.ts';
 import { newRequestId, requestIdScope } from './request-scope.ts';
@@ -95,6 +97,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
 
+  // Amounts must be exact integers in the request text (exact-amounts.ts), refused before any parser
+  // rounds them: here for every request body outside tRPC (tRPC's are checked in its createContext,
+  // so the refusal has tRPC's error shape) but Pixelbyte's webhooks (its deliveries are only
+  // triggers). The body read here is cached by Hono for the route that follows.
+  app.use('*', async (c, next) => {
+    const path = c.req.path;
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    if (path.startsWith('/trpc/') || path.startsWith('/webhooks/pixelbyte/')) return next();
+    const inexact = findInexactAmount(await c.req.text());
+    if (inexact) throw inexactAmountError(inexact);
+    return next();
+  });
+
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
     try {
@@ -146,6 +161,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       router: appRouter,
       maxBatchSize: 50,
       createContext: async (_opts, c) => {
+        // The text tRPC parsed (Hono caches the body), or a query's `input`: amounts must be exact.
+        const text = c.req.method === 'GET' ? c.req.query('input') : await c.req.text();
+        const inexact = text === undefined ? undefined : findInexactAmount(text);
+        if (inexact) throw toTRPCError(inexactAmountError(inexact));
         const ctx = await createRequestContext({
           deps,
           headers: c.req.raw.headers,

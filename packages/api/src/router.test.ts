@@ -87,7 +87,7 @@ describe('appRouter via createCaller', () => {
     const top = { tenantId: t.id, amountMicroCents: Number.MAX_SAFE_INTEGER, reference: 'r' };
     await admin.admin.credits.topUp({ ...top, idempotencyKey: 'a' });
     await expect(
-      admin.admin.credits.topUp({ ...top, amountMicroCents: 1, idempotencyKey: 'b' }),
+      admin.admin.credits.topUp({ ...top, amountMicroCents: 1, reference: 'r2', idempotencyKey: 'b' }),
     ).rejects.toMatchObject({
       code: 'BAD_REQUEST',
     });

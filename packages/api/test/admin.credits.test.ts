@@ -40,22 +40,103 @@ describe('admin.credits and admin.tenants', () => {
     expect(new Set(answers.map((a) => a.idempotencyKey))).toEqual(
       new Set([expect.stringMatching(/^cli-topup-[0-9a-f]{32}$/)]),
     );
-    // Another reference, amount or tenant is another credit; so is an adjustment with the same text.
+    // Another reference is another credit. (The same reference with another amount is a conflict:
+    // the reference is the top-up's identity; see the next test.)
     await h.admin.admin.credits.topUp.mutate({ ...topUp, reference: 'INV-derived-2' });
-    await h.admin.admin.credits.topUp.mutate({ ...topUp, amountMicroCents: 1_000_001 });
-    const adjustments = await Promise.all(
-      Array.from({ length: 4 }, () =>
-        h.admin.admin.credits.adjust.mutate({ tenantId, amountMicroCents: -500_000, reason: 'INV-derived' }),
+    expect((await client.account.get.query()).availableMicroCents).toBe(1_000_000 + 1_000_000);
+    // A key the caller gives is used as is, and answered back.
+    const keyed = await h.admin.admin.credits.topUp.mutate({
+      ...topUp,
+      reference: 'INV-keyed',
+      idempotencyKey: 'my-key-1',
+    });
+    expect(keyed).toMatchObject({ replayed: false, idempotencyKey: 'my-key-1' });
+    await h.expectReconciled();
+  });
+
+  it('a top-up reference is the top-up: same amount under any key is a replay, another amount is CONFLICT', async () => {
+    const { tenantId, client } = await h.createTenant();
+    const first = await h.admin.admin.credits.topUp.mutate({
+      tenantId,
+      amountMicroCents: 5_000_000,
+      reference: 'PAY-42',
+      idempotencyKey: 'pay-42-a',
+    });
+    // The same payment sent again under another key (or none): the original's answer, nothing credited.
+    for (const idempotencyKey of ['pay-42-b', undefined]) {
+      const again = await h.admin.admin.credits.topUp.mutate({
+        tenantId,
+        amountMicroCents: 5_000_000,
+        reference: 'PAY-42',
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      });
+      expect(again).toEqual({ ...first, replayed: true });
+    }
+    // The same reference with another amount: refused, nothing written (before: a second credit).
+    const before = await rowCounts(h.db);
+    for (const idempotencyKey of ['pay-42-c', undefined]) {
+      const e = await expectTRPCError(
+        h.admin.admin.credits.topUp.mutate({
+          tenantId,
+          amountMicroCents: 5_000_001,
+          reference: 'PAY-42',
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        }),
+      );
+      expect(e).toMatchObject({ code: 'CONFLICT', reason: 'REFERENCE_CONFLICT', httpStatus: 409 });
+      expect(e.details).toEqual({ transactionId: first.transactionId, amountMicroCents: 5_000_000 });
+    }
+    expect(await rowCounts(h.db)).toEqual(before);
+    // Concurrent top-ups of one reference under eight keys: one credit.
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        h.admin.admin.credits.topUp.mutate({
+          tenantId,
+          amountMicroCents: 700_000,
+          reference: 'PAY-43',
+          idempotencyKey: `pay-43-${i}`,
+        }),
       ),
     );
-    expect(adjustments.filter((a) => !a.replayed)).toHaveLength(1);
-    expect(adjustments[0]?.idempotencyKey).toMatch(/^cli-adjust-/);
-    expect((await client.account.get.query()).availableMicroCents).toBe(
-      1_000_000 + 1_000_000 + 1_000_001 - 500_000,
+    expect(answers.filter((a) => !a.replayed)).toHaveLength(1);
+    expect(new Set(answers.map((a) => a.transactionId)).size).toBe(1);
+    // The reference belongs to one tenant: another tenant may use the same one.
+    const other = await h.createTenant();
+    await h.admin.admin.credits.topUp.mutate({
+      tenantId: other.tenantId,
+      amountMicroCents: 1,
+      reference: 'PAY-42',
+    });
+    expect((await client.account.get.query()).availableMicroCents).toBe(5_000_000 + 700_000);
+    await h.expectReconciled();
+  });
+
+  it('two identical adjustments without an idempotency key are two adjustments (a reason is not an identity)', async () => {
+    const { tenantId, client } = await h.createTenant();
+    await h.admin.admin.credits.topUp.mutate({
+      tenantId,
+      amountMicroCents: 3_000_000,
+      reference: 'ADJ-base',
+    });
+    const adjustments = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        h.admin.admin.credits.adjust.mutate({ tenantId, amountMicroCents: -500_000, reason: 'goodwill' }),
+      ),
     );
-    // A key the caller gives is used as is, and answered back.
-    const keyed = await h.admin.admin.credits.topUp.mutate({ ...topUp, idempotencyKey: 'my-key-1' });
-    expect(keyed).toMatchObject({ replayed: false, idempotencyKey: 'my-key-1' });
+    expect(adjustments.filter((a) => a.replayed)).toEqual([]);
+    expect(new Set(adjustments.map((a) => a.transactionId)).size).toBe(4);
+    expect(new Set(adjustments.map((a) => a.idempotencyKey)).size).toBe(4);
+    expect((await client.account.get.query()).availableMicroCents).toBe(3_000_000 - 4 * 500_000);
+    // Retrying with the key the answer gave is a replay: one adjustment.
+    const key = adjustments[0]?.idempotencyKey ?? '';
+    const retried = await h.admin.admin.credits.adjust.mutate({
+      tenantId,
+      amountMicroCents: -500_000,
+      reason: 'goodwill',
+      idempotencyKey: key,
+    });
+    expect(retried).toMatchObject({ replayed: true, transactionId: adjustments[0]?.transactionId });
+    expect((await client.account.get.query()).availableMicroCents).toBe(1_000_000);
     await h.expectReconciled();
   });
 

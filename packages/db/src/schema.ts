@@ -179,7 +179,19 @@ export const jobs = pgTable(
     /** Pixelbyte list price at submit (what upstream should charge the operator). */
     listCostMicroCents: money('list_cost_micro_cents').notNull(),
     priceVersion: text('price_version').notNull(),
+    /** Pixelbyte's job id. Unique: one upstream job is linked to at most one of ours (the operator pays for it once). */
     upstreamJobId: text('upstream_job_id'),
+    /**
+     * An upstream id Pixelbyte's answer named for this job while another of our jobs already held it
+     * (one upstream job for two of ours). Not stored as upstream_job_id and never captured: the job
+     * stays `unknown` (flagged needs_review) and is resolved like any unknown outcome; reconcile lists it.
+     */
+    collidedUpstreamJobId: text('collided_upstream_job_id'),
+    /**
+     * When Pixelbyte answered our cancel with `cancelled`. The money moves only on what a later read of
+     * the job says; a read that says anything but `cancelled` is a disagreement, flagged needs_review.
+     */
+    cancelAnsweredAt: tstz('cancel_answered_at'),
     /** What Pixelbyte said it charged; null until accepted. */
     upstreamCostMicroCents: money('upstream_cost_micro_cents'),
     /** upstream_cost_micro_cents ≠ list_cost_micro_cents: finance must look. */
@@ -227,7 +239,7 @@ export const jobs = pgTable(
     index('jobs_status_created_idx').on(t.status, t.createdAt.desc(), t.id.desc()),
     index('jobs_created_idx').on(t.createdAt.desc(), t.id.desc()),
     index('jobs_poll_idx').on(t.nextPollAt).where(sql`${t.status} IN (${IN_FLIGHT_JOB_STATUS_LIST})`),
-    index('jobs_upstream_job_id_idx').on(t.upstreamJobId),
+    uniqueIndex('jobs_upstream_job_id_idx').on(t.upstreamJobId),
     uniqueIndex('jobs_hold_idx').on(t.holdId),
     check('jobs_cost_check', sql`${t.costMicroCents} > 0 AND ${t.listCostMicroCents} >= 0`),
     check(
@@ -315,6 +327,10 @@ export const ledgerTransactions = pgTable(
     index('ledger_transactions_created_idx').on(t.createdAt.desc(), t.id.desc()),
     index('ledger_transactions_hold_idx').on(t.holdId),
     index('ledger_transactions_job_idx').on(t.jobId),
+    // A top-up's reference is its identity: one top-up per tenant and reference (credits.ts topUp).
+    uniqueIndex('ledger_transactions_top_up_reference_idx')
+      .on(t.tenantId, t.reference)
+      .where(sql`${t.kind} = 'top_up'`),
   ],
 );
 

@@ -6,6 +6,7 @@ import {
   listJobs,
   markJobUnknown,
   openJob,
+  recordCancelAnswered,
   releaseJob,
   secondsUntilFirstJobEnds,
 } from '@tollgate/db/ledger';
@@ -236,6 +237,16 @@ export async function submitJob({
       );
       throw err;
     }
+    if (captured.job.status === 'unknown') {
+      // Pixelbyte named an upstream job another of our jobs already holds: not captured (the tenant
+      // is not charged twice for one upstream job); the job stays unknown, flagged for review.
+      deps.metrics.jobTransitions.inc({ to: 'unknown' });
+      ctx.log.error(
+        { jobId: job.id, upstreamJobId: accepted.jobId },
+        'Pixelbyte answered with an upstream job already linked to another job; not captured, flagged for review',
+      );
+      return toJobView(captured.job);
+    }
     deps.metrics.money('captured', job.costMicroCents);
     failpoint('after-capture-commit');
     deps.metrics.jobTransitions.inc({ to: captured.job.status });
@@ -354,7 +365,8 @@ export async function listJobsForTenant({
 
 /**
  * Cancels a job Pixelbyte still has `pending`. The money moves only after reading the job back
- * from Pixelbyte (the truth): a cancelled upstream job is refunded once by advanceJob.
+ * from Pixelbyte (the truth): a cancelled upstream job is refunded once by advanceJob; the cancel's
+ * answer alone never refunds.
  */
 export async function cancelJobForTenant({
   ctx,
@@ -399,13 +411,13 @@ export async function cancelJobForTenant({
       details: { jobId: job.id },
     });
   }
-  // Pixelbyte confirmed: the read-back applies it (refund once). Should that read fail, the
-  // confirmation stands for the job's status, but only if it said `cancelled` (a status-less answer
-  // is read as such by the schema's default; any other status is not a cancellation).
-  const confirmed = res.value.status === 'cancelled';
-  const synced = await syncJobWithUpstream(ctx, job, {
-    actor: ctx.principal.sub,
-    ...(confirmed ? { assumeStatus: 'cancelled' as const } : {}),
-  });
+  // Pixelbyte answered: only a read of the job moves money (refund once when it reads cancelled).
+  // A `cancelled` answer alone refunds nothing: it is recorded, and should the job then read
+  // completed or failed, it is settled as read (charged / refunded) and flagged for review
+  // (docs/reliability.md, attack table). Until a read succeeds the job stays as it is (the
+  // poller and webhooks settle it); any status other than `cancelled` is not a cancellation.
+  const answeredCancelled = res.value.status === 'cancelled';
+  const recorded = answeredCancelled ? await recordCancelAnswered(ctx.deps.db, job.id) : undefined;
+  const synced = await syncJobWithUpstream(ctx, recorded ?? job, { actor: ctx.principal.sub });
   return toJobView(synced.job);
 }

@@ -1,6 +1,6 @@
 import type { Job } from '@tollgate/db';
 import { advanceJob } from '@tollgate/db/ledger';
-import type { UpstreamJob, UpstreamJobStatus } from '@tollgate/pixelbyte';
+import type { UpstreamJob } from '@tollgate/pixelbyte';
 import type { ServiceCtx } from './context.ts';
 
 export type SyncResult = { job: Job; changed: boolean; upstream: UpstreamJob | null };
@@ -18,7 +18,7 @@ export type SyncResult = { job: Job; changed: boolean; upstream: UpstreamJob | n
 export async function syncJobWithUpstream(
   ctx: ServiceCtx,
   job: Job,
-  opts: { actor: string; upstreamJobIdHint?: string | undefined; assumeStatus?: UpstreamJobStatus },
+  opts: { actor: string; upstreamJobIdHint?: string | undefined },
 ): Promise<SyncResult> {
   const read = await readUpstreamJob(ctx, job, opts);
   if (!read) return { job, changed: false, upstream: null };
@@ -31,12 +31,11 @@ export type UpstreamRead = { upstreamJobId: string; upstream: UpstreamJob };
 /**
  * The first half of `syncJobWithUpstream`: the job as Pixelbyte reports it (no database work), or
  * null when there is no upstream id to read or the read failed (logged; the job is left as it is).
- * With `assumeStatus`, a failed read stands for that status (cancel: upstream refused or is down).
  */
 export async function readUpstreamJob(
   ctx: ServiceCtx,
   job: Job,
-  opts: { upstreamJobIdHint?: string | undefined; assumeStatus?: UpstreamJobStatus },
+  opts: { upstreamJobIdHint?: string | undefined },
 ): Promise<UpstreamRead | null> {
   const { deps } = ctx;
   const upstreamJobId = job.upstreamJobId ?? opts.upstreamJobIdHint;
@@ -51,19 +50,6 @@ export async function readUpstreamJob(
     code: res.ok ? 'OK' : res.error.code,
   });
   if (res.ok) return { upstreamJobId, upstream: res.value };
-  if (opts.assumeStatus) {
-    const upstream: UpstreamJob = {
-      jobId: upstreamJobId,
-      status: opts.assumeStatus,
-      progress: null,
-      output: null,
-      outputs: [],
-      error: null,
-      createdAt: null,
-      completedAt: null,
-    };
-    return { upstreamJobId, upstream };
-  }
   ctx.log.warn({ jobId: job.id, upstreamJobId, code: res.error.code }, 'could not read job from Pixelbyte');
   return null;
 }

@@ -37,6 +37,7 @@ describe('topUp', () => {
       transactionId: expect.stringMatching(/^txn_/),
       replayed: false,
       availableMicroCents: 5_000_000n,
+      idempotencyKey: 'pay-1',
     });
     for (const r of replays) {
       expect(r, 'replay returns the original result').toEqual({ ...first, replayed: true });
@@ -127,14 +128,14 @@ describe('topUp', () => {
       tenantId: tenant.id,
       amountMicroCents: big,
       idempotencyKey: `big1-${tenant.id}`,
-      reference: 'x',
+      reference: 'x1',
       actor: 'a',
     });
     const r2 = await topUp(t.db, {
       tenantId: tenant.id,
       amountMicroCents: 2n ** 62n + 3n,
       idempotencyKey: `big2-${tenant.id}`,
-      reference: 'x',
+      reference: 'x2',
       actor: 'a',
     });
     expect(r1).toMatchObject({ ok: true, availableMicroCents: big });
@@ -144,7 +145,7 @@ describe('topUp', () => {
       tenantId: tenant.id,
       amountMicroCents: 2n ** 62n,
       idempotencyKey: `big3-${tenant.id}`,
-      reference: 'x',
+      reference: 'x3',
       actor: 'a',
     });
     expect(over).toEqual({ ok: false, reason: 'AMOUNT_OUT_OF_RANGE' });

@@ -1,5 +1,5 @@
 // Admin money movements: top-ups and signed adjustments of a tenant's available balance.
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { newId } from '../ids';
 import { ledgerLines, ledgerTransactions } from '../schema';
@@ -50,7 +50,21 @@ export interface AdjustInput {
 }
 
 export type CreditResult =
-  | { ok: true; transactionId: string; replayed: boolean; availableMicroCents: bigint }
+  | {
+      ok: true;
+      transactionId: string;
+      replayed: boolean;
+      availableMicroCents: bigint;
+      /** The caller key the credit was recorded under (on a replay by reference: the original's). */
+      idempotencyKey: string;
+    }
+  | {
+      ok: false;
+      /** A top-up with this tenant and reference exists for another amount (the reference is its identity). */
+      reason: 'REFERENCE_CONFLICT';
+      transactionId: string;
+      amountMicroCents: bigint;
+    }
   | {
       ok: false;
       /**
@@ -67,14 +81,17 @@ export type AdjustResult =
 
 // Caller keys of top-ups and adjustments share one namespace, distinct from the keys the ledger
 // derives for holds, so no caller key can ever collide with (and block) a hold resolution.
-const creditKey = (key: string) => `credit:${key}`;
+const CREDIT_KEY_PREFIX = 'credit:';
+const creditKey = (key: string) => `${CREDIT_KEY_PREFIX}${key}`;
 
-/** Replays a committed credit with the same key: same fingerprint → original result, else conflict. */
-async function replayCredit(tx: Tx, key: string, fingerprint: string): Promise<CreditResult | undefined> {
+/** A committed credit with its tenant_available line (what a replay answers). */
+async function findCredit(tx: Tx, where: SQL | undefined) {
   const [existing] = await tx
     .select({
       id: ledgerTransactions.id,
+      key: ledgerTransactions.idempotencyKey,
       fingerprint: ledgerTransactions.requestFingerprint,
+      amount: ledgerLines.amountMicroCents,
       availableAfter: ledgerLines.balanceAfterMicroCents,
     })
     .from(ledgerTransactions)
@@ -82,15 +99,57 @@ async function replayCredit(tx: Tx, key: string, fingerprint: string): Promise<C
       ledgerLines,
       sql`${ledgerLines.transactionId} = ${ledgerTransactions.id} AND ${ledgerLines.account} = 'tenant_available'`,
     )
-    .where(eq(ledgerTransactions.idempotencyKey, key));
-  if (!existing) return undefined;
-  if (existing.fingerprint !== fingerprint) return { ok: false, reason: 'IDEMPOTENCY_CONFLICT' };
+    .where(where);
+  return existing;
+}
+
+function replayed(existing: NonNullable<Awaited<ReturnType<typeof findCredit>>>): CreditResult {
   return {
     ok: true,
     transactionId: existing.id,
     replayed: true,
     availableMicroCents: existing.availableAfter ?? 0n,
+    idempotencyKey: existing.key.slice(CREDIT_KEY_PREFIX.length),
   };
+}
+
+/** Replays a committed credit with the same key: same fingerprint → original result, else conflict. */
+async function replayCredit(tx: Tx, key: string, fingerprint: string): Promise<CreditResult | undefined> {
+  const existing = await findCredit(tx, eq(ledgerTransactions.idempotencyKey, key));
+  if (!existing) return undefined;
+  if (existing.fingerprint !== fingerprint) return { ok: false, reason: 'IDEMPOTENCY_CONFLICT' };
+  return replayed(existing);
+}
+
+/**
+ * A top-up's reference (payment id, invoice…) is its identity, whatever key it came with: the same
+ * tenant and reference again is a replay when the amount is the same (the original's answer), and a
+ * REFERENCE_CONFLICT when it is not (a second credit for one payment was the bug). Called under the
+ * reference's advisory lock; a unique index (tenant_id, reference) on top-ups backs it.
+ */
+async function replayTopUpReference(
+  tx: Tx,
+  tenantId: string,
+  reference: string,
+  amount: bigint,
+): Promise<CreditResult | undefined> {
+  const existing = await findCredit(
+    tx,
+    and(
+      eq(ledgerTransactions.kind, 'top_up'),
+      eq(ledgerTransactions.tenantId, tenantId),
+      eq(ledgerTransactions.reference, reference),
+    ),
+  );
+  if (!existing) return undefined;
+  if (existing.amount !== amount)
+    return {
+      ok: false,
+      reason: 'REFERENCE_CONFLICT',
+      transactionId: existing.id,
+      amountMicroCents: existing.amount,
+    };
+  return replayed(existing);
 }
 
 /** Adds money to a tenant's available balance (platform_funding −x, tenant_available +x). */
@@ -114,6 +173,9 @@ export async function topUp(db: Db, input: TopUpInput): Promise<CreditResult> {
     await lockKey(tx, key);
     const replay = await replayCredit(tx, key, fingerprint);
     if (replay) return replay;
+    await lockKey(tx, `top-up-reference:${input.tenantId}:${input.reference}`);
+    const byReference = await replayTopUpReference(tx, input.tenantId, input.reference, amount);
+    if (byReference) return byReference;
     const [balance] = await rows<{ available_micro_cents: bigint }>(
       tx,
       sql`UPDATE tenant_balances
@@ -160,7 +222,13 @@ export async function topUp(db: Db, input: TopUpInput): Promise<CreditResult> {
       after: { transactionId, amountMicroCents: amount, reference: input.reference },
       requestId: input.requestId,
     });
-    return { ok: true, transactionId, replayed: false, availableMicroCents: balance.available_micro_cents };
+    return {
+      ok: true,
+      transactionId,
+      replayed: false,
+      availableMicroCents: balance.available_micro_cents,
+      idempotencyKey: input.idempotencyKey,
+    };
   });
 }
 
@@ -245,6 +313,12 @@ export async function adjust(db: Db, input: AdjustInput): Promise<AdjustResult> 
       after: { transactionId, amountMicroCents: amount, reason: input.reason },
       requestId: input.requestId,
     });
-    return { ok: true, transactionId, replayed: false, availableMicroCents: balance.available_micro_cents };
+    return {
+      ok: true,
+      transactionId,
+      replayed: false,
+      availableMicroCents: balance.available_micro_cents,
+      idempotencyKey: input.idempotencyKey,
+    };
   });
 }

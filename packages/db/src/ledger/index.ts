@@ -52,6 +52,7 @@ export {
   type OpenJobResult,
   openJob,
   type ReleaseJobInput,
+  recordCancelAnswered,
   releaseJob,
   secondsUntilFirstJobEnds,
   type UpstreamJobState,

@@ -29,6 +29,7 @@ import {
   jsonSafe,
   PG_BIGINT_MAX,
   preparedRows,
+  rows,
   type Tx,
 } from './internal';
 
@@ -379,7 +380,7 @@ export async function captureJob(db: Db, input: CaptureJobInput): Promise<{ ok: 
           ok: true as const,
           job: await saveJob(tx, job.id, {
             needsReview: true,
-            upstreamJobId: job.upstreamJobId ?? input.upstreamJobId,
+            ...(await linkUpstreamJobId(tx, job, input.upstreamJobId)),
             upstreamCostMicroCents: job.upstreamCostMicroCents ?? input.upstreamCostMicroCents,
           }),
         };
@@ -477,15 +478,18 @@ export async function markJobUnknown(
       input.upstreamJobId !== undefined &&
       job.upstreamJobId === null &&
       (job.status === 'submitting' || job.status === 'unknown');
-    const idFields = learnsId
-      ? {
-          upstreamJobId: input.upstreamJobId,
-          nextPollAt: sql`now()`,
-          ...(input.upstreamCostMicroCents === undefined
-            ? {}
-            : { upstreamCostMicroCents: input.upstreamCostMicroCents }),
-        }
-      : {};
+    const link = learnsId ? await linkUpstreamJobId(tx, job, input.upstreamJobId) : {};
+    // An id another job holds is not stored (kept as collided_upstream_job_id, flagged): nothing to poll.
+    const idFields =
+      learnsId && 'upstreamJobId' in link
+        ? {
+            ...link,
+            nextPollAt: sql`now()`,
+            ...(input.upstreamCostMicroCents === undefined
+              ? {}
+              : { upstreamCostMicroCents: input.upstreamCostMicroCents }),
+          }
+        : link;
     if (job.status === 'unknown' && learnsId)
       return { ok: true as const, job: await saveJob(tx, job.id, idFields) };
     if (job.status !== 'submitting') return { ok: true as const, job };
@@ -494,6 +498,42 @@ export async function markJobUnknown(
       job: await saveJob(tx, job.id, { status: 'unknown', error: jsonSafe(input.error), ...idFields }),
     };
   });
+}
+
+/**
+ * The fields that link `job` to `upstreamJobId`, for a job that has none yet: the id itself when no
+ * other job holds it, else (one upstream job named for two of ours) the id kept aside as
+ * `collidedUpstreamJobId` and the job flagged needs_review. Serialised per upstream id by
+ * `tollgate_upstream_job_id_free` (migration 0014), the check the capture function makes too.
+ */
+async function linkUpstreamJobId(
+  tx: Tx,
+  job: Job,
+  upstreamJobId: string | undefined,
+): Promise<
+  { upstreamJobId: string } | { collidedUpstreamJobId: string; needsReview: true } | Record<string, never>
+> {
+  if (job.upstreamJobId !== null || upstreamJobId === undefined) return {};
+  const [row] = await rows<{ free: boolean }>(
+    tx,
+    sql`SELECT tollgate_upstream_job_id_free(${job.id}, ${upstreamJobId}) AS free`,
+  );
+  return row?.free ? { upstreamJobId } : { collidedUpstreamJobId: upstreamJobId, needsReview: true };
+}
+
+/**
+ * Records that Pixelbyte answered our cancel of a job in progress with `cancelled` (the first such
+ * answer wins). No money moves on that answer: the job is refunded only when a read of the job
+ * shows it cancelled (or failed); should it complete instead, tollgate_complete_job (migration 0014)
+ * and advanceJob flag it needs_review. Returns the job, changed or not.
+ */
+export async function recordCancelAnswered(db: Db, jobId: string): Promise<Job | undefined> {
+  const [job] = await db
+    .update(jobs)
+    .set({ cancelAnsweredAt: sql`coalesce(${jobs.cancelAnsweredAt}, now())`, updatedAt: sql`now()` })
+    .where(and(eq(jobs.id, jobId), inArray(jobs.status, ['pending', 'processing'])))
+    .returning();
+  return job;
 }
 
 /**
@@ -601,6 +641,10 @@ export async function advanceJob(
         input.actor,
       );
       if (!capturedJob) throw new Error(`bug: locked job ${job.id} (${job.status}) not capturable`);
+      // The upstream id is another job's (one upstream job, two of ours): not captured, left
+      // `unknown` and flagged by the capture; its outcome is resolved like any unknown one.
+      if (capturedJob.status === 'unknown')
+        return { ok: true as const, job: capturedJob, changed: true, captured: false };
       job = capturedJob;
       captured = true;
     }
@@ -629,6 +673,9 @@ export async function advanceJob(
         await endActiveJob(tx, job.tenantId);
         job = await saveJob(tx, job.id, {
           status: target,
+          // Pixelbyte answered our cancel `cancelled`, and the job failed instead: the refund follows
+          // the failure (Pixelbyte refunds failed jobs), the disagreement goes to finance.
+          needsReview: job.needsReview || (target !== 'cancelled' && job.cancelAnsweredAt !== null),
           refundedMicroCents: refunded.refundedMicroCents,
           error: input.upstream.error ? jsonSafe(input.upstream.error) : null,
           completedAt: input.upstream.completedAt ?? sql`now()`,

@@ -36,7 +36,11 @@ export interface Discrepancy {
 
 /** Not errors in the books, but things finance must look at. */
 export interface ReviewFlag {
-  kind: 'UPSTREAM_COST_MISMATCH' | 'NEEDS_REVIEW';
+  /**
+   * UPSTREAM_JOB_ID_COLLISION: Pixelbyte named, for this job, an upstream job already linked to
+   * another of ours (`holderJobId` in the details); this job was not captured for it.
+   */
+  kind: 'UPSTREAM_COST_MISMATCH' | 'NEEDS_REVIEW' | 'UPSTREAM_JOB_ID_COLLISION';
   tenantId: string;
   jobId: string;
   details: string;
@@ -189,13 +193,16 @@ export async function reconcile(db: Db): Promise<ReconcileResult> {
         needs_review: boolean;
         upstream_cost: bigint | null;
         list_cost: bigint;
+        collided_upstream_job_id: string | null;
+        collision_holder: string | null;
       }>(
         tx,
         sql`SELECT j.id, j.tenant_id, j.status, h.status AS hold_status, h.refunded_at IS NOT NULL AS hold_refunded,
               j.cost_micro_cents AS cost, j.refunded_micro_cents AS refunded,
               (j.status IN (${IN_FLIGHT_JOB_STATUS_LIST}) AND j.deadline_at < now()) AS overdue,
               j.cost_mismatch, j.needs_review, j.upstream_cost_micro_cents AS upstream_cost,
-              j.list_cost_micro_cents AS list_cost
+              j.list_cost_micro_cents AS list_cost, j.collided_upstream_job_id,
+              (SELECT o.id FROM jobs o WHERE o.upstream_job_id = j.collided_upstream_job_id) AS collision_holder
             FROM jobs j LEFT JOIN holds h ON h.id = j.hold_id`,
       );
       for (const j of jobChecks) {
@@ -217,6 +224,14 @@ export async function reconcile(db: Db): Promise<ReconcileResult> {
             tenantId: j.tenant_id,
             jobId: j.id,
             details: `upstream charged ${j.upstream_cost}, list price ${j.list_cost}`,
+          });
+        }
+        if (j.collided_upstream_job_id !== null) {
+          flags.push({
+            kind: 'UPSTREAM_JOB_ID_COLLISION',
+            tenantId: j.tenant_id,
+            jobId: j.id,
+            details: `Pixelbyte named upstream job ${j.collided_upstream_job_id} for this job, already linked to job ${j.collision_holder ?? '(none now)'}; not captured for it (job ${j.status})`,
           });
         }
         if (j.needs_review) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type AdjustResult, adjust, topUp } from '@tollgate/db/ledger';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
@@ -29,6 +30,16 @@ function creditRefusalError(r: CreditRefusal, tenantId: string): DomainError {
         message:
           'this idempotencyKey was already used for a different credit operation (top-ups and adjustments share one key namespace); nothing was written',
       });
+    case 'REFERENCE_CONFLICT':
+      return new DomainError({
+        code: 'CONFLICT',
+        reason: 'REFERENCE_CONFLICT',
+        message: `this tenant already has a top-up with this reference for ${r.amountMicroCents} micro-cents (${r.transactionId}); a reference names one top-up, so another amount is refused. Nothing was written`,
+        details: {
+          transactionId: r.transactionId,
+          amountMicroCents: toWireAmount(r.amountMicroCents),
+        },
+      });
     case 'TENANT_NOT_FOUND':
       return new DomainError({
         code: 'NOT_FOUND',
@@ -56,37 +67,42 @@ function creditRefusalError(r: CreditRefusal, tenantId: string): DomainError {
 }
 
 /**
- * The idempotency key of a credit sent without one: derived from what was asked (kind, tenant,
- * amount, reference or reason), so the same credit sent twice (a retry after a timeout, a double
- * click, a re-run script) is applied once and the second answer says `replayed: true`. Two credits
- * identical in all of these on purpose need keys of their own. The format is the one the CLI derived
- * before the gateway did (`cli-…`), so a credit sent by an older CLI and retried by a newer one (or
- * the other way round) is still one credit.
+ * The idempotency key of a top-up sent without one: derived from what was asked (tenant, amount,
+ * reference), so the same top-up sent twice (a retry after a timeout, a double click, a re-run
+ * script) is applied once and the second answer says `replayed: true`. The format is the one the CLI
+ * derived before the gateway did (`cli-topup-…`), so a top-up sent by an older CLI and retried by a
+ * newer one (or the other way round) is still one credit. (The ledger also treats the reference as
+ * the top-up's identity, whatever the key: same amount → replay, another amount → REFERENCE_CONFLICT.)
  */
-export function derivedCreditKey(
-  kind: 'topup' | 'adjust',
-  tenantId: string,
-  amountMicroCents: bigint,
-  text: string,
-): string {
-  return `cli-${kind}-${sha256Hex(`${kind}\n${tenantId}\n${amountMicroCents}\n${text}`).slice(0, 32)}`;
+export function derivedTopUpKey(tenantId: string, amountMicroCents: bigint, reference: string): string {
+  return `cli-topup-${sha256Hex(`topup\n${tenantId}\n${amountMicroCents}\n${reference}`).slice(0, 32)}`;
+}
+
+/**
+ * The idempotency key of an adjustment sent without one: a fresh key, so two identical adjustments
+ * (same tenant, amount and reason) are two adjustments, never a silent replay (a reason is a
+ * free-text explanation, not an identity: "goodwill" twice is two credits). The answer carries the
+ * key: a caller that may retry passes a key of its own (or the one answered) to be applied once.
+ */
+export function freshAdjustKey(): string {
+  return `adjust-${randomUUID()}`;
 }
 
 /** The wire answer of a credit, or the refusal thrown as a DomainError. */
-function creditOutcome(r: AdjustResult, tenantId: string, idempotencyKey: string) {
+function creditOutcome(r: AdjustResult, tenantId: string) {
   if (!r.ok) throw creditRefusalError(r, tenantId);
   return {
     transactionId: r.transactionId,
     replayed: r.replayed,
     availableMicroCents: toWireAmount(r.availableMicroCents),
-    /** The key the credit was recorded under (the caller's, or the derived one). */
-    idempotencyKey,
+    /** The key the credit was recorded under (the caller's, the derived one, or a replayed top-up's). */
+    idempotencyKey: r.idempotencyKey,
   };
 }
 
 /**
  * Credits a tenant (idempotent by key: a replay returns the original result; other arguments →
- * CONFLICT). No key → `derivedCreditKey` of the tenant, amount and reference.
+ * CONFLICT; and by reference, see derivedTopUpKey). No key → `derivedTopUpKey`.
  */
 export async function topUpAsAdmin({
   ctx,
@@ -101,8 +117,7 @@ export async function topUpAsAdmin({
   };
 }) {
   const idempotencyKey =
-    input.idempotencyKey ??
-    derivedCreditKey('topup', input.tenantId, input.amountMicroCents, input.reference);
+    input.idempotencyKey ?? derivedTopUpKey(input.tenantId, input.amountMicroCents, input.reference);
   const r = await topUp(ctx.deps.db, {
     tenantId: input.tenantId,
     amountMicroCents: input.amountMicroCents,
@@ -113,12 +128,12 @@ export async function topUpAsAdmin({
     actor: ctx.principal.sub,
     requestId: ctx.requestId,
   });
-  return creditOutcome(r, input.tenantId, idempotencyKey);
+  return creditOutcome(r, input.tenantId);
 }
 
 /**
- * Corrects a balance up or down (signed amount; idempotent by key like topUp, derived from the
- * tenant, amount and reason when omitted). Never below zero:
+ * Corrects a balance up or down (signed amount; idempotent by key like topUp; without a key every
+ * call is a new adjustment, see freshAdjustKey). Never below zero:
  * a debit larger than the available balance is refused with PRECONDITION_FAILED and nothing is
  * written (the ledger's conditional UPDATE decides, not a read here).
  */
@@ -129,8 +144,7 @@ export async function adjustAsAdmin({
   ctx: PrincipalCtx;
   input: { tenantId: string; amountMicroCents: bigint; idempotencyKey?: string | undefined; reason: string };
 }) {
-  const idempotencyKey =
-    input.idempotencyKey ?? derivedCreditKey('adjust', input.tenantId, input.amountMicroCents, input.reason);
+  const idempotencyKey = input.idempotencyKey ?? freshAdjustKey();
   const r = await adjust(ctx.deps.db, {
     tenantId: input.tenantId,
     amountMicroCents: input.amountMicroCents,
@@ -140,5 +154,5 @@ export async function adjustAsAdmin({
     actor: ctx.principal.sub,
     requestId: ctx.requestId,
   });
-  return creditOutcome(r, input.tenantId, idempotencyKey);
+  return creditOutcome(r, input.tenantId);
 }
