@@ -253,7 +253,9 @@ describe('admin.jobs: find stuck / unknown jobs and settle them by decision', ()
     const after = await h.admin.admin.reconcile.query();
     expect(after.discrepancies).toEqual([]);
     expect(after.ok).toBe(true);
-    expect(after.totals.netMicroCents).toBe(after.totals.chargedMicroCents - after.totals.refundedMicroCents);
+    expect(BigInt(after.totals.netMicroCentsExact)).toBe(
+      BigInt(after.totals.chargedMicroCentsExact) - BigInt(after.totals.refundedMicroCentsExact),
+    );
 
     const missing = await expectTRPCError(
       h.admin.admin.jobs.resolve.mutate({ jobId: 'job_nope', decision: 'charge', reason: 'x' }),

@@ -1,6 +1,7 @@
 // Issue 23 (money items): what an adversarial review found, end to end through the real gateway,
 // the Pixelbyte simulator and Postgres. Each case failed before its fix (docs/reliability.md, attack table).
 import { jobs } from '@tollgate/db';
+import { captureJob, openJob } from '@tollgate/db/ledger';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,6 +9,7 @@ import {
   CHEAP_MODEL,
   CHEAP_PRICE,
   type Harness,
+  makeClient,
   rowCounts,
   startHarness,
   waitFor,
@@ -86,6 +88,46 @@ describe('money hardening (issue 23)', () => {
     // Still listed once resolved: finance sees the collision whatever became of the job.
     const after = await h.admin.admin.reconcile.query();
     expect(after.flags.map((f) => [f.kind, f.jobId])).toContainEqual(['UPSTREAM_JOB_ID_COLLISION', b.id]);
+    await h.expectReconciled();
+  });
+
+  it('a completed job whose upstream cost was never learned is flagged UPSTREAM_COST_UNKNOWN, and usage counts it apart from margin', async () => {
+    const { client, tenantId } = await h.createTenant({ balanceMicroCents: BALANCE });
+    const from = new Date(Date.now() - 60_000).toISOString();
+    // The submit's answer is lost: the webhook captures the job, but Pixelbyte's charge is not in it.
+    h.sim.control.loseAnswerNextSubmits(1);
+    const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    expect(job.status).toBe('unknown');
+    const simJob = h.sim.control.jobs().find((j) => j.webhookUrl?.includes(job.id));
+    await h.sim.control.advance(simJob?.jobId ?? '', 'completed');
+    await waitFor(async () => (await client.jobs.get.query({ id: job.id })).status === 'completed', {
+      what: 'the webhook completed the job',
+    });
+    // And one job of the same tenant whose cost is known, for contrast.
+    const known = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    await h.sim.control.advance(known.upstreamJobId ?? '', 'completed');
+    await waitFor(async () => (await client.jobs.get.query({ id: known.id })).status === 'completed');
+
+    const report = await h.admin.admin.reconcile.query();
+    const flagged = report.flags.filter((f) => f.kind === 'UPSTREAM_COST_UNKNOWN' && f.tenantId === tenantId);
+    expect(flagged.map((f) => f.jobId)).toEqual([job.id]);
+
+    const finance = makeClient(h.url, await h.token({ role: 'finance', sub: 'finance-ann' }));
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const usage = await finance.finance.usage.query({ from, to, groupBy: ['tenant'] });
+    const row = usage.rows.find((r) => r.tenantId === tenantId);
+    expect(row).toMatchObject({
+      completedJobs: 2,
+      chargedMicroCents: 2 * CHEAP_PRICE,
+      upstreamCostMicroCents: CHEAP_PRICE,
+      upstreamCostUnknownJobs: 1,
+      upstreamCostUnknownChargedMicroCents: CHEAP_PRICE,
+      marginIncludesUpstreamCostUnknown: true,
+      // The margin counts the unknown job's whole charge (its cost as 0), as the row says.
+      marginMicroCents: CHEAP_PRICE,
+    });
+    expect(usage.totals.upstreamCostUnknownJobs).toBeGreaterThanOrEqual(1);
+    expect(usage.totals.marginIncludesUpstreamCostUnknown).toBe(true);
     await h.expectReconciled();
   });
 
@@ -253,5 +295,112 @@ describe('amounts that are not exact integers in the request text (issue 23, ite
       }
     }
     expect(await rowCounts(h.db)).toEqual(before);
+  });
+});
+
+describe('totals past 2^53 (issue 23, item 6)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  // About $5 billion each: every balance fits a JSON number exactly, their sum does not.
+  const FIVE_BILLION_USD = 5_000_000_000_000_000n;
+  const TWICE = 2n * FIVE_BILLION_USD; // 10^16 > 2^53 − 1 = 9,007,199,254,740,991
+
+  it('finance.balances, finance.usage and admin.reconcile answer sums past 2^53 exactly (strings beside null numbers), also after the balances are spent', async () => {
+    const from = new Date(Date.now() - 60_000).toISOString();
+    const finance = makeClient(h.url, await h.token({ role: 'finance', sub: 'finance-big' }));
+    const tenants = [
+      await h.createTenant({ balanceMicroCents: 0 }),
+      await h.createTenant({ balanceMicroCents: 0 }),
+    ];
+    for (const [i, t] of tenants.entries()) {
+      await h.admin.admin.credits.topUp.mutate({
+        tenantId: t.tenantId,
+        amountMicroCents: FIVE_BILLION_USD.toString(),
+        reference: `WIRE-BIG-${i}`,
+      });
+    }
+    const balances = await finance.finance.balances.query();
+    expect(balances.balanced).toBe(true);
+    expect(balances.tenants.filter((t) => t.availableMicroCents === Number(FIVE_BILLION_USD))).toHaveLength(
+      2,
+    );
+    expect(balances.totals).toMatchObject({
+      availableMicroCents: null,
+      availableMicroCentsExact: TWICE.toString(),
+    });
+    expect(balances.platform).toMatchObject({
+      fundingMicroCents: null,
+      fundingMicroCentsExact: (-TWICE).toString(),
+      revenueMicroCents: 0,
+      revenueMicroCentsExact: '0',
+    });
+
+    // Each tenant spends it all on one job (the ledger's own calls: no price list has such a model).
+    for (const [i, t] of tenants.entries()) {
+      const opened = await openJob(h.db.db, {
+        tenantId: t.tenantId,
+        model: CHEAP_MODEL,
+        input: CHEAP_INPUT,
+        quoteMicroCents: FIVE_BILLION_USD,
+        listCostMicroCents: FIVE_BILLION_USD,
+        priceVersion: 'test-big',
+        fingerprint: `big-${i}`,
+        tags: [],
+      });
+      if (!opened.ok) throw new Error(`open: ${opened.reason}`);
+      await captureJob(h.db.db, {
+        jobId: opened.job.id,
+        upstreamJobId: `job_big_${i}_${t.tenantId}`,
+        upstreamCostMicroCents: FIVE_BILLION_USD,
+        estimatedCompletionTime: null,
+      });
+    }
+    // Balances are back near zero; the cumulative funding and revenue totals stay past 2^53.
+    const after = await finance.finance.balances.query();
+    expect(after.balanced).toBe(true);
+    expect(after.totals).toMatchObject({ availableMicroCents: 0, heldMicroCents: 0 });
+    expect(after.platform).toMatchObject({
+      fundingMicroCents: null,
+      fundingMicroCentsExact: (-TWICE).toString(),
+      revenueMicroCents: null,
+      revenueMicroCentsExact: TWICE.toString(),
+    });
+
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const usage = await finance.finance.usage.query({ from, to, groupBy: ['tenant'] });
+    expect(usage.totals).toMatchObject({
+      chargedMicroCents: null,
+      chargedMicroCentsExact: TWICE.toString(),
+      upstreamCostMicroCents: null,
+      upstreamCostMicroCentsExact: TWICE.toString(),
+      marginMicroCents: 0,
+      marginMicroCentsExact: '0',
+    });
+    for (const t of tenants) {
+      expect(usage.rows.find((r) => r.tenantId === t.tenantId)).toMatchObject({
+        chargedMicroCents: Number(FIVE_BILLION_USD),
+        chargedMicroCentsExact: FIVE_BILLION_USD.toString(),
+      });
+    }
+    const reconciled = await h.admin.admin.reconcile.query();
+    expect(reconciled.ok).toBe(true);
+    expect(reconciled.totals).toMatchObject({
+      chargedMicroCents: null,
+      chargedMicroCentsExact: TWICE.toString(),
+    });
+    // The CSV carries integers as text: exact at any size.
+    const csv = await fetch(
+      `${h.url}/reports/usage.csv?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&groupBy=`,
+      { headers: { authorization: `Bearer ${await h.token({ role: 'finance', sub: 'finance-big' })}` } },
+    );
+    expect(csv.status).toBe(200);
+    expect(await csv.text()).toContain(TWICE.toString());
+    await h.expectReconciled();
   });
 });

@@ -135,9 +135,9 @@ describe('finance reports equal the ledger to the micro-cent', () => {
   it('finance.usage: totals and row sums equal the ledger; counts by status; margin = net − upstream', async () => {
     const finance = makeClient(h.url, financeToken);
     const r = await finance.finance.usage.query({ ...period, groupBy: ['tenant', 'model', 'day'] });
-    expect(BigInt(r.totals.chargedMicroCents)).toBe(ledger.charged);
-    expect(BigInt(r.totals.refundedMicroCents)).toBe(ledger.refunded);
-    expect(BigInt(r.totals.netMicroCents)).toBe(ledger.net);
+    expect(BigInt(r.totals.chargedMicroCentsExact)).toBe(ledger.charged);
+    expect(BigInt(r.totals.refundedMicroCentsExact)).toBe(ledger.refunded);
+    expect(BigInt(r.totals.netMicroCentsExact)).toBe(ledger.net);
     expect(r.totals).toMatchObject({
       jobs: 6,
       completedJobs: 2,
@@ -148,13 +148,15 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     });
     // Pixelbyte charged list price for the 5 accepted jobs and refunded the 3 failed/cancelled ones.
     expect(r.totals.upstreamCostMicroCents).toBe(2 * CHEAP_PRICE);
-    expect(r.totals.marginMicroCents).toBe(r.totals.netMicroCents - r.totals.upstreamCostMicroCents);
+    expect(r.totals.marginMicroCents).toBe(
+      Number(r.totals.netMicroCents) - Number(r.totals.upstreamCostMicroCents),
+    );
     expect(r.rows).toHaveLength(2);
-    const sum = (k: 'chargedMicroCents' | 'refundedMicroCents' | 'netMicroCents' | 'jobs') =>
+    const sum = (k: 'chargedMicroCentsExact' | 'refundedMicroCentsExact' | 'netMicroCentsExact' | 'jobs') =>
       r.rows.reduce((s, row) => s + BigInt(row[k]), 0n);
-    expect(sum('chargedMicroCents')).toBe(ledger.charged);
-    expect(sum('refundedMicroCents')).toBe(ledger.refunded);
-    expect(sum('netMicroCents')).toBe(ledger.net);
+    expect(sum('chargedMicroCentsExact')).toBe(ledger.charged);
+    expect(sum('refundedMicroCentsExact')).toBe(ledger.refunded);
+    expect(sum('netMicroCentsExact')).toBe(ledger.net);
     expect(sum('jobs')).toBe(6n);
     for (const row of r.rows) {
       expect(row.model).toBe(CHEAP_MODEL);
@@ -298,7 +300,7 @@ describe('finance reports equal the ledger to the micro-cent', () => {
 
     const balances = await finance.finance.balances.query();
     expect(balances.balanced).toBe(true);
-    expect(BigInt(balances.platform.revenueMicroCents)).toBe(ledger.net);
+    expect(BigInt(balances.platform.revenueMicroCentsExact)).toBe(ledger.net);
   });
 
   it('ledger.csv is byte for byte the RFC 4180 encoding of the ledger rows (CRLF, quoting, USD), formula-like text neutralised', async () => {
@@ -456,7 +458,7 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     const r = await h.admin.admin.reconcile.query();
     expect(r.discrepancies).toEqual([]);
     expect(r.ok).toBe(true);
-    expect(BigInt(r.totals.netMicroCents)).toBe(ledger.net);
+    expect(BigInt(r.totals.netMicroCentsExact)).toBe(ledger.net);
     expect(r.totals.upstreamCostMicroCents).toBe(2 * CHEAP_PRICE);
   });
 });

@@ -12,7 +12,8 @@ export const MAX_WIRE_MICRO_CENTS = BigInt(Number.MAX_SAFE_INTEGER);
  * Wire ↔ inside conversions for money. Inside: bigint micro-cents. On the wire (JSON): a safe
  * integer number, or (input only) a string of digits for callers that keep amounts as strings.
  * Outputs beyond 2^53 − 1 cannot be represented exactly in JSON numbers: rather than send a rounded
- * amount we fail the call with AMOUNT_OUT_OF_RANGE (documented in the README).
+ * amount we fail the call with AMOUNT_OUT_OF_RANGE (documented in the README). For a single balance or
+ * charge, which the ledger keeps within that range. A total (a sum) goes through `wireTotals` instead.
  */
 export function toWireAmount(microCents: bigint): number {
   try {
@@ -24,6 +25,33 @@ export function toWireAmount(microCents: bigint): number {
       message: 'an amount exceeds the safe-integer range of JSON numbers and cannot be sent exactly',
     });
   }
+}
+
+/** A JSON number when the amount fits one exactly (|n| ≤ 2^53 − 1), else null. Never throws, never rounds. */
+export function exactNumberOrNull(microCents: bigint): number | null {
+  return microCents <= MAX_WIRE_MICRO_CENTS && microCents >= -MAX_WIRE_MICRO_CENTS
+    ? Number(microCents)
+    : null;
+}
+
+/** `wireTotals`' answer: each field as a number (null past 2^53 − 1), and `<field>Exact` as a decimal string. */
+export type WireTotals<K extends string> = { [P in K]: number | null } & { [P in K as `${P}Exact`]: string };
+
+/**
+ * Totals (sums over tenants, jobs or time) on the wire. Every balance fits a JSON number exactly (the
+ * ledger refuses a credit past 2^53 − 1), but a sum of them need not: two tenants at $5 billion each,
+ * or the funding total of years of top-ups. A report must never fail because a sum is large, and
+ * never round it, so each total is sent twice: `xMicroCents`, the JSON number when it is exact, null
+ * beyond 2^53 − 1; and `xMicroCentsExact`, always, the exact decimal string ("18014398509481984").
+ * Read the string when you need every total exactly (`BigInt(x.totalMicroCentsExact)`).
+ */
+export function wireTotals<K extends string>(totals: Record<K, bigint>): WireTotals<K> {
+  const out: Record<string, number | string | null> = {};
+  for (const [key, value] of Object.entries(totals) as [K, bigint][]) {
+    out[key] = exactNumberOrNull(value);
+    out[`${key}Exact`] = value.toString();
+  }
+  return out as WireTotals<K>;
 }
 
 /**

@@ -2,7 +2,7 @@ import { reconcile } from '@tollgate/db/ledger';
 import { sql } from 'drizzle-orm';
 import type { PrincipalCtx } from '../context.ts';
 import { upstreamRefundedTheOperator } from '../finance/upstream-cost.ts';
-import { toWireAmount } from '../wire.ts';
+import { exactNumberOrNull, wireTotals } from '../wire.ts';
 
 export type ReconcileDiscrepancyView = {
   kind: string;
@@ -10,19 +10,25 @@ export type ReconcileDiscrepancyView = {
   jobId: string | null;
   holdId: string | null;
   transactionId: string | null;
+  /** null when n/a, or past 2^53 − 1 (then only the `…Exact` string carries it). */
   expectedMicroCents: number | null;
   actualMicroCents: number | null;
+  /** The same amounts as exact decimal strings (null when n/a): a broken balance may be any size. */
+  expectedMicroCentsExact: string | null;
+  actualMicroCentsExact: string | null;
   details: string;
 };
 
 const amountOrNull = (v: bigint | undefined | null) =>
-  v === undefined || v === null ? null : toWireAmount(v);
+  v === undefined || v === null ? null : exactNumberOrNull(v);
+const exactOrNull = (v: bigint | undefined | null) => (v === undefined || v === null ? null : v.toString());
 
 /**
  * The ledger's reconcile (balances = lines, holds resolved once, jobs settled, none overdue) plus
  * the gateway's money checks:
  * - REVENUE_MISMATCH (discrepancy): platform_revenue in the ledger ≠ Σ(captured − refunded) of holds;
  * - CHARGE_BELOW_UPSTREAM_COST (flag): a job charged less than Pixelbyte charged the operator;
+ * - UPSTREAM_COST_UNKNOWN (flag): a charged, ended job whose upstream cost was never learned;
  * - `totals`: charged / refunded / upstream cost / margin over all time, so finance can compare.
  * `ok` is false only for discrepancies (flags are for review).
  */
@@ -36,6 +42,8 @@ export async function reconcileAsAdmin({ ctx }: { ctx: PrincipalCtx }) {
     transactionId: d.transactionId ?? null,
     expectedMicroCents: amountOrNull(d.expectedMicroCents),
     actualMicroCents: amountOrNull(d.actualMicroCents),
+    expectedMicroCentsExact: exactOrNull(d.expectedMicroCents),
+    actualMicroCentsExact: exactOrNull(d.actualMicroCents),
     details: d.details,
   }));
   const flags: { kind: string; tenantId: string; jobId: string; details: string }[] = [...base.flags];
@@ -62,6 +70,21 @@ export async function reconcileAsAdmin({ ctx }: { ctx: PrincipalCtx }) {
         net: bigint;
         upstream: bigint;
       }[];
+      // Charged, ended, and Pixelbyte's charge never learned (the submit's answer was lost): the
+      // margin counts the whole charge. (Not a job Pixelbyte refunded: it cost the operator nothing.)
+      const costUnknown = (await tx.execute(sql`
+        SELECT j.id, j.tenant_id, j.status, (j.cost_micro_cents - j.refunded_micro_cents) AS net
+          FROM jobs j JOIN holds h ON h.id = j.hold_id
+         WHERE h.status = 'captured'
+           AND j.upstream_cost_micro_cents IS NULL
+           AND j.status IN ('completed', 'failed', 'cancelled')
+           AND NOT ${upstreamRefundedTheOperator('j')}
+         ORDER BY j.created_at DESC LIMIT 1000`)) as unknown as {
+        id: string;
+        tenant_id: string;
+        status: string;
+        net: bigint;
+      }[];
       const [totals] = (await tx.execute(sql`
         SELECT coalesce(sum(h.captured_micro_cents) FILTER (WHERE h.status = 'captured'), 0)::bigint AS charged,
                coalesce(sum(j.refunded_micro_cents), 0)::bigint AS refunded,
@@ -71,7 +94,7 @@ export async function reconcileAsAdmin({ ctx }: { ctx: PrincipalCtx }) {
         refunded: bigint;
         upstream: bigint;
       }[];
-      return { revenue, below, totals };
+      return { revenue, below, costUnknown, totals };
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },
   );
@@ -82,8 +105,10 @@ export async function reconcileAsAdmin({ ctx }: { ctx: PrincipalCtx }) {
       jobId: null,
       holdId: null,
       transactionId: null,
-      expectedMicroCents: toWireAmount(BigInt(extra.revenue.holds)),
-      actualMicroCents: toWireAmount(BigInt(extra.revenue.ledger)),
+      expectedMicroCents: amountOrNull(BigInt(extra.revenue.holds)),
+      actualMicroCents: amountOrNull(BigInt(extra.revenue.ledger)),
+      expectedMicroCentsExact: exactOrNull(BigInt(extra.revenue.holds)),
+      actualMicroCentsExact: exactOrNull(BigInt(extra.revenue.ledger)),
       details: 'platform_revenue in the ledger differs from captured minus refunded holds',
     });
   }
@@ -95,6 +120,14 @@ export async function reconcileAsAdmin({ ctx }: { ctx: PrincipalCtx }) {
       details: `charged ${j.net}, upstream charged ${j.upstream}`,
     });
   }
+  for (const j of extra.costUnknown) {
+    flags.push({
+      kind: 'UPSTREAM_COST_UNKNOWN',
+      tenantId: j.tenant_id,
+      jobId: j.id,
+      details: `job ${j.status}, charged ${j.net}; what Pixelbyte charged for it was never learned (its submit answer was lost), so margin counts the whole charge`,
+    });
+  }
   const t = extra.totals;
   const charged = BigInt(t?.charged ?? 0n);
   const refunded = BigInt(t?.refunded ?? 0n);
@@ -103,12 +136,13 @@ export async function reconcileAsAdmin({ ctx }: { ctx: PrincipalCtx }) {
     ok: discrepancies.length === 0,
     discrepancies,
     flags,
-    totals: {
-      chargedMicroCents: toWireAmount(charged),
-      refundedMicroCents: toWireAmount(refunded),
-      netMicroCents: toWireAmount(charged - refunded),
-      upstreamCostMicroCents: toWireAmount(upstream),
-      marginMicroCents: toWireAmount(charged - refunded - upstream),
-    },
+    // All-time sums: past 2^53 − 1 the numbers are null and the `…Exact` strings carry them.
+    totals: wireTotals({
+      chargedMicroCents: charged,
+      refundedMicroCents: refunded,
+      netMicroCents: charged - refunded,
+      upstreamCostMicroCents: upstream,
+      marginMicroCents: charged - refunded - upstream,
+    }),
   };
 }

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { PrincipalCtx } from '../context.ts';
-import { toWireAmount } from '../wire.ts';
+import { toWireAmount, wireTotals } from '../wire.ts';
 
 /**
  * `finance.balances`: each tenant's cached available/held, their totals, and the platform accounts
@@ -37,17 +37,16 @@ export async function balancesReport({ ctx }: { ctx: PrincipalCtx }) {
           availableMicroCents: toWireAmount(BigInt(t.available_micro_cents)),
           heldMicroCents: toWireAmount(BigInt(t.held_micro_cents)),
         })),
-        totals: {
-          availableMicroCents: toWireAmount(available),
-          heldMicroCents: toWireAmount(held),
-        },
-        platform: {
+        // Sums may pass 2^53 − 1 (many tenants, years of top-ups): numbers when exact, and always
+        // `…Exact` decimal strings beside them (wireTotals), so this report never fails on size.
+        totals: wireTotals({ availableMicroCents: available, heldMicroCents: held }),
+        platform: wireTotals({
           /** Captured charges minus refunds (positive = earned). */
-          revenueMicroCents: toWireAmount(revenue),
+          revenueMicroCents: revenue,
           /** Money received by top-ups (the ledger books it negative: it left the outside world). */
-          fundingMicroCents: toWireAmount(funding),
-          adjustmentsMicroCents: toWireAmount(adjustments),
-        },
+          fundingMicroCents: funding,
+          adjustmentsMicroCents: adjustments,
+        }),
         balanced: available + held + revenue + funding + adjustments === 0n,
       };
     },

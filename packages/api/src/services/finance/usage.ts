@@ -3,7 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
 import { checkPeriod } from '../period.ts';
-import { toWireAmount } from '../wire.ts';
+import { toWireAmount, wireTotals } from '../wire.ts';
 import { upstreamRefundedTheOperator } from './upstream-cost.ts';
 
 export const USAGE_DIMENSIONS = ['tenant', 'model', 'day', 'tag'] as const;
@@ -29,6 +29,13 @@ export type UsageRow = {
   netMicroCents: bigint;
   upstreamCostMicroCents: bigint;
   marginMicroCents: bigint;
+  /**
+   * Charged jobs whose upstream cost is unknown (Pixelbyte's charge never learned: the submit's
+   * answer was lost and the job was captured from a webhook or a poll), and what they were charged.
+   * Their upstream cost counts as 0, so `marginMicroCents` includes their whole charge.
+   */
+  upstreamCostUnknownJobs: bigint;
+  upstreamCostUnknownChargedMicroCents: bigint;
 };
 
 const DIMENSION_COLUMN: Record<UsageDimension, string> = {
@@ -59,7 +66,9 @@ const JOB_DIMENSION: Record<UsageDimension, string> = {
  * [from, to) contributes its platform_revenue line (charged +, refunded −), dated by the
  * transaction (so `totals` equal the ledger's revenue lines for the period, to the micro-cent).
  * Upstream cost follows the same events: a capture adds the job's upstream cost, a refund of a
- * failed/cancelled job subtracts it (Pixelbyte refunds those to the operator). Job counts are the
+ * failed/cancelled job subtracts it (Pixelbyte refunds those to the operator). A capture of a job
+ * whose upstream cost was never learned adds 0 and is counted in `upstream_cost_unknown_jobs` (and
+ * its charge in `…_charged`): the margin includes it whole, which each row says. Job counts are the
  * jobs created in [from, to), by status, dated by creation. With `tag`, a job with several tags
  * appears once per tag (and once with tag null when it has none), so tag rows may sum to more than
  * the totals; without `tag`, rows sum exactly to the totals.
@@ -90,6 +99,8 @@ export function usageQuery(input: UsageInput): SQL {
   ).join(', ');
   const groupBy = columns.length === 0 ? '' : `GROUP BY ${columns.join(', ')}`;
   const orderBy = columns.length === 0 ? '' : `ORDER BY ${columns.map((c) => `${c} NULLS FIRST`).join(', ')}`;
+  // A capture of a job whose upstream cost is unknown, that Pixelbyte did not refund (UPSTREAM_COST_UNKNOWN).
+  const costUnknown = sql`t.kind = 'capture' AND j.upstream_cost_micro_cents IS NULL AND NOT ${upstreamRefundedTheOperator('j')}`;
   return sql`
     WITH parts AS (
       SELECT ${branchSelect(MONEY_DIMENSION)}
@@ -99,7 +110,9 @@ export function usageQuery(input: UsageInput): SQL {
              coalesce(-sum(l.amount_micro_cents) FILTER (WHERE t.kind = 'refund'), 0) AS refunded,
              coalesce(sum(CASE WHEN t.kind = 'capture' THEN coalesce(j.upstream_cost_micro_cents, 0)
                                WHEN ${upstreamRefundedTheOperator('j')} THEN -coalesce(j.upstream_cost_micro_cents, 0)
-                               ELSE 0 END), 0) AS upstream
+                               ELSE 0 END), 0) AS upstream,
+             count(*) FILTER (WHERE ${costUnknown}) AS cost_unknown_jobs,
+             coalesce(sum(l.amount_micro_cents) FILTER (WHERE ${costUnknown}), 0) AS cost_unknown_charged
         FROM ledger_transactions t
         JOIN ledger_lines l ON l.transaction_id = t.id AND l.account = 'platform_revenue'
         LEFT JOIN jobs j ON j.id = t.job_id
@@ -112,7 +125,7 @@ export function usageQuery(input: UsageInput): SQL {
              count(*), count(*) FILTER (WHERE j.status = 'completed'), count(*) FILTER (WHERE j.status = 'failed'),
              count(*) FILTER (WHERE j.status = 'cancelled'), count(*) FILTER (WHERE j.status = 'rejected'),
              count(*) FILTER (WHERE j.status IN (${IN_FLIGHT_JOB_STATUS_LIST})),
-             0, 0, 0
+             0, 0, 0, 0, 0
         FROM jobs j
         ${tagJoin}
        WHERE j.created_at >= ${from}::timestamptz AND j.created_at < ${to}::timestamptz
@@ -125,7 +138,9 @@ export function usageQuery(input: UsageInput): SQL {
            sum(charged)::bigint AS charged_micro_cents, sum(refunded)::bigint AS refunded_micro_cents,
            (sum(charged) - sum(refunded))::bigint AS net_micro_cents,
            sum(upstream)::bigint AS upstream_cost_micro_cents,
-           (sum(charged) - sum(refunded) - sum(upstream))::bigint AS margin_micro_cents
+           (sum(charged) - sum(refunded) - sum(upstream))::bigint AS margin_micro_cents,
+           sum(cost_unknown_jobs)::bigint AS upstream_cost_unknown_jobs,
+           sum(cost_unknown_charged)::bigint AS upstream_cost_unknown_charged_micro_cents
       FROM parts
       ${sql.raw(groupBy)}
       ${sql.raw(orderBy)}`;
@@ -148,6 +163,8 @@ export type UsageSqlRow = {
   net_micro_cents: bigint;
   upstream_cost_micro_cents: bigint;
   margin_micro_cents: bigint;
+  upstream_cost_unknown_jobs: bigint;
+  upstream_cost_unknown_charged_micro_cents: bigint;
 };
 
 const big = (v: bigint | number | string | null) => (v === null ? 0n : BigInt(v));
@@ -169,6 +186,8 @@ export function fromSqlRow(r: UsageSqlRow): UsageRow {
     netMicroCents: big(r.net_micro_cents),
     upstreamCostMicroCents: big(r.upstream_cost_micro_cents),
     marginMicroCents: big(r.margin_micro_cents),
+    upstreamCostUnknownJobs: big(r.upstream_cost_unknown_jobs),
+    upstreamCostUnknownChargedMicroCents: big(r.upstream_cost_unknown_charged_micro_cents),
   };
 }
 
@@ -184,6 +203,8 @@ const COUNTERS = [
   'netMicroCents',
   'upstreamCostMicroCents',
   'marginMicroCents',
+  'upstreamCostUnknownJobs',
+  'upstreamCostUnknownChargedMicroCents',
 ] as const;
 
 /** Exact (bigint) sum of rows; dimensions null. */
@@ -204,6 +225,8 @@ export function sumRows(rows: readonly UsageRow[]): UsageRow {
     netMicroCents: 0n,
     upstreamCostMicroCents: 0n,
     marginMicroCents: 0n,
+    upstreamCostUnknownJobs: 0n,
+    upstreamCostUnknownChargedMicroCents: 0n,
   };
   for (const r of rows) for (const k of COUNTERS) total[k] += r[k];
   return total;
@@ -221,11 +244,18 @@ function toWireRow(r: UsageRow) {
     cancelledJobs: toWireAmount(r.cancelledJobs),
     rejectedJobs: toWireAmount(r.rejectedJobs),
     inFlightJobs: toWireAmount(r.inFlightJobs),
-    chargedMicroCents: toWireAmount(r.chargedMicroCents),
-    refundedMicroCents: toWireAmount(r.refundedMicroCents),
-    netMicroCents: toWireAmount(r.netMicroCents),
-    upstreamCostMicroCents: toWireAmount(r.upstreamCostMicroCents),
-    marginMicroCents: toWireAmount(r.marginMicroCents),
+    // Sums of money may pass 2^53 − 1: numbers when exact, `…Exact` decimal strings always.
+    ...wireTotals({
+      chargedMicroCents: r.chargedMicroCents,
+      refundedMicroCents: r.refundedMicroCents,
+      netMicroCents: r.netMicroCents,
+      upstreamCostMicroCents: r.upstreamCostMicroCents,
+      marginMicroCents: r.marginMicroCents,
+    }),
+    upstreamCostUnknownJobs: toWireAmount(r.upstreamCostUnknownJobs),
+    ...wireTotals({ upstreamCostUnknownChargedMicroCents: r.upstreamCostUnknownChargedMicroCents }),
+    /** True when the margin counts jobs whose upstream cost is unknown as free (it is then too high). */
+    marginIncludesUpstreamCostUnknown: r.upstreamCostUnknownJobs > 0n,
   };
 }
 
