@@ -144,7 +144,9 @@ describe('tenants', () => {
 describe('credits', () => {
   it('adjust up and down exactly, idempotently; below zero is refused with exit 6 and changes nothing', async () => {
     const t = await newTenant(`Adjust ${Date.now()}`, '12.50');
-    const down = await tollgate(['credits', 'adjust', t.id, '-2.50', '--reason', 'ticket 4411']);
+    // Idempotent by its key only: without one, a second identical adjustment is a second adjustment.
+    const key = ['--idempotency-key', `adj-4411-${t.id}`];
+    const down = await tollgate(['credits', 'adjust', t.id, '-2.50', '--reason', 'ticket 4411', ...key]);
     expect(down.code).toBe(0);
     expect(down.stdout).toMatch(
       new RegExp(`^adjusted by -\\$2\\.50 — ${t.id} now has \\$10\\.00 available \\(txn_`),
@@ -156,6 +158,7 @@ describe('credits', () => {
       '-2.50',
       '--reason',
       'ticket 4411',
+      ...key,
     ]);
     expect(again).toMatchObject({ replayed: true, availableMicroCents: 10_000_000 });
     const up = await json<{ replayed: boolean; availableMicroCents: number }>([

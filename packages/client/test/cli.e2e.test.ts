@@ -183,6 +183,16 @@ describe('tollgate CLI against a running gateway', { timeout: 120_000 }, () => {
       netMicroCents: CHEAP_PRICE,
       upstreamCostMicroCents: CHEAP_PRICE,
       marginMicroCents: 0,
+      // Every money total also as an exact decimal string (a number field is null past 2^53 − 1).
+      chargedMicroCentsExact: String(CHEAP_PRICE),
+      refundedMicroCentsExact: '0',
+      netMicroCentsExact: String(CHEAP_PRICE),
+      upstreamCostMicroCentsExact: String(CHEAP_PRICE),
+      marginMicroCentsExact: '0',
+      upstreamCostUnknownJobs: 0,
+      upstreamCostUnknownChargedMicroCents: 0,
+      upstreamCostUnknownChargedMicroCentsExact: '0',
+      marginIncludesUpstreamCostUnknown: false,
     };
 
     const json = await tollgate(['reports', 'usage', ...period, '--json'], admin);

@@ -393,7 +393,7 @@ export const COMMANDS: Command[] = [
   },
   {
     path: ['credits', 'adjust'],
-    summary: 'correct a balance up or down (admin, idempotent; never below zero)',
+    summary: 'correct a balance up or down (admin, idempotent by --idempotency-key; never below zero)',
     args: ['<tenant>', '<amount-usd>'],
     options: {
       reason: {
@@ -405,7 +405,7 @@ export const COMMANDS: Command[] = [
       'idempotency-key': {
         type: 'string',
         value: '<key>',
-        help: 'default: derived by the gateway from tenant, amount and reason',
+        help: 'makes a retry safe; without one every run is a new adjustment',
       },
     },
     examples: [
