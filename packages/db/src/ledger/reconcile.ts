@@ -202,8 +202,9 @@ export async function reconcile(db: Db): Promise<ReconcileResult> {
               (j.status IN (${IN_FLIGHT_JOB_STATUS_LIST}) AND j.deadline_at < now()) AS overdue,
               j.cost_mismatch, j.needs_review, j.upstream_cost_micro_cents AS upstream_cost,
               j.list_cost_micro_cents AS list_cost, j.collided_upstream_job_id,
-              (SELECT o.id FROM jobs o WHERE o.upstream_job_id = j.collided_upstream_job_id) AS collision_holder
-            FROM jobs j LEFT JOIN holds h ON h.id = j.hold_id`,
+              o.id AS collision_holder
+            FROM jobs j LEFT JOIN holds h ON h.id = j.hold_id
+              LEFT JOIN jobs o ON o.upstream_job_id = j.collided_upstream_job_id`,
       );
       for (const j of jobChecks) {
         const problem = unsettledJob(j.status, j.hold_status, j.hold_refunded, j.cost, j.refunded);
