@@ -68,7 +68,7 @@ async function runAgainstModel(ops: Op[]): Promise<void> {
             tenantId: tenant.id,
             amountMicroCents: amt,
             idempotencyKey: prior.key,
-            reference: 'm',
+            reference: prior.key,
             actor: 'model',
           });
           expected = o.sameArgs
@@ -80,7 +80,8 @@ async function runAgainstModel(ops: Op[]): Promise<void> {
             tenantId: tenant.id,
             amountMicroCents: o.amount,
             idempotencyKey: k,
-            reference: 'm',
+            // One reference per top-up: a reference names one top-up (another amount is a conflict).
+            reference: k,
             actor: 'model',
           });
           m.available += o.amount;
