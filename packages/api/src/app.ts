@@ -3,6 +3,7 @@ import { trpcServer } from '@hono/trpc-server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { bodyLimitByHeader } from './body-limit.ts';
+import { registerConsoleRoutes } from './console.ts';
 import { createRequestContext } from './context.ts';
 import type { AppDeps } from './deps.ts';
 import {
@@ -73,7 +74,8 @@ function errorJson(body: ErrorBody, status: number, headers: Record<string, stri
 
 /**
  * Builds the gateway's Hono app (does not listen). Routes: `/trpc/*` (tRPC, httpBatchLink-compatible),
- * `POST /webhooks/pixelbyte/:jobId`, `/healthz`, `/readyz`, `/metrics`.
+ * `POST /webhooks/pixelbyte/:jobId`, `/reports/*.csv`, `/console` (the operator console), `/healthz`,
+ * `/readyz`, `/metrics`.
  */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -153,6 +155,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   registerReportRoutes(app, deps);
+  registerConsoleRoutes(app);
 
   app.use(
     '/trpc/*',

@@ -1,0 +1,201 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useId, useState } from 'react';
+import { usd } from '../money.ts';
+import { Link } from '../router.tsx';
+import { useTRPC } from '../trpc.ts';
+import { ErrorMessage, Pager, PageTitle, QueryView, StatusBadge, useCursorPages, utc } from '../ui.tsx';
+
+/** product.md's job statuses, in lifecycle order. */
+const STATUSES = [
+  'submitting',
+  'pending',
+  'processing',
+  'completed',
+  'failed',
+  'cancelled',
+  'rejected',
+  'unknown',
+] as const;
+type Status = (typeof STATUSES)[number];
+
+const PAGE_SIZE = 25;
+
+export function JobsPage() {
+  const trpc = useTRPC();
+  const [status, setStatus] = useState<Status | ''>('');
+  const [needsReview, setNeedsReview] = useState(false);
+  const [stuck, setStuck] = useState(false);
+  const [tenantId, setTenantId] = useState('');
+  const tenant = /^ten_[A-Za-z0-9_-]{1,64}$/.test(tenantId.trim()) ? tenantId.trim() : '';
+  const pages = useCursorPages(`${status}|${needsReview}|${stuck}|${tenant}`);
+  const query = useQuery(
+    trpc.admin.jobs.list.queryOptions({
+      limit: PAGE_SIZE,
+      ...(status === '' ? {} : { status }),
+      ...(needsReview ? { needsReview: true } : {}),
+      ...(stuck ? { stuck: true } : {}),
+      ...(tenant === '' ? {} : { tenantId: tenant }),
+      ...(pages.cursor === undefined ? {} : { cursor: pages.cursor }),
+    }),
+  );
+  const ids = { status: useId(), review: useId(), stuck: useId(), tenant: useId() };
+
+  return (
+    <>
+      <PageTitle>Jobs</PageTitle>
+      <div className="toolbar">
+        <div className="field inline">
+          <label htmlFor={ids.status}>Status</label>
+          <select id={ids.status} value={status} onChange={(e) => setStatus(e.target.value as Status | '')}>
+            <option value="">any</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field inline">
+          <label htmlFor={ids.tenant}>Tenant id</label>
+          <input
+            id={ids.tenant}
+            value={tenantId}
+            placeholder="ten_…"
+            onChange={(e) => setTenantId(e.target.value)}
+          />
+        </div>
+        <div className="check">
+          <input
+            id={ids.review}
+            type="checkbox"
+            checked={needsReview}
+            onChange={(e) => setNeedsReview(e.target.checked)}
+          />
+          <label htmlFor={ids.review}>Needs review</label>
+        </div>
+        <div className="check">
+          <input
+            id={ids.stuck}
+            type="checkbox"
+            checked={stuck}
+            onChange={(e) => setStuck(e.target.checked)}
+          />
+          <label htmlFor={ids.stuck}>Stuck (unknown or overdue)</label>
+        </div>
+      </div>
+      <QueryView query={query} isEmpty={(d) => d.items.length === 0} empty="No job matches these filters.">
+        {(data) => (
+          <>
+            <table>
+              <caption className="sr-only">Jobs, newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Job</th>
+                  <th scope="col">Tenant</th>
+                  <th scope="col">Model</th>
+                  <th scope="col">Status</th>
+                  <th scope="col" className="num">
+                    Charged
+                  </th>
+                  <th scope="col" className="num">
+                    Refunded
+                  </th>
+                  <th scope="col" className="num">
+                    Upstream cost
+                  </th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Review</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.items.map((j) => (
+                  <tr key={j.id}>
+                    <td>
+                      <code>{j.id}</code>
+                    </td>
+                    <td>
+                      <Link to={`/tenants/${j.tenantId}`}>{j.tenantId}</Link>
+                    </td>
+                    <td className="nowrap">{j.model}</td>
+                    <td>
+                      <StatusBadge status={j.status} />
+                      {j.overdue ? <span className="badge badge-failed">overdue</span> : null}
+                    </td>
+                    <td className="num">{usd(j.costMicroCents)}</td>
+                    <td className="num">{usd(j.refundedMicroCents)}</td>
+                    <td className="num">
+                      {j.upstreamCostMicroCents === null ? '—' : usd(j.upstreamCostMicroCents)}
+                    </td>
+                    <td className="nowrap">{utc(j.createdAt)}</td>
+                    <td>
+                      {j.needsReview || j.status === 'unknown' || j.overdue ? (
+                        <ResolveForm jobId={j.id} />
+                      ) : (
+                        <span className="muted">—</span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <Pager
+              label="Jobs"
+              page={pages.page}
+              nextCursor={data.nextCursor}
+              onNext={pages.next}
+              onPrevious={pages.previous}
+            />
+          </>
+        )}
+      </QueryView>
+    </>
+  );
+}
+
+/** Settles a job by hand: `charge` keeps the money, `refund` gives it back; once (the ledger refuses a second time). */
+function ResolveForm({ jobId }: { jobId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [decision, setDecision] = useState<'charge' | 'refund'>('refund');
+  const [reason, setReason] = useState('');
+  const resolve = useMutation(
+    trpc.admin.jobs.resolve.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.admin.jobs.list.queryKey() }),
+    }),
+  );
+  const ids = { decision: useId(), reason: useId() };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (resolve.isPending || reason.trim() === '') return;
+    resolve.mutate({ jobId, decision, reason: reason.trim() });
+  };
+  return (
+    <form className="resolve" onSubmit={submit} aria-label={`Resolve ${jobId}`}>
+      <label htmlFor={ids.decision} className="sr-only">
+        Decision
+      </label>
+      <select
+        id={ids.decision}
+        value={decision}
+        onChange={(e) => setDecision(e.target.value as 'charge' | 'refund')}
+      >
+        <option value="refund">refund</option>
+        <option value="charge">charge</option>
+      </select>
+      <label htmlFor={ids.reason} className="sr-only">
+        Reason
+      </label>
+      <input
+        id={ids.reason}
+        placeholder="reason"
+        value={reason}
+        required
+        onChange={(e) => setReason(e.target.value)}
+      />
+      <button type="submit" disabled={resolve.isPending || reason.trim() === ''}>
+        Resolve
+      </button>
+      {resolve.isError ? <ErrorMessage error={resolve.error} /> : null}
+    </form>
+  );
+}

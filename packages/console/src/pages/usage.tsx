@@ -1,0 +1,300 @@
+import { type UseQueryResult, useQuery } from '@tanstack/react-query';
+import { type FormEvent, useId, useState } from 'react';
+import { usd } from '../money.ts';
+import { useTRPC } from '../trpc.ts';
+import { ErrorMessage, PageTitle, QueryView } from '../ui.tsx';
+import { type DayPoint, UsageChart } from './usage-chart.tsx';
+
+const DAY_MS = 86_400_000;
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** The last 30 UTC days, today included: [today − 29, tomorrow). */
+function defaultPeriod(): { from: string; to: string } {
+  const today = Date.parse(`${isoDay(Date.now())}T00:00:00Z`);
+  return { from: isoDay(today - 29 * DAY_MS), to: isoDay(today + DAY_MS) };
+}
+
+const TOP = 10;
+
+/** One point per UTC day of the period, zero where nothing happened (a gap is a fact, not missing data). */
+function everyDay(
+  period: { from: string; to: string },
+  rows: (Omit<DayPoint, 'day'> & { day: string | null })[],
+) {
+  const byDay = new Map(rows.map((r) => [r.day, r]));
+  const points: DayPoint[] = [];
+  const end = Date.parse(`${period.to}T00:00:00Z`);
+  // At most 400 days drawn: a longer period still has its full table (and CSV).
+  for (let t = Date.parse(`${period.from}T00:00:00Z`); t < end && points.length < 400; t += DAY_MS) {
+    const day = isoDay(t);
+    const r = byDay.get(day);
+    points.push({
+      day,
+      chargedMicroCents: r?.chargedMicroCents ?? 0,
+      refundedMicroCents: r?.refundedMicroCents ?? 0,
+      upstreamCostMicroCents: r?.upstreamCostMicroCents ?? 0,
+      marginMicroCents: r?.marginMicroCents ?? 0,
+    });
+  }
+  return points;
+}
+
+type Totals = Omit<DayPoint, 'day'> & { jobs: number; netMicroCents: number };
+
+export function UsagePage(props: { credential: string; apiBase: string; fetch?: typeof fetch }) {
+  const trpc = useTRPC();
+  const [draft, setDraft] = useState(defaultPeriod);
+  const [period, setPeriod] = useState(draft);
+  const range = { from: `${period.from}T00:00:00Z`, to: `${period.to}T00:00:00Z` };
+  const byDay = useQuery(trpc.finance.usage.queryOptions({ ...range, groupBy: ['day'] }));
+  const byTenant = useQuery(trpc.finance.usage.queryOptions({ ...range, groupBy: ['tenant'] }));
+  const byModel = useQuery(trpc.finance.usage.queryOptions({ ...range, groupBy: ['model'] }));
+  const names = useQuery(trpc.finance.balances.queryOptions());
+  const nameOf = (tenantId: string | null) =>
+    names.data?.tenants.find((t) => t.tenantId === tenantId)?.name ?? tenantId ?? '—';
+  const ids = { from: useId(), to: useId(), h: useId() };
+
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    setPeriod(draft);
+  };
+
+  return (
+    <>
+      <PageTitle>Usage</PageTitle>
+      <form className="toolbar" onSubmit={apply} aria-label="Period">
+        <div className="field inline">
+          <label htmlFor={ids.from}>From (UTC day)</label>
+          <input
+            id={ids.from}
+            type="date"
+            value={draft.from}
+            onChange={(e) => setDraft({ ...draft, from: e.target.value })}
+          />
+        </div>
+        <div className="field inline">
+          <label htmlFor={ids.to}>To (exclusive)</label>
+          <input
+            id={ids.to}
+            type="date"
+            value={draft.to}
+            onChange={(e) => setDraft({ ...draft, to: e.target.value })}
+          />
+        </div>
+        <button type="submit">Show</button>
+        <CsvDownload {...props} period={period} />
+      </form>
+      <QueryView
+        query={byDay}
+        isEmpty={(d) => d.rows.length === 0}
+        empty={`No usage between ${period.from} and ${period.to} (UTC).`}
+      >
+        {(data) => {
+          const points = everyDay(period, data.rows);
+          return (
+            <>
+              <UsageChart
+                points={points}
+                label={`Usage chart: revenue, refunds, upstream cost and margin per day, ${period.from} to ${period.to} (UTC)`}
+              />
+              <TotalsCards totals={data.totals} />
+              <section aria-labelledby={ids.h}>
+                <h2 id={ids.h}>Per day</h2>
+                <table>
+                  <caption className="sr-only">Usage per UTC day</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Day</th>
+                      <th scope="col" className="num">
+                        Jobs
+                      </th>
+                      <th scope="col" className="num">
+                        Revenue
+                      </th>
+                      <th scope="col" className="num">
+                        Refunds
+                      </th>
+                      <th scope="col" className="num">
+                        Net
+                      </th>
+                      <th scope="col" className="num">
+                        Upstream cost
+                      </th>
+                      <th scope="col" className="num">
+                        Margin
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {data.rows.map((r) => (
+                      <tr key={r.day}>
+                        <th scope="row">{r.day}</th>
+                        <td className="num">{r.jobs}</td>
+                        <td className="num">{usd(r.chargedMicroCents)}</td>
+                        <td className="num">{usd(r.refundedMicroCents)}</td>
+                        <td className="num">{usd(r.netMicroCents)}</td>
+                        <td className="num">{usd(r.upstreamCostMicroCents)}</td>
+                        <td className="num">{usd(r.marginMicroCents)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                  <tfoot>
+                    <tr>
+                      <th scope="row">Total</th>
+                      <td className="num">{data.totals.jobs}</td>
+                      <td className="num">{usd(data.totals.chargedMicroCents)}</td>
+                      <td className="num">{usd(data.totals.refundedMicroCents)}</td>
+                      <td className="num">{usd(data.totals.netMicroCents)}</td>
+                      <td className="num">{usd(data.totals.upstreamCostMicroCents)}</td>
+                      <td className="num">{usd(data.totals.marginMicroCents)}</td>
+                    </tr>
+                  </tfoot>
+                </table>
+              </section>
+            </>
+          );
+        }}
+      </QueryView>
+      <div className="two">
+        <TopTable
+          title="Top tenants"
+          query={byTenant}
+          keyOf={(r) => r.tenantId}
+          labelOf={(r) => nameOf(r.tenantId)}
+        />
+        <TopTable title="Top models" query={byModel} keyOf={(r) => r.model} labelOf={(r) => r.model ?? '—'} />
+      </div>
+    </>
+  );
+}
+
+function TotalsCards({ totals }: { totals: Totals }) {
+  return (
+    <section className="cards" aria-label="Totals for the period">
+      <div className="card">
+        <span className="label">Revenue</span>
+        <span className="amount">{usd(totals.chargedMicroCents)}</span>
+      </div>
+      <div className="card">
+        <span className="label">Refunds</span>
+        <span className="amount">{usd(totals.refundedMicroCents)}</span>
+      </div>
+      <div className="card">
+        <span className="label">Upstream cost</span>
+        <span className="amount">{usd(totals.upstreamCostMicroCents)}</span>
+      </div>
+      <div className="card">
+        <span className="label">Margin</span>
+        <span className="amount">{usd(totals.marginMicroCents)}</span>
+      </div>
+    </section>
+  );
+}
+
+type UsageRow = {
+  tenantId: string | null;
+  model: string | null;
+  jobs: number;
+  netMicroCents: number;
+  marginMicroCents: number;
+};
+
+function TopTable(props: {
+  title: string;
+  query: UseQueryResult<{ rows: UsageRow[] }, unknown>;
+  keyOf: (r: UsageRow) => string | null;
+  labelOf: (r: UsageRow) => string;
+}) {
+  const headingId = useId();
+  return (
+    <section aria-labelledby={headingId}>
+      <h2 id={headingId}>{props.title}</h2>
+      <QueryView query={props.query} isEmpty={(d) => d.rows.length === 0} empty="No usage in this period.">
+        {(data) => {
+          // Exact ordering on the integers (bigint compare), largest net revenue first.
+          const top = [...data.rows]
+            .sort((a, b) => {
+              const d = BigInt(b.netMicroCents) - BigInt(a.netMicroCents);
+              return d > 0n ? 1 : d < 0n ? -1 : 0;
+            })
+            .slice(0, TOP);
+          return (
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{props.title === 'Top tenants' ? 'Tenant' : 'Model'}</th>
+                  <th scope="col" className="num">
+                    Jobs
+                  </th>
+                  <th scope="col" className="num">
+                    Net revenue
+                  </th>
+                  <th scope="col" className="num">
+                    Margin
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {top.map((r) => (
+                  <tr key={props.keyOf(r) ?? '—'}>
+                    <td>{props.labelOf(r)}</td>
+                    <td className="num">{r.jobs}</td>
+                    <td className="num">{usd(r.netMicroCents)}</td>
+                    <td className="num">{usd(r.marginMicroCents)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          );
+        }}
+      </QueryView>
+    </section>
+  );
+}
+
+/**
+ * The CSV routes need the Bearer credential, which a plain link cannot send: the file is fetched
+ * with it and handed to the browser as a download (`/reports/*` are HTTP routes, not procedures).
+ */
+function CsvDownload(props: {
+  credential: string;
+  apiBase: string;
+  fetch?: typeof fetch;
+  period: { from: string; to: string };
+}) {
+  const [state, setState] = useState<{ busy: boolean; error: unknown }>({ busy: false, error: null });
+  const download = async () => {
+    setState({ busy: true, error: null });
+    try {
+      const query = new URLSearchParams({ ...props.period, groupBy: 'tenant,model,day' });
+      const res = await (props.fetch ?? fetch)(`${props.apiBase}/reports/usage.csv?${query}`, {
+        headers: { authorization: `Bearer ${props.credential}` },
+      });
+      if (!res.ok) {
+        const body = (await res.json().catch(() => null)) as { message?: string; requestId?: string } | null;
+        throw new Error(
+          `${body?.message ?? `HTTP ${res.status}`}${body?.requestId ? ` (request ${body.requestId})` : ''}`,
+        );
+      }
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `usage-${props.period.from}-${props.period.to}.csv`;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      setState({ busy: false, error: null });
+    } catch (error) {
+      setState({ busy: false, error });
+    }
+  };
+  return (
+    <>
+      <button type="button" onClick={() => void download()} disabled={state.busy} aria-busy={state.busy}>
+        Download CSV
+      </button>
+      {state.error ? <ErrorMessage error={state.error} /> : null}
+    </>
+  );
+}
