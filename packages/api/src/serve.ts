@@ -211,6 +211,8 @@ async function printDevHelp(
       `Admin token (valid 12 h, also after a restart; delete ${secretFile} to revoke every dev token):`,
       `  export TOLLGATE_ADMIN_TOKEN=${token}`,
       '',
+      `Operator console: ${url}/console (paste the admin token into "API key or token")`,
+      '',
       'Try it with the CLI (in another terminal, from the repo root):',
       `  export TOLLGATE_URL=${url} TOLLGATE_TOKEN=${token}`,
       '  pnpm tollgate tenants create "Acme Video"',

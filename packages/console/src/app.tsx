@@ -21,8 +21,6 @@ type Session = { credential: string; role: OperatorRole };
 export type AppProps = {
   /** Where /trpc and /reports are (default: this origin). */
   apiBase?: string;
-  /** Injected by component tests; the browser's fetch otherwise. */
-  fetch?: typeof fetch;
 };
 
 /**
@@ -33,15 +31,9 @@ export function App(props: AppProps) {
   const [session, setSession] = useState<Session | null>(null);
   const [restoring, setRestoring] = useState(() => loadCredential() !== null);
   const apiBase = props.apiBase ?? '';
-  const testFetch = props.fetch;
   const makeClient = useCallback(
-    (credential: string) =>
-      createConsoleClient({
-        credential,
-        url: `${apiBase}/trpc`,
-        ...(testFetch === undefined ? {} : { fetch: testFetch }),
-      }),
-    [apiBase, testFetch],
+    (credential: string) => createConsoleClient({ credential, url: `${apiBase}/trpc` }),
+    [apiBase],
   );
 
   // A reload keeps the tab signed in: the stored credential is checked with the gateway again.
@@ -86,7 +78,6 @@ export function App(props: AppProps) {
       onSignOut={signOut}
       makeClient={makeClient}
       apiBase={apiBase}
-      {...(props.fetch === undefined ? {} : { fetch: props.fetch })}
     />
   );
 }
@@ -111,7 +102,6 @@ function SignedIn(props: {
   onSignOut: () => void;
   makeClient: (credential: string) => ReturnType<typeof createConsoleClient>;
   apiBase: string;
-  fetch?: typeof fetch;
 }) {
   const { session } = props;
   // One client and one cache per credential: signing out drops both (nothing cached leaks to the next operator).
@@ -162,13 +152,7 @@ function SignedIn(props: {
               </p>
             }
           >
-            <Page
-              path={path}
-              role={session.role}
-              credential={session.credential}
-              apiBase={props.apiBase}
-              {...(props.fetch === undefined ? {} : { fetch: props.fetch })}
-            />
+            <Page path={path} role={session.role} credential={session.credential} apiBase={props.apiBase} />
           </Suspense>
         </main>
       </TRPCProvider>
@@ -176,13 +160,7 @@ function SignedIn(props: {
   );
 }
 
-function Page(props: {
-  path: string;
-  role: OperatorRole;
-  credential: string;
-  apiBase: string;
-  fetch?: typeof fetch;
-}): ReactNode {
+function Page(props: { path: string; role: OperatorRole; credential: string; apiBase: string }): ReactNode {
   const { path, role } = props;
   const admin = role === 'admin';
   const tenant = /^\/tenants\/(ten_[A-Za-z0-9_-]+)$/.exec(path);
@@ -192,13 +170,7 @@ function Page(props: {
   if (admin && path === '/prices') return <PricesPage />;
   if (admin && path === '/audit') return <AuditPage />;
   if (path === '/usage') {
-    return (
-      <UsagePage
-        credential={props.credential}
-        apiBase={props.apiBase}
-        {...(props.fetch === undefined ? {} : { fetch: props.fetch })}
-      />
-    );
+    return <UsagePage credential={props.credential} apiBase={props.apiBase} />;
   }
   if (path === '/balances') return <BalancesPage canOpenTenants={admin} />;
   if (path === '/reconcile') return <ReconcilePage />;

@@ -10,20 +10,14 @@ export type ConsoleClient = ReturnType<typeof createConsoleClient>;
 
 /**
  * The tRPC client of one signed-in session: same origin `/trpc`, the credential as a Bearer header.
- * `fetch` is injectable so component tests can point it at a gateway in the same process.
  */
-export function createConsoleClient(opts: { credential: string; url?: string; fetch?: typeof fetch }) {
-  const testFetch = opts.fetch;
+export function createConsoleClient(opts: { credential: string; url?: string }) {
   return createTRPCClient<AppRouter>({
     links: [
       httpBatchLink({
         url: opts.url ?? '/trpc',
         maxItems: 10,
         headers: () => ({ authorization: `Bearer ${opts.credential}` }),
-        ...(testFetch === undefined
-          ? {}
-          : // tRPC's fetch type allows `signal: undefined`, which RequestInit (exact optional types) does not.
-            { fetch: (url, init) => testFetch(url, init as RequestInit) }),
       }),
     ],
   });

@@ -1,4 +1,4 @@
-import { useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { useTRPC } from '../trpc.ts';
 import { Pager, PageTitle, QueryView, useCursorPages, utc } from '../ui.tsx';
@@ -20,13 +20,17 @@ export function AuditPage() {
   const filters = { actor: actor.trim(), action: action.trim(), targetId: targetId.trim() };
   const pages = useCursorPages(JSON.stringify(filters));
   const query = useQuery(
-    trpc.admin.audit.list.queryOptions({
-      limit: PAGE_SIZE,
-      ...(filters.actor === '' ? {} : { actor: filters.actor }),
-      ...(filters.action === '' ? {} : { action: filters.action }),
-      ...(filters.targetId === '' ? {} : { targetId: filters.targetId }),
-      ...(pages.cursor === undefined ? {} : { cursor: pages.cursor }),
-    }),
+    trpc.admin.audit.list.queryOptions(
+      {
+        limit: PAGE_SIZE,
+        ...(filters.actor === '' ? {} : { actor: filters.actor }),
+        ...(filters.action === '' ? {} : { action: filters.action }),
+        ...(filters.targetId === '' ? {} : { targetId: filters.targetId }),
+        ...(pages.cursor === undefined ? {} : { cursor: pages.cursor }),
+      },
+      // While the next page or filter loads, the current rows stay (no flash of "Loading…" per keystroke).
+      { placeholderData: keepPreviousData },
+    ),
   );
   const ids = { actor: useId(), action: useId(), target: useId() };
 

@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { usd } from '../money.ts';
 import { Link } from '../router.tsx';
@@ -29,14 +29,18 @@ export function JobsPage() {
   const tenant = /^ten_[A-Za-z0-9_-]{1,64}$/.test(tenantId.trim()) ? tenantId.trim() : '';
   const pages = useCursorPages(`${status}|${needsReview}|${stuck}|${tenant}`);
   const query = useQuery(
-    trpc.admin.jobs.list.queryOptions({
-      limit: PAGE_SIZE,
-      ...(status === '' ? {} : { status }),
-      ...(needsReview ? { needsReview: true } : {}),
-      ...(stuck ? { stuck: true } : {}),
-      ...(tenant === '' ? {} : { tenantId: tenant }),
-      ...(pages.cursor === undefined ? {} : { cursor: pages.cursor }),
-    }),
+    trpc.admin.jobs.list.queryOptions(
+      {
+        limit: PAGE_SIZE,
+        ...(status === '' ? {} : { status }),
+        ...(needsReview ? { needsReview: true } : {}),
+        ...(stuck ? { stuck: true } : {}),
+        ...(tenant === '' ? {} : { tenantId: tenant }),
+        ...(pages.cursor === undefined ? {} : { cursor: pages.cursor }),
+      },
+      // While the next page or filter loads, the current rows stay (no flash of "Loading…" per keystroke).
+      { placeholderData: keepPreviousData },
+    ),
   );
   const ids = { status: useId(), review: useId(), stuck: useId(), tenant: useId() };
 

@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { useTRPC } from '../trpc.ts';
 import { ErrorMessage, Pager, PageTitle, QueryView, useCursorPages, utc } from '../ui.tsx';
@@ -23,11 +23,15 @@ export function PricesPage() {
   const filter = model.trim();
   const pages = useCursorPages(filter);
   const query = useQuery(
-    trpc.admin.prices.list.queryOptions({
-      limit: PAGE_SIZE,
-      ...(filter === '' ? {} : { model: filter }),
-      ...(pages.cursor === undefined ? {} : { cursor: pages.cursor }),
-    }),
+    trpc.admin.prices.list.queryOptions(
+      {
+        limit: PAGE_SIZE,
+        ...(filter === '' ? {} : { model: filter }),
+        ...(pages.cursor === undefined ? {} : { cursor: pages.cursor }),
+      },
+      // While the next page or filter loads, the current rows stay (no flash of "Loading…" per keystroke).
+      { placeholderData: keepPreviousData },
+    ),
   );
   const modelId = useId();
   return (

@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { usd } from '../money.ts';
 import { Link, navigate } from '../router.tsx';
@@ -15,12 +15,16 @@ export function TenantsPage() {
   const name = search.trim();
   const pages = useCursorPages(`${name}|${status}`);
   const query = useQuery(
-    trpc.admin.tenants.list.queryOptions({
-      limit: PAGE_SIZE,
-      ...(name === '' ? {} : { name }),
-      ...(status === '' ? {} : { status }),
-      ...(pages.cursor === undefined ? {} : { cursor: pages.cursor }),
-    }),
+    trpc.admin.tenants.list.queryOptions(
+      {
+        limit: PAGE_SIZE,
+        ...(name === '' ? {} : { name }),
+        ...(status === '' ? {} : { status }),
+        ...(pages.cursor === undefined ? {} : { cursor: pages.cursor }),
+      },
+      // While the next page or filter loads, the current rows stay (no flash of "Loading…" per keystroke).
+      { placeholderData: keepPreviousData },
+    ),
   );
   const searchId = useId();
   const statusId = useId();

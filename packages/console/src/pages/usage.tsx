@@ -41,7 +41,7 @@ function everyDay(
 
 type Totals = Omit<DayPoint, 'day'> & { jobs: number; netMicroCents: number };
 
-export function UsagePage(props: { credential: string; apiBase: string; fetch?: typeof fetch }) {
+export function UsagePage(props: { credential: string; apiBase: string }) {
   const trpc = useTRPC();
   const [draft, setDraft] = useState(defaultPeriod);
   const [period, setPeriod] = useState(draft);
@@ -256,18 +256,13 @@ function TopTable(props: {
  * The CSV routes need the Bearer credential, which a plain link cannot send: the file is fetched
  * with it and handed to the browser as a download (`/reports/*` are HTTP routes, not procedures).
  */
-function CsvDownload(props: {
-  credential: string;
-  apiBase: string;
-  fetch?: typeof fetch;
-  period: { from: string; to: string };
-}) {
+function CsvDownload(props: { credential: string; apiBase: string; period: { from: string; to: string } }) {
   const [state, setState] = useState<{ busy: boolean; error: unknown }>({ busy: false, error: null });
   const download = async () => {
     setState({ busy: true, error: null });
     try {
       const query = new URLSearchParams({ ...props.period, groupBy: 'tenant,model,day' });
-      const res = await (props.fetch ?? fetch)(`${props.apiBase}/reports/usage.csv?${query}`, {
+      const res = await fetch(`${props.apiBase}/reports/usage.csv?${query}`, {
         headers: { authorization: `Bearer ${props.credential}` },
       });
       if (!res.ok) {
