@@ -4,6 +4,7 @@ import { loadTenantForRequest, loadTenantWithPricing, type TenantRecord } from '
 import type { Context } from './context.ts';
 import { DomainError, describeTRPCError, toTRPCError } from './errors.ts';
 import { requestIdScope } from './request-scope.ts';
+import { unstorableText } from './storable-text.ts';
 
 /**
  * The only place `initTRPC` is called. Exports named base procedures only (never `t`): every
@@ -84,11 +85,11 @@ const base = t.procedure.use(async ({ ctx, path, next }) => {
 });
 
 /**
- * Where the first string holding U+0000 is in a parsed input (a dotted path, '' for the root), or
- * null. Postgres text and jsonb cannot store that character, so such an input would otherwise reach
- * the database and fail there as a 500.
+ * Where the first string that Postgres text and jsonb cannot store (U+0000, or a lone UTF-16
+ * surrogate) is in a parsed input (a dotted path, '' for the root), and why; or null. Such an input
+ * would otherwise reach the database and fail there as a 500.
  */
-export function nulCharacterPath(input: unknown): string | null {
+export function unstorableTextPath(input: unknown): { path: string; message: string } | null {
   // Iterative, and the path built only for a hit: a parsed body may nest thousands of levels deep.
   type Step = { value: unknown; key: string; parent: Step | null };
   const pathOf = (step: Step | null): string => {
@@ -100,11 +101,13 @@ export function nulCharacterPath(input: unknown): string | null {
   for (let step = pending.pop(); step !== undefined; step = pending.pop()) {
     const { value } = step;
     if (typeof value === 'string') {
-      if (value.includes('\u0000')) return pathOf(step);
+      const message = unstorableText(value);
+      if (message) return { path: pathOf(step), message };
     } else if (typeof value === 'object' && value !== null) {
       for (const [key, child] of Object.entries(value)) {
         const childStep = { value: child, key, parent: step };
-        if (key.includes('\u0000')) return pathOf(childStep);
+        const message = unstorableText(key);
+        if (message) return { path: pathOf(childStep), message };
         pending.push(childStep);
       }
     }
@@ -113,18 +116,18 @@ export function nulCharacterPath(input: unknown): string | null {
 }
 
 /**
- * Every procedure: an input with a NUL character anywhere is a 400 naming where, before any read.
- * Called after the role check (a bad token is still a 401, a wrong role a 403).
+ * Every procedure: an input with text Postgres cannot store (a NUL character, a lone surrogate)
+ * anywhere is a 400 naming where, before any read. Called after the role check (a bad token is
+ * still a 401, a wrong role a 403).
  */
-async function refuseNulCharacters(getRawInput: () => Promise<unknown>): Promise<void> {
-  const at = nulCharacterPath(await getRawInput());
-  if (at === null) return;
-  const message = 'text must not contain the NUL character (\\u0000)';
+async function refuseUnstorableText(getRawInput: () => Promise<unknown>): Promise<void> {
+  const hit = unstorableTextPath(await getRawInput());
+  if (hit === null) return;
   throw new DomainError({
     code: 'BAD_REQUEST',
     reason: 'INVALID_INPUT',
-    message: `Invalid input: ${at || '(root)'}: ${message}`,
-    details: { issues: [{ path: at, message, code: 'invalid_format' }] },
+    message: `Invalid input: ${hit.path || '(root)'}: ${hit.message}`,
+    details: { issues: [{ path: hit.path, message: hit.message, code: 'invalid_format' }] },
   });
 }
 
@@ -132,7 +135,7 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
 export const publicProcedure = base.use(async ({ getRawInput, next }) => {
-  await refuseNulCharacters(getRawInput);
+  await refuseUnstorableText(getRawInput);
   return next();
 });
 
@@ -143,7 +146,7 @@ export const publicProcedure = base.use(async ({ getRawInput, next }) => {
 export const tenantProcedure = base.use(async ({ ctx, getRawInput, next }) => {
   const principal = requirePrincipal(ctx);
   if (principal.role !== 'tenant') throw wrongRole('tenant');
-  await refuseNulCharacters(getRawInput);
+  await refuseUnstorableText(getRawInput);
   refuseWhileDatabaseDown(ctx);
   const tenant: TenantRecord = await loadTenantForRequest(ctx.deps.db, principal.tenantId);
   return next({ ctx: { principal, tenant } });
@@ -157,7 +160,7 @@ export const tenantProcedure = base.use(async ({ ctx, getRawInput, next }) => {
 export const pricedTenantProcedure = base.use(async ({ ctx, getRawInput, next }) => {
   const principal = requirePrincipal(ctx);
   if (principal.role !== 'tenant') throw wrongRole('tenant');
-  await refuseNulCharacters(getRawInput);
+  await refuseUnstorableText(getRawInput);
   refuseWhileDatabaseDown(ctx);
   const { tenant, pricing } = await loadTenantWithPricing(ctx.deps.db, principal.tenantId);
   return next({ ctx: { principal, tenant, pricing } });
@@ -166,7 +169,7 @@ export const pricedTenantProcedure = base.use(async ({ ctx, getRawInput, next })
 export const adminProcedure = base.use(async ({ ctx, getRawInput, next }) => {
   const principal = requirePrincipal(ctx);
   if (principal.role !== 'admin') throw wrongRole('admin');
-  await refuseNulCharacters(getRawInput);
+  await refuseUnstorableText(getRawInput);
   refuseWhileDatabaseDown(ctx);
   return next({ ctx: { principal } });
 });
@@ -175,7 +178,7 @@ export const adminProcedure = base.use(async ({ ctx, getRawInput, next }) => {
 export const financeProcedure = base.use(async ({ ctx, getRawInput, next }) => {
   const principal = requirePrincipal(ctx);
   if (principal.role !== 'finance' && principal.role !== 'admin') throw wrongRole('finance');
-  await refuseNulCharacters(getRawInput);
+  await refuseUnstorableText(getRawInput);
   refuseWhileDatabaseDown(ctx);
   return next({ ctx: { principal } });
 });

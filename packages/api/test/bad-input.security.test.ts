@@ -190,6 +190,43 @@ describe('bad input: precise 4xx, nothing written', () => {
     expect(e).toMatchObject({ code: 'UNAUTHORIZED', reason: 'INVALID_CLAIMS' });
   });
 
+  it('a lone UTF-16 surrogate in any text field (Postgres cannot store it) → BAD_REQUEST naming the field, nothing written, not a 500', async () => {
+    const { tenantId } = await h.createTenant();
+    before = await rowCounts(h.db); // the tenant above is a deliberate write
+    const lone = 'a\ud800b';
+    const refusals = await Promise.all([
+      expectTRPCError(client.jobs.submit.mutate({ model: CHEAP_MODEL, input: { prompt: lone } })),
+      expectTRPCError(
+        client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT, tags: ['ok', 'x\udfff'] }),
+      ),
+      expectTRPCError(h.admin.admin.tenants.create.mutate({ name: lone })),
+      expectTRPCError(h.admin.admin.credits.topUp.mutate({ tenantId, amountMicroCents: 1, reference: lone })),
+      expectTRPCError(
+        h.admin.admin.credits.adjust.mutate({ tenantId, amountMicroCents: 1, reason: `\ud83d${lone}` }),
+      ),
+    ]);
+    expect(
+      refusals.map((e) => [e.code, e.reason, ((e.details?.issues ?? []) as { path: string }[])[0]?.path]),
+    ).toEqual([
+      ['BAD_REQUEST', 'INVALID_INPUT', 'input.prompt'],
+      ['BAD_REQUEST', 'INVALID_INPUT', 'tags.1'],
+      ['BAD_REQUEST', 'INVALID_INPUT', 'name'],
+      ['BAD_REQUEST', 'INVALID_INPUT', 'reference'],
+      ['BAD_REQUEST', 'INVALID_INPUT', 'reason'],
+    ]);
+    expect(refusals[0]?.message).toContain('lone UTF-16 surrogate');
+    expect(await rowCounts(h.db)).toEqual(before);
+    // A well-formed pair is one character (an emoji), and is stored as it is.
+    const ok = await h.admin.admin.tenants.create.mutate({ name: 'Acme 🦊' });
+    expect(ok.name).toBe('Acme 🦊');
+    before = await rowCounts(h.db); // a deliberate write too
+    // A signed token whose sub (the audited actor) holds one: refused as invalid claims.
+    const e = await expectTRPCError(
+      makeClient(h.url, await h.token({ role: 'admin', sub: lone })).admin.tenants.list.query({}),
+    );
+    expect(e).toMatchObject({ code: 'UNAUTHORIZED', reason: 'INVALID_CLAIMS' });
+  });
+
   it('dates a Postgres timestamp cannot hold (year 0000, pushed past 0001 or 9999 by an offset) → 400, not a 500', async () => {
     const finance = makeClient(h.url, await h.token({ role: 'finance', sub: 'bad-dates' }));
     const refusals = await Promise.all([

@@ -8,6 +8,7 @@ import {
   SignJWT,
 } from 'jose';
 import { z } from 'zod';
+import { unstorableText } from '../storable-text.ts';
 
 export type Role = 'tenant' | 'admin' | 'finance';
 
@@ -56,11 +57,14 @@ const ASYMMETRIC_ALGS = ['RS256', 'ES256', 'EdDSA', 'Ed25519'] as const;
 /** Upper bound on accepted clock skew (product: "small clock tolerance"). */
 export const MAX_CLOCK_TOLERANCE_SECONDS = 30;
 
-/** Recorded as the actor of audited actions: text Postgres can store (no NUL character). */
+/** Recorded as the actor of audited actions: text Postgres can store (no NUL, no lone surrogate). */
 const subject = z
   .string()
   .min(1)
-  .refine((s) => !s.includes('\u0000'), 'sub must not contain the NUL character');
+  .refine(
+    (s) => unstorableText(s) === null,
+    'sub must be text Postgres can store (no NUL, no lone surrogate)',
+  );
 
 /** Optional claim `mode`: "test" puts the caller in test mode; absent = live. */
 const modeClaim = z.enum(['live', 'test']).default('live');
