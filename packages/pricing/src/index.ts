@@ -18,6 +18,12 @@ export {
   type ModelSlug,
 } from './default-catalogue';
 export { inputSchemaFor, type NormalizedInput, type ParamValue } from './input-schema';
+export {
+  compileLinearPattern,
+  type LinearPattern,
+  PATTERN_MAX_INPUT_LENGTH,
+  UnsupportedPatternError,
+} from './linear-regex';
 export { type JsonSchema, listModels, type ModelListing, modelInputJsonSchema } from './models';
 export { formatUsd, fromSafeNumber, MICRO_CENTS_PER_USD, parseUsd, toSafeNumber } from './money';
 export {
@@ -31,7 +37,9 @@ export {
   quote,
 } from './quote';
 export {
+  MAX_MARKUP_BPS,
   type ModelCategory,
+  maxQuoteMicroCents,
   type ParamSpec,
   type PriceRule,
   type PriceRuleInput,

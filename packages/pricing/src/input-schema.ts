@@ -2,6 +2,7 @@
 // Upstream docs send numbers and booleans as strings ("5", "true"); the schemas accept both and
 // normalise to real numbers/booleans, so the upstream later receives exactly what was priced.
 import { z } from 'zod';
+import { compileLinearPattern, PATTERN_MAX_INPUT_LENGTH } from './linear-regex';
 import type { ParamSpec, PriceRule } from './rule';
 
 /** A normalised input value as the upstream will receive it. */
@@ -79,8 +80,19 @@ function paramSchema(spec: ParamSpec): z.ZodType {
         schema = schema.min(spec.minLength, `must have at least ${spec.minLength} characters`);
       if (spec.maxLength !== undefined)
         schema = schema.max(spec.maxLength, `must have at most ${spec.maxLength} characters`);
-      if (spec.pattern !== undefined)
-        schema = schema.regex(new RegExp(spec.pattern, 'u'), `must match ${spec.pattern}`);
+      if (spec.pattern !== undefined) {
+        // Matched in linear time (linear-regex.ts), never by RegExp: an admin's pattern must not
+        // let a tenant's input block the event loop. The input is bounded too (PATTERN_MAX_INPUT_LENGTH).
+        const pattern = compileLinearPattern(spec.pattern);
+        const limit = Math.min(spec.maxLength ?? PATTERN_MAX_INPUT_LENGTH, PATTERN_MAX_INPUT_LENGTH);
+        if (spec.maxLength === undefined || spec.maxLength > limit)
+          schema = schema.max(limit, `must have at most ${limit} characters`);
+        schema = schema.refine(
+          // Too long is already an issue of its own: not matched at all.
+          (value) => value.length > limit || pattern.test(value),
+          `must match ${spec.pattern}`,
+        );
+      }
       return schema;
     }
     case 'string-array': {

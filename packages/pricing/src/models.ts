@@ -37,14 +37,16 @@ function jsonSchemaFor(rule: PriceRule): JsonSchema {
   // io: 'input' describes what a caller may send (defaults make fields optional); the string
   // forms accepted for numbers/booleans are a tolerance and are not advertised.
   const schema = z.toJSONSchema(inputSchemaFor(rule), { io: 'input' }) as JsonSchema;
-  // zod loses `default` behind the string-coercing preprocess and writes integer sets as
-  // "number"; restore both from the rule, which is the source of truth.
+  // zod loses `default` behind the string-coercing preprocess, writes integer sets as "number" and
+  // cannot describe a refine; restore them from the rule, which is the source of truth.
   const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
   for (const [name, spec] of Object.entries(rule.params)) {
     const property = properties?.[name];
     if (property === undefined) continue;
     if (spec.type === 'integer') property.type = 'integer';
     if ('default' in spec && spec.default !== undefined) property.default = spec.default;
+    // Patterns are checked by a refine (linear-time matcher), which JSON Schema cannot show.
+    if (spec.type === 'string' && spec.pattern !== undefined) property.pattern = spec.pattern;
   }
   deepFreeze(schema);
   jsonSchemaCache.set(rule, schema);

@@ -2,7 +2,14 @@
 // Everything else (input validation, JSON Schema, quotes) is derived from it, and every rule —
 // the built-in catalogue included — goes through `priceRuleSchema` before it is used.
 import { z } from 'zod';
-import { DECIMAL_PATTERN } from './ratio';
+import { compileLinearPattern, UnsupportedPatternError } from './linear-regex';
+import { ceil, DECIMAL_PATTERN, multiply, ONE, parseDecimal, type Ratio } from './ratio';
+
+/**
+ * The largest markup a tenant can have (admin.tenants.create/update: 0..1,000,000 bps, ×101). The
+ * API checks a price rule against it: its dearest quote must be exact on the wire for every tenant.
+ */
+export const MAX_MARKUP_BPS = 1_000_000;
 
 /** Param names the breakdown reserves for its own lines. */
 const RESERVED_PARAM_NAMES = new Set(['base', 'markup']);
@@ -197,9 +204,13 @@ function checkParam(name: string, spec: ParamSpecShape, issue: (message: string)
     case 'string': {
       if (spec.pattern !== undefined) {
         try {
-          new RegExp(spec.pattern, 'u');
-        } catch {
-          issue(`param "${name}" pattern is not a valid regular expression`);
+          compileLinearPattern(spec.pattern);
+        } catch (err) {
+          issue(
+            err instanceof UnsupportedPatternError
+              ? `param "${name}" pattern cannot be matched in linear time: ${err.message} (patterns are matched by a linear-time engine; rewrite it without that construct)`
+              : `param "${name}" pattern is not a valid regular expression`,
+          );
         }
       }
       if (spec.minLength !== undefined && spec.maxLength !== undefined && spec.minLength > spec.maxLength) {
@@ -218,6 +229,63 @@ function checkParam(name: string, spec: ParamSpecShape, issue: (message: string)
       throw new TypeError(`unknown param type ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+const greater = (a: Ratio, b: Ratio): boolean => a.num * b.den > b.num * a.den;
+
+/**
+ * The largest factor a param can put in a quote: its largest allowed quantity, or the largest
+ * factor among its allowed values (a value the table omits costs 1; an unpriced one, null, cannot
+ * be quoted). undefined when the spec itself is incoherent (reported by checkParam).
+ */
+function maxParamFactor(spec: ParamSpecShape): Ratio | undefined {
+  if (!isPriced(spec)) return ONE;
+  if (spec.type === 'integer' && spec.quantity === true) {
+    const largest = spec.values !== undefined ? Math.max(...spec.values) : spec.max;
+    return largest === undefined ? undefined : { num: BigInt(largest), den: 1n };
+  }
+  const table: Readonly<Record<string, string | null | undefined>> =
+    spec.type === 'enum' || spec.type === 'integer' || spec.type === 'boolean' ? (spec.factors ?? {}) : {};
+  let allowed: string[] | undefined;
+  if (spec.type === 'enum') allowed = spec.values;
+  else if (spec.type === 'boolean') allowed = ['true', 'false'];
+  else if (spec.type === 'integer' && spec.values !== undefined) allowed = spec.values.map(String);
+  let max: Ratio | undefined;
+  const consider = (f: Ratio) => {
+    if (max === undefined || greater(f, max)) max = f;
+  };
+  if (allowed !== undefined) {
+    for (const value of allowed) {
+      const factor = Object.hasOwn(table, value) ? table[value] : '1';
+      if (factor !== null && factor !== undefined) consider(parseDecimal(factor));
+    }
+  } else {
+    // An integer range: its values outside the table cost 1, unless the table covers them all.
+    if (spec.type !== 'integer' || spec.min === undefined || spec.max === undefined) return undefined;
+    const { min, max: top } = spec;
+    const keys = Object.keys(table).filter((k) => /^-?\d+$/.test(k) && Number(k) >= min && Number(k) <= top);
+    if (BigInt(keys.length) < BigInt(top) - BigInt(min) + 1n) consider(ONE);
+    for (const key of keys) {
+      const factor = table[key];
+      if (factor !== null && factor !== undefined) consider(parseDecimal(factor));
+    }
+  }
+  return max;
+}
+
+/**
+ * The dearest quote a validated rule can produce, micro-cents, at the largest markup
+ * (MAX_MARKUP_BPS): ceil(base × Π largest factors × (10000 + MAX_MARKUP_BPS) / 10000). Exact
+ * (bigint): the API checks it against the safe-integer range of JSON numbers before storing a rule.
+ */
+export function maxQuoteMicroCents(rule: PriceRule): bigint | undefined {
+  let total: Ratio = { num: rule.baseCostMicroCents, den: 1n };
+  for (const spec of Object.values(rule.params)) {
+    const factor = maxParamFactor(spec);
+    if (factor === undefined) return undefined;
+    total = multiply(total, factor);
+  }
+  return ceil(multiply(total, { num: 10_000n + BigInt(MAX_MARKUP_BPS), den: 10_000n }));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { MAX_MARKUP_BPS } from '@tollgate/pricing';
 import { z } from 'zod';
 import {
   createTenantAsAdmin,
@@ -64,7 +65,7 @@ export const tenantsRouter = router({
         .strictObject({
           tenantId,
           name: z.string().trim().min(1).max(200).optional(),
-          markupBps: z.number().int().min(0).max(1_000_000).optional(),
+          markupBps: z.number().int().min(0).max(MAX_MARKUP_BPS).optional(),
           /** Each limit: a number, null = unlimited, omitted = unchanged. */
           limits: limitsInput.optional(),
           /** null removes the webhook URL. */
@@ -90,7 +91,7 @@ export const tenantsRouter = router({
     .input(
       z.strictObject({
         name: z.string().trim().min(1).max(200),
-        markupBps: z.number().int().min(0).max(1_000_000).optional(),
+        markupBps: z.number().int().min(0).max(MAX_MARKUP_BPS).optional(),
         limits: limitsInput.optional(),
         webhookUrl: webhookUrl.optional(),
       }),

@@ -4,6 +4,8 @@ import type { Db } from '@tollgate/db/client';
 import {
   type Catalogue,
   defaultCatalogue,
+  MAX_MARKUP_BPS,
+  maxQuoteMicroCents,
   type PriceRule,
   PriceRuleError,
   parsePriceRule,
@@ -144,6 +146,20 @@ function invalidRule(message: string, issues?: readonly { path: string; message:
 }
 
 /**
+ * Amounts cross the API as JSON numbers, exact only up to 2^53 − 1 (toWireAmount refuses more): a
+ * rule whose dearest quote (largest factors and quantity, at the largest markup a tenant can have)
+ * goes past that would make models.list, quotes and submits fail for every tenant once in force.
+ */
+function refuseUnsafeQuotes(rule: PriceRule): void {
+  const dearest = maxQuoteMicroCents(rule);
+  if (dearest === undefined || dearest <= BigInt(Number.MAX_SAFE_INTEGER)) return;
+  const message = `the dearest quote of this rule (base × largest factors × largest quantity, at the largest markup of ${MAX_MARKUP_BPS} bps) is ${dearest} micro-cents, past the safe-integer limit of ${Number.MAX_SAFE_INTEGER}: lower the base cost, the factors or the largest quantity`;
+  throw invalidRule(`Invalid price rule for ${rule.model}: ${message}`, [
+    { path: 'baseCostMicroCents', message },
+  ]);
+}
+
+/**
  * Stores a price override for `rule.model` taking effect at `effectiveFrom` (the rule's own
  * `effectiveFrom` is replaced by it, so the two can never disagree). The key is (model,
  * priceVersion): a new version inserts a row; re-upserting a version that is not effective yet
@@ -165,6 +181,7 @@ export async function upsertPriceOverride({
     if (err instanceof PriceRuleError) throw invalidRule(err.message, err.issues);
     throw err;
   }
+  refuseUnsafeQuotes(rule);
   const json = priceRuleToJson(rule);
   return ctx.deps.db.transaction(async (tx) => {
     // Serialise upserts of one model so two admins cannot both insert "the" new version.
