@@ -369,7 +369,10 @@ function giveBackSpend(amount: SQL) {
     THEN greatest(tb.spend_today_micro_cents - ${amount}, 0) ELSE tb.spend_today_micro_cents END`;
 }
 
-/** Active-job decrement of a bare hold's resolution (a job's hold leaves it to the job op). */
+/**
+ * Active-job decrement of a bare hold's resolution (a job's hold leaves it to the job op); applied
+ * with greatest(…, 0) like every slot release (see endActiveJob in jobs.ts).
+ */
 function activeJobDecrement(opts: ResolveOptions) {
   return opts.keepActiveJob ? sql`0` : sql`CASE WHEN h.job_id IS NULL THEN 1 ELSE 0 END`;
 }
@@ -398,7 +401,7 @@ export async function captureInTx(
         WHERE id = ${holdId} AND status = 'open' AND amount_micro_cents >= coalesce(${amount ?? null}::bigint, 0)`,
     sql`held_micro_cents = tb.held_micro_cents - h.amount_micro_cents,
         available_micro_cents = tb.available_micro_cents + (h.amount_micro_cents - h.captured_micro_cents),
-        active_jobs = tb.active_jobs - ${activeJobDecrement(opts)},
+        active_jobs = greatest(tb.active_jobs - ${activeJobDecrement(opts)}, 0),
         spend_today_micro_cents = ${giveBackSpend(sql`(h.amount_micro_cents - h.captured_micro_cents)`)}`,
     sql`tb.held_micro_cents >= h.amount_micro_cents`,
   );
@@ -480,7 +483,7 @@ export async function releaseInTx(tx: Tx, holdId: string, opts: ResolveOptions):
     sql`UPDATE holds SET status = 'released', resolved_at = now() WHERE id = ${holdId} AND status = 'open'`,
     sql`held_micro_cents = tb.held_micro_cents - h.amount_micro_cents,
         available_micro_cents = tb.available_micro_cents + h.amount_micro_cents,
-        active_jobs = tb.active_jobs - ${activeJobDecrement(opts)},
+        active_jobs = greatest(tb.active_jobs - ${activeJobDecrement(opts)}, 0),
         spend_today_micro_cents = ${giveBackSpend(sql`h.amount_micro_cents`)}`,
     sql`tb.held_micro_cents >= h.amount_micro_cents`,
   );

@@ -274,10 +274,15 @@ async function saveJob(tx: Tx, jobId: string, set: PgUpdateSetSource<typeof jobs
   return job;
 }
 
-/** A job reached a terminal state: free its concurrency slot (exactly once, under the job row lock). */
-async function endActiveJob(tx: Tx, tenantId: string): Promise<void> {
+/**
+ * A job reached a terminal state: free its concurrency slot (exactly once, under the job row lock).
+ * Never below zero: if active_jobs drifted below the true count, `- 1` would break the CHECK and the
+ * job could never end (every retry fails, the money stays held); reconcile reports the drift
+ * (ACTIVE_JOBS_MISMATCH). The same rule in SQL: tollgate_complete_job (migration 0015).
+ */
+export async function endActiveJob(tx: Tx, tenantId: string): Promise<void> {
   await tx.execute(
-    sql`UPDATE tenant_balances SET active_jobs = active_jobs - 1, updated_at = now() WHERE tenant_id = ${tenantId}`,
+    sql`UPDATE tenant_balances SET active_jobs = greatest(active_jobs - 1, 0), updated_at = now() WHERE tenant_id = ${tenantId}`,
   );
 }
 

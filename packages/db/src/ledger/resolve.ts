@@ -5,7 +5,7 @@ import type { Db } from '../client';
 import { type Job, type JobStatus, jobs } from '../schema';
 import { captureInTx, refundInTx, releaseInTx } from './holds';
 import { inTransaction, jsonSafe, type Tx, writeAudit } from './internal';
-import { ENDED_BY_TOLLGATE } from './jobs';
+import { ENDED_BY_TOLLGATE, endActiveJob } from './jobs';
 
 export interface ResolveJobInput {
   jobId: string;
@@ -28,9 +28,7 @@ export type ResolveJobResult =
 
 async function finish(tx: Tx, job: Job, set: Partial<typeof jobs.$inferInsert>): Promise<Job> {
   // The job leaves the non-terminal set: free its concurrency slot exactly once (under the job lock).
-  await tx.execute(
-    sql`UPDATE tenant_balances SET active_jobs = active_jobs - 1, updated_at = now() WHERE tenant_id = ${job.tenantId}`,
-  );
+  await endActiveJob(tx, job.tenantId);
   const [saved] = await tx
     .update(jobs)
     .set({ ...set, nextPollAt: null, completedAt: sql`now()`, updatedAt: sql`now()` })
