@@ -99,7 +99,12 @@ describe('a job ends even when active_jobs drifted to 0 under it', () => {
 
   it('a bare hold released after the drift', async () => {
     const tenant = await createTestTenant(t.db, { availableMicroCents: 1_000_000n });
-    const h = await hold(t.db, { tenantId: tenant.id, amountMicroCents: 10_000n, actor: 'test' });
+    const h = await hold(t.db, {
+      tenantId: tenant.id,
+      amountMicroCents: 10_000n,
+      idempotencyKey: 'drift-hold',
+      actor: 'test',
+    });
     if (!h.ok) throw new Error(h.reason);
     await drift(tenant.id);
     expect(await release(t.db, { holdId: h.holdId, actor: 'test' })).toMatchObject({ ok: true });
