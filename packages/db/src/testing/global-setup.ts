@@ -20,6 +20,8 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
     const server = await startEmbeddedPostgres({
       dataDir,
       persistent: false,
+      // As root from a folder the `postgres` user cannot enter: where the binaries were copied.
+      notice: (line: string) => console.error(`[embedded postgres] ${line}`),
       ...(embeddedPostgresVerbose ? { log: (line: string) => console.error(`[postgres] ${line}`) } : {}),
     });
     adminUrl = server.adminUrl;
