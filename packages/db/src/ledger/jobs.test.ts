@@ -555,7 +555,7 @@ describe('openJob idempotency', () => {
     const tenants = await Promise.all(
       Array.from({ length: 20 }, () => createTestTenant(t.db, { availableMicroCents: 10n * 44_000n })),
     );
-    const [broken, overfreed] = tenants as [(typeof tenants)[0], (typeof tenants)[0]];
+    const [broken, failing] = tenants as [(typeof tenants)[0], (typeof tenants)[0]];
     const pool = createDb(t.url, { max: 10 });
     const statements = new Set<string>();
     (pool.sql.options as { debug?: unknown }).debug = (_id: number, query: string) => {
@@ -591,9 +591,19 @@ describe('openJob idempotency', () => {
       });
       await t.sql`UPDATE tenant_balances SET held_micro_cents = ${String(5n * 44_000n)}::bigint WHERE tenant_id = ${broken.id}`;
 
-      // Another tenant's completions must fail: its concurrency counter says no job is active (CHECK
-      // active_jobs >= 0 raises).
-      await t.sql`UPDATE tenant_balances SET active_jobs = 0 WHERE tenant_id = ${overfreed.id}`;
+      // Another tenant's completions must fail: a trigger the test installs raises on them (as a
+      // broken constraint or a bad deploy would). A concurrency counter that drifted to 0 no longer
+      // does: freeing a slot never goes below zero (active-jobs-drift.test.ts).
+      await t.sql.unsafe(`
+        CREATE FUNCTION test_fail_completion() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.status = 'completed' AND NEW.tenant_id = '${failing.id}' THEN
+            RAISE EXCEPTION 'test fault: completion cannot be stored';
+          END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER test_fail_completion BEFORE UPDATE ON jobs
+          FOR EACH ROW EXECUTE FUNCTION test_fail_completion();`);
       const captured = jobs.filter((job) => job.tenantId !== broken.id);
       const completions = await Promise.allSettled(
         captured.map((job) => advanceJob(pool.db, { jobId: job.id, upstream: upstream('completed') })),
@@ -602,17 +612,19 @@ describe('openJob idempotency', () => {
       completions.forEach((c, i) => {
         const job = captured[i] as Job;
         expect(c.status, `completion of a job of ${job.tenantId}`).toBe(
-          job.tenantId === overfreed.id ? 'rejected' : 'fulfilled',
+          job.tenantId === failing.id ? 'rejected' : 'fulfilled',
         );
         if (c.status === 'fulfilled')
           expect(c.value).toMatchObject({ changed: true, job: { status: 'completed' } });
       });
-      await t.sql`UPDATE tenant_balances SET active_jobs = 5 WHERE tenant_id = ${overfreed.id}`;
     } finally {
+      await t.sql.unsafe(
+        'DROP TRIGGER IF EXISTS test_fail_completion ON jobs; DROP FUNCTION IF EXISTS test_fail_completion()',
+      );
       await pool.close();
     }
     for (const tenant of tenants) {
-      const done = tenant.id !== broken.id && tenant.id !== overfreed.id;
+      const done = tenant.id !== broken.id && tenant.id !== failing.id;
       expect(await getAccount(t.db, tenant.id), tenant.id).toMatchObject({
         availableMicroCents: 5n * 44_000n,
         heldMicroCents: tenant.id === broken.id ? 5n * 44_000n : 0n,
