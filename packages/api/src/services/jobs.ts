@@ -205,21 +205,21 @@ export async function submitJob({
   });
 
   if (res.ok) {
-    failpoint('after-upstream-accept');
     const accepted = res.value;
     let captured: Awaited<ReturnType<typeof captureJob>>;
     try {
       // captureJob is idempotent: retrying a DB blip cannot charge twice.
-      captured = await withRetry(() =>
-        captureJob(deps.db, {
+      captured = await withRetry(() => {
+        failpoint('after-upstream-accept');
+        return captureJob(deps.db, {
           jobId: job.id,
           upstreamJobId: accepted.jobId,
           upstreamCostMicroCents: accepted.costMicroCents,
           estimatedCompletionTime: accepted.estimatedCompletionTime
             ? new Date(accepted.estimatedCompletionTime)
             : null,
-        }),
-      );
+        });
+      });
     } catch (err) {
       // MONEY: the job exists upstream (the operator pays for it). Never lose its id: keep the hold
       // as `unknown` with the id stored so the poller captures it, rather than expiring it for free.

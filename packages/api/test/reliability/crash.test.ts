@@ -232,6 +232,29 @@ describe.concurrent('crash at every step (SIGKILL at a fail point, restart, work
     );
   });
 
+  it('the capture keeps failing after Pixelbyte accepted (after-upstream-accept:throw): kept unknown WITH the upstream id, the poller captures it once', async (ctx) => {
+    const r = await rig(ctx);
+    r.sim.control.webhookMode('none'); // only the poller can finish the job
+    const gw = await r.start('after-upstream-accept:throw');
+    const t = await tenantOn(gw.url, 100 * CHEAP_PRICE);
+    // Every capture attempt of the submit fails (the gateway stays up): the fallback must keep the
+    // upstream id, or the hold would expire for free while Pixelbyte charges the operator.
+    expect(await trySubmit(gw.url, t.token, 'cf-0')).toEqual({ ok: false, code: 'INTERNAL' });
+    expect(gw.output()).toContain('could not record the acceptance');
+    const [row] = await jobRows(r.db);
+    const upstream = r.sim.control.jobs();
+    expect(upstream).toHaveLength(1);
+    expect(row?.upstream_job_id, 'the upstream id is kept').toBe(upstream[0]?.jobId);
+    const figures = await settleAndCheck(r.db, r.sim, 'capture fallback', 45_000);
+    expect((await jobRows(r.db)).map((j) => j.status)).toEqual(['completed']);
+    expect(figures.capturedMicroCents - figures.refundedMicroCents, 'charged exactly once').toBe(
+      BigInt(CHEAP_PRICE),
+    );
+    // The tenant's retry with the same key finds the job, captured.
+    const retried = await trySubmit(gw.url, t.token, 'cf-0');
+    expect(retried).toMatchObject({ ok: true, job: { id: row?.id, status: 'completed' } });
+  }, 180_000);
+
   it('inside the webhook handler (job moved, 200 never sent: Pixelbyte retries)', async (ctx) => {
     const r = await rig(ctx);
     let gw = await r.start('in-webhook@1');
