@@ -14,6 +14,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -369,6 +370,82 @@ export const ledgerLines = pgTable(
   ],
 );
 
+/** Book a usage roll-up row belongs to: live money, or (test mode) the sandbox's. */
+export const USAGE_MODES = ['live', 'test'] as const;
+export type UsageMode = (typeof USAGE_MODES)[number];
+
+/**
+ * The counters of a usage roll-up row. Money follows the ledger's capture / refund transactions,
+ * dated by the transaction (UTC day); job counts follow the jobs, dated by their creation (UTC day),
+ * counted by their current status.
+ */
+const usageCounters = {
+  /** Jobs created that day. */
+  jobs: bigint('jobs', { mode: 'bigint' }).notNull().default(sql`0`),
+  completedJobs: bigint('completed_jobs', { mode: 'bigint' }).notNull().default(sql`0`),
+  failedJobs: bigint('failed_jobs', { mode: 'bigint' }).notNull().default(sql`0`),
+  cancelledJobs: bigint('cancelled_jobs', { mode: 'bigint' }).notNull().default(sql`0`),
+  rejectedJobs: bigint('rejected_jobs', { mode: 'bigint' }).notNull().default(sql`0`),
+  inFlightJobs: bigint('in_flight_jobs', { mode: 'bigint' }).notNull().default(sql`0`),
+  /** Σ platform_revenue lines of capture transactions that day. */
+  chargedMicroCents: money('charged_micro_cents').notNull().default(sql`0`),
+  /** −Σ platform_revenue lines of refund transactions that day. */
+  refundedMicroCents: money('refunded_micro_cents').notNull().default(sql`0`),
+  /** Upstream cost of the jobs captured that day, minus what Pixelbyte refunded the operator that day. */
+  upstreamCostMicroCents: money('upstream_cost_micro_cents').notNull().default(sql`0`),
+};
+
+/**
+ * Daily usage roll-up: one row per tenant × model × UTC day × mode, kept exact by triggers in the
+ * SAME transaction as the money movement or job transition it counts (migration
+ * 0012_usage_rollup_triggers), so it never lags the ledger; `reconcile` proves it equals the
+ * ledger (USAGE_ROLLUP_MISMATCH). `finance.usage` and `usage.csv` read it, never the ledger, so a
+ * report costs what it returns, not what the ledger holds. `model` is '' for money of a hold
+ * without a job (the generic ledger API); the reports show it as null.
+ */
+export const usageDaily = pgTable(
+  'usage_daily',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    model: text('model').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    mode: text('mode', { enum: USAGE_MODES }).notNull().default('live'),
+    ...usageCounters,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.model, t.day, t.mode] }),
+    // Reports read a period of days of one mode, whatever the tenant.
+    index('usage_daily_mode_day_idx').on(t.mode, t.day),
+    check('usage_daily_mode_check', sql`${t.mode} IN ('live', 'test')`),
+  ],
+);
+
+/**
+ * The same roll-up split by job tag: a job counts once under each of its distinct tags, or once
+ * under tag '' (shown as null) when it has none, so `groupBy: ['tag']` also reads a roll-up.
+ * Rows of different tags overlap (a job with two tags is in both): totals come from usage_daily.
+ */
+export const usageDailyTags = pgTable(
+  'usage_daily_tags',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    model: text('model').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    mode: text('mode', { enum: USAGE_MODES }).notNull().default('live'),
+    tag: text('tag').notNull(),
+    ...usageCounters,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.model, t.day, t.mode, t.tag] }),
+    index('usage_daily_tags_mode_day_idx').on(t.mode, t.day),
+    check('usage_daily_tags_mode_check', sql`${t.mode} IN ('live', 'test')`),
+  ],
+);
+
 /** Delivery of one tollgate → tenant webhook: pending → delivered | failed (gave up). */
 export const webhookDeliveryStatus = pgEnum('webhook_delivery_status', ['pending', 'delivered', 'failed']);
 
@@ -531,6 +608,7 @@ export type LedgerLine = typeof ledgerLines.$inferSelect;
 export type Hold = typeof holds.$inferSelect;
 export type Job = typeof jobs.$inferSelect;
 export type PriceOverride = typeof priceOverrides.$inferSelect;
+export type UsageDailyRow = typeof usageDaily.$inferSelect;
 export type AuditLogEntry = typeof auditLog.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type OperatorKey = typeof operatorKeys.$inferSelect;

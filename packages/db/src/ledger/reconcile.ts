@@ -2,7 +2,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { IN_FLIGHT_JOB_STATUS_LIST } from '../schema';
-import { rows } from './internal';
+import { type Executor, rows } from './internal';
 
 export type DiscrepancyKind =
   /** Cached available/held ≠ the sum of the tenant's ledger lines for that account. */
@@ -21,7 +21,9 @@ export type DiscrepancyKind =
   /** A non-terminal job past its deadline (DB clock). */
   | 'OVERDUE_JOB'
   /** active_jobs ≠ non-terminal jobs + open bare holds. */
-  | 'ACTIVE_JOBS_MISMATCH';
+  | 'ACTIVE_JOBS_MISMATCH'
+  /** A usage roll-up row (usage_daily or usage_daily_tags) ≠ the same day recomputed from the ledger. */
+  | 'USAGE_ROLLUP_MISMATCH';
 
 export interface Discrepancy {
   kind: DiscrepancyKind;
@@ -263,10 +265,68 @@ export async function reconcile(db: Db): Promise<ReconcileResult> {
           });
         }
       }
+
+      for (const table of ['usage_daily', 'usage_daily_tags'] as const) {
+        for (const m of await rollupMismatches(tx, table)) discrepancies.push(m);
+      }
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },
   );
   return { ok: discrepancies.length === 0, discrepancies, flags };
+}
+
+const ROLLUP_COUNTERS = [
+  'jobs',
+  'completed_jobs',
+  'failed_jobs',
+  'cancelled_jobs',
+  'rejected_jobs',
+  'in_flight_jobs',
+  'charged_micro_cents',
+  'refunded_micro_cents',
+  'upstream_cost_micro_cents',
+] as const;
+
+/** At most this many roll-up mismatches are listed (one broken trigger would list every day). */
+const MAX_ROLLUP_MISMATCHES = 1_000;
+
+/**
+ * Roll-up = ledger: every row of `table` against the same day recomputed from the ledger and the
+ * jobs (the `…_from_ledger` views of migration 0012, the definition the triggers implement). A row
+ * missing on one side counts as all zeros. A full scan of the ledger: reconcile only, never a report.
+ */
+async function rollupMismatches(
+  tx: Executor,
+  table: 'usage_daily' | 'usage_daily_tags',
+): Promise<Discrepancy[]> {
+  const keys =
+    table === 'usage_daily'
+      ? ['tenant_id', 'model', 'day', 'mode']
+      : ['tenant_id', 'model', 'day', 'mode', 'tag'];
+  const side = (alias: string) => ROLLUP_COUNTERS.map((c) => `coalesce(${alias}.${c}, 0)`).join(', ');
+  const found = await rows<Record<string, string | null>>(
+    tx,
+    sql.raw(`
+      SELECT ${keys.map((k) => `coalesce(u.${k}, e.${k})::text AS ${k}`).join(', ')},
+             ${ROLLUP_COUNTERS.map((c) => `coalesce(u.${c}, 0)::text AS u_${c}, coalesce(e.${c}, 0)::text AS e_${c}`).join(', ')}
+        FROM ${table} u FULL JOIN ${table}_from_ledger e USING (${keys.join(', ')})
+       WHERE (${side('u')}) IS DISTINCT FROM (${side('e')})
+       LIMIT ${MAX_ROLLUP_MISMATCHES}`),
+  );
+  return found.map((r) => {
+    const differ = ROLLUP_COUNTERS.filter((c) => r[`u_${c}`] !== r[`e_${c}`]).map(
+      (c) => `${c} ${r[`u_${c}`]} (ledger ${r[`e_${c}`]})`,
+    );
+    const where = keys
+      .slice(1)
+      .map((k) => `${k} ${JSON.stringify(r[k])}`)
+      .join(', ');
+    return {
+      kind: 'USAGE_ROLLUP_MISMATCH' as const,
+      tenantId: r.tenant_id ?? '',
+      details: `${table} ${where}: ${differ.join(', ')}`,
+    };
+  });
 }
 
 /** How a job's hold must look for its status; a message when it does not. */
