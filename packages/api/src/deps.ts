@@ -38,6 +38,11 @@ export type GatewayConfig = {
 export type AppDeps = {
   config: GatewayConfig;
   db: Db;
+  /**
+   * Where the finance reports read (finance.usage, finance.ledger, usage.csv, ledger.csv): a read
+   * replica when REPORTS_DATABASE_URL is set, else the same pool as `db`. Never written to.
+   */
+  reportsDb: Db;
   pixelbyte: PixelbyteClient;
   /** Bearer token → principal: API keys, operator keys and JWTs (auth/authenticator.ts). */
   auth: Authenticator;

@@ -82,6 +82,8 @@ const envSchema = z.object({
     z.enum(['development', 'production', 'test']).default('development'),
   ),
   DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().startsWith('postgres').optional()),
+  /** Where the finance reports read (a read replica of DATABASE_URL); unset = DATABASE_URL. */
+  REPORTS_DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().startsWith('postgres').optional()),
   /** Where `pnpm start` keeps the embedded Postgres when DATABASE_URL is unset. */
   DATA_DIR: optionalString,
   PORT: int(8787, 0, 65535),
@@ -168,6 +170,8 @@ export type RawEnv = Record<string, string | undefined>;
 export type AppConfig = {
   nodeEnv: 'development' | 'production' | 'test';
   databaseUrl: string | undefined;
+  /** Read replica for the finance reports (usage, ledger, CSVs); undefined = the primary. */
+  reportsDatabaseUrl: string | undefined;
   dataDir: string | undefined;
   port: number;
   host: string;
@@ -298,6 +302,7 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
   return {
     nodeEnv: e.NODE_ENV,
     databaseUrl: e.DATABASE_URL,
+    reportsDatabaseUrl: e.REPORTS_DATABASE_URL,
     dataDir: e.DATA_DIR,
     port: e.PORT,
     host: e.HOST,

@@ -52,6 +52,8 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export function buildDeps(opts: {
   config: GatewayConfig;
   db: Db;
+  /** Where the finance reports read (REPORTS_DATABASE_URL, a read replica); default `db`. */
+  reportsDb?: Db;
   pixelbyte: PixelbyteClient;
   auth: JwtVerifier;
   log: Logger;
@@ -97,6 +99,7 @@ export function buildDeps(opts: {
   return {
     config: opts.config,
     db,
+    reportsDb: opts.reportsDb ?? db,
     pixelbyte: opts.pixelbyte,
     auth: createAuthenticator({ jwt: opts.auth, db, dbBreaker, log: opts.log }),
     log: opts.log,

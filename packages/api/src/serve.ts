@@ -77,6 +77,17 @@ async function main(): Promise<void> {
     log.info('migrations applied');
     const { db, close: closeDb } = createDb(databaseUrl, { max: config.dbPoolMax });
     cleanups.push({ name: 'database pool', run: closeDb });
+    // Finance reports from a read replica when configured (never migrated: replication brings the
+    // schema; a replica is read-only). Its own small pool: a long CSV never takes a money connection.
+    let reportsDb = db;
+    if (config.reportsDatabaseUrl) {
+      const reports = createDb(withConnectTimeout(config.reportsDatabaseUrl, config.dbConnectTimeoutMs), {
+        max: Math.max(2, Math.ceil(config.dbPoolMax / 4)),
+      });
+      cleanups.push({ name: 'reports database pool', run: reports.close });
+      reportsDb = reports.db;
+      log.info('finance reports read REPORTS_DATABASE_URL');
+    }
 
     // 2. Pixelbyte: the real API, or the built-in simulator when no key is configured.
     let publicBaseUrl = config.publicBaseUrl;
@@ -153,6 +164,7 @@ async function main(): Promise<void> {
         allowPrivateWebhooks: config.tenantWebhooks.allowPrivate,
       },
       db,
+      reportsDb,
       pixelbyte,
       auth,
       log,

@@ -91,9 +91,11 @@ describe('admin/finance role matrix and audit', () => {
 
   it('finance (and admin) can read reports; a tenant cannot; anonymous gets 401', async () => {
     const day = 86_400_000;
+    // Whole UTC days (usage reads the daily roll-up): yesterday to the end of tomorrow.
+    const today = Math.floor(Date.now() / day) * day;
     const period = {
-      from: new Date(Date.now() - day).toISOString(),
-      to: new Date(Date.now() + day).toISOString(),
+      from: new Date(today - day).toISOString(),
+      to: new Date(today + 2 * day).toISOString(),
     };
     for (const client of [finance, h.admin]) {
       await expect(client.finance.usage.query({ ...period, groupBy: ['tenant'] })).resolves.toMatchObject({

@@ -3,8 +3,7 @@ import { formatUsd } from '@tollgate/pricing';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csvRecord, csvText } from '../src/reports/csv.ts';
-import { LEDGER_CSV_COLUMNS, usdSql } from '../src/reports/routes.ts';
-import { MAX_USAGE_ROWS, usageReport } from '../src/services/finance/usage.ts';
+import { LEDGER_CSV_COLUMNS, usageCsvHeader, usdSql } from '../src/reports/routes.ts';
 import {
   CHEAP_INPUT,
   CHEAP_MODEL,
@@ -33,7 +32,9 @@ describe('finance reports equal the ledger to the micro-cent', () => {
 
   beforeAll(async () => {
     h = await startHarness();
-    const [start] = await h.db.sql<{ now: Date }[]>`SELECT now() - interval '1 second' AS now`;
+    // Usage periods are whole UTC days (the roll-up's grain): the period is the days this test runs
+    // on (its database is fresh, so they hold exactly what it writes).
+    const [start] = await h.db.sql<{ day: Date }[]>`SELECT date_trunc('day', now(), 'UTC') AS day`;
     const a = await h.createTenant({ balanceMicroCents: 2_000_000 });
     const b = await h.createTenant({ balanceMicroCents: 2_000_000, markupBps: 2_500 });
     await h.admin.admin.credits.topUp.mutate({
@@ -100,8 +101,10 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     await waitStatus(b.client, bFailed.id, 'failed');
     await h.expectReconciled();
 
-    const [end] = await h.db.sql<{ now: Date }[]>`SELECT now() + interval '1 second' AS now`;
-    period = { from: new Date(start?.now ?? 0).toISOString(), to: new Date(end?.now ?? 0).toISOString() };
+    const [end] = await h.db.sql<
+      { day: Date }[]
+    >`SELECT date_trunc('day', now(), 'UTC') + interval '1 day' AS day`;
+    period = { from: new Date(start?.day ?? 0).toISOString(), to: new Date(end?.day ?? 0).toISOString() };
 
     // The ledger's own sums for the period, straight from the lines.
     const sums = await h.db.sql<{ kind: string; account: string; total: string; n: string }[]>`
@@ -203,6 +206,7 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     const header = text.slice(0, text.indexOf('\r\n')).split(',');
     expect(header).toEqual([
       'tenant_id',
+      'tenant_name',
       'model',
       'day',
       'tag',
@@ -373,7 +377,7 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     expect(adjustment).toMatchObject({ amount_micro_cents: '-5', amount_usd: '-0.000005' });
   });
 
-  it('a reversed or empty period is a 400 INVALID_PERIOD on every report, tRPC and CSV alike; usage past 366 days too', async () => {
+  it('a reversed or empty period is a 400 INVALID_PERIOD on every report, tRPC and CSV alike; and usage periods are whole UTC days, of any length', async () => {
     const finance = makeClient(h.url, financeToken);
     const reversed = { from: period.to, to: period.from };
     const empty = { from: period.from, to: period.from };
@@ -394,11 +398,35 @@ describe('finance reports equal the ledger to the micro-cent', () => {
         expect(await res.json(), route).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_PERIOD' });
       }
     }
-    const longer = { from: '2025-01-01T00:00:00Z', to: '2026-01-02T00:00:01Z' };
-    expect(await expectTRPCError(finance.finance.usage.query({ ...longer, groupBy: [] }))).toMatchObject({
-      reason: 'INVALID_PERIOD',
-      message: 'a report covers at most 366 days',
+    // Usage reads a daily roll-up: any length of whole UTC days, but not a period cut inside a day.
+    const decade = await finance.finance.usage.query({
+      from: '2020-01-01T00:00:00Z',
+      to: '2030-01-01T00:00:00Z',
+      groupBy: [],
     });
+    expect(BigInt(decade.totals.netMicroCents)).toBe(ledger.net);
+    const longer = { from: '2025-01-01T00:00:00Z', to: '2026-01-02T00:00:01Z' };
+    for (const p of [longer, { from: '2025-01-01T06:00:00+05:00', to: '2025-01-02T00:00:00Z' }]) {
+      expect(await expectTRPCError(finance.finance.usage.query({ ...p, groupBy: [] }))).toMatchObject({
+        reason: 'INVALID_PERIOD',
+        message: expect.stringContaining('whole UTC days'),
+      });
+      const res = await fetch(`${h.url}/reports/usage.csv?${new URLSearchParams(p)}`, {
+        headers: { authorization: `Bearer ${financeToken}` },
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ reason: 'INVALID_PERIOD' });
+    }
+    // 2025-01-01T06:00+06:00 is midnight UTC: the same instant, accepted.
+    expect(
+      (
+        await finance.finance.usage.query({
+          from: '2025-01-01T06:00:00+06:00',
+          to: '2025-01-02T00:00:00Z',
+          groupBy: [],
+        })
+      ).rows,
+    ).toHaveLength(1);
     // The ledger pages through any period: only the order is checked there.
     expect((await finance.finance.ledger.query({ ...longer, limit: 1 })).items).toBeDefined();
   });
@@ -435,23 +463,58 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     expect(nul?.usd).toBeNull();
   });
 
-  it('finance.usage past its row cap fails with REPORT_TOO_LARGE (never a silently truncated report)', async () => {
-    expect(MAX_USAGE_ROWS).toBe(10_000);
-    const ctx = {
-      deps: h.gateway.deps,
-      requestId: 'test-cap',
-      log: h.gateway.deps.log,
-      principal: { role: 'finance', sub: 'finance-bob', mode: 'live' },
-    } as const;
-    const input = { from: new Date(period.from), to: new Date(period.to), groupBy: ['tenant'] as const };
-    // Two tenants: exactly at a cap of 2 it answers, with a cap of 1 it refuses.
-    const atCap = await usageReport({ ctx, input, maxRows: 2 });
-    expect(atCap.rows).toHaveLength(2);
-    await expect(usageReport({ ctx, input, maxRows: 1 })).rejects.toMatchObject({
-      code: 'BAD_REQUEST',
-      reason: 'REPORT_TOO_LARGE',
-      message: expect.stringContaining('narrow the period or the grouping'),
-    });
+  it('finance.usage pages with limit / nextCursor: every row once, in order, same totals; a foreign cursor is INVALID_CURSOR', async () => {
+    const finance = makeClient(h.url, financeToken);
+    for (const groupBy of [['tenant', 'model', 'day', 'tag'], ['tag'], ['tenant']] as const) {
+      const whole = await finance.finance.usage.query({ ...period, groupBy: [...groupBy] });
+      expect(whole.nextCursor).toBeNull();
+      const pages: (typeof whole)[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await finance.finance.usage.query({
+          ...period,
+          groupBy: [...groupBy],
+          limit: 1,
+          ...(cursor ? { cursor } : {}),
+        });
+        pages.push(page);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(pages.flatMap((p) => p.rows)).toEqual(whole.rows);
+      expect(pages.length).toBe(whole.rows.length);
+      for (const p of pages) expect(p.totals).toEqual(whole.totals);
+    }
+    const first = await finance.finance.usage.query({ ...period, groupBy: ['tenant'], limit: 1 });
+    expect(first.nextCursor).toEqual(expect.any(String));
+    for (const cursor of [first.nextCursor ?? '', 'bm90LWEtY3Vyc29y']) {
+      expect(
+        await expectTRPCError(finance.finance.usage.query({ ...period, groupBy: ['model'], cursor })),
+      ).toMatchObject({ code: 'BAD_REQUEST', reason: 'INVALID_CURSOR' });
+    }
+    expect(
+      await expectTRPCError(finance.finance.usage.query({ ...period, groupBy: ['tenant'], limit: 10_001 })),
+    ).toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
+  it('rows carry the tenant name beside its id; the live book by default, the test book empty until test mode writes it', async () => {
+    const finance = makeClient(h.url, financeToken);
+    const live = await finance.finance.usage.query({ ...period, groupBy: ['tenant'] });
+    expect(live.mode).toBe('live');
+    const names = await h.db.sql<{ id: string; name: string }[]>`SELECT id, name FROM tenants`;
+    expect(live.rows.length).toBeGreaterThan(0);
+    for (const row of live.rows) {
+      expect(row.tenantName).toBe(names.find((n) => n.id === row.tenantId)?.name);
+    }
+    const byModel = await finance.finance.usage.query({ ...period, groupBy: ['model'] });
+    for (const row of byModel.rows) expect(row.tenantName).toBeNull();
+    const test = await finance.finance.usage.query({ ...period, groupBy: ['tenant'], mode: 'test' });
+    expect(test).toMatchObject({ mode: 'test', rows: [], totals: { jobs: 0, chargedMicroCents: 0 } });
+    const csv = await fetch(
+      `${h.url}/reports/usage.csv?${new URLSearchParams({ ...period, groupBy: 'tenant', mode: 'test' })}`,
+      { headers: { authorization: `Bearer ${financeToken}` } },
+    );
+    expect(csv.headers.get('content-disposition')).toMatch(/filename="usage-test-tenant-/);
+    expect(await csv.text()).toBe(`${usageCsvHeader(['tenant']).join(',')}\r\n`);
   });
 
   it('admin.reconcile is clean and its totals agree with the usage report', async () => {
@@ -473,7 +536,8 @@ describe('upstream cost of jobs tollgate failed on its own', () => {
   });
 
   it('a deadline-exceeded or admin-refunded job still costs the operator upstream: usage margin and reconcile say so', async () => {
-    const from = new Date(Date.now() - 60_000).toISOString();
+    const today = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000);
+    const from = new Date(today.getTime() - 86_400_000).toISOString();
     const { tenantId, client } = await h.createTenant({ balanceMicroCents: 10_000_000 });
     const late = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
     const refunded = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
@@ -494,7 +558,7 @@ describe('upstream cost of jobs tollgate failed on its own', () => {
 
     const usage = await h.admin.finance.usage.query({
       from,
-      to: new Date(Date.now() + 60_000).toISOString(),
+      to: new Date(today.getTime() + 2 * 86_400_000).toISOString(),
       groupBy: ['tenant'],
     });
     const row = usage.rows.find((r) => r.tenantId === tenantId);

@@ -169,6 +169,7 @@ describe('tollgate CLI against a running gateway', { timeout: 120_000 }, () => {
     const period = ['--from', day(-1), '--to', day(1), '--group-by', 'tenant'];
     const exact = {
       tenantId,
+      tenantName: 'CLI Co',
       model: null,
       day: null,
       tag: null,
@@ -201,16 +202,16 @@ describe('tollgate CLI against a running gateway', { timeout: 120_000 }, () => {
     const report = JSON.parse(json.stdout) as { groupBy: string[]; rows: unknown[]; totals: unknown };
     expect(report.groupBy).toEqual(['tenant']);
     expect(report.rows).toEqual([exact]);
-    expect(report.totals).toEqual({ ...exact, tenantId: null });
+    expect(report.totals).toEqual({ ...exact, tenantId: null, tenantName: null });
 
     const text = await tollgate(['reports', 'usage', ...period], admin);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(
-      /^TENANT ID\s+JOBS\s+COMPLETED JOBS\s+FAILED JOBS\s+CANCELLED JOBS\s+CHARGED \(USD\)\s+REFUNDED \(USD\)\s+NET \(USD\)\s+UPSTREAM COST \(USD\)\s+MARGIN \(USD\)$/m,
+      /^TENANT ID\s+TENANT NAME\s+JOBS\s+COMPLETED JOBS\s+FAILED JOBS\s+CANCELLED JOBS\s+CHARGED \(USD\)\s+REFUNDED \(USD\)\s+NET \(USD\)\s+UPSTREAM COST \(USD\)\s+MARGIN \(USD\)$/m,
     );
     expect(text.stdout).toMatch(
       new RegExp(
-        `^${tenantId}\\s+1\\s+1\\s+0\\s+0\\s+\\$0\\.04\\s+\\$0\\.00\\s+\\$0\\.04\\s+\\$0\\.04\\s+\\$0\\.00$`,
+        `^${tenantId}\\s+CLI Co\\s+1\\s+1\\s+0\\s+0\\s+\\$0\\.04\\s+\\$0\\.00\\s+\\$0\\.04\\s+\\$0\\.04\\s+\\$0\\.00$`,
         'm',
       ),
     );
@@ -239,6 +240,7 @@ describe('tollgate CLI against a running gateway', { timeout: 120_000 }, () => {
     expect(rows).toEqual([
       {
         tenant_id: tenantId,
+        tenant_name: 'CLI Co',
         jobs: '1',
         completed_jobs: '1',
         failed_jobs: '0',

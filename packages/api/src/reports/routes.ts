@@ -1,6 +1,4 @@
 import type { Db } from '@tollgate/db/client';
-import { formatUsd } from '@tollgate/pricing';
-import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -8,17 +6,18 @@ import { bearerToken } from '../auth/jwt.ts';
 import type { AppDeps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { fromSqlRow, USAGE_DIMENSIONS, type UsageSqlRow, usageQuery } from '../services/finance/usage.ts';
-import { checkPeriod, checkPeriodOrder } from '../services/period.ts';
+import {
+  checkUsagePeriod,
+  USAGE_DIMENSIONS,
+  USAGE_MODES,
+  type UsageDimension,
+  type UsageMode,
+  usageQuery,
+} from '../services/finance/usage.ts';
+import { checkPeriodOrder } from '../services/period.ts';
 import { idSchema, isStorableInstant, STORABLE_INSTANT_MESSAGE } from '../services/wire.ts';
-import { CrlfRecords, CSV_BLANK_CLASS, csvRecord, csvText } from './csv.ts';
+import { CrlfRecords, CSV_BLANK_CLASS, csvRecord } from './csv.ts';
 
-/**
- * Rows fetched per round trip from the server-side cursor: memory stays flat whatever the row count
- * (a batch of 2,000 ledger rows is ~1 MB of objects), with half the round trips of 1,000 per batch
- * (5,000 was no faster in the 200k-row stream test and grew the heap twice as much).
- */
-const CURSOR_BATCH = 2_000;
 const dialect = new PgDialect();
 const encoder = new TextEncoder();
 
@@ -74,6 +73,7 @@ const usageQuerySchema = z.strictObject({
         .filter((p) => p.length > 0),
     )
     .pipe(z.array(z.enum(USAGE_DIMENSIONS)).max(4)),
+  mode: z.enum(USAGE_MODES).default('live'),
 });
 
 const ledgerQuerySchema = z.strictObject({
@@ -95,53 +95,6 @@ function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string
 }
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
-
-/**
- * Streams `query` as CSV: the first batch of the server-side cursor is fetched before answering (so
- * a failing query still gets a proper JSON error status), then each further batch is encoded and
- * enqueued only when the consumer pulls (backpressure): memory does not grow with the row count.
- * A failure after the first byte cannot change the status any more: it is logged and the stream is
- * aborted (the client sees a failed download, never a silently short file).
- */
-async function csvStream<Row>(opts: {
-  db: Db;
-  query: SQL;
-  header: readonly string[];
-  toRecord: (row: Row) => (string | number | bigint | null)[];
-  log: Logger;
-}): Promise<ReadableStream<Uint8Array>> {
-  const q = dialect.sqlToQuery(opts.query);
-  const iterator = (
-    opts.db.$client.unsafe(q.sql, q.params as never[]).cursor(CURSOR_BATCH) as AsyncIterable<Row[]>
-  )[Symbol.asyncIterator]();
-  const encode = (batch: Row[]) => {
-    let chunk = '';
-    for (const row of batch) chunk += csvRecord(opts.toRecord(row));
-    return encoder.encode(chunk);
-  };
-  const first = await iterator.next();
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(encoder.encode(csvRecord(opts.header)));
-      if (first.done) controller.close();
-      else controller.enqueue(encode(first.value));
-    },
-    async pull(controller) {
-      try {
-        const next = await iterator.next();
-        if (next.done) controller.close();
-        else controller.enqueue(encode(next.value));
-      } catch (err) {
-        opts.log.error({ err }, 'CSV report failed while streaming');
-        controller.error(err);
-      }
-    },
-    async cancel() {
-      // The client went away: close the cursor so the connection returns to the pool.
-      await iterator.return?.();
-    },
-  });
-}
 
 function csvResponse(body: ReadableStream<Uint8Array>, filename: string, requestId: string): Response {
   return new Response(body, {
@@ -291,7 +244,58 @@ export const USAGE_CSV_METRICS = [
   'margin_usd',
 ] as const;
 
-const DIMENSION_HEADER = { tenant: 'tenant_id', model: 'model', day: 'day', tag: 'tag' } as const;
+/** The header columns of each dimension: a tenant's name rides beside its id. */
+const DIMENSION_HEADER: Record<UsageDimension, readonly string[]> = {
+  tenant: ['tenant_id', 'tenant_name'],
+  model: ['model'],
+  day: ['day'],
+  tag: ['tag'],
+};
+
+/** The usage CSV's header for a grouping: its dimensions' columns, then USAGE_CSV_METRICS. */
+export function usageCsvHeader(groupBy: readonly UsageDimension[]): string[] {
+  const dims = USAGE_DIMENSIONS.filter((d) => groupBy.includes(d));
+  return [...dims.flatMap((d) => DIMENSION_HEADER[d]), ...USAGE_CSV_METRICS];
+}
+
+const USAGE_COUNTS = [
+  'jobs',
+  'completed_jobs',
+  'failed_jobs',
+  'cancelled_jobs',
+  'rejected_jobs',
+  'in_flight_jobs',
+] as const;
+const USAGE_AMOUNTS = ['charged', 'refunded', 'net', 'upstream_cost', 'margin'] as const;
+
+/**
+ * The usage CSV as one SELECT over the daily roll-up (usageQuery, its few parameters inlined as
+ * literals: COPY takes no bind parameters; they are validated dates, a mode from an enum and
+ * nothing else), columns in `usageCsvHeader` order, values formatted by Postgres: text through the
+ * formula-injection guard, USD via usdSql.
+ */
+export function usageCsvSelect(q: {
+  from: Date;
+  to: Date;
+  groupBy: readonly UsageDimension[];
+  mode: UsageMode;
+}): string {
+  const dims = USAGE_DIMENSIONS.filter((d) => q.groupBy.includes(d));
+  const inner = dialect.sqlToQuery(usageQuery({ ...q, groupBy: dims }).inlineParams()).sql;
+  const dimColumns: Record<UsageDimension, string[]> = {
+    tenant: [csvTextSql('r.tenant_id'), csvTextSql('r.tenant_name')],
+    model: [csvTextSql('r.model')],
+    day: ['r.day'],
+    tag: [csvTextSql('r.tag')],
+  };
+  const columns = [
+    ...dims.flatMap((d) => dimColumns[d]),
+    ...USAGE_COUNTS.map((c) => `r.${c}`),
+    ...USAGE_AMOUNTS.flatMap((a) => [`r.${a}_micro_cents`, usdSql(`r.${a}_micro_cents`)]),
+  ];
+  const order = dims.map((d) => `r.${d === 'tenant' ? 'tenant_id' : d} NULLS FIRST`);
+  return `SELECT ${columns.join(', ')} FROM (${inner}) r${order.length === 0 ? '' : ` ORDER BY ${order.join(', ')}`}`;
+}
 
 /** Mounts `GET /reports/usage.csv` and `GET /reports/ledger.csv` (finance or admin JWT). */
 export function registerReportRoutes(
@@ -304,7 +308,7 @@ export function registerReportRoutes(
     const q = parseQuery(ledgerQuerySchema, c.req.query());
     checkPeriodOrder(q.from, q.to);
     const body = await copyCsvStream({
-      db: deps.db,
+      db: deps.reportsDb,
       select: ledgerCsvSelect(q),
       header: LEDGER_CSV_COLUMNS,
       log: c.get('log'),
@@ -317,38 +321,16 @@ export function registerReportRoutes(
     await requireFinance(deps, c.req.header('authorization'));
     deps.dbBreaker.guard();
     const q = parseQuery(usageQuerySchema, c.req.query());
-    checkPeriod(q.from, q.to);
+    checkUsagePeriod(q.from, q.to);
     const dims = USAGE_DIMENSIONS.filter((d) => q.groupBy.includes(d));
-    const body = await csvStream<UsageSqlRow>({
-      db: deps.db,
-      query: usageQuery({ from: q.from, to: q.to, groupBy: dims }),
-      header: [...dims.map((d) => DIMENSION_HEADER[d]), ...USAGE_CSV_METRICS],
+    const body = await copyCsvStream({
+      db: deps.reportsDb,
+      select: usageCsvSelect({ from: q.from, to: q.to, groupBy: dims, mode: q.mode }),
+      header: usageCsvHeader(dims),
       log: c.get('log'),
-      toRecord: (raw) => {
-        const r = fromSqlRow(raw);
-        const dimValues = { tenant: r.tenantId, model: r.model, day: r.day, tag: r.tag };
-        return [
-          ...dims.map((d) => csvText(dimValues[d])),
-          r.jobs,
-          r.completedJobs,
-          r.failedJobs,
-          r.cancelledJobs,
-          r.rejectedJobs,
-          r.inFlightJobs,
-          r.chargedMicroCents,
-          formatUsd(r.chargedMicroCents),
-          r.refundedMicroCents,
-          formatUsd(r.refundedMicroCents),
-          r.netMicroCents,
-          formatUsd(r.netMicroCents),
-          r.upstreamCostMicroCents,
-          formatUsd(r.upstreamCostMicroCents),
-          r.marginMicroCents,
-          formatUsd(r.marginMicroCents),
-        ];
-      },
     });
     const groups = dims.length === 0 ? 'total' : dims.join('-');
-    return csvResponse(body, `usage-${groups}-${day(q.from)}-to-${day(q.to)}.csv`, c.get('requestId'));
+    const book = q.mode === 'live' ? '' : `-${q.mode}`;
+    return csvResponse(body, `usage${book}-${groups}-${day(q.from)}-to-${day(q.to)}.csv`, c.get('requestId'));
   });
 }

@@ -1,11 +1,20 @@
 import { z } from 'zod';
 import { balancesReport } from '../services/finance/balances.ts';
 import { ledgerReport } from '../services/finance/ledger.ts';
-import { USAGE_DIMENSIONS, usageReport } from '../services/finance/usage.ts';
+import {
+  DEFAULT_USAGE_PAGE,
+  MAX_USAGE_PAGE,
+  USAGE_DIMENSIONS,
+  USAGE_MODES,
+  usageReport,
+} from '../services/finance/usage.ts';
 import { cursorSchema, idSchema, instantSchema as instant } from '../services/wire.ts';
 import { financeProcedure, router } from '../trpc.ts';
 
-/** Finance reports (role finance or admin). Periods are [from, to) on the DB's timestamps, days are UTC. */
+/**
+ * Finance reports (role finance or admin). Periods are [from, to) on the DB's timestamps, days are UTC;
+ * usage periods are whole UTC days (it reads the daily roll-up).
+ */
 export const financeRouter = router({
   usage: financeProcedure
     .input(
@@ -13,6 +22,10 @@ export const financeRouter = router({
         from: instant,
         to: instant,
         groupBy: z.array(z.enum(USAGE_DIMENSIONS)).max(4).default(['tenant', 'model', 'day']),
+        /** Which book: live money (default) or test mode's. */
+        mode: z.enum(USAGE_MODES).default('live'),
+        cursor: z.string().min(1).max(4_096).optional(),
+        limit: z.number().int().min(1).max(MAX_USAGE_PAGE).default(DEFAULT_USAGE_PAGE),
       }),
     )
     .query(({ ctx, input }) => usageReport({ ctx, input })),

@@ -686,11 +686,18 @@ export const COMMANDS: Command[] = [
           return dim;
         });
       if (ctx.args.values.csv === true) return csvReport(ctx, { from, to, groupBy: groupBy.join(',') });
+      // Every page (finance.usage answers 1,000 rows at a time, then a nextCursor).
       const r = await ctx.client.finance.usage.query({ from, to, groupBy });
-      const rows = r.rows.map((row) => ({ ...row }) as Record<string, unknown>);
+      const all = [...r.rows];
+      for (let cursor = r.nextCursor; cursor !== null; ) {
+        const page = await ctx.client.finance.usage.query({ from, to, groupBy, cursor });
+        all.push(...page.rows);
+        cursor = page.nextCursor;
+      }
+      const rows = all.map((row) => ({ ...row }) as Record<string, unknown>);
       const cols = [
-        ...USAGE_DIMENSIONS.filter((d) => r.groupBy.includes(d)).map((d) =>
-          d === 'tenant' ? 'tenantId' : d,
+        ...USAGE_DIMENSIONS.filter((d) => r.groupBy.includes(d)).flatMap((d) =>
+          d === 'tenant' ? ['tenantId', 'tenantName'] : [d],
         ),
         'jobs',
         'completedJobs',
@@ -703,7 +710,10 @@ export const COMMANDS: Command[] = [
         'marginMicroCents',
       ];
       const totals = keyValues(r.totals, cols.slice(cols.indexOf('jobs')));
-      return { data: r, text: `${table(rows, cols)}\nTOTALS ${r.from} to ${r.to}\n${totals}` };
+      return {
+        data: { ...r, rows: all, nextCursor: null },
+        text: `${table(rows, cols)}\nTOTALS ${r.from} to ${r.to}\n${totals}`,
+      };
     },
   },
   {

@@ -12,7 +12,7 @@ export async function ledgerReport({
   input: { from: Date; to: Date; tenantId?: string | undefined; cursor?: string | undefined; limit: number };
 }) {
   checkPeriodOrder(input.from, input.to);
-  const page = await listLedger(ctx.deps.db, {
+  const page = await listLedger(ctx.deps.reportsDb, {
     from: input.from,
     to: input.to,
     limit: input.limit,

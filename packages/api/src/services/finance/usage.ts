@@ -1,19 +1,22 @@
-import { IN_FLIGHT_JOB_STATUS_LIST } from '@tollgate/db';
+import { USAGE_MODES, type UsageMode } from '@tollgate/db';
 import { type SQL, sql } from 'drizzle-orm';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
-import { checkPeriod } from '../period.ts';
-import { toWireAmount, wireTotals } from '../wire.ts';
-import { upstreamRefundedTheOperator } from './upstream-cost.ts';
+import { checkPeriodOrder } from '../period.ts';
+import { toWireAmount } from '../wire.ts';
 
 export const USAGE_DIMENSIONS = ['tenant', 'model', 'day', 'tag'] as const;
 export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
+export { USAGE_MODES, type UsageMode };
 
-export type UsageInput = { from: Date; to: Date; groupBy: readonly UsageDimension[] };
+/** A usage period: whole UTC days, [from, to) (checkUsagePeriod). */
+export type UsageInput = { from: Date; to: Date; groupBy: readonly UsageDimension[]; mode: UsageMode };
 
 /** One usage row as bigints (inside); dimensions not grouped by are null. */
 export type UsageRow = {
   tenantId: string | null;
+  /** The tenant's current name, beside its id (null when not grouped by tenant). */
+  tenantName: string | null;
   model: string | null;
   /** UTC day, `YYYY-MM-DD`. */
   day: string | null;
@@ -29,142 +32,118 @@ export type UsageRow = {
   netMicroCents: bigint;
   upstreamCostMicroCents: bigint;
   marginMicroCents: bigint;
-  /**
-   * Charged jobs whose upstream cost is unknown (Pixelbyte's charge never learned: the submit's
-   * answer was lost and the job was captured from a webhook or a poll), and what they were charged.
-   * Their upstream cost counts as 0, so `marginMicroCents` includes their whole charge.
-   */
-  upstreamCostUnknownJobs: bigint;
-  upstreamCostUnknownChargedMicroCents: bigint;
 };
 
-const DIMENSION_COLUMN: Record<UsageDimension, string> = {
+/** The roll-up's key column of each dimension (usage_daily / usage_daily_tags, migration 0011). */
+const KEY_COLUMN: Record<UsageDimension, string> = {
   tenant: 'tenant_id',
   model: 'model',
   day: 'day',
   tag: 'tag',
 };
 
-/** The expression of each dimension in the money branch (t = transaction, j = its job). */
-const MONEY_DIMENSION: Record<UsageDimension, string> = {
-  tenant: 't.tenant_id',
-  model: 'j.model',
-  day: `to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
-  tag: 'tg.tag',
-};
-
-/** The expression of each dimension in the job-count branch (j = a job created in the period). */
-const JOB_DIMENSION: Record<UsageDimension, string> = {
-  tenant: 'j.tenant_id',
-  model: 'j.model',
-  day: `to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
-  tag: 'tg.tag',
-};
+const DAY_MS = 86_400_000;
 
 /**
- * The usage query. Money comes straight from the ledger: every `capture` / `refund` transaction in
- * [from, to) contributes its platform_revenue line (charged +, refunded −), dated by the
- * transaction (so `totals` equal the ledger's revenue lines for the period, to the micro-cent).
- * Upstream cost follows the same events: a capture adds the job's upstream cost, a refund of a
- * failed/cancelled job subtracts it (Pixelbyte refunds those to the operator). A capture of a job
- * whose upstream cost was never learned adds 0 and is counted in `upstream_cost_unknown_jobs` (and
- * its charge in `…_charged`): the margin includes it whole, which each row says. Job counts are the
- * jobs created in [from, to), by status, dated by creation. With `tag`, a job with several tags
- * appears once per tag (and once with tag null when it has none), so tag rows may sum to more than
- * the totals; without `tag`, rows sum exactly to the totals.
- *
- * Shape (for speed at 1M ledger lines): each branch is aggregated on its own by the chosen
- * dimensions (a hash aggregate over the joined rows, computing only the dimensions asked for), and
- * only those small per-group results are appended and summed again. Summing partial integer sums
- * is exact (numeric), so the figures are the same as one aggregate over all the events; what it
- * saves is sorting ~N event rows (which spilled to disk at 1M lines) and formatting a day per row
- * when `day` is not asked for.
+ * The roll-up has one row per UTC day: a usage period is whole UTC days (`from` and `to` at 00:00 UTC,
+ * e.g. `2026-01-01`), any length. A period cut inside a day cannot be answered exactly from it, and
+ * a report that silently widened the period would read as the narrower one: 400 INVALID_PERIOD.
  */
-export function usageQuery(input: UsageInput): SQL {
-  const dims = USAGE_DIMENSIONS.filter((d) => input.groupBy.includes(d));
-  const byTag = dims.includes('tag');
-  // Every job of the period is in a tag row: its tags, or one NULL tag when it has none.
-  const tagJoin = byTag
-    ? sql`LEFT JOIN LATERAL unnest(CASE WHEN j.tags IS NULL OR cardinality(j.tags) = 0 THEN ARRAY[NULL::text] ELSE j.tags END) AS tg(tag) ON true`
-    : sql``;
-  const from = input.from.toISOString();
-  const to = input.to.toISOString();
-  const columns = dims.map((d) => DIMENSION_COLUMN[d]);
-  const branchSelect = (expr: Record<UsageDimension, string>) =>
-    sql.raw(dims.map((d) => `${expr[d]} AS ${DIMENSION_COLUMN[d]}, `).join(''));
-  // GROUP BY the leading output columns by position (the same expressions as selected).
-  const branchGroupBy = sql.raw(dims.length === 0 ? '' : `GROUP BY ${dims.map((_, i) => i + 1).join(', ')}`);
-  const selectList = USAGE_DIMENSIONS.map((d) =>
-    dims.includes(d) ? DIMENSION_COLUMN[d] : `NULL::text AS ${DIMENSION_COLUMN[d]}`,
-  ).join(', ');
-  const groupBy = columns.length === 0 ? '' : `GROUP BY ${columns.join(', ')}`;
-  const orderBy = columns.length === 0 ? '' : `ORDER BY ${columns.map((c) => `${c} NULLS FIRST`).join(', ')}`;
-  // A capture of a job whose upstream cost is unknown, that Pixelbyte did not refund (UPSTREAM_COST_UNKNOWN).
-  const costUnknown = sql`t.kind = 'capture' AND j.upstream_cost_micro_cents IS NULL AND NOT ${upstreamRefundedTheOperator('j')}`;
-  return sql`
-    WITH parts AS (
-      SELECT ${branchSelect(MONEY_DIMENSION)}
-             0::bigint AS jobs, 0::bigint AS completed, 0::bigint AS failed, 0::bigint AS cancelled,
-             0::bigint AS rejected, 0::bigint AS in_flight,
-             coalesce(sum(l.amount_micro_cents) FILTER (WHERE t.kind = 'capture'), 0) AS charged,
-             coalesce(-sum(l.amount_micro_cents) FILTER (WHERE t.kind = 'refund'), 0) AS refunded,
-             coalesce(sum(CASE WHEN t.kind = 'capture' THEN coalesce(j.upstream_cost_micro_cents, 0)
-                               WHEN ${upstreamRefundedTheOperator('j')} THEN -coalesce(j.upstream_cost_micro_cents, 0)
-                               ELSE 0 END), 0) AS upstream,
-             count(*) FILTER (WHERE ${costUnknown}) AS cost_unknown_jobs,
-             coalesce(sum(l.amount_micro_cents) FILTER (WHERE ${costUnknown}), 0) AS cost_unknown_charged
-        FROM ledger_transactions t
-        JOIN ledger_lines l ON l.transaction_id = t.id AND l.account = 'platform_revenue'
-        LEFT JOIN jobs j ON j.id = t.job_id
-        ${tagJoin}
-       WHERE t.kind IN ('capture', 'refund')
-         AND t.created_at >= ${from}::timestamptz AND t.created_at < ${to}::timestamptz
-       ${branchGroupBy}
-      UNION ALL
-      SELECT ${branchSelect(JOB_DIMENSION)}
-             count(*), count(*) FILTER (WHERE j.status = 'completed'), count(*) FILTER (WHERE j.status = 'failed'),
-             count(*) FILTER (WHERE j.status = 'cancelled'), count(*) FILTER (WHERE j.status = 'rejected'),
-             count(*) FILTER (WHERE j.status IN (${IN_FLIGHT_JOB_STATUS_LIST})),
-             0, 0, 0, 0, 0
-        FROM jobs j
-        ${tagJoin}
-       WHERE j.created_at >= ${from}::timestamptz AND j.created_at < ${to}::timestamptz
-       ${branchGroupBy}
-    )
-    SELECT ${sql.raw(selectList)},
-           sum(jobs)::bigint AS jobs, sum(completed)::bigint AS completed_jobs, sum(failed)::bigint AS failed_jobs,
-           sum(cancelled)::bigint AS cancelled_jobs, sum(rejected)::bigint AS rejected_jobs,
-           sum(in_flight)::bigint AS in_flight_jobs,
-           sum(charged)::bigint AS charged_micro_cents, sum(refunded)::bigint AS refunded_micro_cents,
-           (sum(charged) - sum(refunded))::bigint AS net_micro_cents,
-           sum(upstream)::bigint AS upstream_cost_micro_cents,
-           (sum(charged) - sum(refunded) - sum(upstream))::bigint AS margin_micro_cents,
-           sum(cost_unknown_jobs)::bigint AS upstream_cost_unknown_jobs,
-           sum(cost_unknown_charged)::bigint AS upstream_cost_unknown_charged_micro_cents
-      FROM parts
-      ${sql.raw(groupBy)}
-      ${sql.raw(orderBy)}`;
+export function checkUsagePeriod(from: Date, to: Date): void {
+  checkPeriodOrder(from, to);
+  if (from.getTime() % DAY_MS !== 0 || to.getTime() % DAY_MS !== 0) {
+    throw new DomainError({
+      code: 'BAD_REQUEST',
+      reason: 'INVALID_PERIOD',
+      message:
+        'usage reports cover whole UTC days: `from` and `to` must be midnight UTC (e.g. 2026-01-01 or 2026-01-01T00:00:00Z)',
+    });
+  }
 }
 
-/** Raw row of usageQuery (snake_case, bigint from postgres.js). */
+const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+
+/** The grouped key of the last row of a page; the next page starts after it. */
+export type UsageKey = string[];
+
+/**
+ * The usage query, over the daily roll-up (never the ledger): the roll-up rows of the period and
+ * mode, summed by the chosen dimensions, in key order, optionally after `after` (the last key of
+ * the previous page) and limited. Its cost grows with the roll-up rows of the period (tenants ×
+ * models × days used), not with the ledger. With `tag` it reads usage_daily_tags, where a job counts
+ * once under each of its distinct tags (or once under no tag): tag rows may sum to more than the
+ * totals; without `tag`, rows sum exactly to the totals.
+ *
+ * Keys stay raw inside the query ('' model = money of a hold without a job, '' tag = no tag) so the
+ * cursor comparison is a plain row comparison on the roll-up's key columns; they are shown as null.
+ */
+export function usageQuery(input: UsageInput & { after?: UsageKey; limit?: number }): SQL {
+  const dims = USAGE_DIMENSIONS.filter((d) => input.groupBy.includes(d));
+  const table = sql.raw(dims.includes('tag') ? 'usage_daily_tags' : 'usage_daily');
+  const keys = dims.map((d) => KEY_COLUMN[d]);
+  const keyList = sql.raw(keys.map((k) => `u.${k}`).join(', '));
+  const after =
+    input.after === undefined || keys.length === 0
+      ? sql``
+      : sql`AND (${keyList}) > (${sql.join(
+          dims.map((d, i) => (d === 'day' ? sql`${input.after?.[i]}::date` : sql`${input.after?.[i]}`)),
+          sql`, `,
+        )})`;
+  const groupBy = keys.length === 0 ? sql`` : sql`GROUP BY ${keyList} ORDER BY ${keyList}`;
+  const limit = input.limit === undefined ? sql`` : sql`LIMIT ${input.limit}`;
+  const outKeys = sql.raw(keys.map((k) => `g.${k}`).join(', '));
+  const show = (d: UsageDimension) => {
+    if (!dims.includes(d)) return `NULL::text AS ${KEY_COLUMN[d]}`;
+    if (d === 'day') return `to_char(g.day, 'YYYY-MM-DD') AS day`;
+    if (d === 'model' || d === 'tag') return `nullif(g.${d}, '') AS ${d}`;
+    return `g.${KEY_COLUMN[d]}`;
+  };
+  const byTenant = dims.includes('tenant');
+  return sql`
+    SELECT ${sql.raw(USAGE_DIMENSIONS.map(show).join(', '))},
+           ${sql.raw(byTenant ? 'tn.name' : 'NULL::text')} AS tenant_name,
+           g.jobs, g.completed_jobs, g.failed_jobs, g.cancelled_jobs, g.rejected_jobs, g.in_flight_jobs,
+           g.charged_micro_cents, g.refunded_micro_cents,
+           (g.charged_micro_cents - g.refunded_micro_cents) AS net_micro_cents,
+           g.upstream_cost_micro_cents,
+           (g.charged_micro_cents - g.refunded_micro_cents - g.upstream_cost_micro_cents) AS margin_micro_cents
+      FROM (
+        SELECT ${keys.length === 0 ? sql`` : sql`${keyList},`}
+               coalesce(sum(u.jobs), 0) AS jobs, coalesce(sum(u.completed_jobs), 0) AS completed_jobs,
+               coalesce(sum(u.failed_jobs), 0) AS failed_jobs, coalesce(sum(u.cancelled_jobs), 0) AS cancelled_jobs,
+               coalesce(sum(u.rejected_jobs), 0) AS rejected_jobs, coalesce(sum(u.in_flight_jobs), 0) AS in_flight_jobs,
+               coalesce(sum(u.charged_micro_cents), 0) AS charged_micro_cents,
+               coalesce(sum(u.refunded_micro_cents), 0) AS refunded_micro_cents,
+               coalesce(sum(u.upstream_cost_micro_cents), 0) AS upstream_cost_micro_cents
+          FROM ${table} u
+         WHERE u.mode = ${input.mode}
+           AND u.day >= ${isoDay(input.from)}::date AND u.day < ${isoDay(input.to)}::date
+           ${after}
+         ${groupBy}
+         ${limit}
+      ) g
+      ${byTenant ? sql`LEFT JOIN tenants tn ON tn.id = g.tenant_id` : sql``}
+     ${keys.length === 0 ? sql`` : sql`ORDER BY ${outKeys}`}`;
+}
+
+/** Raw row of usageQuery (snake_case; sums arrive as numeric strings, exact). */
 export type UsageSqlRow = {
   tenant_id: string | null;
+  tenant_name: string | null;
   model: string | null;
   day: string | null;
   tag: string | null;
-  jobs: bigint;
-  completed_jobs: bigint;
-  failed_jobs: bigint;
-  cancelled_jobs: bigint;
-  rejected_jobs: bigint;
-  in_flight_jobs: bigint;
-  charged_micro_cents: bigint;
-  refunded_micro_cents: bigint;
-  net_micro_cents: bigint;
-  upstream_cost_micro_cents: bigint;
-  margin_micro_cents: bigint;
-  upstream_cost_unknown_jobs: bigint;
-  upstream_cost_unknown_charged_micro_cents: bigint;
+  jobs: string;
+  completed_jobs: string;
+  failed_jobs: string;
+  cancelled_jobs: string;
+  rejected_jobs: string;
+  in_flight_jobs: string;
+  charged_micro_cents: string;
+  refunded_micro_cents: string;
+  net_micro_cents: string;
+  upstream_cost_micro_cents: string;
+  margin_micro_cents: string;
 };
 
 const big = (v: bigint | number | string | null) => (v === null ? 0n : BigInt(v));
@@ -172,6 +151,7 @@ const big = (v: bigint | number | string | null) => (v === null ? 0n : BigInt(v)
 export function fromSqlRow(r: UsageSqlRow): UsageRow {
   return {
     tenantId: r.tenant_id,
+    tenantName: r.tenant_name,
     model: r.model,
     day: r.day,
     tag: r.tag,
@@ -186,55 +166,13 @@ export function fromSqlRow(r: UsageSqlRow): UsageRow {
     netMicroCents: big(r.net_micro_cents),
     upstreamCostMicroCents: big(r.upstream_cost_micro_cents),
     marginMicroCents: big(r.margin_micro_cents),
-    upstreamCostUnknownJobs: big(r.upstream_cost_unknown_jobs),
-    upstreamCostUnknownChargedMicroCents: big(r.upstream_cost_unknown_charged_micro_cents),
   };
-}
-
-const COUNTERS = [
-  'jobs',
-  'completedJobs',
-  'failedJobs',
-  'cancelledJobs',
-  'rejectedJobs',
-  'inFlightJobs',
-  'chargedMicroCents',
-  'refundedMicroCents',
-  'netMicroCents',
-  'upstreamCostMicroCents',
-  'marginMicroCents',
-  'upstreamCostUnknownJobs',
-  'upstreamCostUnknownChargedMicroCents',
-] as const;
-
-/** Exact (bigint) sum of rows; dimensions null. */
-export function sumRows(rows: readonly UsageRow[]): UsageRow {
-  const total: UsageRow = {
-    tenantId: null,
-    model: null,
-    day: null,
-    tag: null,
-    jobs: 0n,
-    completedJobs: 0n,
-    failedJobs: 0n,
-    cancelledJobs: 0n,
-    rejectedJobs: 0n,
-    inFlightJobs: 0n,
-    chargedMicroCents: 0n,
-    refundedMicroCents: 0n,
-    netMicroCents: 0n,
-    upstreamCostMicroCents: 0n,
-    marginMicroCents: 0n,
-    upstreamCostUnknownJobs: 0n,
-    upstreamCostUnknownChargedMicroCents: 0n,
-  };
-  for (const r of rows) for (const k of COUNTERS) total[k] += r[k];
-  return total;
 }
 
 function toWireRow(r: UsageRow) {
   return {
     tenantId: r.tenantId,
+    tenantName: r.tenantName,
     model: r.model,
     day: r.day,
     tag: r.tag,
@@ -244,76 +182,111 @@ function toWireRow(r: UsageRow) {
     cancelledJobs: toWireAmount(r.cancelledJobs),
     rejectedJobs: toWireAmount(r.rejectedJobs),
     inFlightJobs: toWireAmount(r.inFlightJobs),
-    // Sums of money may pass 2^53 − 1: numbers when exact, `…Exact` decimal strings always.
-    ...wireTotals({
-      chargedMicroCents: r.chargedMicroCents,
-      refundedMicroCents: r.refundedMicroCents,
-      netMicroCents: r.netMicroCents,
-      upstreamCostMicroCents: r.upstreamCostMicroCents,
-      marginMicroCents: r.marginMicroCents,
-    }),
-    upstreamCostUnknownJobs: toWireAmount(r.upstreamCostUnknownJobs),
-    ...wireTotals({ upstreamCostUnknownChargedMicroCents: r.upstreamCostUnknownChargedMicroCents }),
-    /** True when the margin counts jobs whose upstream cost is unknown as free (it is then too high). */
-    marginIncludesUpstreamCostUnknown: r.upstreamCostUnknownJobs > 0n,
+    chargedMicroCents: toWireAmount(r.chargedMicroCents),
+    refundedMicroCents: toWireAmount(r.refundedMicroCents),
+    netMicroCents: toWireAmount(r.netMicroCents),
+    upstreamCostMicroCents: toWireAmount(r.upstreamCostMicroCents),
+    marginMicroCents: toWireAmount(r.marginMicroCents),
   };
 }
 
 export type UsageRowView = ReturnType<typeof toWireRow>;
 
-/**
- * At most this many rows in one tRPC answer; bigger reports: the CSV route (streamed). Past the cap
- * the call fails with REPORT_TOO_LARGE (never a silently truncated report: finance would read a
- * partial month as the whole one). Only `MAX_ROWS + 1` rows are fetched to find out.
- */
-export const MAX_USAGE_ROWS = 10_000;
+/** Rows per `finance.usage` page when `limit` is not given, and the most one page may ask for. */
+export const DEFAULT_USAGE_PAGE = 1_000;
+export const MAX_USAGE_PAGE = 10_000;
 
-/** `finance.usage`: rows per chosen dimensions plus `totals` over the whole period (one snapshot). */
+/**
+ * The usage cursor: the grouping it was made for and the last row's raw key, base64url JSON. Opaque
+ * to callers; one made for another grouping (or not made by us) is 400 INVALID_CURSOR, never a
+ * silently different page.
+ */
+export function encodeUsageCursor(dims: readonly UsageDimension[], key: UsageKey): string {
+  return Buffer.from(JSON.stringify({ g: dims.join(','), k: key })).toString('base64url');
+}
+
+export function decodeUsageCursor(cursor: string, dims: readonly UsageDimension[]): UsageKey {
+  const invalid = () =>
+    new DomainError({
+      code: 'BAD_REQUEST',
+      reason: 'INVALID_CURSOR',
+      message: 'not a cursor of this report (pass nextCursor back as is, with the same groupBy)',
+    });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  const p = parsed as { g?: unknown; k?: unknown };
+  if (
+    typeof p !== 'object' ||
+    p === null ||
+    p.g !== dims.join(',') ||
+    !Array.isArray(p.k) ||
+    p.k.length !== dims.length ||
+    dims.length === 0 ||
+    !p.k.every((v) => typeof v === 'string')
+  ) {
+    throw invalid();
+  }
+  const key = p.k as string[];
+  const dayAt = dims.indexOf('day');
+  if (dayAt >= 0 && !/^\d{4}-\d{2}-\d{2}$/.test(key[dayAt] ?? '')) throw invalid();
+  return key;
+}
+
+/** The raw key of a row (what the next page starts after): '' for a model/tag shown as null. */
+function keyOf(r: UsageSqlRow, dims: readonly UsageDimension[]): UsageKey {
+  return dims.map(
+    (d) => (d === 'tenant' ? r.tenant_id : d === 'day' ? r.day : d === 'model' ? r.model : r.tag) ?? '',
+  );
+}
+
+/**
+ * `finance.usage`: one page of rows per chosen dimensions (`limit`, then `nextCursor` until null),
+ * and `totals` over the whole period (every page carries them, read in the same snapshot as its rows).
+ */
 export async function usageReport({
   ctx,
   input,
-  maxRows = MAX_USAGE_ROWS,
 }: {
   ctx: PrincipalCtx;
-  input: UsageInput;
-  /** Tests only: a lower cap, so going past it does not need 10,000 groups of data. */
-  maxRows?: number;
+  input: UsageInput & { cursor?: string | undefined; limit?: number | undefined };
 }): Promise<{
   from: string;
   to: string;
+  mode: UsageMode;
   groupBy: UsageDimension[];
   rows: UsageRowView[];
+  nextCursor: string | null;
   totals: UsageRowView;
 }> {
-  checkPeriod(input.from, input.to);
-  const byTag = input.groupBy.includes('tag');
-  const tooLarge = () =>
-    new DomainError({
-      code: 'BAD_REQUEST',
-      reason: 'REPORT_TOO_LARGE',
-      message: `the report has more than ${maxRows} rows; narrow the period or the grouping, or use GET /reports/usage.csv (no row limit)`,
-    });
-  const { rows, totals } = await ctx.deps.db.transaction(
+  checkUsagePeriod(input.from, input.to);
+  const dims = USAGE_DIMENSIONS.filter((d) => input.groupBy.includes(d));
+  const limit = input.limit ?? DEFAULT_USAGE_PAGE;
+  const after = input.cursor === undefined ? undefined : decodeUsageCursor(input.cursor, dims);
+  const { raw, totals } = await ctx.deps.reportsDb.transaction(
     async (tx) => {
+      const period = { from: input.from, to: input.to, mode: input.mode };
       const raw = (await tx.execute(
-        sql`${usageQuery(input)} LIMIT ${maxRows + 1}`,
+        usageQuery({ ...period, groupBy: dims, limit: limit + 1, ...(after ? { after } : {}) }),
       )) as unknown as UsageSqlRow[];
-      if (raw.length > maxRows) throw tooLarge();
-      const rows = raw.map(fromSqlRow);
-      // Without `tag` the rows partition the events, so their sum IS the total (one scan, not two);
-      // with `tag` a job may appear in several rows, so the totals need their own query.
-      if (!byTag) return { rows, totals: sumRows(rows) };
-      const [totals] = (await tx.execute(usageQuery({ ...input, groupBy: [] }))) as unknown as UsageSqlRow[];
+      const [totals] = (await tx.execute(usageQuery({ ...period, groupBy: [] }))) as unknown as UsageSqlRow[];
       if (!totals) throw new Error('bug: usage totals returned no row');
-      return { rows, totals: fromSqlRow(totals) };
+      return { raw, totals };
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },
   );
+  const page = raw.slice(0, limit);
+  const last = page.at(-1);
   return {
     from: input.from.toISOString(),
     to: input.to.toISOString(),
-    groupBy: USAGE_DIMENSIONS.filter((d) => input.groupBy.includes(d)),
-    rows: rows.map(toWireRow),
-    totals: toWireRow(totals),
+    mode: input.mode,
+    groupBy: dims,
+    rows: page.map((r) => toWireRow(fromSqlRow(r))),
+    nextCursor: raw.length > limit && last !== undefined ? encodeUsageCursor(dims, keyOf(last, dims)) : null,
+    totals: toWireRow(fromSqlRow(totals)),
   };
 }
