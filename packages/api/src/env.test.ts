@@ -14,8 +14,16 @@ describe('loadEnv', () => {
     });
     expect(c.unknownJobGraceMs).toBe(15 * 60_000);
     expect(c.databaseUrl).toBeUndefined();
+    expect(c.reportsDatabaseUrl).toBeUndefined();
     expect(c.pixelbyte.apiKey).toBeUndefined();
     expect(c.logLevel).toBe('info');
+  });
+
+  it('REPORTS_DATABASE_URL: a Postgres URL for the reports (a read replica); anything else refused', () => {
+    expect(
+      loadEnv({ REPORTS_DATABASE_URL: 'postgres://reader@replica:5432/tollgate' }).reportsDatabaseUrl,
+    ).toBe('postgres://reader@replica:5432/tollgate');
+    expect(() => loadEnv({ REPORTS_DATABASE_URL: 'mysql://replica/tollgate' })).toThrow(EnvError);
   });
 
   it('parses durations and urls', () => {

@@ -61,6 +61,8 @@ export type HarnessOptions = {
    * (e.g. through a TCP proxy the test can cut). Default: the gateway shares the test database's pool.
    */
   gatewayDatabaseUrl?: (testDatabaseUrl: string) => Promise<string>;
+  /** REPORTS_DATABASE_URL: the finance reports read this database (a second connection pool). */
+  reportsDatabaseUrl?: string;
   /** Also accept asymmetric tokens from this JWKS. */
   jwksUrl?: string;
   /** JWKS cache age (default: the verifier's 60 s). */
@@ -93,6 +95,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const ownPool = opts.gatewayDatabaseUrl
     ? createDb(await opts.gatewayDatabaseUrl(db.url), { max: opts.dbPoolMax ?? 10 })
     : null;
+  const reportsPool = opts.reportsDatabaseUrl ? createDb(opts.reportsDatabaseUrl, { max: 2 }) : null;
   const sim = await startSimulator({
     autoAdvance: false,
     ...opts.sim,
@@ -124,6 +127,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       ...(opts.metricsToken === undefined ? {} : { metricsToken: opts.metricsToken }),
     },
     db: ownPool?.db ?? db.db,
+    ...(reportsPool ? { reportsDb: reportsPool.db } : {}),
     pixelbyte,
     auth: createJwtVerifier({
       secret: JWT_SECRET,
@@ -199,6 +203,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await sim.close();
       await pixelbyte.close();
       await ownPool?.close();
+      await reportsPool?.close();
       await db.close();
     },
   };
