@@ -138,6 +138,9 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1_500));
     const rssAtRest = rssMb(stack.gateway.child.pid);
     await warmUp(ctx);
+    // Reports first: the load scenarios fill the ledger too, and the first report measurement is
+    // at 100k lines. The load scenarios then run on a ledger of 1M lines, as a busy operator's is.
+    results.push(await reports(ctx));
 
     results.push(await baselineProxy(ctx));
     results.push(await baselineSql(ctx, 'spread'));
@@ -145,10 +148,11 @@ async function main(): Promise<void> {
     results.push(spreadResult);
     results.push(await baselineSql(ctx, 'hot'));
     results.push(await gatewaySubmit(ctx, 'hot'));
-    results.push(await addedLatency(ctx));
+    // Half of the saturation rate measured above (scenario 1, same run): loaded, not queueing.
+    const latencyRps = Math.max(10, Math.floor((fig(spreadResult, 'maxTps') ?? 100) / 2));
+    results.push(await addedLatency(ctx, latencyRps));
     const soakRps = Math.max(10, Math.min(500, Math.floor((fig(spreadResult, 'maxTps') ?? 100) * 0.5)));
     results.push(await soak(ctx, soakRps));
-    results.push(await reports(ctx));
     phase.name = 'rest-after';
     await new Promise((r) => setTimeout(r, 1_500));
     const rssAfter = rssMb(stack.gateway.child.pid);
@@ -193,17 +197,17 @@ async function main(): Promise<void> {
       }),
       checkTarget({
         id: 'added-p50',
-        description: `added latency p50 at ${cfg.latencyRps} req/s ≤ 2 ms`,
+        description: 'added latency p50 at half the saturation rate ≤ 5 ms',
         kind: 'max',
-        target: 2,
+        target: 5,
         actual: fig(latency, 'addedP50Ms'),
         unit: 'ms',
       }),
       checkTarget({
         id: 'added-p99',
-        description: `added latency p99 at ${cfg.latencyRps} req/s ≤ 8 ms`,
+        description: 'added latency p99 at half the saturation rate ≤ 25 ms',
         kind: 'max',
-        target: 8,
+        target: 25,
         actual: fig(latency, 'addedP99Ms'),
         unit: 'ms',
       }),
@@ -216,16 +220,32 @@ async function main(): Promise<void> {
         unit: '×',
       }),
       checkTarget({
-        id: 'usage-report',
-        description: 'finance.usage for a month (tenant × model) over 1M lines ≤ 2 s',
+        id: 'usage-month-growth',
+        description: 'finance.usage for a month (tenant × model): time at 1M ledger lines ÷ at 100k ≤ 1.5',
         kind: 'max',
-        target: 2000,
-        actual: atScale ? fig(reportsResult, 'usageMs') : null,
-        unit: 'ms',
+        target: 1.5,
+        actual: atScale ? fig(reportsResult, 'usageMonthGrowth') : null,
+        unit: '×',
+      }),
+      checkTarget({
+        id: 'usage-year-growth',
+        description: 'finance.usage for a year (tenant × model): time at 1M ledger lines ÷ at 100k ≤ 1.5',
+        kind: 'max',
+        target: 1.5,
+        actual: atScale ? fig(reportsResult, 'usageYearGrowth') : null,
+        unit: '×',
+      }),
+      checkTarget({
+        id: 'usage-csv-rate',
+        description: 'usage.csv (a year by tenant × model × day) ≥ 100k rows/s',
+        kind: 'min',
+        target: 100_000,
+        actual: atScale ? fig(reportsResult, 'usageCsvRowsPerSecond') : null,
+        unit: 'rows/s',
       }),
       checkTarget({
         id: 'csv-rate',
-        description: 'ledger CSV of 1M lines ≥ 100k rows/s',
+        description: 'ledger CSV of a year (1M lines) ≥ 100k rows/s',
         kind: 'min',
         target: 100_000,
         actual: atScale ? fig(reportsResult, 'csvRowsPerSecond') : null,
@@ -335,7 +355,7 @@ async function main(): Promise<void> {
     print('');
     if (latency && latency.status !== 'skipped') {
       print(
-        `added latency at ${cfg.latencyRps}/s: p50 ${fig(latency, 'addedP50Ms')} ms, p99 ${fig(latency, 'addedP99Ms')} ms (gateway ${fig(latency, 'gatewayP50Ms')}/${fig(latency, 'gatewayP99Ms')} − simulator ${fig(latency, 'simulatorP50Ms')}/${fig(latency, 'simulatorP99Ms')})`,
+        `added latency at ${fig(latency, 'rps')}/s (half of saturation): p50 ${fig(latency, 'addedP50Ms')} ms, p99 ${fig(latency, 'addedP99Ms')} ms (gateway ${fig(latency, 'gatewayP50Ms')}/${fig(latency, 'gatewayP99Ms')} − simulator ${fig(latency, 'simulatorP50Ms')}/${fig(latency, 'simulatorP99Ms')})`,
       );
     }
     print(
@@ -347,8 +367,13 @@ async function main(): Promise<void> {
     print(
       `CPU per request (from /proc): gateway ${fig(byId('gateway-spread'), 'gatewayCpuMsPerJob')} ms per accepted job spread, ${fig(byId('gateway-hot'), 'gatewayCpuMsPerJob')} ms hot; bare proxy ${fig(byId('baseline-proxy'), 'proxyCpuMsPerRequest')} ms`,
     );
-    if (reportsResult)
+    if (reportsResult) {
       print(`reports: ${reportsResult.status}${reportsResult.reason ? ` (${reportsResult.reason})` : ''}`);
+      const r = (k: string) => fig(reportsResult, k);
+      print(
+        `finance.usage (tenant × model): month ${r('usageMonthSmallMs')} → ${r('usageMonthMs')} ms (×${r('usageMonthGrowth')}), year ${r('usageYearSmallMs')} → ${r('usageYearMs')} ms (×${r('usageYearGrowth')}) from ${r('ledgerLinesSmall')} to ${r('ledgerLines')} ledger lines (roll-up ${r('rollupRowsSmall')} → ${r('rollupRows')} rows); usage.csv ${r('usageCsvRows')} rows at ${r('usageCsvRowsPerSecond')} rows/s`,
+      );
+    }
     print('');
     print(
       formatTable(

@@ -104,7 +104,8 @@ async function main() {
     }
     await sql`VACUUM ANALYZE`;
     const [count] = await sql<{ n: bigint }[]>`SELECT count(*) AS n FROM ledger_lines`;
-    const to = new Date();
+    // Whole UTC days (usage reads the daily roll-up): the 31 days up to and including today.
+    const to = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 + 86_400_000);
     const from = new Date(to.getTime() - 31 * 86_400_000);
 
     if (args.explain) {
@@ -112,7 +113,7 @@ async function main() {
       const { dialect } = db as unknown as {
         dialect: { sqlToQuery(q: unknown): { sql: string; params: unknown[] } };
       };
-      const q = dialect.sqlToQuery(usageQuery({ from, to, groupBy: ['tenant', 'model'] }));
+      const q = dialect.sqlToQuery(usageQuery({ from, to, groupBy: ['tenant', 'model'], mode: 'live' }));
       const plan = await sql.unsafe(`EXPLAIN (ANALYZE, BUFFERS) ${q.sql}`, q.params as never[]);
       for (const row of plan) log(String(Object.values(row)[0]));
     }
@@ -153,7 +154,12 @@ async function main() {
     ).token;
     const headers = { authorization: `Bearer ${token}` };
     const period = `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
-    const usageInput = { from: from.toISOString(), to: to.toISOString(), groupBy: ['tenant', 'model'] };
+    const usageInput = {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      groupBy: ['tenant', 'model'],
+      limit: 10_000,
+    };
     const usageUrl = `${base}/trpc/finance.usage?input=${encodeURIComponent(JSON.stringify(usageInput))}`;
 
     const out: Record<string, unknown> = { ledgerLines: Number(count?.n ?? 0n), tenants: tenantIds.length };

@@ -41,4 +41,27 @@ describe('seedLedger', () => {
       SELECT min(created_at) < now() - interval '1 day' AS old FROM ledger_lines WHERE transaction_id LIKE 'txn_seed%'`;
     expect(span?.old).toBe(true);
   });
+
+  it('seeds in steps (firstJob) over every tenant × day: the usage roll-up is full after T × days jobs and stops growing', async () => {
+    const tenants = await Promise.all(
+      [1, 2, 3].map(() => createTestTenant(t.db, { availableMicroCents: 100_000_000n })),
+    );
+    const ids = tenants.map((x) => x.id);
+    const opts = { tenantIds: ids, priceMicroCents: 1_000n, model: 'm/seed', days: 10, chunk: 25 };
+    const rollupRows = async () => {
+      const [r] = await t.sql<{ n: string; days: string }[]>`
+        SELECT count(*)::text AS n, count(DISTINCT day)::text AS days FROM usage_daily WHERE tenant_id = ANY(${ids})`;
+      return r;
+    };
+    // 30 jobs = 3 tenants × 10 days: one row each.
+    expect(await seedLedger(t.sql, { ...opts, lines: 120, firstJob: 1_000 })).toBe(30);
+    expect(await rollupRows()).toEqual({ n: '30', days: '10' });
+    // Ten times the ledger, the same roll-up rows (ids continue: no collision).
+    expect(await seedLedger(t.sql, { ...opts, lines: 1_200, firstJob: 1_030 })).toBe(300);
+    expect(await rollupRows()).toEqual({ n: '30', days: '10' });
+    const [sum] = await t.sql<{ charged: string; jobs: string }[]>`
+      SELECT sum(charged_micro_cents)::text AS charged, sum(jobs)::text AS jobs FROM usage_daily WHERE tenant_id = ANY(${ids})`;
+    expect(sum).toEqual({ charged: String(330 * 1_000), jobs: '330' });
+    expect((await reconcile(t.db)).discrepancies).toEqual([]);
+  });
 });

@@ -1,7 +1,11 @@
 // Scenario 5 data: a ledger of `lines` lines made of completed jobs (hold + capture = 4 lines each),
 // spread over `tenantIds` and over the last `days` days, written in set-based SQL chunks. The
 // cached balances are debited by exactly what the lines say, so `reconcile` stays clean: the
-// benchmark never times reports over books that would not balance.
+// benchmark never times reports over books that would not balance. Job i goes to tenant
+// i mod T on day ⌊i / T⌋ mod `days` (back from today): every tenant has a job on every day as soon
+// as there are T × days jobs, so the usage roll-up (one row per tenant × model × day, kept by the
+// migration-0012 triggers as these rows are inserted) is full from then on and stops growing with
+// the ledger, as it does for an operator whose tenants are active every day.
 import type { Sql } from '@tollgate/db/client';
 
 export interface SeedOptions {
@@ -13,6 +17,8 @@ export interface SeedOptions {
   days: number;
   /** Jobs per DB transaction. */
   chunk?: number;
+  /** Index of the first job (ids and the tenant/day rotation continue from it): seeding in steps. */
+  firstJob?: number;
   onProgress?: (linesDone: number) => void;
 }
 
@@ -20,10 +26,12 @@ export interface SeedOptions {
 export async function seedLedger(sql: Sql, opts: SeedOptions): Promise<number> {
   const jobs = Math.floor(opts.lines / 4);
   const chunk = opts.chunk ?? 10_000;
+  const first = opts.firstJob ?? 0;
   const tenants = [...opts.tenantIds];
   const price = `${opts.priceMicroCents}`;
-  for (let from = 0; from < jobs; from += chunk) {
-    const n = Math.min(chunk, jobs - from);
+  for (let done = 0; done < jobs; done += chunk) {
+    const n = Math.min(chunk, jobs - done);
+    const from = first + done;
     await sql.begin(async (tx) => {
       // One row per job: its ids, tenant (round robin) and a creation time within the window.
       await tx`
@@ -33,8 +41,17 @@ export async function seedLedger(sql: Sql, opts: SeedOptions): Promise<number> {
                'txn_seedh' || lpad((${from}::int + g)::text, 12, '0') AS hold_txn,
                'txn_seedc' || lpad((${from}::int + g)::text, 12, '0') AS capture_txn,
                (${tenants}::text[])[1 + ((${from}::int + g) % ${tenants.length}::int)] AS tenant_id,
-               now() - (random() * make_interval(days => ${opts.days}::int)) AS at
+               now() - make_interval(days => ((${from}::int + g) / ${tenants.length}::int) % ${opts.days}::int)
+                     - random() * interval '1 hour' AS at
         FROM generate_series(0, ${n - 1}::int) AS g`;
+      // Lock the balance rows in tenant order FIRST, as the gateway's statements do (balance row,
+      // then the tenant's usage roll-up rows, which the inserts below update through triggers):
+      // the gateway's poller may still be completing earlier jobs, and taking the roll-up rows
+      // before the balance rows would be the opposite order, a deadlock.
+      await tx`
+        SELECT 1 FROM tenant_balances
+         WHERE tenant_id IN (SELECT tenant_id FROM seed_jobs)
+         ORDER BY tenant_id FOR UPDATE`;
       await tx`
         INSERT INTO jobs (id, tenant_id, model, input, status, cost_micro_cents, list_cost_micro_cents,
           price_version, upstream_job_id, upstream_cost_micro_cents, fingerprint, hold_id, deadline_at,
@@ -58,19 +75,12 @@ export async function seedLedger(sql: Sql, opts: SeedOptions): Promise<number> {
         UNION ALL SELECT hold_txn, 'tenant_held', tenant_id, ${price}::bigint, NULL, at FROM seed_jobs
         UNION ALL SELECT capture_txn, 'tenant_held', tenant_id, -${price}::bigint, NULL, at FROM seed_jobs
         UNION ALL SELECT capture_txn, 'platform_revenue', NULL, ${price}::bigint, NULL, at FROM seed_jobs`;
-      // Lock the balance rows in tenant order first, as the gateway's group statements do (migration
-      // 0008): the gateway's poller may still be completing the soak's jobs, and two transactions
-      // locking several tenants in different orders would deadlock.
-      await tx`
-        SELECT 1 FROM tenant_balances
-         WHERE tenant_id IN (SELECT tenant_id FROM seed_jobs)
-         ORDER BY tenant_id FOR UPDATE`;
       await tx`
         UPDATE tenant_balances b SET available_micro_cents = b.available_micro_cents - s.total, updated_at = now()
         FROM (SELECT tenant_id, count(*) * ${price}::bigint AS total FROM seed_jobs GROUP BY tenant_id) s
         WHERE b.tenant_id = s.tenant_id`;
     });
-    opts.onProgress?.((from + n) * 4);
+    opts.onProgress?.((done + n) * 4);
   }
   return jobs;
 }

@@ -517,6 +517,23 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     expect(await csv.text()).toBe(`${usageCsvHeader(['tenant']).join(',')}\r\n`);
   });
 
+  it('every ledger transaction of the mix (HTTP submits, group commits, top-ups, adjustments) touches one tenant, platform lines included', async () => {
+    // The property the Citus plan distributes by (docs/scaling.md): a money transaction's lines,
+    // hold and job all belong to its tenant; platform lines carry no tenant and go with their
+    // transaction. Checked over every transaction this file wrote.
+    const [n] = await h.db.sql<{ n: string }[]>`SELECT count(*)::text AS n FROM ledger_transactions`;
+    expect(Number(n?.n)).toBeGreaterThan(10);
+    const crossing = await h.db.sql<{ id: string }[]>`
+      SELECT x.id FROM ledger_transactions x
+       WHERE EXISTS (SELECT 1 FROM ledger_lines l WHERE l.transaction_id = x.id AND l.tenant_id <> x.tenant_id)
+          OR EXISTS (SELECT 1 FROM holds h WHERE h.id = x.hold_id AND h.tenant_id <> x.tenant_id)
+          OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = x.job_id AND j.tenant_id <> x.tenant_id)`;
+    expect(crossing).toEqual([]);
+    const platform = await h.db.sql<{ n: string }[]>`
+      SELECT count(*)::text AS n FROM ledger_lines WHERE tenant_id IS NULL`;
+    expect(Number(platform[0]?.n)).toBeGreaterThan(0);
+  });
+
   it('admin.reconcile is clean and its totals agree with the usage report', async () => {
     const r = await h.admin.admin.reconcile.query();
     expect(r.discrepancies).toEqual([]);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../schema';
 import { createTestDatabase, createTestTenant, openTestJob, type TestDatabase } from '../testing';
 import {
+  adjust,
   advanceJob,
   capture,
   captureJob,
@@ -45,7 +46,8 @@ type Op =
   | { type: 'bareHold'; tenant: number; amount: bigint }
   | { type: 'bareCapture'; hold: number; quarters: number }
   | { type: 'bareRelease'; hold: number }
-  | { type: 'bareRefund'; hold: number };
+  | { type: 'bareRefund'; hold: number }
+  | { type: 'adjust'; tenant: number; amount: bigint };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -99,6 +101,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({ type: fc.constant('bareRelease' as const), hold: fc.nat() }),
   fc.record({ type: fc.constant('bareRefund' as const), hold: fc.nat() }),
+  fc.record({
+    type: fc.constant('adjust' as const),
+    tenant: fc.nat(2),
+    amount: fc.bigInt({ min: -5_000n, max: 5_000n }).filter((a) => a !== 0n),
+  }),
 );
 
 /** Sequences of batches; the ops of one batch run concurrently (distinct connections). */
@@ -110,6 +117,7 @@ async function run(batchesToRun: Op[][]): Promise<string[]> {
   );
   const jobs: Job[] = [];
   const holds: string[] = [];
+  let adjustments = 0;
   const pick = <T>(list: T[], i: number) => (list.length === 0 ? undefined : list[i % list.length]);
   const apply = async (o: Op): Promise<void> => {
     switch (o.type) {
@@ -229,6 +237,18 @@ async function run(batchesToRun: Op[][]): Promise<string[]> {
         if (id) await refund(t.db, { holdId: id, actor: 'test' });
         return;
       }
+      case 'adjust': {
+        const tenant = tenants[o.tenant];
+        if (!tenant) return;
+        await adjust(t.db, {
+          tenantId: tenant.id,
+          amountMicroCents: o.amount,
+          idempotencyKey: `adj-${tenant.id}-${adjustments++}`,
+          reason: 'property',
+          actor: 'test',
+        });
+        return;
+      }
     }
   };
   for (const batch of batchesToRun) await Promise.all(batch.map(apply));
@@ -267,6 +287,50 @@ async function sums(tenantIds: string[]) {
           AND status IN ('submitting', 'pending', 'processing', 'unknown'))::text AS in_flight`;
   return { rollup, ledger };
 }
+
+/**
+ * Rows of money that belong to another tenant than their ledger transaction: lines on another
+ * tenant's account, the hold or job of another tenant, and any transaction without a tenant.
+ * Empty = every money transaction touches one tenant's rows (platform lines carry no tenant and
+ * belong to their transaction's), the property the Citus plan (docs/scaling.md) distributes by.
+ */
+async function crossTenantRows(tenantIds: string[]) {
+  return t.sql<{ transaction_id: string; what: string }[]>`
+    SELECT x.id AS transaction_id, 'line ' || l.id || ' of ' || l.tenant_id AS what
+      FROM ledger_transactions x JOIN ledger_lines l ON l.transaction_id = x.id
+     WHERE x.tenant_id = ANY(${tenantIds}) AND l.tenant_id IS NOT NULL AND l.tenant_id <> x.tenant_id
+    UNION ALL
+    SELECT x.id, 'hold ' || h.id || ' of ' || h.tenant_id
+      FROM ledger_transactions x JOIN holds h ON h.id = x.hold_id
+     WHERE x.tenant_id = ANY(${tenantIds}) AND h.tenant_id <> x.tenant_id
+    UNION ALL
+    SELECT x.id, 'job ' || j.id || ' of ' || j.tenant_id
+      FROM ledger_transactions x JOIN jobs j ON j.id = x.job_id
+     WHERE x.tenant_id = ANY(${tenantIds}) AND j.tenant_id <> x.tenant_id
+    UNION ALL
+    SELECT x.id, 'hold ' || h.id || ' of job ' || j.id || ' of ' || j.tenant_id
+      FROM ledger_transactions x JOIN holds h ON h.id = x.hold_id JOIN jobs j ON j.id = h.job_id
+     WHERE x.tenant_id = ANY(${tenantIds}) AND j.tenant_id <> h.tenant_id
+    UNION ALL
+    SELECT l.transaction_id, 'line ' || l.id || ' of a transaction without tenant'
+      FROM ledger_lines l LEFT JOIN ledger_transactions x ON x.id = l.transaction_id
+     WHERE x.tenant_id IS NULL`;
+}
+
+describe('every money transaction touches one tenant (the Citus distribution property)', () => {
+  it('after any sequence of money movements, each transaction, its lines (platform lines included), hold and job belong to one tenant', async () => {
+    await fc.assert(
+      fc.asyncProperty(batches, async (b) => {
+        const tenantIds = await run(b);
+        const [n] = await t.sql<{ n: string }[]>`
+          SELECT count(*)::text AS n FROM ledger_transactions WHERE tenant_id = ANY(${tenantIds})`;
+        expect(Number(n?.n)).toBeGreaterThan(0);
+        expect(await crossTenantRows(tenantIds)).toEqual([]);
+      }),
+      { numRuns: 15 },
+    );
+  }, 240_000);
+});
 
 describe('usage roll-up = ledger', () => {
   it('after any sequence of money movements (some concurrent), the roll-up equals the ledger', async () => {
