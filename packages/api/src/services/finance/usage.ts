@@ -34,7 +34,7 @@ export type UsageRow = {
   marginMicroCents: bigint;
 };
 
-/** The roll-up's key column of each dimension (usage_daily / usage_daily_tags, migration 0011). */
+/** The roll-up's key column of each dimension (usage_daily / usage_daily_tags, migration 0013). */
 const KEY_COLUMN: Record<UsageDimension, string> = {
   tenant: 'tenant_id',
   model: 'model',
