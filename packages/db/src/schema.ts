@@ -393,6 +393,14 @@ const usageCounters = {
   refundedMicroCents: money('refunded_micro_cents').notNull().default(sql`0`),
   /** Upstream cost of the jobs captured that day, minus what Pixelbyte refunded the operator that day. */
   upstreamCostMicroCents: money('upstream_cost_micro_cents').notNull().default(sql`0`),
+  /**
+   * Jobs captured that day whose upstream cost is unknown (never learned) and that Pixelbyte did not
+   * refund, and what they were charged: their upstream cost counts as 0, so the margin includes them.
+   */
+  upstreamCostUnknownJobs: bigint('upstream_cost_unknown_jobs', { mode: 'bigint' }).notNull().default(sql`0`),
+  upstreamCostUnknownChargedMicroCents: money('upstream_cost_unknown_charged_micro_cents')
+    .notNull()
+    .default(sql`0`),
 };
 
 /**

@@ -285,6 +285,8 @@ const ROLLUP_COUNTERS = [
   'charged_micro_cents',
   'refunded_micro_cents',
   'upstream_cost_micro_cents',
+  'upstream_cost_unknown_jobs',
+  'upstream_cost_unknown_charged_micro_cents',
 ] as const;
 
 /** At most this many roll-up mismatches are listed (one broken trigger would list every day). */

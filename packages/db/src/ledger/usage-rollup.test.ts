@@ -263,7 +263,9 @@ async function sums(tenantIds: string[]) {
            coalesce(sum(upstream_cost_micro_cents), 0)::text AS upstream,
            coalesce(sum(jobs), 0)::text AS jobs, coalesce(sum(completed_jobs), 0)::text AS completed,
            coalesce(sum(failed_jobs), 0)::text AS failed, coalesce(sum(cancelled_jobs), 0)::text AS cancelled,
-           coalesce(sum(rejected_jobs), 0)::text AS rejected, coalesce(sum(in_flight_jobs), 0)::text AS in_flight
+           coalesce(sum(rejected_jobs), 0)::text AS rejected, coalesce(sum(in_flight_jobs), 0)::text AS in_flight,
+           coalesce(sum(upstream_cost_unknown_jobs), 0)::text AS unknown_jobs,
+           coalesce(sum(upstream_cost_unknown_charged_micro_cents), 0)::text AS unknown_charged
       FROM usage_daily WHERE tenant_id = ANY(${tenantIds})`;
   const [ledger] = await t.sql<Record<string, string>[]>`
     SELECT
@@ -284,7 +286,14 @@ async function sums(tenantIds: string[]) {
       (SELECT count(*) FROM jobs WHERE tenant_id = ANY(${tenantIds}) AND status = 'cancelled')::text AS cancelled,
       (SELECT count(*) FROM jobs WHERE tenant_id = ANY(${tenantIds}) AND status = 'rejected')::text AS rejected,
       (SELECT count(*) FROM jobs WHERE tenant_id = ANY(${tenantIds})
-          AND status IN ('submitting', 'pending', 'processing', 'unknown'))::text AS in_flight`;
+          AND status IN ('submitting', 'pending', 'processing', 'unknown'))::text AS in_flight,
+      -- Charged jobs whose upstream cost was never learned, that Pixelbyte did not refund.
+      (SELECT count(*) FROM jobs j JOIN holds h ON h.id = j.hold_id
+        WHERE j.tenant_id = ANY(${tenantIds}) AND h.status = 'captured' AND j.upstream_cost_micro_cents IS NULL
+          AND NOT (j.status IN ('failed', 'cancelled') AND coalesce(j.error->>'source', '') <> ${ENDED_BY_TOLLGATE.source}))::text AS unknown_jobs,
+      (SELECT coalesce(sum(h.captured_micro_cents), 0) FROM jobs j JOIN holds h ON h.id = j.hold_id
+        WHERE j.tenant_id = ANY(${tenantIds}) AND h.status = 'captured' AND j.upstream_cost_micro_cents IS NULL
+          AND NOT (j.status IN ('failed', 'cancelled') AND coalesce(j.error->>'source', '') <> ${ENDED_BY_TOLLGATE.source}))::text AS unknown_charged`;
   return { rollup, ledger };
 }
 
