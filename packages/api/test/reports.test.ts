@@ -226,6 +226,9 @@ describe('finance reports equal the ledger to the micro-cent', () => {
       'upstream_cost_usd',
       'margin_micro_cents',
       'margin_usd',
+      'upstream_cost_unknown_jobs',
+      'upstream_cost_unknown_charged_micro_cents',
+      'upstream_cost_unknown_charged_usd',
     ]);
     const rows = parse(text, { columns: true }) as Row[];
     expect(rows.map((r) => r.tag)).toContain('x,y');
@@ -233,7 +236,14 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     expect(rows.map((r) => r.tag)).toContain("'@SUM(1)");
     expect(rows.map((r) => r.tag)).not.toContain('@SUM(1)');
     for (const r of rows) {
-      for (const m of ['charged', 'refunded', 'net', 'upstream_cost', 'margin']) {
+      for (const m of [
+        'charged',
+        'refunded',
+        'net',
+        'upstream_cost',
+        'margin',
+        'upstream_cost_unknown_charged',
+      ]) {
         expect(r[`${m}_usd`], `${m}_usd`).toBe(formatUsd(BigInt(r[`${m}_micro_cents`] ?? 'x')));
       }
     }
@@ -404,7 +414,7 @@ describe('finance reports equal the ledger to the micro-cent', () => {
       to: '2030-01-01T00:00:00Z',
       groupBy: [],
     });
-    expect(BigInt(decade.totals.netMicroCents)).toBe(ledger.net);
+    expect(BigInt(decade.totals.netMicroCentsExact)).toBe(ledger.net);
     const longer = { from: '2025-01-01T00:00:00Z', to: '2026-01-02T00:00:01Z' };
     for (const p of [longer, { from: '2025-01-01T06:00:00+05:00', to: '2025-01-02T00:00:00Z' }]) {
       expect(await expectTRPCError(finance.finance.usage.query({ ...p, groupBy: [] }))).toMatchObject({

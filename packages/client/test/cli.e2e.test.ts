@@ -257,6 +257,9 @@ describe('tollgate CLI against a running gateway', { timeout: 120_000 }, () => {
         upstream_cost_usd: '0.04',
         margin_micro_cents: '0',
         margin_usd: '0.00',
+        upstream_cost_unknown_jobs: '0',
+        upstream_cost_unknown_charged_micro_cents: '0',
+        upstream_cost_unknown_charged_usd: '0.00',
       },
     ]);
   });

@@ -242,6 +242,9 @@ export const USAGE_CSV_METRICS = [
   'upstream_cost_usd',
   'margin_micro_cents',
   'margin_usd',
+  'upstream_cost_unknown_jobs',
+  'upstream_cost_unknown_charged_micro_cents',
+  'upstream_cost_unknown_charged_usd',
 ] as const;
 
 /** The header columns of each dimension: a tenant's name rides beside its id. */
@@ -292,6 +295,9 @@ export function usageCsvSelect(q: {
     ...dims.flatMap((d) => dimColumns[d]),
     ...USAGE_COUNTS.map((c) => `r.${c}`),
     ...USAGE_AMOUNTS.flatMap((a) => [`r.${a}_micro_cents`, usdSql(`r.${a}_micro_cents`)]),
+    'r.upstream_cost_unknown_jobs',
+    'r.upstream_cost_unknown_charged_micro_cents',
+    usdSql('r.upstream_cost_unknown_charged_micro_cents'),
   ];
   const order = dims.map((d) => `r.${d === 'tenant' ? 'tenant_id' : d} NULLS FIRST`);
   return `SELECT ${columns.join(', ')} FROM (${inner}) r${order.length === 0 ? '' : ` ORDER BY ${order.join(', ')}`}`;

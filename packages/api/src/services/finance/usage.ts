@@ -3,7 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
 import { checkPeriodOrder } from '../period.ts';
-import { toWireAmount } from '../wire.ts';
+import { toWireAmount, wireTotals } from '../wire.ts';
 
 export const USAGE_DIMENSIONS = ['tenant', 'model', 'day', 'tag'] as const;
 export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
@@ -32,9 +32,17 @@ export type UsageRow = {
   netMicroCents: bigint;
   upstreamCostMicroCents: bigint;
   marginMicroCents: bigint;
+  /**
+   * Charged jobs whose upstream cost is unknown (Pixelbyte's charge never learned: the submit's
+   * answer was lost and the job was captured from a webhook or a poll) and that Pixelbyte did not
+   * refund, and what they were charged. Their upstream cost counts as 0, so `marginMicroCents`
+   * includes their whole charge. Dated by the capture, like the charge.
+   */
+  upstreamCostUnknownJobs: bigint;
+  upstreamCostUnknownChargedMicroCents: bigint;
 };
 
-/** The roll-up's key column of each dimension (usage_daily / usage_daily_tags, migration 0013). */
+/** The roll-up's key column of each dimension (usage_daily / usage_daily_tags, migration 0015). */
 const KEY_COLUMN: Record<UsageDimension, string> = {
   tenant: 'tenant_id',
   model: 'model',
@@ -106,7 +114,8 @@ export function usageQuery(input: UsageInput & { after?: UsageKey; limit?: numbe
            g.charged_micro_cents, g.refunded_micro_cents,
            (g.charged_micro_cents - g.refunded_micro_cents) AS net_micro_cents,
            g.upstream_cost_micro_cents,
-           (g.charged_micro_cents - g.refunded_micro_cents - g.upstream_cost_micro_cents) AS margin_micro_cents
+           (g.charged_micro_cents - g.refunded_micro_cents - g.upstream_cost_micro_cents) AS margin_micro_cents,
+           g.upstream_cost_unknown_jobs, g.upstream_cost_unknown_charged_micro_cents
       FROM (
         SELECT ${keys.length === 0 ? sql`` : sql`${keyList},`}
                coalesce(sum(u.jobs), 0) AS jobs, coalesce(sum(u.completed_jobs), 0) AS completed_jobs,
@@ -114,7 +123,9 @@ export function usageQuery(input: UsageInput & { after?: UsageKey; limit?: numbe
                coalesce(sum(u.rejected_jobs), 0) AS rejected_jobs, coalesce(sum(u.in_flight_jobs), 0) AS in_flight_jobs,
                coalesce(sum(u.charged_micro_cents), 0) AS charged_micro_cents,
                coalesce(sum(u.refunded_micro_cents), 0) AS refunded_micro_cents,
-               coalesce(sum(u.upstream_cost_micro_cents), 0) AS upstream_cost_micro_cents
+               coalesce(sum(u.upstream_cost_micro_cents), 0) AS upstream_cost_micro_cents,
+               coalesce(sum(u.upstream_cost_unknown_jobs), 0) AS upstream_cost_unknown_jobs,
+               coalesce(sum(u.upstream_cost_unknown_charged_micro_cents), 0) AS upstream_cost_unknown_charged_micro_cents
           FROM ${table} u
          WHERE u.mode = ${input.mode}
            AND u.day >= ${isoDay(input.from)}::date AND u.day < ${isoDay(input.to)}::date
@@ -144,6 +155,8 @@ export type UsageSqlRow = {
   net_micro_cents: string;
   upstream_cost_micro_cents: string;
   margin_micro_cents: string;
+  upstream_cost_unknown_jobs: string;
+  upstream_cost_unknown_charged_micro_cents: string;
 };
 
 const big = (v: bigint | number | string | null) => (v === null ? 0n : BigInt(v));
@@ -166,6 +179,8 @@ export function fromSqlRow(r: UsageSqlRow): UsageRow {
     netMicroCents: big(r.net_micro_cents),
     upstreamCostMicroCents: big(r.upstream_cost_micro_cents),
     marginMicroCents: big(r.margin_micro_cents),
+    upstreamCostUnknownJobs: big(r.upstream_cost_unknown_jobs),
+    upstreamCostUnknownChargedMicroCents: big(r.upstream_cost_unknown_charged_micro_cents),
   };
 }
 
@@ -182,11 +197,18 @@ function toWireRow(r: UsageRow) {
     cancelledJobs: toWireAmount(r.cancelledJobs),
     rejectedJobs: toWireAmount(r.rejectedJobs),
     inFlightJobs: toWireAmount(r.inFlightJobs),
-    chargedMicroCents: toWireAmount(r.chargedMicroCents),
-    refundedMicroCents: toWireAmount(r.refundedMicroCents),
-    netMicroCents: toWireAmount(r.netMicroCents),
-    upstreamCostMicroCents: toWireAmount(r.upstreamCostMicroCents),
-    marginMicroCents: toWireAmount(r.marginMicroCents),
+    // Sums of money may pass 2^53 − 1: numbers when exact, `…Exact` decimal strings always.
+    ...wireTotals({
+      chargedMicroCents: r.chargedMicroCents,
+      refundedMicroCents: r.refundedMicroCents,
+      netMicroCents: r.netMicroCents,
+      upstreamCostMicroCents: r.upstreamCostMicroCents,
+      marginMicroCents: r.marginMicroCents,
+    }),
+    upstreamCostUnknownJobs: toWireAmount(r.upstreamCostUnknownJobs),
+    ...wireTotals({ upstreamCostUnknownChargedMicroCents: r.upstreamCostUnknownChargedMicroCents }),
+    /** True when the margin counts jobs whose upstream cost is unknown as free (it is then too high). */
+    marginIncludesUpstreamCostUnknown: r.upstreamCostUnknownJobs > 0n,
   };
 }
 
