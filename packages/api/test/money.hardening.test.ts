@@ -93,7 +93,8 @@ describe('money hardening (issue 23)', () => {
 
   it('a completed job whose upstream cost was never learned is flagged UPSTREAM_COST_UNKNOWN, and usage counts it apart from margin', async () => {
     const { client, tenantId } = await h.createTenant({ balanceMicroCents: BALANCE });
-    const from = new Date(Date.now() - 60_000).toISOString();
+    // Usage periods are whole UTC days (the daily roll-up): from yesterday's midnight…
+    const from = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000).toISOString();
     // The submit's answer is lost: the webhook captures the job, but Pixelbyte's charge is not in it.
     h.sim.control.loseAnswerNextSubmits(1);
     const job = await client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
@@ -113,7 +114,8 @@ describe('money hardening (issue 23)', () => {
     expect(flagged.map((f) => f.jobId)).toEqual([job.id]);
 
     const finance = makeClient(h.url, await h.token({ role: 'finance', sub: 'finance-ann' }));
-    const to = new Date(Date.now() + 60_000).toISOString();
+    // …to tomorrow's.
+    const to = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 + 86_400_000).toISOString();
     const usage = await finance.finance.usage.query({ from, to, groupBy: ['tenant'] });
     const row = usage.rows.find((r) => r.tenantId === tenantId);
     expect(row).toMatchObject({
@@ -312,7 +314,8 @@ describe('totals past 2^53 (issue 23, item 6)', () => {
   const TWICE = 2n * FIVE_BILLION_USD; // 10^16 > 2^53 − 1 = 9,007,199,254,740,991
 
   it('finance.balances, finance.usage and admin.reconcile answer sums past 2^53 exactly (strings beside null numbers), also after the balances are spent', async () => {
-    const from = new Date(Date.now() - 60_000).toISOString();
+    // Usage periods are whole UTC days (the daily roll-up): from yesterday's midnight…
+    const from = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000).toISOString();
     const finance = makeClient(h.url, await h.token({ role: 'finance', sub: 'finance-big' }));
     const tenants = [
       await h.createTenant({ balanceMicroCents: 0 }),
@@ -372,7 +375,8 @@ describe('totals past 2^53 (issue 23, item 6)', () => {
       revenueMicroCentsExact: TWICE.toString(),
     });
 
-    const to = new Date(Date.now() + 60_000).toISOString();
+    // …to tomorrow's.
+    const to = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 + 86_400_000).toISOString();
     const usage = await finance.finance.usage.query({ from, to, groupBy: ['tenant'] });
     expect(usage.totals).toMatchObject({
       chargedMicroCents: null,
