@@ -4,7 +4,7 @@
 // benchmark never times reports over books that would not balance. Job i goes to tenant
 // i mod T on day ⌊i / T⌋ mod `days` (back from today): every tenant has a job on every day as soon
 // as there are T × days jobs, so the usage roll-up (one row per tenant × model × day, kept by the
-// migration-0016 triggers as these rows are inserted) is full from then on and stops growing with
+// migration-0017 triggers as these rows are inserted) is full from then on and stops growing with
 // the ledger, as it does for an operator whose tenants are active every day.
 import type { Sql } from '@tollgate/db/client';
 

@@ -406,7 +406,7 @@ const usageCounters = {
 /**
  * Daily usage roll-up: one row per tenant × model × UTC day × mode, kept exact by triggers in the
  * SAME transaction as the money movement or job transition it counts (migration
- * 0016_usage_rollup_triggers), so it never lags the ledger; `reconcile` proves it equals the
+ * 0017_usage_rollup_triggers), so it never lags the ledger; `reconcile` proves it equals the
  * ledger (USAGE_ROLLUP_MISMATCH). `finance.usage` and `usage.csv` read it, never the ledger, so a
  * report costs what it returns, not what the ledger holds. `model` is '' for money of a hold
  * without a job (the generic ledger API); the reports show it as null.

@@ -294,7 +294,7 @@ const MAX_ROLLUP_MISMATCHES = 1_000;
 
 /**
  * Roll-up = ledger: every row of `table` against the same day recomputed from the ledger and the
- * jobs (the `…_from_ledger` views of migration 0016, the definition the triggers implement). A row
+ * jobs (the `…_from_ledger` views of migration 0017, the definition the triggers implement). A row
  * missing on one side counts as all zeros. A full scan of the ledger: reconcile only, never a report.
  */
 async function rollupMismatches(

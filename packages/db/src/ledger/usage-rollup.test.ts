@@ -21,7 +21,7 @@ import { resolveJob } from './resolve';
 // The usage roll-up (usage_daily, usage_daily_tags) is kept by triggers in the transactions that move
 // the money. This drives random sequences of every money path, some of them concurrently, and checks
 // after each sequence that the roll-up equals the ledger: through reconcile (the roll-up against the
-// ledger recomputed by the views of migration 0016) and against sums taken straight from the ledger
+// ledger recomputed by the views of migration 0017) and against sums taken straight from the ledger
 // lines and the jobs here, so a wrong view cannot hide a wrong trigger.
 
 let t: TestDatabase;

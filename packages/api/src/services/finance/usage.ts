@@ -42,7 +42,7 @@ export type UsageRow = {
   upstreamCostUnknownChargedMicroCents: bigint;
 };
 
-/** The roll-up's key column of each dimension (usage_daily / usage_daily_tags, migration 0015). */
+/** The roll-up's key column of each dimension (usage_daily / usage_daily_tags, migration 0016). */
 const KEY_COLUMN: Record<UsageDimension, string> = {
   tenant: 'tenant_id',
   model: 'model',
