@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { trpcServer } from '@hono/trpc-server';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { bodyLimitByHeader } from './body-limit.ts';
 import { registerConsoleRoutes } from './console.ts';
@@ -18,6 +18,10 @@ import { findInexactAmount, inexactAmountError } from './exact-amounts.ts';
 import type { Logger } from './logger.ts';
 import { registerReportRoutes } from './reports/routes.ts';
 import { newRequestId, requestIdScope } from './request-scope.ts';
+import { registerDocsRoutes } from './rest/docs.ts';
+import { openApiDocument } from './rest/openapi.ts';
+import { problemResponse } from './rest/problem.ts';
+import { registerRestRoutes } from './rest/routes.ts';
 import { appRouter } from './router.ts';
 import { handlePixelbyteWebhook } from './webhooks.ts';
 
@@ -72,10 +76,23 @@ function errorJson(body: ErrorBody, status: number, headers: Record<string, stri
   });
 }
 
+/** The gateway's errors outside a procedure (413, unknown route, unhandled): problem+json under /v1. */
+function errorResponse(
+  c: Context<AppEnv>,
+  body: ErrorBody,
+  status: number,
+  headers: Record<string, string> = {},
+): Response {
+  const path = c.req.path;
+  return path === '/v1' || path.startsWith('/v1/')
+    ? problemResponse(body, status, headers)
+    : errorJson(body, status, headers);
+}
+
 /**
  * Builds the gateway's Hono app (does not listen). Routes: `/trpc/*` (tRPC, httpBatchLink-compatible),
- * `POST /webhooks/pixelbyte/:jobId`, `/reports/*.csv`, `/console` (the operator console), `/healthz`,
- * `/readyz`, `/metrics`.
+ * `/v1/*` (REST on the same procedures), `/openapi.json`, `/docs`, `POST /webhooks/pixelbyte/:jobId`,
+ * `/reports/*.csv`, `/console` (the operator console), `/healthz`, `/readyz`, `/metrics`.
  */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -87,7 +104,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     bodyLimitByHeader({
       maxSize: deps.config.bodyLimitBytes,
       onError: (c) =>
-        errorJson(
+        errorResponse(
+          c as Context<AppEnv>,
           {
             code: 'PAYLOAD_TOO_LARGE',
             reason: 'BODY_TOO_LARGE',
@@ -156,6 +174,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   registerReportRoutes(app, deps);
   registerConsoleRoutes(app);
+  registerRestRoutes(app, deps);
+  app.get('/openapi.json', (c) =>
+    c.body(openApiDocument(), 200, { 'content-type': 'application/json; charset=utf-8' }),
+  );
+  registerDocsRoutes(app);
 
   app.use(
     '/trpc/*',
@@ -198,7 +221,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
 
   app.notFound((c) =>
-    errorJson(
+    errorResponse(
+      c,
       {
         code: 'NOT_FOUND',
         reason: 'ROUTE_NOT_FOUND',
@@ -215,7 +239,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       c.get('requestId') ?? 'unknown',
       c.get('log') ?? deps.log,
     );
-    return errorJson(body, status, headers);
+    return errorResponse(c, body, status, headers);
   });
   return app;
 }

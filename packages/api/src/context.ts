@@ -1,6 +1,7 @@
 import { type AuthResult, bearerToken } from './auth/jwt.ts';
 import type { AppDeps } from './deps.ts';
 import type { Logger } from './logger.ts';
+import type { ResponseFacts } from './services/context.ts';
 
 /**
  * The tRPC context. Split per tRPC convention: `createInnerContext` is pure and testable (tests and
@@ -14,6 +15,8 @@ export type Context = {
   auth: AuthResult | null;
   requestId: string;
   log: Logger;
+  /** Set by the REST routes only (services/context.ts `ResponseFacts`). */
+  facts?: ResponseFacts | undefined;
 };
 
 export function createInnerContext(opts: {

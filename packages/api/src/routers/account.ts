@@ -18,19 +18,18 @@ export const keyCreateInput = z.strictObject({
 /** Revoked keys are listed (with revokedAt) unless `includeRevoked: false`. */
 export const keyListInput = z.strictObject({ includeRevoked: z.boolean().default(true) });
 
+/** `account.ledger` filters; `GET /v1/account/ledger` takes the same as query parameters. */
+export const ledgerInput = z.strictObject({
+  from: instantSchema.optional(),
+  to: instantSchema.optional(),
+  cursor: cursorSchema.optional(),
+  limit: limitSchema,
+});
+
 export const accountRouter = router({
   get: tenantProcedure.query(({ ctx }) => getAccountForTenant({ ctx })),
   ledger: tenantProcedure
-    .input(
-      z
-        .strictObject({
-          from: instantSchema.optional(),
-          to: instantSchema.optional(),
-          cursor: cursorSchema.optional(),
-          limit: limitSchema,
-        })
-        .default({ limit: 20 }),
-    )
+    .input(ledgerInput.default({ limit: 20 }))
     .query(({ ctx, input }) => getStatementForTenant({ ctx, input })),
   /** The caller's own API keys; a test-mode caller sees and manages test keys only. */
   keys: router({

@@ -34,22 +34,21 @@ export const submitInput = z.strictObject({
   tags: z.array(z.string().min(1).max(64)).max(20).optional(),
 });
 
-const jobId = z.strictObject({ id: idSchema('job') });
+export const jobIdInput = z.strictObject({ id: idSchema('job') });
+
+/** `jobs.list` filters; `GET /v1/jobs` takes the same as query parameters. */
+export const listJobsInput = z.strictObject({
+  status: z.enum(jobStatus.enumValues).optional(),
+  model: z.string().min(1).max(200).optional(),
+  cursor: cursorSchema.optional(),
+  limit: limitSchema,
+});
 
 export const jobsRouter = router({
   submit: pricedTenantProcedure.input(submitInput).mutation(({ ctx, input }) => submitJob({ ctx, input })),
-  get: tenantProcedure.input(jobId).query(({ ctx, input }) => getJobForTenant({ ctx, input })),
+  get: tenantProcedure.input(jobIdInput).query(({ ctx, input }) => getJobForTenant({ ctx, input })),
   list: tenantProcedure
-    .input(
-      z
-        .strictObject({
-          status: z.enum(jobStatus.enumValues).optional(),
-          model: z.string().min(1).max(200).optional(),
-          cursor: cursorSchema.optional(),
-          limit: limitSchema,
-        })
-        .default({ limit: 20 }),
-    )
+    .input(listJobsInput.default({ limit: 20 }))
     .query(({ ctx, input }) => listJobsForTenant({ ctx, input })),
-  cancel: tenantProcedure.input(jobId).mutation(({ ctx, input }) => cancelJobForTenant({ ctx, input })),
+  cancel: tenantProcedure.input(jobIdInput).mutation(({ ctx, input }) => cancelJobForTenant({ ctx, input })),
 });

@@ -1,15 +1,45 @@
+import { ledgerAccount, ledgerKind, tenantStatus } from '@tollgate/db';
 import type { TenantLimits } from '@tollgate/db/ledger';
 import { getAccount, listLedger } from '@tollgate/db/ledger';
+import { z } from 'zod';
 import { DomainError } from '../errors.ts';
 import type { TenantCtx } from './context.ts';
 import { checkPeriodOrder } from './period.ts';
 import { toWireAmount } from './wire.ts';
 
-export type LimitsView = {
-  maxConcurrentJobs: number | null;
-  dailySpendLimitMicroCents: number | null;
-  requestsPerMinute: number | null;
-};
+export const limitsViewSchema = z.object({
+  maxConcurrentJobs: z.number().int().nullable(),
+  dailySpendLimitMicroCents: z.number().int().nullable(),
+  requestsPerMinute: z.number().int().nullable(),
+});
+export type LimitsView = z.output<typeof limitsViewSchema>;
+
+/** `account.get` / `GET /v1/account`: the schema is the shape (the type is derived from it). */
+export const accountViewSchema = z.object({
+  tenantId: z.string(),
+  name: z.string(),
+  status: z.enum(tenantStatus.enumValues),
+  availableMicroCents: z.number().int(),
+  heldMicroCents: z.number().int(),
+  limits: limitsViewSchema,
+  activeJobs: z.number().int(),
+  spentTodayMicroCents: z.number().int(),
+});
+export type AccountView = z.output<typeof accountViewSchema>;
+
+/** One line of `account.ledger` / `GET /v1/account/ledger`. */
+export const statementLineSchema = z.object({
+  transactionId: z.string(),
+  kind: z.enum(ledgerKind.enumValues),
+  jobId: z.string().nullable(),
+  account: z.enum(ledgerAccount.enumValues),
+  amountMicroCents: z.number().int(),
+  balanceAfterMicroCents: z.number().int().nullable(),
+  reference: z.string().nullable(),
+  reason: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+});
+export type StatementLine = z.output<typeof statementLineSchema>;
 
 export function toLimitsView(l: TenantLimits): LimitsView {
   return {
@@ -20,7 +50,7 @@ export function toLimitsView(l: TenantLimits): LimitsView {
   };
 }
 
-export async function getAccountForTenant({ ctx }: { ctx: TenantCtx }) {
+export async function getAccountForTenant({ ctx }: { ctx: TenantCtx }): Promise<AccountView> {
   const a = await getAccount(ctx.deps.db, ctx.tenant.id);
   if (!a)
     throw new DomainError({ code: 'NOT_FOUND', reason: 'TENANT_NOT_FOUND', message: 'tenant not found' });
@@ -42,7 +72,7 @@ export async function getStatementForTenant({
 }: {
   ctx: TenantCtx;
   input: { from?: Date | undefined; to?: Date | undefined; cursor?: string | undefined; limit: number };
-}) {
+}): Promise<{ items: StatementLine[]; nextCursor: string | null }> {
   // Either end may be left open; when both are given, they are checked as finance.ledger's.
   if (input.from !== undefined && input.to !== undefined) checkPeriodOrder(input.from, input.to);
   const page = await listLedger(ctx.deps.db, {

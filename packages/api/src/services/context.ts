@@ -4,8 +4,15 @@ import type { AppDeps } from '../deps.ts';
 import type { Logger } from '../logger.ts';
 import type { InForceOverrides } from './admin/prices.ts';
 
+/**
+ * What a service reports beyond its result, for a transport that answers differently on it: the REST
+ * API answers a submit that replayed an idempotency key with 200 and a new job with 201 (tRPC returns
+ * the same job either way). Only present when the caller passes one (rest/routes.ts).
+ */
+export type ResponseFacts = { replayed?: boolean };
+
 /** What services get: plain values, nothing of Hono or tRPC (a tRPC ctx is a superset of these). */
-export type ServiceCtx = { deps: AppDeps; requestId: string; log: Logger };
+export type ServiceCtx = { deps: AppDeps; requestId: string; log: Logger; facts?: ResponseFacts | undefined };
 export type PrincipalCtx = ServiceCtx & { principal: Principal };
 export type TenantCtx = ServiceCtx & { principal: Principal; tenant: TenantRecord };
 /** A tenant request whose price overrides were read with its tenant row (trpc.ts `pricedTenantProcedure`). */

@@ -185,6 +185,7 @@ export async function submitJob({
     }
     throw openJobRefusal(opened);
   }
+  if (ctx.facts) ctx.facts.replayed = opened.replayed;
   if (opened.replayed) return toJobView(opened.job);
   const job = opened.job;
   deps.metrics.money('held', job.costMicroCents);

@@ -1,4 +1,5 @@
 import { listModels, quote } from '@tollgate/pricing';
+import { z } from 'zod';
 import { DomainError } from '../errors.ts';
 import { loadCatalogue } from './admin/prices.ts';
 import type { PricedTenantCtx, TenantCtx } from './context.ts';
@@ -27,13 +28,24 @@ function wireBigints(value: unknown): unknown {
   return value;
 }
 
+/** `pricing.quote` / `POST /v1/quote`: the schema is the shape (the type is derived from it). */
+export const quoteViewSchema = z.object({
+  model: z.string(),
+  costMicroCents: z.number().int(),
+  listCostMicroCents: z.number().int(),
+  /** The pricing rule's arithmetic, amounts as micro-cents; its fields depend on the model's unit. */
+  breakdown: z.unknown(),
+  priceVersion: z.string(),
+});
+export type QuoteView = z.output<typeof quoteViewSchema>;
+
 export async function quoteForTenant({
   ctx,
   input,
 }: {
   ctx: PricedTenantCtx;
   input: { model: string; input: Record<string, unknown> };
-}) {
+}): Promise<QuoteView> {
   const catalogue = await loadCatalogue(ctx.deps.db, ctx.pricing);
   const q = quote({ model: input.model, input: input.input, markupBps: ctx.tenant.markupBps, catalogue });
   if (!q.ok) throw quoteError(q.error);
@@ -46,18 +58,21 @@ export async function quoteForTenant({
   };
 }
 
-export type ModelView = {
-  model: string;
-  name: string;
-  category: string;
-  unit: string;
-  baseCostMicroCents: number;
+/** One model of `models.list` / `GET /v1/models`: the schema is the shape (the type is derived from it). */
+export const modelViewSchema = z.object({
+  model: z.string(),
+  name: z.string(),
+  category: z.string(),
+  unit: z.string(),
+  baseCostMicroCents: z.number().int(),
   /** The tenant's price for the model's defaults (markup included). */
-  defaultCostMicroCents: number;
-  priceVersion: string;
-  effectiveFrom: string;
-  inputJsonSchema: Record<string, unknown>;
-};
+  defaultCostMicroCents: z.number().int(),
+  priceVersion: z.string(),
+  effectiveFrom: z.string(),
+  /** JSON Schema of the model's `input`. */
+  inputJsonSchema: z.record(z.string(), z.unknown()),
+});
+export type ModelView = z.output<typeof modelViewSchema>;
 
 /** The whole catalogue in one page (it is bounded): `nextCursor` is always null, for the list shape. */
 export async function listModelsForTenant({

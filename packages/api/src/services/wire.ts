@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Job } from '@tollgate/db';
+import { type Job, jobStatus } from '@tollgate/db';
 import { decodeCursor } from '@tollgate/db/ledger';
 import { toSafeNumber } from '@tollgate/pricing';
 import { z } from 'zod';
@@ -139,26 +139,37 @@ function iso(d: Date | null): string | null {
   return d === null ? null : d.toISOString();
 }
 
-export type JobError = { code: string; message: string };
+/** A job's error as tenants see it (upstream's or tollgate's code and message). */
+export const jobErrorSchema = z.object({ code: z.string(), message: z.string() });
+export type JobError = z.output<typeof jobErrorSchema>;
 
-/** The job as tenants see it (product.md "Job shape"). */
-export type JobView = {
-  id: string;
-  tenantId: string;
-  model: string;
-  status: Job['status'];
-  costMicroCents: number;
-  refundedMicroCents: number;
-  upstreamJobId: string | null;
-  output: string | null;
-  outputs: unknown[] | null;
-  error: JobError | null;
-  tags: string[];
-  createdAt: string;
-  updatedAt: string;
-  completedAt: string | null;
-  estimatedCompletionTime: string | null;
-};
+/**
+ * The job as tenants see it (product.md "Job shape"). The schema is the shape: `JobView` is derived
+ * from it, so a field added to the view is added here and the REST document (openapi.json) follows.
+ */
+export const jobViewSchema = z.object({
+  id: z.string(),
+  tenantId: z.string(),
+  model: z.string(),
+  status: z.enum(jobStatus.enumValues),
+  costMicroCents: z.number().int(),
+  refundedMicroCents: z.number().int(),
+  upstreamJobId: z.string().nullable(),
+  output: z.string().nullable(),
+  outputs: z.array(z.unknown()).nullable(),
+  error: jobErrorSchema.nullable(),
+  tags: z.array(z.string()),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  completedAt: z.iso.datetime().nullable(),
+  estimatedCompletionTime: z.iso.datetime().nullable(),
+});
+export type JobView = z.output<typeof jobViewSchema>;
+
+/** A page of a list: `nextCursor` is passed back as `cursor` for the next page; null on the last one. */
+export function pageSchema<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
 
 function jobErrorOf(value: unknown): JobError | null {
   if (value && typeof value === 'object' && 'code' in value) {

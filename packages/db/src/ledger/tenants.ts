@@ -4,7 +4,15 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { newId } from '../ids';
 import { type Tenant, type TenantStatus, tenantBalances, tenants } from '../schema';
-import { cursorTime, decodeCursor, encodeCursor, inTransaction, rows, writeAudit } from './internal';
+import {
+  cursorTime,
+  decodeCursor,
+  encodeCursor,
+  inTransaction,
+  preparedRows,
+  rows,
+  writeAudit,
+} from './internal';
 
 /** Tenant limits; null = unlimited. */
 export interface TenantLimits {
@@ -208,6 +216,36 @@ export interface Account {
   activeJobs: number;
   /** Held today (UTC, DB clock) minus what was given back; 0 once the day rolled over. */
   spentTodayMicroCents: bigint;
+}
+
+/** Where a tenant stands in its requests-per-minute window (the window `tollgate_open_job` counts submits in). */
+export interface RateWindow {
+  /** The tenant's `requestsPerMinute`. */
+  limit: number;
+  /** Submits counted in the current minute (UTC, DB clock). */
+  used: number;
+  /** Seconds until the window restarts (1–60). */
+  resetSeconds: number;
+}
+
+/**
+ * The tenant's current requests-per-minute window, or null when it has no such limit (or does not
+ * exist). Read with the same clock and window rule as the hold's check (`diagnose`), after a submit,
+ * for the RateLimit-* headers of the REST API.
+ */
+export async function getRateWindow(db: Db, tenantId: string): Promise<RateWindow | null> {
+  const [r] = await preparedRows<{ limit: number | null; used: number; reset: number }>(
+    db,
+    sql`
+    WITH clock AS (SELECT date_trunc('minute', now(), 'UTC') AS minute)
+    SELECT t.requests_per_minute AS "limit",
+      CASE WHEN b.rate_window_start = c.minute THEN b.rate_window_count ELSE 0 END AS used,
+      greatest(1, ceil(extract(epoch FROM (c.minute + interval '1 minute' - now()))))::int AS reset
+    FROM tenants t CROSS JOIN clock c JOIN tenant_balances b ON b.tenant_id = t.id
+    WHERE t.id = ${tenantId}`,
+  );
+  if (!r || r.limit === null) return null;
+  return { limit: r.limit, used: r.used, resetSeconds: r.reset };
 }
 
 /** The tenant's balances and limits (`account.get`); undefined for an unknown tenant. */
