@@ -16,6 +16,7 @@ import {
   gatewaySubmit,
   type RssSample,
   reports,
+  restVsTrpc,
   type ScenarioResult,
   soak,
   targetOf,
@@ -148,6 +149,7 @@ async function main(): Promise<void> {
     results.push(spreadResult);
     results.push(await baselineSql(ctx, 'hot'));
     results.push(await gatewaySubmit(ctx, 'hot'));
+    results.push(await restVsTrpc(ctx));
     // Half of the saturation rate measured above (scenario 1, same run): loaded, not queueing.
     const latencyRps = Math.max(10, Math.floor((fig(spreadResult, 'maxTps') ?? 100) / 2));
     results.push(await addedLatency(ctx, latencyRps));
@@ -173,6 +175,7 @@ async function main(): Promise<void> {
       spreadVsBareProxy: ratio(gwSpread, proxyTps),
       hotVsSpread: ratio(gwHot, gwSpread),
       rawSqlHotVsSpread: ratio(sqlHot, sqlSpread),
+      restVsTrpcSubmit: ratio(fig(byId('rest-vs-trpc'), 'restTps'), fig(byId('rest-vs-trpc'), 'trpcTps')),
     };
     const latency = byId('added-latency');
     const reportsResult = byId('reports');
@@ -193,6 +196,14 @@ async function main(): Promise<void> {
         kind: 'min',
         target: 1,
         actual: ratios.hotVsRawSqlHot,
+        unit: '×',
+      }),
+      checkTarget({
+        id: 'rest-vs-trpc',
+        description: 'REST submit tps ≥ 1.0 × tRPC submit tps (same run, alternating phases)',
+        kind: 'min',
+        target: 1,
+        actual: ratios.restVsTrpcSubmit,
         unit: '×',
       }),
       checkTarget({
@@ -366,6 +377,10 @@ async function main(): Promise<void> {
     );
     print(
       `CPU per request (from /proc): gateway ${fig(byId('gateway-spread'), 'gatewayCpuMsPerJob')} ms per accepted job spread, ${fig(byId('gateway-hot'), 'gatewayCpuMsPerJob')} ms hot; bare proxy ${fig(byId('baseline-proxy'), 'proxyCpuMsPerRequest')} ms`,
+    );
+    const rest = byId('rest-vs-trpc');
+    print(
+      `REST vs tRPC submit (alternating phases): ${fig(rest, 'restTps')} vs ${fig(rest, 'trpcTps')} tps (${ratios.restVsTrpcSubmit} ×); gateway CPU per job ${fig(rest, 'restCpuMsPerJob')} vs ${fig(rest, 'trpcCpuMsPerJob')} ms`,
     );
     if (reportsResult) {
       print(`reports: ${reportsResult.status}${reportsResult.reason ? ` (${reportsResult.reason})` : ''}`);

@@ -146,6 +146,29 @@ export const submitVia =
     body: SUBMIT_BODY,
   });
 
+/** `POST /v1/jobs` (REST) of the same job, rotating over `tenants`: the REST twin of `submitVia`. */
+export const restSubmitVia =
+  (tenants: readonly Tenant[]) =>
+  (i: number): RequestSpec => ({
+    method: 'POST',
+    path: '/v1/jobs',
+    headers: tenants[i % tenants.length]?.headers ?? {},
+    body: SUBMIT_BODY,
+  });
+
+/** A REST submit succeeded only if it answered 201 with the job accepted upstream and charged. */
+export const verifyRestSubmit: Verify = (status, body) => {
+  if (status !== 201) {
+    try {
+      return `${status} ${(JSON.parse(body) as { reason?: string }).reason ?? ''}`.trim();
+    } catch {
+      return String(status);
+    }
+  }
+  const m = /"status":"([a-z]+)"/.exec(body);
+  return m?.[1] === 'pending' ? true : `201 job ${m?.[1] ?? 'unreadable'}`;
+};
+
 export const upstreamSubmit = (): RequestSpec => ({
   method: 'POST',
   path: '/v1/jobs/submit',
@@ -427,6 +450,56 @@ export function gatewaySubmit(ctx: Ctx, which: 'spread' | 'hot') {
     const accepted = (sat.leadIn?.ok ?? 0) + sat.ok + at.ok;
     s.figures.gatewayCpuMsPerJob = cpuPerOk(cpuBefore, cpuMs(ctx.stack.gateway.child.pid), accepted);
   });
+}
+
+/**
+ * REST `POST /v1/jobs` beside tRPC `jobs.submit`, same gateway, tenants, body and concurrency, in
+ * alternating closed-loop phases ordered tRPC, REST, REST, tRPC so that drift on the shared machine
+ * (and the poller completing the previous phase's jobs) weighs on both alike. Both run the same
+ * procedure; the ratio is what each transport's framing costs (REST: no batch envelope, one JSON
+ * body, plus the RateLimit read after each submit).
+ */
+export function restVsTrpc(ctx: Ctx) {
+  return scenario(
+    ctx,
+    'rest-vs-trpc',
+    'REST POST /v1/jobs beside tRPC jobs.submit (spread, alternating)',
+    async (s) => {
+      const phaseMs = Math.max(2_000, Math.round(ctx.cfg.saturationMs / 2));
+      const order = ['trpc', 'rest', 'rest', 'trpc'] as const;
+      const sum = {
+        trpc: { ok: 0, ms: 0, cpu: 0, cpuOk: 0 },
+        rest: { ok: 0, ms: 0, cpu: 0, cpuOk: 0 },
+      };
+      for (const [n, which] of order.entries()) {
+        const cpuBefore = cpuMs(ctx.stack.gateway.child.pid);
+        const run = await runClosedLoop({
+          target: ctx.gateway,
+          durationMs: phaseMs,
+          // Only the first phase starts cold; its lead-in is not counted.
+          leadInMs: n === 0 ? ctx.cfg.leadInMs / 2 : 0,
+          concurrency: ctx.cfg.concurrency,
+          make: which === 'rest' ? restSubmitVia(ctx.spread) : submitVia(ctx.spread),
+          verify: which === 'rest' ? verifyRestSubmit : verifySubmit,
+          onProgress: progress(ctx, `${which} ${n + 1}/${order.length}`, phaseMs),
+        });
+        const cpuAfter = cpuMs(ctx.stack.gateway.child.pid);
+        s.runs[`${which}${n + 1}`] = run;
+        sum[which].ok += run.ok;
+        sum[which].ms += run.durationMs;
+        if (cpuBefore !== null && cpuAfter !== null) {
+          sum[which].cpu += cpuAfter - cpuBefore;
+          sum[which].cpuOk += (run.leadIn?.ok ?? 0) + run.ok;
+        }
+      }
+      const tps = (x: { ok: number; ms: number }) =>
+        x.ms > 0 ? Math.round((x.ok / x.ms) * 1000 * 10) / 10 : null;
+      s.figures.trpcTps = tps(sum.trpc);
+      s.figures.restTps = tps(sum.rest);
+      s.figures.trpcCpuMsPerJob = cpuPerOk(0, sum.trpc.cpu, sum.trpc.cpuOk);
+      s.figures.restCpuMsPerJob = cpuPerOk(0, sum.rest.cpu, sum.rest.cpuOk);
+    },
+  );
 }
 
 /** CPU ms a process spent per successful request between two readings (null if unreadable). */

@@ -69,6 +69,7 @@ describe('tenant reads (coalesced)', () => {
         name: tenant.name,
         status: 'active',
         markupBps: tenant.markupBps,
+        requestsPerMinute: tenant.requestsPerMinute,
       });
     });
   });

@@ -9,9 +9,12 @@ export type TenantRecord = {
   name: string;
   status: 'active' | 'suspended';
   markupBps: number;
+  /** The tenant's requests-per-minute limit (null: none); the REST API's RateLimit headers need it. */
+  requestsPerMinute: number | null;
 };
 
-const TENANT = sql`SELECT t.id, t.name, t.status, t.markup_bps AS "markupBps" FROM tenants t`;
+const TENANT = sql`SELECT t.id, t.name, t.status, t.markup_bps AS "markupBps",
+           t.requests_per_minute AS "requestsPerMinute" FROM tenants t`;
 
 /**
  * A tenant read (`select`: columns FROM tenants t), coalesced with `groupStatements`: one in flight
@@ -73,7 +76,7 @@ function checkTenant(tenant: TenantRecord | undefined): TenantRecord {
 
 /** The tenant columns a request needs, and the price overrides in force (same snapshot, DB clock). */
 const TENANT_WITH_PRICING = sql`SELECT t.id, t.name, t.status, t.markup_bps AS "markupBps",
-           ${IN_FORCE_OVERRIDES} AS "rows", now() AS now
+           t.requests_per_minute AS "requestsPerMinute", ${IN_FORCE_OVERRIDES} AS "rows", now() AS now
       FROM tenants t`;
 
 type TenantWithPricingRow = TenantRecord & InForceOverrides;
@@ -97,7 +100,13 @@ export async function loadTenantWithPricing(
   const tenant = checkTenant(
     row === undefined
       ? undefined
-      : { id: row.id, name: row.name, status: row.status, markupBps: row.markupBps },
+      : {
+          id: row.id,
+          name: row.name,
+          status: row.status,
+          markupBps: row.markupBps,
+          requestsPerMinute: row.requestsPerMinute,
+        },
   );
   return { tenant, pricing: { rows: row?.rows ?? [], now: row?.now ?? new Date() } };
 }

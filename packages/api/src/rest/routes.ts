@@ -73,13 +73,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * RateLimit-Limit / -Remaining / -Reset (seconds) for a tenant with a requests-per-minute limit, on
- * the responses of `POST /v1/jobs` (the only requests that limit counts). A 429 RATE_LIMIT carries
- * them in its details; otherwise the window is read after the submit (one primary-key read). Not
- * sent when the caller is not a known tenant, nor when the read fails (it is advice, not the answer).
+ * the responses of `POST /v1/jobs` (the only requests that limit counts) once the submit reached the
+ * service (not on a 401/403 or a schema error). A 429 RATE_LIMIT carries them in its details;
+ * otherwise the window is read after the submit (one primary-key read, only for such tenants: the
+ * limit itself comes with the tenant row every submit reads). Not sent when that read fails (the
+ * headers are advice, not the answer).
  */
 async function rateLimitHeaders(
   deps: AppDeps,
   ctx: RequestContext,
+  facts: ResponseFacts,
   error: unknown,
   log: Logger,
 ): Promise<Record<string, string>> {
@@ -95,10 +98,8 @@ async function rateLimitHeaders(
       return headersOf(limit, 0, retryAfterSeconds);
     }
   }
-  if (!ctx.auth?.ok || ctx.auth.principal.role !== 'tenant') return {};
-  if (error instanceof TRPCError && ['UNAUTHORIZED', 'FORBIDDEN', 'SERVICE_UNAVAILABLE'].includes(error.code))
-    return {};
-  if (isDatabaseUnavailable(error)) return {};
+  if (typeof facts.requestsPerMinute !== 'number') return {};
+  if (!ctx.auth?.ok || ctx.auth.principal.role !== 'tenant' || isDatabaseUnavailable(error)) return {};
   try {
     const w = await getRateWindow(deps.db, ctx.auth.principal.tenantId);
     return w === null ? {} : headersOf(w.limit, Math.max(0, w.limit - w.used), w.resetSeconds);
@@ -138,11 +139,11 @@ function route(
     const facts: ResponseFacts = {};
     try {
       const answer = await handler({ c, caller: createCaller({ ...ctx, facts }), facts, ctx });
-      const limits = opts.rateLimited ? await rateLimitHeaders(deps, ctx, undefined, ctx.log) : {};
+      const limits = opts.rateLimited ? await rateLimitHeaders(deps, ctx, facts, undefined, ctx.log) : {};
       return c.json(answer.body as object, answer.status, { ...answer.headers, ...limits });
     } catch (err) {
       const rendered = renderHttpError(err, c.get('requestId'), ctx.log);
-      const limits = opts.rateLimited ? await rateLimitHeaders(deps, ctx, err, ctx.log) : {};
+      const limits = opts.rateLimited ? await rateLimitHeaders(deps, ctx, facts, err, ctx.log) : {};
       return problemResponse(rendered.body, rendered.status, { ...rendered.headers, ...limits });
     }
   };

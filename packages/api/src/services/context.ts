@@ -7,9 +7,14 @@ import type { InForceOverrides } from './admin/prices.ts';
 /**
  * What a service reports beyond its result, for a transport that answers differently on it: the REST
  * API answers a submit that replayed an idempotency key with 200 and a new job with 201 (tRPC returns
- * the same job either way). Only present when the caller passes one (rest/routes.ts).
+ * the same job either way), and sends RateLimit headers only to a tenant with a per-minute limit.
+ * Only present when the caller passes one (rest/routes.ts).
  */
-export type ResponseFacts = { replayed?: boolean };
+export type ResponseFacts = {
+  replayed?: boolean;
+  /** The submitting tenant's requests-per-minute limit (null: none), for REST's RateLimit headers. */
+  requestsPerMinute?: number | null;
+};
 
 /** What services get: plain values, nothing of Hono or tRPC (a tRPC ctx is a superset of these). */
 export type ServiceCtx = { deps: AppDeps; requestId: string; log: Logger; facts?: ResponseFacts | undefined };

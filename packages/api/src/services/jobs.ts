@@ -126,6 +126,7 @@ export async function submitJob({
   input: SubmitInput;
 }): Promise<JobView> {
   const { deps, tenant } = ctx;
+  if (ctx.facts) ctx.facts.requestsPerMinute = tenant.requestsPerMinute;
   const webhookProblem =
     input.webhookUrl === undefined
       ? null
