@@ -7,6 +7,7 @@ import {
   CHEAP_PRICE,
   expectTRPCError,
   type Harness,
+  makeClient,
   rowCounts,
   startHarness,
 } from './harness.ts';
@@ -95,7 +96,7 @@ describe('REST /v1', () => {
     expect(await available(), 'charged once for two submits with one key').toBe(before - CHEAP_PRICE);
 
     // The key means the same as tRPC's idempotencyKey: tRPC with the same key replays this job too.
-    const { client } = { client: (await import('./harness.ts')).makeClient(h.url, token) };
+    const client = makeClient(h.url, token);
     const viaTrpc = await client.jobs.submit.mutate({
       model: CHEAP_MODEL,
       input: CHEAP_INPUT,
@@ -275,12 +276,46 @@ describe('REST /v1', () => {
     expect(await available()).toBe(before);
   });
 
+  it('a tenant API key (tg_live_…) works on REST as on tRPC; an unknown key is a 401 problem', async () => {
+    const t = await h.createTenant({ balanceMicroCents: 1_000_000 });
+    const { key } = await h.admin.admin.keys.create.mutate({
+      tenantId: t.tenantId,
+      name: 'rest backend',
+      mode: 'live',
+    });
+    expect(key).toMatch(/^tg_live_/);
+    const account = await call('GET', '/v1/account', { token: key });
+    expect(account.status).toBe(200);
+    expect(await account.json()).toMatchObject({ tenantId: t.tenantId });
+    const submitted = await call('POST', '/v1/jobs', {
+      body: { model: CHEAP_MODEL, input: CHEAP_INPUT },
+      headers: { 'idempotency-key': 'with-a-key' },
+      token: key,
+    });
+    expect(submitted.status).toBe(201);
+    const job = (await submitted.json()) as JobBody;
+    // The same key space whatever the credential: the tenant's JWT replays the job the key made.
+    const replay = await call('POST', '/v1/jobs', {
+      body: { model: CHEAP_MODEL, input: CHEAP_INPUT },
+      headers: { 'idempotency-key': 'with-a-key' },
+      token: t.token,
+    });
+    expect(replay.status).toBe(200);
+    expect(((await replay.json()) as JobBody).id).toBe(job.id);
+    const unknown = await call('GET', '/v1/account', { token: `tg_live_${'Z'.repeat(40)}` });
+    expect(unknown.status).toBe(401);
+    const trpc = await expectTRPCError(makeClient(h.url, `tg_live_${'Z'.repeat(40)}`).account.get.query());
+    expect(await problemOf(unknown)).toMatchObject({
+      code: trpc.code,
+      reason: trpc.reason,
+      detail: trpc.message,
+    });
+  });
+
   it('the bearer token is checked by the same function as tRPC (an expired token is TOKEN_EXPIRED on both)', async () => {
     const expired = await h.token({ role: 'tenant', tenantId, sub: 'x' }, { expiresInSeconds: -60 });
     const rest = await call('GET', '/v1/account', { token: expired });
-    const trpc = await expectTRPCError(
-      (await import('./harness.ts')).makeClient(h.url, expired).account.get.query(),
-    );
+    const trpc = await expectTRPCError(makeClient(h.url, expired).account.get.query());
     expect(rest.status).toBe(trpc.httpStatus);
     expect(await problemOf(rest)).toMatchObject({
       code: trpc.code,

@@ -152,7 +152,12 @@ const PROBLEM_EXAMPLES: Record<string, JsonObject> = {
       ],
     },
   ),
-  401: problemExample(401, 'UNAUTHORIZED', 'MISSING_TOKEN', 'Authorization: Bearer <JWT> is required'),
+  401: problemExample(
+    401,
+    'UNAUTHORIZED',
+    'MISSING_TOKEN',
+    'Authorization: Bearer <API key or JWT> is required',
+  ),
   402: problemExample(402, 'PAYMENT_REQUIRED', 'INSUFFICIENT_BALANCE', 'balance too low for this job', {
     requiredMicroCents: 40_000,
     availableMicroCents: 12_500,
@@ -258,7 +263,7 @@ function jsonBody(schema: string, example: unknown): JsonObject {
 const DESCRIPTION = `The tollgate gateway over plain HTTP + JSON, for any language. Same services, money rules and error
 reasons as the tRPC API.
 
-- **Authentication**: \`Authorization: Bearer <token>\` (a tenant JWT or API key).
+- **Authentication**: \`Authorization: Bearer <key>\`: a tenant API key (\`tg_live_…\`) or a tenant JWT.
 - **Money** is in integer **micro-cents** (1 USD = 100,000,000), sent as JSON integers.
 - **Idempotency**: send \`Idempotency-Key\` with \`POST /v1/jobs\`; the same key with the same request returns the
   same job (200) and never charges twice; with another request it is a 409.
