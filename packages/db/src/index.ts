@@ -2,4 +2,5 @@
 
 export type { Db } from './client';
 export { newId } from './ids';
+export * from './sandbox';
 export * from './schema';

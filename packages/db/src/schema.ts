@@ -4,11 +4,13 @@
 // triggers in the custom migration make the money invariants hold even against a buggy caller.
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   bigserial,
   boolean,
   check,
   date,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -17,6 +19,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  unique,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
@@ -24,6 +27,13 @@ const money = (name: string) => bigint(name, { mode: 'bigint' });
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 export const tenantStatus = pgEnum('tenant_status', ['active', 'suspended']);
+
+/**
+ * Which book a tenant row keeps. `live`: a real tenant (`ten_…`). `test`: the sandbox twin of a live
+ * tenant (`tst_…`, same suffix), whose money is test money (test mode, docs/test-mode.md). The id
+ * prefix and the mode are tied by a CHECK, so the book of any row is known from its tenant id alone.
+ */
+export const tenantMode = pgEnum('tenant_mode', ['live', 'test']);
 
 /** Job lifecycle. `submitting` = money held, upstream call in progress; `unknown` = upstream outcome unknown (hold kept). */
 export const jobStatus = pgEnum('job_status', [
@@ -106,11 +116,22 @@ export const tenants = pgTable(
     webhookUrl: text('webhook_url'),
     /** Secret used to sign tollgate → tenant webhooks; null = unsigned (no webhook configured). */
     webhookSecret: text('webhook_secret'),
+    /** `live` (a real tenant) or `test` (the sandbox twin of `live_tenant_id`). Never changes. */
+    mode: tenantMode('mode').notNull().default('live'),
+    /** For a `test` row: the live tenant it is the sandbox of; null for live rows. */
+    liveTenantId: text('live_tenant_id').references((): AnyPgColumn => tenants.id),
     createdAt: tstz('created_at').notNull().defaultNow(),
     updatedAt: tstz('updated_at').notNull().defaultNow(),
   },
   (t) => [
     index('tenants_created_at_idx').on(t.createdAt.desc(), t.id.desc()),
+    uniqueIndex('tenants_live_tenant_idx').on(t.liveTenantId),
+    // The book is readable from the id: live rows are `ten_…`; a test row is `tst_` + its live twin's suffix.
+    check(
+      'tenants_mode_check',
+      sql`(${t.mode} = 'live' AND ${t.liveTenantId} IS NULL AND left(${t.id}, 4) = 'ten_')
+        OR (${t.mode} = 'test' AND ${t.liveTenantId} IS NOT NULL AND ${t.id} = 'tst_' || substr(${t.liveTenantId}, 5))`,
+    ),
     check('tenants_markup_bps_check', sql`${t.markupBps} >= 0`),
     check(
       'tenants_max_concurrent_jobs_check',
@@ -324,6 +345,8 @@ export const ledgerTransactions = pgTable(
   },
   (t) => [
     uniqueIndex('ledger_transactions_idempotency_key_idx').on(t.idempotencyKey),
+    // Target of ledger_lines' (transaction_id, tenant_id) foreign key: one tenant per transaction.
+    unique('ledger_transactions_id_tenant_key').on(t.id, t.tenantId),
     index('ledger_transactions_tenant_created_idx').on(t.tenantId, t.createdAt.desc(), t.id.desc()),
     index('ledger_transactions_created_idx').on(t.createdAt.desc(), t.id.desc()),
     index('ledger_transactions_hold_idx').on(t.holdId),
@@ -354,6 +377,14 @@ export const ledgerLines = pgTable(
   },
   (t) => [
     index('ledger_lines_transaction_idx').on(t.transactionId),
+    // MONEY: a tenant line belongs to its transaction's tenant (platform lines, tenant_id null, are
+    // not checked: MATCH SIMPLE). Every transaction therefore moves one tenant's money, so test money
+    // (a `tst_` tenant's) can never reach a live tenant's accounts, nor one tenant's another's.
+    foreignKey({
+      name: 'ledger_lines_transaction_tenant_fk',
+      columns: [t.transactionId, t.tenantId],
+      foreignColumns: [ledgerTransactions.id, ledgerTransactions.tenantId],
+    }),
     index('ledger_lines_tenant_account_idx').on(t.tenantId, t.account),
     // Statements (per tenant) and finance exports (all lines), newest first with a (created_at, id) cursor.
     index('ledger_lines_tenant_created_idx').on(t.tenantId, t.createdAt.desc(), t.id.desc()),
@@ -625,6 +656,7 @@ export type OperatorRole = (typeof operatorRole.enumValues)[number];
 export type TenantWebhookDelivery = typeof tenantWebhookDeliveries.$inferSelect;
 export type WebhookDeliveryStatus = (typeof webhookDeliveryStatus.enumValues)[number];
 export type TenantStatus = (typeof tenantStatus.enumValues)[number];
+export type TenantMode = (typeof tenantMode.enumValues)[number];
 export type JobStatus = (typeof jobStatus.enumValues)[number];
 export type HoldStatus = (typeof holdStatus.enumValues)[number];
 export type LedgerKind = (typeof ledgerKind.enumValues)[number];

@@ -65,6 +65,7 @@ export {
   reconcile,
 } from './reconcile';
 export { type ResolveJobInput, type ResolveJobResult, resolveJob } from './resolve';
+export { type EnsureSandboxResult, ensureSandbox, resetSandboxBalance } from './sandbox';
 export {
   type Account,
   type CreateTenantInput,
