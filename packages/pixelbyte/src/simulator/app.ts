@@ -11,6 +11,7 @@ import { UPSTREAM_JOB_STATUSES } from '../types.ts';
 import { registerControlApi } from './control-api.ts';
 import type { Engine, SimError } from './engine.ts';
 import { stringifyJson } from './json.ts';
+import { MAGIC_INPUTS } from './magic.ts';
 import { SIM_MODEL_VERSION } from './pricing.ts';
 import type { Envelope, SimJob } from './types.ts';
 
@@ -142,6 +143,14 @@ export function createSimulatorApp(
         previous.requestId,
       );
     }
+    const magic = engine.magicInputsOf(parsed.value.input ?? {});
+    if (magic.has('reject')) {
+      return fail({
+        status: 400,
+        code: 'INVALID_INPUT',
+        message: `refused on purpose: the input contains ${MAGIC_INPUTS.reject} (test mode)`,
+      });
+    }
     const result = engine.submit(
       {
         model: parsed.value.model,
@@ -153,7 +162,7 @@ export function createSimulatorApp(
     );
     if (!result.ok) return fail(result.error);
     const job = result.value;
-    if (engine.takeLoseAnswer()) {
+    if (engine.takeLoseAnswer() || magic.has('unknown')) {
       // The job exists and is charged; the caller never learns it (the unknown-outcome case).
       engine.markAnswerLost(job);
       c.env?.incoming?.socket.destroy();

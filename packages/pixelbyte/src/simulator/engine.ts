@@ -10,6 +10,7 @@ import {
   type UpstreamJobStatus,
   type UpstreamOutput,
 } from '../types.ts';
+import { magicInputsOf, SLOW_PROCESSING_MS } from './magic.ts';
 import { describeModel, type PricedJob, priceJob, SIM_MODEL_VERSION } from './pricing.ts';
 import type {
   RecordedRequest,
@@ -93,6 +94,8 @@ export function createEngine(opts: SimulatorOptions) {
   let defaultOutcome = initialOutcome;
   let outcomeByModel = new Map<string, SimOutcome>();
   let outcomeByJob = new Map<string, SimOutcome>();
+  /** Per-job processing time (test mode's `[tollgate:slow]`). */
+  const processingMsByJob = new Map<string, number>();
   const timers = new Map<string, NodeJS.Timeout>();
 
   const webhooks: WebhookSender = createWebhookSender({
@@ -229,6 +232,14 @@ export function createEngine(opts: SimulatorOptions) {
     jobs.set(job.jobId, job);
     lastCreatedJobId = job.jobId;
     pricedByJob.set(job.jobId, priced);
+    if (opts.magicInputs === true) {
+      const magic = magicInputsOf(body.input);
+      if (magic.has('fail')) outcomeByJob.set(job.jobId, 'failed');
+      if (magic.has('slow')) {
+        processingMsByJob.set(job.jobId, SLOW_PROCESSING_MS);
+        job.estimatedCompletionTime = new Date(now + pendingMs + SLOW_PROCESSING_MS).toISOString();
+      }
+    }
     activeJobs.add(job.jobId);
     log(`job ${job.jobId} created: ${job.model}, ${job.costMicroCents} micro-cents, balance ${balance}`);
     schedule(job);
@@ -238,7 +249,7 @@ export function createEngine(opts: SimulatorOptions) {
   function schedule(job: SimJob): void {
     clearTimer(job.jobId);
     if (!autoAdvance || isTerminalStatus(job.status)) return;
-    const delay = job.status === 'pending' ? pendingMs : processingMs;
+    const delay = job.status === 'pending' ? pendingMs : (processingMsByJob.get(job.jobId) ?? processingMs);
     const timer = setTimeout(() => {
       timers.delete(job.jobId);
       void advance(job.jobId).catch((err: unknown) =>
@@ -437,6 +448,10 @@ export function createEngine(opts: SimulatorOptions) {
     takeLoseAnswer,
     takePreviousJobAnswer,
     takeStatusReadFailure,
+    /** Test mode's magic inputs in `input` (none unless the simulator was started with `magicInputs`). */
+    magicInputsOf(input: Record<string, unknown>) {
+      return opts.magicInputs === true ? magicInputsOf(input) : new Set<never>();
+    },
     markAnswerLost(job: SimJob): void {
       job.answerLost = true;
     },

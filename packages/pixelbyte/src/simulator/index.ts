@@ -7,6 +7,7 @@ import type { Simulator, SimulatorOptions } from './types.ts';
 
 export { createSimulatorApp } from './app.ts';
 export { SimControlError } from './engine.ts';
+export { MAGIC_INPUTS, type MagicInput, magicInputsOf, SLOW_PROCESSING_MS } from './magic.ts';
 export { SIM_MODEL_VERSION } from './pricing.ts';
 export type {
   Envelope,

@@ -364,3 +364,47 @@ describe('HTTP control API', () => {
     expect(notJson.status).toBe(400);
   });
 });
+
+describe('test mode magic inputs', () => {
+  const IMAGE = 'google/nano-banana';
+  it('[tollgate:fail] fails after processing, [tollgate:reject] is refused at submit, [tollgate:unknown] loses the answer, [tollgate:slow] processes 60 s', async () => {
+    const { sim, client } = await setup({ magicInputs: true, pendingMs: 10, processingMs: 10 });
+    const failing = ok(await client.submitJob({ model: IMAGE, input: { prompt: 'a fox [tollgate:fail]' } }));
+    await waitFor(
+      'the [tollgate:fail] job to end',
+      async () => sim.control.job(failing.jobId)?.status === 'failed',
+    );
+
+    const rejected = await client.submitJob({ model: IMAGE, input: { prompt: '[tollgate:reject] a fox' } });
+    expect(rejected.ok).toBe(false);
+    if (!rejected.ok)
+      expect(rejected.error).toMatchObject({ outcome: 'rejected', status: 400, code: 'INVALID_INPUT' });
+
+    const lost = await client.submitJob({ model: IMAGE, input: { prompt: 'a fox [tollgate:unknown]' } });
+    expect(lost.ok).toBe(false);
+    if (!lost.ok) expect(lost.error.outcome).toBe('unknown');
+    expect(sim.control.jobs().filter((j) => j.answerLost)).toHaveLength(1);
+
+    const slow = ok(await client.submitJob({ model: IMAGE, input: { prompt: 'a fox [tollgate:slow]' } }));
+    const eta = Date.parse(slow.estimatedCompletionTime ?? '') - Date.now();
+    expect(eta, 'the estimate says a minute').toBeGreaterThan(55_000);
+    await waitFor(
+      'the slow job to be processing',
+      async () => sim.control.job(slow.jobId)?.status === 'processing',
+    );
+
+    const plain = ok(await client.submitJob({ model: IMAGE, input: { prompt: 'a fox' } }));
+    await waitFor(
+      'a plain job to complete',
+      async () => sim.control.job(plain.jobId)?.status === 'completed',
+    );
+  });
+
+  it('a simulator without magicInputs treats the markers as plain text', async () => {
+    const { sim, client } = await setup({ pendingMs: 10, processingMs: 10 });
+    const job = ok(
+      await client.submitJob({ model: IMAGE, input: { prompt: '[tollgate:fail] [tollgate:reject]' } }),
+    );
+    await waitFor('the job to complete', async () => sim.control.job(job.jobId)?.status === 'completed');
+  });
+});

@@ -40,6 +40,11 @@ export interface SimulatorOptions {
   envelope?: Envelope | undefined;
   /** Send numeric fields (amounts, progress) as strings, as some doc examples do. Default false. */
   stringNumbers?: boolean | undefined;
+  /**
+   * Read test mode's magic inputs (`[tollgate:fail]`, `[tollgate:reject]`, `[tollgate:unknown]`,
+   * `[tollgate:slow]`, magic.ts) in submitted inputs and produce those outcomes. Default false.
+   */
+  magicInputs?: boolean | undefined;
   /** Receives one human-readable line per notable event. */
   log?: ((line: string) => void) | undefined;
 }
