@@ -4,6 +4,7 @@ import type { Authenticator } from './auth/authenticator.ts';
 import type { DbBreaker } from './db-breaker.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import type { Sandbox } from './sandbox.ts';
 
 /** What the gateway needs at runtime, resolved once at boot (serve.ts) or by the test harness. */
 export type GatewayConfig = {
@@ -44,6 +45,8 @@ export type AppDeps = {
    */
   reportsDb: Db;
   pixelbyte: PixelbyteClient;
+  /** Test mode's upstream: the built-in simulator, started on demand (sandbox.ts). */
+  sandbox: Sandbox;
   /** Bearer token → principal: API keys, operator keys and JWTs (auth/authenticator.ts). */
   auth: Authenticator;
   log: Logger;

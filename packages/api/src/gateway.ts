@@ -1,10 +1,10 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { IN_FLIGHT_JOB_STATUSES, jobs, tenantBalances } from '@tollgate/db';
+import { IN_FLIGHT_JOB_STATUSES, inBook, jobs, tenantBalances } from '@tollgate/db';
 import { type Db, migrationsCurrent } from '@tollgate/db/client';
 import type { PixelbyteClient } from '@tollgate/pixelbyte';
-import { count, inArray, sum } from 'drizzle-orm';
+import { count, inArray, sql, sum } from 'drizzle-orm';
 import { createApp } from './app.ts';
 import { createAuthenticator } from './auth/authenticator.ts';
 import type { JwtVerifier } from './auth/jwt.ts';
@@ -13,6 +13,7 @@ import { createDbBreaker } from './db-breaker.ts';
 import type { AppDeps, GatewayConfig } from './deps.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
+import { createSandbox, type Sandbox } from './sandbox.ts';
 import { createPoller } from './workers/poller.ts';
 import type { Worker } from './workers/run-loop.ts';
 import { createTenantWebhookWorker, type TenantWebhookOptions } from './workers/tenant-webhooks.ts';
@@ -58,6 +59,8 @@ export function buildDeps(opts: {
   auth: JwtVerifier;
   log: Logger;
   defaultMetrics?: boolean;
+  /** Test mode's upstream; default: a built-in simulator started on the first test job (sandbox.ts). */
+  sandbox?: Sandbox;
 }): AppDeps {
   const { db } = opts;
   const dbBreaker = createDbBreaker({
@@ -87,13 +90,21 @@ export function buildDeps(opts: {
     },
     moneySnapshot: async () => {
       whileUp();
-      const [r] = await db
+      const book = sql<
+        'live' | 'test'
+      >`CASE WHEN ${inBook(tenantBalances.tenantId, 'test')} THEN 'test' ELSE 'live' END`;
+      const rows = await db
         .select({
+          mode: book,
           available: sum(tenantBalances.availableMicroCents),
           held: sum(tenantBalances.heldMicroCents),
         })
-        .from(tenantBalances);
-      return { availableMicroCents: BigInt(r?.available ?? 0), heldMicroCents: BigInt(r?.held ?? 0) };
+        .from(tenantBalances)
+        .groupBy(book);
+      return (['live', 'test'] as const).map((mode) => {
+        const r = rows.find((x) => x.mode === mode);
+        return { mode, availableMicroCents: BigInt(r?.available ?? 0), heldMicroCents: BigInt(r?.held ?? 0) };
+      });
     },
   });
   return {
@@ -101,6 +112,8 @@ export function buildDeps(opts: {
     db,
     reportsDb: opts.reportsDb ?? db,
     pixelbyte: opts.pixelbyte,
+    sandbox:
+      opts.sandbox ?? createSandbox({ log: opts.log, webhookSecret: opts.config.pixelbyteWebhookSecret }),
     auth: createAuthenticator({ jwt: opts.auth, db, dbBreaker, log: opts.log }),
     log: opts.log,
     metrics,
@@ -160,6 +173,8 @@ export async function startGateway(opts: {
   answerClientErrorsAsJson(server);
   const port = (server.address() as AddressInfo).port;
   const host = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  // Test jobs' webhooks come from the sandbox simulator on this machine: back to this very process.
+  deps.sandbox.webhookBaseUrl ??= `http://${host}:${port}`;
   const poller = createPoller(deps, opts.workers.poll);
   const unknownResolver = createUnknownResolver(deps, {
     intervalMs: opts.workers.unknownResolverIntervalMs,
@@ -192,6 +207,7 @@ export async function startGateway(opts: {
         await drained;
         clearTimeout(timer);
         await Promise.all([poller.stop(), unknownResolver.stop(), tenantWebhooks.stop()]);
+        await deps.sandbox.close();
         deps.dbBreaker.stop();
       })();
       return closing;

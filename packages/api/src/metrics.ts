@@ -1,7 +1,9 @@
+import { type Mode, modeOfTenant } from '@tollgate/db';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export type JobStatusCounts = Array<{ status: string; count: number }>;
-export type MoneySnapshot = { availableMicroCents: bigint; heldMicroCents: bigint };
+/** Tenant balances summed per book (live money, test mode's). */
+export type MoneySnapshot = Array<{ mode: Mode; availableMicroCents: bigint; heldMicroCents: bigint }>;
 
 /** Moves of money this instance performed, for the `tollgate_money_moved_micro_cents_total` counter. */
 export type MoneyMovement = 'held' | 'captured' | 'released' | 'refunded';
@@ -61,7 +63,7 @@ export function createMetrics(
   const moneyMoved = new Counter({
     name: 'tollgate_money_moved_micro_cents_total',
     help: 'Micro-cents moved by this instance (held, captured, released, refunded); observability only',
-    labelNames: ['movement'] as const,
+    labelNames: ['movement', 'mode'] as const,
     registers: [registry],
   });
   const jobTransitions = new Counter({
@@ -96,15 +98,16 @@ export function createMetrics(
   const moneySnapshot = opts.moneySnapshot;
   new Gauge({
     name: 'tollgate_tenant_balance_micro_cents',
-    help: 'Sum of tenant balances by kind (available | held), read at scrape time',
-    labelNames: ['kind'] as const,
+    help: 'Sum of tenant balances by kind (available | held) and book (mode: live | test), read at scrape time',
+    labelNames: ['kind', 'mode'] as const,
     registers: [registry],
     async collect() {
       if (!moneySnapshot) return;
       try {
-        const s = await moneySnapshot();
-        this.set({ kind: 'available' }, Number(s.availableMicroCents));
-        this.set({ kind: 'held' }, Number(s.heldMicroCents));
+        for (const s of await moneySnapshot()) {
+          this.set({ kind: 'available', mode: s.mode }, Number(s.availableMicroCents));
+          this.set({ kind: 'held', mode: s.mode }, Number(s.heldMicroCents));
+        }
       } catch {
         // see above
       }
@@ -140,9 +143,10 @@ export function createMetrics(
     upstreamDuration,
     webhooks,
     jobTransitions,
-    /** Counts a money movement (bigint in, converted for Prometheus only). */
-    money(movement: MoneyMovement, amountMicroCents: bigint): void {
-      if (amountMicroCents > 0n) moneyMoved.inc({ movement }, Number(amountMicroCents));
+    /** Counts a money movement of a job of `tenantId`'s book (bigint in, converted for Prometheus only). */
+    money(movement: MoneyMovement, amountMicroCents: bigint, tenantId: string): void {
+      if (amountMicroCents > 0n)
+        moneyMoved.inc({ movement, mode: modeOfTenant(tenantId) }, Number(amountMicroCents));
     },
   };
 }

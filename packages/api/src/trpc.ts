@@ -1,3 +1,5 @@
+import { sandboxTenantId } from '@tollgate/db';
+import { ensureSandbox } from '@tollgate/db/ledger';
 import { initTRPC } from '@trpc/server';
 import type { Principal } from './auth/jwt.ts';
 import { loadTenantForRequest, loadTenantWithPricing, type TenantRecord } from './auth/tenant.ts';
@@ -148,9 +150,39 @@ export const tenantProcedure = base.use(async ({ ctx, getRawInput, next }) => {
   if (principal.role !== 'tenant') throw wrongRole('tenant');
   await refuseUnstorableText(getRawInput);
   refuseWhileDatabaseDown(ctx);
-  const tenant: TenantRecord = await loadTenantForRequest(ctx.deps.db, principal.tenantId);
+  const tenant: TenantRecord = await loadBook(ctx, principal, loadTenantForRequest);
   return next({ ctx: { principal, tenant } });
 });
+
+/**
+ * The tenant row whose book a tenant request acts on: the tenant itself, or in test mode its sandbox
+ * twin (`tst_…`, docs/test-mode.md), opened with $100.00 of test credit on its first use. Everything
+ * downstream (holds, limits, idempotency, jobs, statements) then works on that row unchanged, so a
+ * test credential can never reach live money or live jobs, and the reverse.
+ */
+async function loadBook<T>(
+  ctx: Context,
+  principal: Extract<Principal, { role: 'tenant' }>,
+  load: (db: Context['deps']['db'], tenantId: string) => Promise<T>,
+): Promise<T> {
+  if (principal.mode !== 'test') return load(ctx.deps.db, principal.tenantId);
+  const book = sandboxTenantId(principal.tenantId);
+  try {
+    return await load(ctx.deps.db, book);
+  } catch (err) {
+    if (!(err instanceof DomainError && err.reason === 'UNKNOWN_TENANT')) throw err;
+  }
+  // First test-mode request of this tenant: open its sandbox (once, whatever the concurrency).
+  const opened = await ensureSandbox(ctx.deps.db, { liveTenantId: principal.tenantId, actor: principal.sub });
+  if (!opened.ok) {
+    throw new DomainError({
+      code: 'UNAUTHORIZED',
+      reason: 'UNKNOWN_TENANT',
+      message: 'the token names a tenant that does not exist',
+    });
+  }
+  return load(ctx.deps.db, book);
+}
 
 /**
  * Tenant role for the procedures that price a request (jobs.submit, pricing.quote): the same tenant
@@ -162,7 +194,7 @@ export const pricedTenantProcedure = base.use(async ({ ctx, getRawInput, next })
   if (principal.role !== 'tenant') throw wrongRole('tenant');
   await refuseUnstorableText(getRawInput);
   refuseWhileDatabaseDown(ctx);
-  const { tenant, pricing } = await loadTenantWithPricing(ctx.deps.db, principal.tenantId);
+  const { tenant, pricing } = await loadBook(ctx, principal, loadTenantWithPricing);
   return next({ ctx: { principal, tenant, pricing } });
 });
 

@@ -10,6 +10,7 @@ import type { AppDeps } from './deps.ts';
 import type { ErrorBody } from './errors.ts';
 import { failpoint } from './failpoints.ts';
 import type { Logger } from './logger.ts';
+import { upstreamFor } from './sandbox.ts';
 import { SYSTEM_ACTOR } from './services/context.ts';
 import { syncJobWithUpstream } from './services/lifecycle.ts';
 import { verifyWebhookToken } from './webhook-token.ts';
@@ -73,7 +74,7 @@ export async function handlePixelbyteWebhook(
     const hint = parseWebhookPayload(req.rawBody)?.jobId;
     const upstreamJobId = job.upstreamJobId ?? hint;
     if (upstreamJobId) {
-      const res = await deps.pixelbyte.getJob(upstreamJobId);
+      const res = await (await upstreamFor(deps, job.tenantId)).getJob(upstreamJobId);
       if (!res.ok && res.error.outcome !== 'rejected') {
         return refuse(
           503,

@@ -13,6 +13,7 @@ import { createJwtVerifier, signToken, type TokenSubject } from '../src/auth/jwt
 import { buildDeps, type Gateway, type HttpTimeouts, startGateway } from '../src/gateway.ts';
 import { createLogger } from '../src/logger.ts';
 import type { AppRouter } from '../src/router.ts';
+import { createSandbox } from '../src/sandbox.ts';
 
 export const JWT_SECRET = 'harness-secret-0123456789abcdef0123456789';
 export const ISSUER = 'tollgate';
@@ -138,6 +139,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     }),
     log,
     defaultMetrics: false,
+    // Test mode's simulator at the speed of the tests' (20 ms pending, 30 ms processing).
+    sandbox: createSandbox({ log, webhookSecret: SIM_WEBHOOK_SECRET, pendingMs: 20, processingMs: 30 }),
   });
   const gateway = await startGateway({
     deps,

@@ -168,7 +168,7 @@ describe('jobs: happy path via webhook', () => {
     }
     expect(metrics).not.toMatch(/tollgate_jobs\{status="completed"\}/);
     expect(metrics).toMatch(/tollgate_job_transitions_total\{to="completed"\} [1-9]/);
-    expect(metrics).toContain('tollgate_money_moved_micro_cents_total{movement="captured"}');
+    expect(metrics).toContain('tollgate_money_moved_micro_cents_total{movement="captured",mode="live"}');
   });
 });
 

@@ -1,3 +1,5 @@
+import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
+
 // Test mode (sandbox) ids: pure, no connection. Every live tenant `ten_<s>` may have one sandbox twin
 // `tst_<s>`, a tenant row of its own (mode `test`) whose balance, holds, jobs and ledger lines are the
 // tenant's test book. A CHECK on `tenants` ties the prefix to the mode, so the book of any tenant id,
@@ -30,4 +32,9 @@ export function modeOfTenant(tenantId: string): Mode {
 /** The tenant row that keeps `mode`'s book for a live tenant. */
 export function bookTenantId(liveTenantId: string, mode: Mode): string {
   return mode === 'test' ? sandboxTenantId(liveTenantId) : liveTenantId;
+}
+
+/** SQL: is the tenant id in `column` in `mode`'s book (the prefix the tenants CHECK ties to the mode). */
+export function inBook(column: SQLWrapper, mode: Mode): SQL {
+  return sql`left(${column}, 4) = ${mode === 'test' ? TEST_PREFIX : LIVE_PREFIX}`;
 }

@@ -1,3 +1,4 @@
+import { bookTenantId, type Mode } from '@tollgate/db';
 import type { Db } from '@tollgate/db/client';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Hono } from 'hono';
@@ -80,6 +81,8 @@ const ledgerQuerySchema = z.strictObject({
   from: instant,
   to: instant,
   tenantId: idSchema('ten').optional(),
+  /** `test`: test mode's book; default live money. */
+  mode: z.enum(['live', 'test']).default('live'),
 });
 
 function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.output<T> {
@@ -193,19 +196,30 @@ async function copyCsvStream(opts: {
  * actor) through the formula-injection guard. Period bounds come from validated Dates and the
  * tenant id from `idSchema` (letters, digits, `_`, `-`), and are quoted as literals anyway.
  */
-export function ledgerCsvSelect(q: { from: Date; to: Date; tenantId?: string | undefined }): string {
+export function ledgerCsvSelect(q: {
+  from: Date;
+  to: Date;
+  tenantId?: string | undefined;
+  mode?: Mode | undefined;
+}): string {
+  const mode = q.mode ?? 'live';
   return `
     SELECT l.id, to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-           l.transaction_id, t.kind, l.account, l.tenant_id, t.job_id, t.hold_id,
+           l.transaction_id, t.kind, l.account, ${PUBLIC_TENANT_ID_SQL('l.tenant_id')}, t.job_id, t.hold_id,
            l.amount_micro_cents, ${usdSql('l.amount_micro_cents')},
            l.balance_after_micro_cents, ${usdSql('l.balance_after_micro_cents')},
            ${csvTextSql('t.reference')}, ${csvTextSql('t.reason')}, ${csvTextSql('t.actor')}
       FROM ledger_lines l JOIN ledger_transactions t ON t.id = l.transaction_id
      WHERE l.created_at >= ${literal(q.from.toISOString())}::timestamptz
        AND l.created_at < ${literal(q.to.toISOString())}::timestamptz
-       ${q.tenantId === undefined ? '' : `AND l.tenant_id = ${literal(q.tenantId)}`}
+       AND left(t.tenant_id, 4) = ${literal(mode === 'test' ? 'tst_' : 'ten_')}
+       ${q.tenantId === undefined ? '' : `AND l.tenant_id = ${literal(bookTenantId(q.tenantId, mode))}`}
      ORDER BY l.created_at, l.id`;
 }
+
+/** SQL: the tenant id a person knows (a sandbox twin's `tst_x` shows as `ten_x`; the file is one book). */
+const PUBLIC_TENANT_ID_SQL = (col: string) =>
+  `CASE WHEN left(${col}, 4) = 'tst_' THEN 'ten_' || substr(${col}, 5) ELSE ${col} END`;
 
 export const LEDGER_CSV_COLUMNS = [
   'line_id',
@@ -319,7 +333,7 @@ export function registerReportRoutes(
       header: LEDGER_CSV_COLUMNS,
       log: c.get('log'),
     });
-    const scope = q.tenantId === undefined ? '' : `-${q.tenantId}`;
+    const scope = `${q.tenantId === undefined ? '' : `-${q.tenantId}`}${q.mode === 'test' ? '-test' : ''}`;
     return csvResponse(body, `ledger${scope}-${day(q.from)}-to-${day(q.to)}.csv`, c.get('requestId'));
   });
 

@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { getAccountForTenant, getStatementForTenant } from '../services/account.ts';
+import {
+  getAccountForTenant,
+  getStatementForTenant,
+  resetTestBalanceForTenant,
+} from '../services/account.ts';
 import { accountKeys } from '../services/credentials.ts';
 import { cursorSchema, idSchema, instantSchema, limitSchema } from '../services/wire.ts';
 import { router, tenantProcedure } from '../trpc.ts';
@@ -47,4 +51,6 @@ export const accountRouter = router({
       .input(z.strictObject({ id: idSchema('key') }))
       .mutation(({ ctx, input }) => accountKeys.revoke({ ctx, input })),
   }),
+  /** Test mode only: the test balance back to $100.00 (docs/test-mode.md). */
+  resetTestBalance: tenantProcedure.mutation(({ ctx }) => resetTestBalanceForTenant({ ctx })),
 });

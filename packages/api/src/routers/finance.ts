@@ -11,6 +11,9 @@ import {
 import { cursorSchema, idSchema, instantSchema as instant } from '../services/wire.ts';
 import { financeProcedure, router } from '../trpc.ts';
 
+/** Which book a report reads: live money (default) or test mode's (docs/test-mode.md). */
+const modeSchema = z.enum(['live', 'test']);
+
 /**
  * Finance reports (role finance or admin). Periods are [from, to) on the DB's timestamps, days are UTC;
  * usage periods are whole UTC days (it reads the daily roll-up).
@@ -29,7 +32,9 @@ export const financeRouter = router({
       }),
     )
     .query(({ ctx, input }) => usageReport({ ctx, input })),
-  balances: financeProcedure.query(({ ctx }) => balancesReport({ ctx })),
+  balances: financeProcedure
+    .input(z.strictObject({ mode: modeSchema.optional() }).optional())
+    .query(({ ctx, input }) => balancesReport({ ctx, input: input ?? {} })),
   ledger: financeProcedure
     .input(
       z.strictObject({
@@ -38,6 +43,8 @@ export const financeRouter = router({
         tenantId: idSchema('ten').optional(),
         cursor: cursorSchema.optional(),
         limit: z.number().int().min(1).max(1_000).default(100),
+        /** `test`: test mode's book; default live money. */
+        mode: modeSchema.optional(),
       }),
     )
     .query(({ ctx, input }) => ledgerReport({ ctx, input })),

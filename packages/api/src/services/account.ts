@@ -1,6 +1,6 @@
-import { ledgerAccount, ledgerKind, tenantStatus } from '@tollgate/db';
+import { ledgerAccount, ledgerKind, modeOfTenant, publicTenantId, tenantStatus } from '@tollgate/db';
 import type { TenantLimits } from '@tollgate/db/ledger';
-import { getAccount, listLedger } from '@tollgate/db/ledger';
+import { getAccount, listLedger, resetSandboxBalance } from '@tollgate/db/ledger';
 import { z } from 'zod';
 import { DomainError } from '../errors.ts';
 import type { TenantCtx } from './context.ts';
@@ -16,7 +16,10 @@ export type LimitsView = z.output<typeof limitsViewSchema>;
 
 /** `account.get` / `GET /v1/account`: the schema is the shape (the type is derived from it). */
 export const accountViewSchema = z.object({
+  /** The tenant's own id (in test mode too). */
   tenantId: z.string(),
+  /** false in test mode: these are the sandbox's balances (test money, docs/test-mode.md). */
+  livemode: z.boolean(),
   name: z.string(),
   status: z.enum(tenantStatus.enumValues),
   availableMicroCents: z.number().int(),
@@ -38,6 +41,8 @@ export const statementLineSchema = z.object({
   reference: z.string().nullable(),
   reason: z.string().nullable(),
   createdAt: z.iso.datetime(),
+  /** false for a line of the test book (test mode). */
+  livemode: z.boolean(),
 });
 export type StatementLine = z.output<typeof statementLineSchema>;
 
@@ -55,7 +60,8 @@ export async function getAccountForTenant({ ctx }: { ctx: TenantCtx }): Promise<
   if (!a)
     throw new DomainError({ code: 'NOT_FOUND', reason: 'TENANT_NOT_FOUND', message: 'tenant not found' });
   return {
-    tenantId: a.tenantId,
+    tenantId: publicTenantId(a.tenantId),
+    livemode: modeOfTenant(a.tenantId) === 'live',
     name: a.name,
     status: a.status,
     availableMicroCents: toWireAmount(a.availableMicroCents),
@@ -75,6 +81,7 @@ export async function getStatementForTenant({
 }): Promise<{ items: StatementLine[]; nextCursor: string | null }> {
   // Either end may be left open; when both are given, they are checked as finance.ledger's.
   if (input.from !== undefined && input.to !== undefined) checkPeriodOrder(input.from, input.to);
+  const livemode = modeOfTenant(ctx.tenant.id) === 'live';
   const page = await listLedger(ctx.deps.db, {
     tenantId: ctx.tenant.id,
     limit: input.limit,
@@ -94,7 +101,26 @@ export async function getStatementForTenant({
       reference: e.reference ?? null,
       reason: e.reason ?? null,
       createdAt: e.createdAt.toISOString(),
+      livemode,
     })),
     nextCursor: page.nextCursor ?? null,
   };
+}
+
+/**
+ * `account.resetTestBalance()`: the sandbox's available test money back to $100.00. Test mode only: a
+ * live credential is refused (FORBIDDEN `TEST_MODE_ONLY`), so this can never move live money.
+ */
+export async function resetTestBalanceForTenant({ ctx }: { ctx: TenantCtx }) {
+  if (modeOfTenant(ctx.tenant.id) !== 'test') {
+    throw new DomainError({
+      code: 'FORBIDDEN',
+      reason: 'TEST_MODE_ONLY',
+      message: 'resetTestBalance works in test mode only: call it with a tg_test_ key (or a test-mode token)',
+    });
+  }
+  const r = await resetSandboxBalance(ctx.deps.db, { tenantId: ctx.tenant.id, actor: ctx.principal.sub });
+  if (!r.ok)
+    throw new DomainError({ code: 'NOT_FOUND', reason: 'TENANT_NOT_FOUND', message: 'tenant not found' });
+  return getAccountForTenant({ ctx });
 }

@@ -6,6 +6,7 @@ import {
   newId,
   type OperatorKey,
   operatorKeys,
+  publicTenantId,
   tenants,
 } from '@tollgate/db';
 import type { Db } from '@tollgate/db/client';
@@ -252,13 +253,9 @@ export async function revokeApiKey({
 
 /** `account.keys.*`: the caller's own tenant, in the modes its credential may manage. */
 export const accountKeys = {
-  create: ({
-    ctx,
-    input,
-  }: {
-    ctx: TenantCtx;
-    input: { name: string; mode: KeyMode; expiresAt?: Date | undefined };
-  }) => createApiKey({ ctx, input: { ...input, tenantId: ctx.tenant.id } }),
+  create: (
+    { ctx, input }: { ctx: TenantCtx; input: { name: string; mode: KeyMode; expiresAt?: Date | undefined } }, // A tenant's keys hang on the tenant itself (its live id), in test mode too (ctx.tenant is then its sandbox).
+  ) => createApiKey({ ctx, input: { ...input, tenantId: publicTenantId(ctx.tenant.id) } }),
   list: ({
     ctx,
     input,
@@ -268,12 +265,20 @@ export const accountKeys = {
   }) =>
     listApiKeys({
       ctx,
-      input: { ...input, tenantId: ctx.tenant.id, modes: manageableModes(ctx.principal.mode) },
+      input: {
+        ...input,
+        tenantId: publicTenantId(ctx.tenant.id),
+        modes: manageableModes(ctx.principal.mode),
+      },
     }),
   revoke: ({ ctx, input }: { ctx: TenantCtx; input: { id: string } }) =>
     revokeApiKey({
       ctx,
-      input: { id: input.id, tenantId: ctx.tenant.id, modes: manageableModes(ctx.principal.mode) },
+      input: {
+        id: input.id,
+        tenantId: publicTenantId(ctx.tenant.id),
+        modes: manageableModes(ctx.principal.mode),
+      },
     }),
 };
 

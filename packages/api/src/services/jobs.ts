@@ -13,6 +13,7 @@ import {
 import { quote } from '@tollgate/pricing';
 import { DomainError } from '../errors.ts';
 import { failpoint } from '../failpoints.ts';
+import { upstreamFor, webhookBaseFor } from '../sandbox.ts';
 import { webhookUrlFor } from '../webhook-token.ts';
 import { loadCatalogue } from './admin/prices.ts';
 import { type PricedTenantCtx, SYSTEM_ACTOR, type TenantCtx } from './context.ts';
@@ -189,12 +190,14 @@ export async function submitJob({
   if (ctx.facts) ctx.facts.replayed = opened.replayed;
   if (opened.replayed) return toJobView(opened.job);
   const job = opened.job;
-  deps.metrics.money('held', job.costMicroCents);
+  deps.metrics.money('held', job.costMicroCents, job.tenantId);
   failpoint('after-hold-commit');
 
-  const { publicBaseUrl, webhookTokenSecret } = deps.config;
+  const { webhookTokenSecret } = deps.config;
+  const publicBaseUrl = webhookBaseFor(deps, tenant.id);
+  const upstream = await upstreamFor(deps, tenant.id);
   const started = performance.now();
-  const res = await deps.pixelbyte.submitJob({
+  const res = await upstream.submitJob({
     model: q.model,
     input: { ...q.normalizedInput },
     ...(publicBaseUrl ? { webhookUrl: webhookUrlFor(publicBaseUrl, webhookTokenSecret, job.id) } : {}),
@@ -249,7 +252,7 @@ export async function submitJob({
       );
       return toJobView(captured.job);
     }
-    deps.metrics.money('captured', job.costMicroCents);
+    deps.metrics.money('captured', job.costMicroCents, job.tenantId);
     failpoint('after-capture-commit');
     deps.metrics.jobTransitions.inc({ to: captured.job.status });
     ctx.log.info(
@@ -272,7 +275,7 @@ export async function submitJob({
           actor: SYSTEM_ACTOR.submit,
         }),
       );
-      deps.metrics.money('released', job.costMicroCents);
+      deps.metrics.money('released', job.costMicroCents, job.tenantId);
       deps.metrics.jobTransitions.inc({ to: 'rejected' });
       ctx.log.warn(
         { jobId: job.id, outcome: e.outcome, code: e.code, status: e.status },
@@ -388,7 +391,7 @@ export async function cancelJobForTenant({
   if (job.status === 'cancelled') return toJobView(job);
   if (job.status !== 'pending' || !job.upstreamJobId) throw notCancellable(`it is ${job.status}`);
 
-  const res = await ctx.deps.pixelbyte.cancelJob(job.upstreamJobId);
+  const res = await (await upstreamFor(ctx.deps, job.tenantId)).cancelJob(job.upstreamJobId);
   ctx.deps.metrics.upstreamCalls.inc({
     operation: 'cancel',
     outcome: res.ok ? 'ok' : res.error.outcome,

@@ -1,6 +1,7 @@
 import type { Job } from '@tollgate/db';
 import { advanceJob } from '@tollgate/db/ledger';
 import type { UpstreamJob } from '@tollgate/pixelbyte';
+import { upstreamFor } from '../sandbox.ts';
 import type { ServiceCtx } from './context.ts';
 
 export type SyncResult = { job: Job; changed: boolean; upstream: UpstreamJob | null };
@@ -42,7 +43,7 @@ export async function readUpstreamJob(
   if (!upstreamJobId) return null;
 
   const started = performance.now();
-  const res = await deps.pixelbyte.getJob(upstreamJobId);
+  const res = await (await upstreamFor(deps, job.tenantId)).getJob(upstreamJobId);
   deps.metrics.upstreamDuration.observe({ operation: 'get' }, (performance.now() - started) / 1000);
   deps.metrics.upstreamCalls.inc({
     operation: 'get',
@@ -83,9 +84,9 @@ export async function applyUpstreamJob(
   });
   if (advanced.changed) {
     // From what advanceJob did, not from `job`: another path may have captured it since it was read.
-    if (advanced.captured) deps.metrics.money('captured', advanced.job.costMicroCents);
+    if (advanced.captured) deps.metrics.money('captured', advanced.job.costMicroCents, job.tenantId);
     if (advanced.job.refundedMicroCents > job.refundedMicroCents) {
-      deps.metrics.money('refunded', advanced.job.refundedMicroCents - job.refundedMicroCents);
+      deps.metrics.money('refunded', advanced.job.refundedMicroCents - job.refundedMicroCents, job.tenantId);
     }
     deps.metrics.jobTransitions.inc({ to: advanced.job.status });
     ctx.log.info(

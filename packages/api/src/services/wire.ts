@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Job, jobStatus } from '@tollgate/db';
+import { type Job, jobStatus, modeOfTenant, publicTenantId } from '@tollgate/db';
 import { decodeCursor } from '@tollgate/db/ledger';
 import { toSafeNumber } from '@tollgate/pricing';
 import { z } from 'zod';
@@ -149,7 +149,10 @@ export type JobError = z.output<typeof jobErrorSchema>;
  */
 export const jobViewSchema = z.object({
   id: z.string(),
+  /** The tenant's id (the live one, in test mode too: `livemode` tells the book). */
   tenantId: z.string(),
+  /** false for a test-mode job (sandbox: test money, the simulator), true otherwise. */
+  livemode: z.boolean(),
   model: z.string(),
   status: z.enum(jobStatus.enumValues),
   costMicroCents: z.number().int(),
@@ -182,7 +185,8 @@ function jobErrorOf(value: unknown): JobError | null {
 export function toJobView(job: Job): JobView {
   return {
     id: job.id,
-    tenantId: job.tenantId,
+    tenantId: publicTenantId(job.tenantId),
+    livemode: modeOfTenant(job.tenantId) === 'live',
     model: job.model,
     status: job.status,
     costMicroCents: toWireAmount(job.costMicroCents),

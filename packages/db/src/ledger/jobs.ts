@@ -1,11 +1,13 @@
 // Job-level operations: money and job state change together, in one transaction each. These are
 // the calls the gateway makes around the upstream submit (which itself happens outside any
 // transaction). Every operation is idempotent and a job never moves backwards.
+
 import { and, desc, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Db } from '../client';
 import { groupStatements } from '../group';
 import { newId } from '../ids';
+import { inBook, type Mode } from '../sandbox';
 import {
   IN_FLIGHT_JOB_STATUS_LIST,
   IN_FLIGHT_JOB_STATUSES,
@@ -954,6 +956,8 @@ export interface LedgerEntry {
 export interface ListLedgerInput {
   /** Omitted = every line, platform accounts included (finance). */
   tenantId?: string;
+  /** Only the lines of transactions in this book (test mode); omitted = both. */
+  mode?: Mode;
   /** Inclusive lower bound on created_at. */
   from?: Date;
   /** Exclusive upper bound on created_at. */
@@ -995,6 +999,7 @@ export async function listLedger(
     .where(
       and(
         input.tenantId === undefined ? undefined : eq(ledgerLines.tenantId, input.tenantId),
+        input.mode === undefined ? undefined : sql`${inBook(ledgerTransactions.tenantId, input.mode)}`,
         input.from === undefined
           ? undefined
           : sql`${ledgerLines.createdAt} >= ${input.from.toISOString()}::timestamptz`,

@@ -26,6 +26,8 @@ export const creditsRouter = router({
         /** Omitted → derived from tenant, amount and reference/reason (services/admin/credits.ts). */
         idempotencyKey: z.string().min(1).max(200).optional(),
         reference: z.string().min(1).max(500),
+        /** `test`: free test credit into the tenant's sandbox (test mode); default `live`. */
+        mode: z.enum(['live', 'test']).optional(),
       }),
     )
     .mutation(({ ctx, input }) => topUpAsAdmin({ ctx, input })),

@@ -110,6 +110,8 @@ export const tenantsRouter = router({
           .optional(),
         /** The principal recorded as actor for this token; default `tenant:<id>`. */
         sub: z.string().min(1).max(200).optional(),
+        /** `test`: a test-mode token (claim `mode: "test"`, the tenant's sandbox); default `live`. */
+        mode: z.enum(['live', 'test']).optional(),
       }),
     )
     .mutation(({ ctx, input }) => issueTenantToken({ ctx, input })),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type AdjustResult, adjust, topUp } from '@tollgate/db/ledger';
+import { type AdjustResult, adjust, ensureSandbox, topUp } from '@tollgate/db/ledger';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
 import { MAX_WIRE_MICRO_CENTS, sha256Hex, toWireAmount } from '../wire.ts';
@@ -114,12 +114,15 @@ export async function topUpAsAdmin({
     amountMicroCents: bigint;
     idempotencyKey?: string | undefined;
     reference: string;
+    /** `test`: free test credit into the tenant's sandbox book (docs/test-mode.md); default live. */
+    mode?: 'live' | 'test' | undefined;
   };
 }) {
+  const book = input.mode === 'test' ? await sandboxOf(ctx, input.tenantId) : input.tenantId;
   const idempotencyKey =
-    input.idempotencyKey ?? derivedTopUpKey(input.tenantId, input.amountMicroCents, input.reference);
+    input.idempotencyKey ?? derivedTopUpKey(book, input.amountMicroCents, input.reference);
   const r = await topUp(ctx.deps.db, {
-    tenantId: input.tenantId,
+    tenantId: book,
     amountMicroCents: input.amountMicroCents,
     idempotencyKey,
     reference: input.reference,
@@ -128,7 +131,19 @@ export async function topUpAsAdmin({
     actor: ctx.principal.sub,
     requestId: ctx.requestId,
   });
-  return creditOutcome(r, input.tenantId);
+  return { ...creditOutcome(r, input.tenantId), livemode: book === input.tenantId };
+}
+
+/** The sandbox book of a tenant (opened on first use); NOT_FOUND for an unknown tenant. */
+async function sandboxOf(ctx: PrincipalCtx, tenantId: string): Promise<string> {
+  const opened = await ensureSandbox(ctx.deps.db, { liveTenantId: tenantId, actor: ctx.principal.sub });
+  if (!opened.ok)
+    throw new DomainError({
+      code: 'NOT_FOUND',
+      reason: 'TENANT_NOT_FOUND',
+      message: `tenant ${tenantId} not found`,
+    });
+  return opened.tenantId;
 }
 
 /**

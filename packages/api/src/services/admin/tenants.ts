@@ -85,8 +85,13 @@ export async function issueTenantToken({
   input,
 }: {
   ctx: PrincipalCtx;
-  input: { tenantId: string; ttlSeconds?: number | undefined; sub?: string | undefined };
-}): Promise<{ token: string; tokenId: string; tenantId: string; expiresAt: string }> {
+  input: {
+    tenantId: string;
+    ttlSeconds?: number | undefined;
+    sub?: string | undefined;
+    mode?: 'live' | 'test' | undefined;
+  };
+}): Promise<{ token: string; tokenId: string; tenantId: string; expiresAt: string; livemode: boolean }> {
   const { jwt } = ctx.deps.config;
   if (!jwt.signingSecret) {
     throw new DomainError({
@@ -114,7 +119,12 @@ export async function issueTenantToken({
     secret: jwt.signingSecret,
     issuer: jwt.issuer,
     audience: jwt.audience,
-    principal: { role: 'tenant', tenantId: tenant.id, sub },
+    principal: {
+      role: 'tenant',
+      tenantId: tenant.id,
+      sub,
+      ...(input.mode === 'test' ? { mode: 'test' as const } : {}),
+    },
     expiresInSeconds: input.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS,
   });
   // Not money: the audit row is written here directly (the ledger package keeps writeAudit internal).
@@ -123,7 +133,12 @@ export async function issueTenantToken({
     action: 'tenant.issue_token',
     targetType: 'tenant',
     targetId: tenant.id,
-    after: { jti: signed.jti, sub, expiresAt: signed.expiresAt.toISOString() },
+    after: {
+      jti: signed.jti,
+      sub,
+      expiresAt: signed.expiresAt.toISOString(),
+      ...(input.mode === 'test' ? { mode: 'test' } : {}),
+    },
     requestId: ctx.requestId,
   });
   return {
@@ -131,6 +146,7 @@ export async function issueTenantToken({
     tokenId: signed.jti,
     tenantId: tenant.id,
     expiresAt: signed.expiresAt.toISOString(),
+    livemode: input.mode !== 'test',
   };
 }
 

@@ -1,3 +1,4 @@
+import { inBook, type Mode, publicTenantId } from '@tollgate/db';
 import { sql } from 'drizzle-orm';
 import type { PrincipalCtx } from '../context.ts';
 import { toWireAmount, wireTotals } from '../wire.ts';
@@ -7,12 +8,20 @@ import { toWireAmount, wireTotals } from '../wire.ts';
  * summed from the ledger (revenue, funding, adjustments), read in one snapshot. Double entry means
  * tenant available + held + the platform accounts sum to zero (`balanced`).
  */
-export async function balancesReport({ ctx }: { ctx: PrincipalCtx }) {
+export async function balancesReport({
+  ctx,
+  input = {},
+}: {
+  ctx: PrincipalCtx;
+  input?: { mode?: Mode | undefined };
+}) {
+  const mode = input.mode ?? 'live';
   return ctx.deps.db.transaction(
     async (tx) => {
       const tenants = (await tx.execute(sql`
         SELECT t.id, t.name, t.status, b.available_micro_cents, b.held_micro_cents
           FROM tenants t JOIN tenant_balances b ON b.tenant_id = t.id
+         WHERE t.mode = ${mode}
          ORDER BY t.created_at, t.id`)) as unknown as {
         id: string;
         name: string;
@@ -21,8 +30,10 @@ export async function balancesReport({ ctx }: { ctx: PrincipalCtx }) {
         held_micro_cents: bigint;
       }[];
       const accounts = (await tx.execute(sql`
-        SELECT account::text AS account, coalesce(sum(amount_micro_cents), 0)::bigint AS total
-          FROM ledger_lines GROUP BY account`)) as unknown as { account: string; total: bigint }[];
+        SELECT l.account::text AS account, coalesce(sum(l.amount_micro_cents), 0)::bigint AS total
+          FROM ledger_lines l JOIN ledger_transactions x ON x.id = l.transaction_id
+         WHERE ${inBook(sql`x.tenant_id`, mode)}
+         GROUP BY l.account`)) as unknown as { account: string; total: bigint }[];
       const byAccount = new Map(accounts.map((a) => [a.account, BigInt(a.total)]));
       const available = tenants.reduce((s, t) => s + BigInt(t.available_micro_cents), 0n);
       const held = tenants.reduce((s, t) => s + BigInt(t.held_micro_cents), 0n);
@@ -30,8 +41,9 @@ export async function balancesReport({ ctx }: { ctx: PrincipalCtx }) {
       const funding = byAccount.get('platform_funding') ?? 0n;
       const adjustments = byAccount.get('platform_adjustments') ?? 0n;
       return {
+        livemode: mode === 'live',
         tenants: tenants.map((t) => ({
-          tenantId: t.id,
+          tenantId: publicTenantId(t.id),
           name: t.name,
           status: t.status,
           availableMicroCents: toWireAmount(BigInt(t.available_micro_cents)),

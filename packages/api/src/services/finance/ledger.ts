@@ -1,3 +1,4 @@
+import { bookTenantId, type Mode, publicTenantId } from '@tollgate/db';
 import { listLedger } from '@tollgate/db/ledger';
 import type { PrincipalCtx } from '../context.ts';
 import { checkPeriodOrder } from '../period.ts';
@@ -9,14 +10,24 @@ export async function ledgerReport({
   input,
 }: {
   ctx: PrincipalCtx;
-  input: { from: Date; to: Date; tenantId?: string | undefined; cursor?: string | undefined; limit: number };
+  input: {
+    from: Date;
+    to: Date;
+    tenantId?: string | undefined;
+    cursor?: string | undefined;
+    limit: number;
+    /** The book: live money (default) or test mode's. */
+    mode?: Mode | undefined;
+  };
 }) {
   checkPeriodOrder(input.from, input.to);
+  const mode = input.mode ?? 'live';
   const page = await listLedger(ctx.deps.reportsDb, {
     from: input.from,
     to: input.to,
     limit: input.limit,
-    ...(input.tenantId === undefined ? {} : { tenantId: input.tenantId }),
+    mode,
+    ...(input.tenantId === undefined ? {} : { tenantId: bookTenantId(input.tenantId, mode) }),
     ...(input.cursor === undefined ? {} : { cursor: input.cursor }),
   });
   return {
@@ -25,7 +36,7 @@ export async function ledgerReport({
       transactionId: e.transactionId,
       kind: e.kind,
       account: e.account,
-      tenantId: e.tenantId,
+      tenantId: e.tenantId === null ? null : publicTenantId(e.tenantId),
       jobId: e.jobId,
       holdId: e.holdId,
       amountMicroCents: toWireAmount(e.amountMicroCents),
@@ -35,6 +46,7 @@ export async function ledgerReport({
       reason: e.reason,
       actor: e.actor,
       createdAt: e.createdAt.toISOString(),
+      livemode: mode === 'live',
     })),
     nextCursor: page.nextCursor,
   };
