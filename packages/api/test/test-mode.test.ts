@@ -157,6 +157,7 @@ describe('test mode', () => {
       limit: 1_000,
     });
     const upstream = liveUpstreamRequests();
+    const liveUsage = await h.admin.finance.usage.query({ from, to, groupBy: ['tenant'] });
 
     const burst = await Promise.allSettled(
       Array.from({ length: 30 }, (_, i) =>
