@@ -54,6 +54,42 @@ describe('test mode', () => {
     expect(await t.client.account.get.query()).toMatchObject({ livemode: true, availableMicroCents: 7_000 });
   });
 
+  it('a tg_test_ key acts in test mode and a tg_live_ key in live mode; keys made in test mode belong to the tenant', async () => {
+    const live = await h.createTenant({ balanceMicroCents: 9_000 });
+    const testKey = await h.admin.admin.keys.create.mutate({
+      tenantId: live.tenantId,
+      name: 'ci',
+      mode: 'test',
+    });
+    const liveKey = await h.admin.admin.keys.create.mutate({
+      tenantId: live.tenantId,
+      name: 'prod',
+      mode: 'live',
+    });
+    const viaTest = makeClient(h.url, testKey.key);
+    const viaLive = makeClient(h.url, liveKey.key);
+    expect(await viaTest.account.get.query()).toMatchObject({
+      tenantId: live.tenantId,
+      livemode: false,
+      availableMicroCents: START,
+    });
+    expect(await viaLive.account.get.query()).toMatchObject({
+      tenantId: live.tenantId,
+      livemode: true,
+      availableMicroCents: 9_000,
+    });
+    const job = await viaTest.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+    expect(job.livemode).toBe(false);
+    expect(await expectTRPCError(viaLive.jobs.get.query({ id: job.id }))).toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    // A test key made by the tenant in test mode works, and is listed among the tenant's keys.
+    const made = await viaTest.account.keys.create.mutate({ name: 'made in test mode', mode: 'test' });
+    expect(await makeClient(h.url, made.key).account.get.query()).toMatchObject({ livemode: false });
+    const listed = await h.admin.admin.keys.list.query({ tenantId: live.tenantId });
+    expect(listed.items.map((k) => k.id)).toContain(made.id);
+  });
+
   it('every magic outcome ends with the right status and moves money in the test book only', async () => {
     const before = liveUpstreamRequests();
     const t = await tenantWithTestClient(5_000);
