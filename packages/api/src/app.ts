@@ -180,6 +180,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
   registerDocsRoutes(app);
 
+  // A mutation without input is sent with an empty body (httpLink); tRPC 11.22 reads a POST body
+  // with req.json(), for which '' is a parse error (MALFORMED_JSON). An empty body is no input: read
+  // it as JSON `null`, which tRPC passes to a procedure without an input parser as no input.
+  app.use('/trpc/*', async (c, next) => {
+    if (c.req.method === 'POST' && (await c.req.text()) === '')
+      (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve('null');
+    return next();
+  });
   app.use(
     '/trpc/*',
     trpcServer({

@@ -193,7 +193,10 @@ describe('test mode', () => {
       limit: 1_000,
     });
     const upstream = liveUpstreamRequests();
-    const liveUsage = await h.admin.finance.usage.query({ from, to, groupBy: ['tenant'] });
+    // Usage reports cover whole UTC days.
+    const today = `${new Date().toISOString().slice(0, 10)}T00:00:00Z`;
+    const days = { from: today, to: new Date(Date.parse(today) + 86_400_000).toISOString() };
+    const liveUsage = await h.admin.finance.usage.query({ ...days, groupBy: ['tenant'] });
 
     const burst = await Promise.allSettled(
       Array.from({ length: 30 }, (_, i) =>

@@ -300,7 +300,7 @@ export function usageCsvSelect(q: {
   const dims = USAGE_DIMENSIONS.filter((d) => q.groupBy.includes(d));
   const inner = dialect.sqlToQuery(usageQuery({ ...q, groupBy: dims }).inlineParams()).sql;
   const dimColumns: Record<UsageDimension, string[]> = {
-    tenant: [csvTextSql('r.tenant_id'), csvTextSql('r.tenant_name')],
+    tenant: [csvTextSql(PUBLIC_TENANT_ID_SQL('r.tenant_id')), csvTextSql('r.tenant_name')],
     model: [csvTextSql('r.model')],
     day: ['r.day'],
     tag: [csvTextSql('r.tag')],

@@ -1,4 +1,4 @@
-import { USAGE_MODES, type UsageMode } from '@tollgate/db';
+import { publicTenantId, USAGE_MODES, type UsageMode } from '@tollgate/db';
 import { type SQL, sql } from 'drizzle-orm';
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
@@ -163,7 +163,8 @@ const big = (v: bigint | number | string | null) => (v === null ? 0n : BigInt(v)
 
 export function fromSqlRow(r: UsageSqlRow): UsageRow {
   return {
-    tenantId: r.tenant_id,
+    // A sandbox's rows (mode test) name the tenant itself, as every answer in test mode does.
+    tenantId: r.tenant_id === null ? null : publicTenantId(r.tenant_id),
     tenantName: r.tenant_name,
     model: r.model,
     day: r.day,
