@@ -185,7 +185,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // it as JSON `null`, which tRPC passes to a procedure without an input parser as no input.
   app.use('/trpc/*', async (c, next) => {
     if (c.req.method === 'POST' && (await c.req.text()) === '')
-      (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve('null');
+      (c.req.bodyCache as unknown as { text?: Promise<string> }).text = Promise.resolve('null');
     return next();
   });
   app.use(
