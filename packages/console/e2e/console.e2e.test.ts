@@ -14,7 +14,7 @@ let adminToken = '';
 let financeToken = '';
 let jobsTenantId = '';
 
-const usdText = (microCents: number) => `$${formatUsd(BigInt(microCents))}`;
+const usdText = (microCents: number | string) => `$${formatUsd(BigInt(microCents))}`;
 
 async function signIn(credential: string) {
   await page.goto(`${h.url}/console`);
@@ -214,11 +214,11 @@ describe('operator console in Chromium', { timeout: 120_000 }, () => {
     const cells = await dayRow.locator('td').allTextContents();
     expect(cells).toEqual([
       String(row.jobs),
-      usdText(row.chargedMicroCents),
-      usdText(row.refundedMicroCents),
-      usdText(row.netMicroCents),
-      usdText(row.upstreamCostMicroCents),
-      usdText(row.marginMicroCents),
+      usdText(row.chargedMicroCentsExact),
+      usdText(row.refundedMicroCentsExact),
+      usdText(row.netMicroCentsExact),
+      usdText(row.upstreamCostMicroCentsExact),
+      usdText(row.marginMicroCentsExact),
     ]);
     expect(row.refundedMicroCents).toBeGreaterThan(0);
     expect(await capture(page, '08-usage')).toEqual([]);

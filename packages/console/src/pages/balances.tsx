@@ -31,19 +31,19 @@ export function BalancesPage({ canOpenTenants }: { canOpenTenants: boolean }) {
               <section className="cards" aria-label="Totals">
                 <div className="card">
                   <span className="label">Tenants' available</span>
-                  <span className="amount">{usd(data.totals.availableMicroCents)}</span>
+                  <span className="amount">{usd(data.totals.availableMicroCentsExact)}</span>
                 </div>
                 <div className="card">
                   <span className="label">Tenants' held</span>
-                  <span className="amount">{usd(data.totals.heldMicroCents)}</span>
+                  <span className="amount">{usd(data.totals.heldMicroCentsExact)}</span>
                 </div>
                 <div className="card">
                   <span className="label">Platform revenue</span>
-                  <span className="amount">{usd(data.platform.revenueMicroCents)}</span>
+                  <span className="amount">{usd(data.platform.revenueMicroCentsExact)}</span>
                 </div>
                 <div className="card">
                   <span className="label">Funding received</span>
-                  <span className="amount">{usd(-BigInt(data.platform.fundingMicroCents))}</span>
+                  <span className="amount">{usd(-BigInt(data.platform.fundingMicroCentsExact))}</span>
                 </div>
                 <div className="card">
                   <span className="label">Double entry</span>

@@ -26,19 +26,19 @@ export function ReconcilePage() {
             <section className="cards" aria-label="All-time totals">
               <div className="card">
                 <span className="label">Charged</span>
-                <span className="amount">{usd(r.totals.chargedMicroCents)}</span>
+                <span className="amount">{usd(r.totals.chargedMicroCentsExact)}</span>
               </div>
               <div className="card">
                 <span className="label">Refunded</span>
-                <span className="amount">{usd(r.totals.refundedMicroCents)}</span>
+                <span className="amount">{usd(r.totals.refundedMicroCentsExact)}</span>
               </div>
               <div className="card">
                 <span className="label">Upstream cost</span>
-                <span className="amount">{usd(r.totals.upstreamCostMicroCents)}</span>
+                <span className="amount">{usd(r.totals.upstreamCostMicroCentsExact)}</span>
               </div>
               <div className="card">
                 <span className="label">Margin</span>
-                <span className="amount">{usd(r.totals.marginMicroCents)}</span>
+                <span className="amount">{usd(r.totals.marginMicroCentsExact)}</span>
               </div>
             </section>
             <FlagTable title="Discrepancies" rows={r.discrepancies} />

@@ -19,9 +19,17 @@ const TOP = 10;
 /** One point per UTC day of the period, zero where nothing happened (a gap is a fact, not missing data). */
 function everyDay(
   period: { from: string; to: string },
-  rows: (Omit<DayPoint, 'day'> & { day: string | null })[],
+  rows: {
+    day: string | null;
+    chargedMicroCentsExact: string;
+    refundedMicroCentsExact: string;
+    upstreamCostMicroCentsExact: string;
+    marginMicroCentsExact: string;
+  }[],
 ) {
   const byDay = new Map(rows.map((r) => [r.day, r]));
+  // The chart draws floats (exact below 2^53 micro-cents, about $9 billion a day); the tables and
+  // cards print the exact decimal strings.
   const points: DayPoint[] = [];
   const end = Date.parse(`${period.to}T00:00:00Z`);
   // At most 400 days drawn: a longer period still has its full table (and CSV).
@@ -30,16 +38,23 @@ function everyDay(
     const r = byDay.get(day);
     points.push({
       day,
-      chargedMicroCents: r?.chargedMicroCents ?? 0,
-      refundedMicroCents: r?.refundedMicroCents ?? 0,
-      upstreamCostMicroCents: r?.upstreamCostMicroCents ?? 0,
-      marginMicroCents: r?.marginMicroCents ?? 0,
+      chargedMicroCents: Number(r?.chargedMicroCentsExact ?? 0),
+      refundedMicroCents: Number(r?.refundedMicroCentsExact ?? 0),
+      upstreamCostMicroCents: Number(r?.upstreamCostMicroCentsExact ?? 0),
+      marginMicroCents: Number(r?.marginMicroCentsExact ?? 0),
     });
   }
   return points;
 }
 
-type Totals = Omit<DayPoint, 'day'> & { jobs: number; netMicroCents: number };
+type Totals = {
+  jobs: number;
+  chargedMicroCentsExact: string;
+  refundedMicroCentsExact: string;
+  netMicroCentsExact: string;
+  upstreamCostMicroCentsExact: string;
+  marginMicroCentsExact: string;
+};
 
 export function UsagePage(props: { credential: string; apiBase: string }) {
   const trpc = useTRPC();
@@ -130,11 +145,11 @@ export function UsagePage(props: { credential: string; apiBase: string }) {
                       <tr key={r.day}>
                         <th scope="row">{r.day}</th>
                         <td className="num">{r.jobs}</td>
-                        <td className="num">{usd(r.chargedMicroCents)}</td>
-                        <td className="num">{usd(r.refundedMicroCents)}</td>
-                        <td className="num">{usd(r.netMicroCents)}</td>
-                        <td className="num">{usd(r.upstreamCostMicroCents)}</td>
-                        <td className="num">{usd(r.marginMicroCents)}</td>
+                        <td className="num">{usd(r.chargedMicroCentsExact)}</td>
+                        <td className="num">{usd(r.refundedMicroCentsExact)}</td>
+                        <td className="num">{usd(r.netMicroCentsExact)}</td>
+                        <td className="num">{usd(r.upstreamCostMicroCentsExact)}</td>
+                        <td className="num">{usd(r.marginMicroCentsExact)}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -142,11 +157,11 @@ export function UsagePage(props: { credential: string; apiBase: string }) {
                     <tr>
                       <th scope="row">Total</th>
                       <td className="num">{data.totals.jobs}</td>
-                      <td className="num">{usd(data.totals.chargedMicroCents)}</td>
-                      <td className="num">{usd(data.totals.refundedMicroCents)}</td>
-                      <td className="num">{usd(data.totals.netMicroCents)}</td>
-                      <td className="num">{usd(data.totals.upstreamCostMicroCents)}</td>
-                      <td className="num">{usd(data.totals.marginMicroCents)}</td>
+                      <td className="num">{usd(data.totals.chargedMicroCentsExact)}</td>
+                      <td className="num">{usd(data.totals.refundedMicroCentsExact)}</td>
+                      <td className="num">{usd(data.totals.netMicroCentsExact)}</td>
+                      <td className="num">{usd(data.totals.upstreamCostMicroCentsExact)}</td>
+                      <td className="num">{usd(data.totals.marginMicroCentsExact)}</td>
                     </tr>
                   </tfoot>
                 </table>
@@ -173,19 +188,19 @@ function TotalsCards({ totals }: { totals: Totals }) {
     <section className="cards" aria-label="Totals for the period">
       <div className="card">
         <span className="label">Revenue</span>
-        <span className="amount">{usd(totals.chargedMicroCents)}</span>
+        <span className="amount">{usd(totals.chargedMicroCentsExact)}</span>
       </div>
       <div className="card">
         <span className="label">Refunds</span>
-        <span className="amount">{usd(totals.refundedMicroCents)}</span>
+        <span className="amount">{usd(totals.refundedMicroCentsExact)}</span>
       </div>
       <div className="card">
         <span className="label">Upstream cost</span>
-        <span className="amount">{usd(totals.upstreamCostMicroCents)}</span>
+        <span className="amount">{usd(totals.upstreamCostMicroCentsExact)}</span>
       </div>
       <div className="card">
         <span className="label">Margin</span>
-        <span className="amount">{usd(totals.marginMicroCents)}</span>
+        <span className="amount">{usd(totals.marginMicroCentsExact)}</span>
       </div>
     </section>
   );
@@ -195,8 +210,8 @@ type UsageRow = {
   tenantId: string | null;
   model: string | null;
   jobs: number;
-  netMicroCents: number;
-  marginMicroCents: number;
+  netMicroCentsExact: string;
+  marginMicroCentsExact: string;
 };
 
 function TopTable(props: {
@@ -214,7 +229,7 @@ function TopTable(props: {
           // Exact ordering on the integers (bigint compare), largest net revenue first.
           const top = [...data.rows]
             .sort((a, b) => {
-              const d = BigInt(b.netMicroCents) - BigInt(a.netMicroCents);
+              const d = BigInt(b.netMicroCentsExact) - BigInt(a.netMicroCentsExact);
               return d > 0n ? 1 : d < 0n ? -1 : 0;
             })
             .slice(0, TOP);
@@ -239,8 +254,8 @@ function TopTable(props: {
                   <tr key={props.keyOf(r) ?? '—'}>
                     <td>{props.labelOf(r)}</td>
                     <td className="num">{r.jobs}</td>
-                    <td className="num">{usd(r.netMicroCents)}</td>
-                    <td className="num">{usd(r.marginMicroCents)}</td>
+                    <td className="num">{usd(r.netMicroCentsExact)}</td>
+                    <td className="num">{usd(r.marginMicroCentsExact)}</td>
                   </tr>
                 ))}
               </tbody>
