@@ -90,17 +90,17 @@ export function buildDeps(opts: {
     },
     moneySnapshot: async () => {
       whileUp();
-      const book = sql<
-        'live' | 'test'
-      >`CASE WHEN ${inBook(tenantBalances.tenantId, 'test')} THEN 'test' ELSE 'live' END`;
-      const rows = await db
-        .select({
-          mode: book,
-          available: sum(tenantBalances.availableMicroCents),
-          held: sum(tenantBalances.heldMicroCents),
-        })
-        .from(tenantBalances)
-        .groupBy(book);
+      // GROUP BY 1: the book's expression has a bound parameter, which a repeated GROUP BY
+      // expression would bind again (and Postgres would refuse as a different expression).
+      const rows = (await db.execute(sql`
+        SELECT CASE WHEN ${inBook(sql`tenant_id`, 'test')} THEN 'test' ELSE 'live' END AS mode,
+               coalesce(sum(available_micro_cents), 0)::text AS available,
+               coalesce(sum(held_micro_cents), 0)::text AS held
+          FROM tenant_balances GROUP BY 1`)) as unknown as {
+        mode: 'live' | 'test';
+        available: string;
+        held: string;
+      }[];
       return (['live', 'test'] as const).map((mode) => {
         const r = rows.find((x) => x.mode === mode);
         return { mode, availableMicroCents: BigInt(r?.available ?? 0), heldMicroCents: BigInt(r?.held ?? 0) };

@@ -34,7 +34,9 @@ describe('/metrics with METRICS_TOKEN', () => {
     }
     const ok = await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(ok.status).toBe(200);
-    expect(await ok.text()).toMatch(/^tollgate_tenant_balance_micro_cents\{kind="available"\} 960000$/m);
+    expect(await ok.text()).toMatch(
+      /^tollgate_tenant_balance_micro_cents\{kind="available",mode="live"\} 960000$/m,
+    );
   });
 
   it('health and readiness stay open (probes send no token)', async () => {

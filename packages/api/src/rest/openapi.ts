@@ -105,6 +105,7 @@ const JOB_ID_PARAMETER = {
 const EXAMPLE_JOB = {
   id: 'job_4kq9z2m7x1c8v5b3n6p0',
   tenantId: 'ten_8d2k5m1q9z7x3c6v4b0n',
+  livemode: true,
   model: 'google/nano-banana-dev/text-to-image',
   status: 'pending',
   costMicroCents: 40_000,
@@ -394,6 +395,7 @@ function buildDocument(): JsonObject {
           responses: {
             200: ok('Your account', 'Account', {
               tenantId: 'ten_8d2k5m1q9z7x3c6v4b0n',
+              livemode: true,
               name: 'Acme',
               status: 'active',
               availableMicroCents: 99_960_000,
