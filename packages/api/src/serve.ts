@@ -234,7 +234,7 @@ async function printDevHelp(
       `  export TOLLGATE_URL=${url} TOLLGATE_TOKEN=${token}`,
       '  pnpm tollgate tenants create "Acme Video"',
       '  pnpm tollgate credits topup <ten_…> 12.50 --reference INV-1',
-      '  pnpm tollgate token issue <ten_…> --ttl 3600      # a tenant token: export it as TOLLGATE_TOKEN',
+      "  pnpm tollgate keys create backend --tenant <ten_…>  # the tenant's API key: export it as TOLLGATE_TOKEN",
       '  pnpm tollgate jobs submit google/nano-banana-dev/text-to-image --param prompt="a red fox" --wait',
       '',
       'or with curl:',

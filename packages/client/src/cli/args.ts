@@ -24,7 +24,11 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
     value: '<url>',
     help: 'gateway base URL (default $TOLLGATE_URL or http://localhost:8787)',
   },
-  token: { type: 'string', value: '<jwt>', help: 'bearer token (default $TOLLGATE_TOKEN)' },
+  token: {
+    type: 'string',
+    value: '<key|jwt>',
+    help: 'API key, operator key or JWT (default $TOLLGATE_TOKEN)',
+  },
   json: { type: 'boolean', help: 'machine-readable JSON on stdout' },
   help: { type: 'boolean', short: 'h', help: 'show help for the command' },
 };

@@ -7,6 +7,7 @@ import { isTerminal } from '../wait.ts';
 import { int, list, type OptionSpec, type Parsed, str } from './args.ts';
 import { UsageError } from './exit-codes.ts';
 import { keyValues, pickColumns, table, usd } from './format.ts';
+import { KEY_COMMANDS } from './keys.ts';
 
 export type Io = {
   stdout: { write(s: string): unknown; isTTY?: boolean };
@@ -36,7 +37,14 @@ export type Command = {
   examples: string[];
   /** Commands that need no token (none today; kept for help/version). */
   run(ctx: CommandContext): Promise<CommandResult>;
+  /**
+   * What the command does with DATABASE_URL set and no token, straight to the database (only the
+   * operators bootstrap: the first admin of a fresh deployment). Without it, a token is required.
+   */
+  runWithDatabase?(ctx: DatabaseContext): Promise<CommandResult>;
 };
+
+export type DatabaseContext = { databaseUrl: string; json: boolean; args: Parsed; io: Io };
 
 function positional(ctx: CommandContext, index: number, name: string, cmd: string[]): string {
   const v = ctx.args.positionals[cmd.length + index];
@@ -739,6 +747,8 @@ export const COMMANDS: Command[] = [
       return { data: r, text: lines.join(''), ...(r.ok ? {} : { exitCode: 1 }) };
     },
   },
+  // keys.ts: `keys create|list|revoke`, `operators create|list|revoke`.
+  ...KEY_COMMANDS,
 ];
 
 /** `2025-01-01` → `2025-01-01T00:00:00.000Z` (UTC days, as the reports use); ISO times pass through. */

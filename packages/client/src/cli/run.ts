@@ -125,9 +125,14 @@ export async function runCli(argv: readonly string[], opts: RunOptions): Promise
 
     const url = flags.url ?? opts.env.url ?? DEFAULT_URL;
     const token = flags.token ?? opts.env.token;
+    if (token === undefined && cmd.runWithDatabase && opts.env.databaseUrl) {
+      const result = await cmd.runWithDatabase({ databaseUrl: opts.env.databaseUrl, json, args: parsed, io });
+      io.stdout.write(json ? toJson(result.data) : result.text);
+      return result.exitCode ?? EXIT.ok;
+    }
     if (token === undefined) {
       throw new UsageError(
-        'no token: pass --token <jwt> or set TOLLGATE_TOKEN (admin commands need an admin token; `pnpm start` prints one in dev mode)',
+        'no token: pass --token <key|jwt> or set TOLLGATE_TOKEN (an API key, an operator key or a JWT; admin commands need an admin one; `pnpm start` prints an admin token in dev mode)',
         cmd.path,
       );
     }
@@ -172,7 +177,7 @@ function hint(err: unknown, url: string | undefined): string | undefined {
   if (err instanceof AuthError) {
     return err.code === 'FORBIDDEN'
       ? 'this token may not do that (admin commands need an admin token; suspended tenants are refused)'
-      : 'check --token / TOLLGATE_TOKEN: it must be a valid, unexpired JWT issued by this gateway';
+      : 'check --token / TOLLGATE_TOKEN: it must be a valid API key (tg_live_…/tg_test_…), operator key (tg_op_…) or unexpired JWT of this gateway, not revoked';
   }
   if (err instanceof NotFoundError) return 'check the id (a tenant only ever sees its own jobs)';
   if (err instanceof ConflictError) {
