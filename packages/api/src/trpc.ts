@@ -1,8 +1,14 @@
 import { sandboxTenantId } from '@tollgate/db';
 import { ensureSandbox } from '@tollgate/db/ledger';
 import { initTRPC } from '@trpc/server';
+import { invalidKeyError } from './auth/authenticator.ts';
 import type { Principal } from './auth/jwt.ts';
-import { loadTenantForRequest, loadTenantWithPricing, type TenantRecord } from './auth/tenant.ts';
+import {
+  type KeyCheck,
+  loadTenantForRequest,
+  loadTenantWithPricing,
+  type TenantRecord,
+} from './auth/tenant.ts';
 import type { Context } from './context.ts';
 import { DomainError, describeTRPCError, toTRPCError } from './errors.ts';
 import { requestIdScope } from './request-scope.ts';
@@ -58,6 +64,25 @@ function wrongRole(required: string): DomainError {
     reason: 'WRONG_ROLE',
     message: `this procedure needs the ${required} role`,
   });
+}
+
+/**
+ * WRONG_ROLE for a caller whose role does not fit, except a tenant API key that is revoked or
+ * expired: INVALID_CREDENTIALS, as everywhere (the authenticator trusts which tenant a key belongs
+ * to and leaves its validity to the tenant read, which a non-tenant procedure does not make).
+ */
+async function refuseRole(ctx: Context, principal: Principal, required: string): Promise<never> {
+  if (principal.key?.kind === 'api_key' && !(await ctx.deps.auth.isKeyValid(principal.key))) {
+    throw invalidKeyError();
+  }
+  throw wrongRole(required);
+}
+
+/** The API key a tenant request came with, for the tenant read to check (auth/tenant.ts). */
+function keyCheckOf(ctx: Context, principal: Principal): KeyCheck | undefined {
+  const key = principal.key;
+  if (key?.kind !== 'api_key') return undefined;
+  return { keyId: key.id, onUsed: () => ctx.deps.auth.recordUse(key) };
 }
 
 /**
@@ -163,12 +188,14 @@ export const tenantProcedure = base.use(async ({ ctx, getRawInput, next }) => {
 async function loadBook<T>(
   ctx: Context,
   principal: Extract<Principal, { role: 'tenant' }>,
-  load: (db: Context['deps']['db'], tenantId: string) => Promise<T>,
+  load: (db: Context['deps']['db'], tenantId: string, key: KeyCheck | undefined) => Promise<T>,
 ): Promise<T> {
-  if (principal.mode !== 'test') return load(ctx.deps.db, principal.tenantId);
+  // The API key the caller used (if any) is checked by the same read, whichever book it opens.
+  const key = keyCheckOf(ctx, principal);
+  if (principal.mode !== 'test') return load(ctx.deps.db, principal.tenantId, key);
   const book = sandboxTenantId(principal.tenantId);
   try {
-    return await load(ctx.deps.db, book);
+    return await load(ctx.deps.db, book, key);
   } catch (err) {
     if (!(err instanceof DomainError && err.reason === 'UNKNOWN_TENANT')) throw err;
   }
@@ -181,7 +208,7 @@ async function loadBook<T>(
       message: 'the token names a tenant that does not exist',
     });
   }
-  return load(ctx.deps.db, book);
+  return load(ctx.deps.db, book, key);
 }
 
 /**
@@ -200,7 +227,7 @@ export const pricedTenantProcedure = base.use(async ({ ctx, getRawInput, next })
 
 export const adminProcedure = base.use(async ({ ctx, getRawInput, next }) => {
   const principal = requirePrincipal(ctx);
-  if (principal.role !== 'admin') throw wrongRole('admin');
+  if (principal.role !== 'admin') await refuseRole(ctx, principal, 'admin');
   await refuseUnstorableText(getRawInput);
   refuseWhileDatabaseDown(ctx);
   return next({ ctx: { principal } });
@@ -209,7 +236,7 @@ export const adminProcedure = base.use(async ({ ctx, getRawInput, next }) => {
 /** Finance reports: finance or admin role. */
 export const financeProcedure = base.use(async ({ ctx, getRawInput, next }) => {
   const principal = requirePrincipal(ctx);
-  if (principal.role !== 'finance' && principal.role !== 'admin') throw wrongRole('finance');
+  if (principal.role !== 'finance' && principal.role !== 'admin') await refuseRole(ctx, principal, 'finance');
   await refuseUnstorableText(getRawInput);
   refuseWhileDatabaseDown(ctx);
   return next({ ctx: { principal } });

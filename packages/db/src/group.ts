@@ -41,6 +41,8 @@ export interface GroupOptions<E, R> {
   together: (db: Db, entries: readonly E[]) => Promise<Record<string, unknown>[]>;
   /** What an entry is answered by: the `id` column of the row returned for it (no row = undefined). */
   keyOf: (entry: E) => string;
+  /** The key a returned row answers, when it is not its `id` column (default: `row.id`). */
+  rowKey?: (row: Record<string, unknown>) => unknown;
   /** A returned row → the caller's result. */
   fromRow: (row: Record<string, unknown>) => R;
   /**
@@ -75,7 +77,7 @@ export function groupStatements<E, R>(
     }
     // Done (committed, for a write): never re-run an entry from here on (mapping failures reject).
     try {
-      const byKey = new Map(rows.map((row) => [row.id, opts.fromRow(row)]));
+      const byKey = new Map(rows.map((row) => [opts.rowKey ? opts.rowKey(row) : row.id, opts.fromRow(row)]));
       const answered = new Set<string>();
       for (const w of group) {
         const key = opts.keyOf(w.entry);

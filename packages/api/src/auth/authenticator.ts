@@ -2,8 +2,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { type Db, queryPrepared } from '@tollgate/db/client';
 import { type SQL, sql } from 'drizzle-orm';
 import type { DbBreaker } from '../db-breaker.ts';
+import { DomainError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { AuthResult, JwtVerifier, Mode, Principal } from './jwt.ts';
+import type { AuthResult, JwtVerifier, KeyCredential, Mode, Principal } from './jwt.ts';
 import { hashKey, isKeyToken, type KeyKind, keyKindOf } from './keys.ts';
 
 /**
@@ -18,15 +19,30 @@ export type Authenticator = {
    * refused here at once (other instances refuse it within KEY_CACHE_TTL_MS).
    */
   forgetKeys(): void;
+  /**
+   * Records a tenant API key's use (the tenant read saw its last_used_at a minute old): at most one
+   * UPDATE per key per second per instance, out of the request's way.
+   */
+  recordUse(key: KeyCredential): void;
+  /**
+   * Reads a key's state now (no cache). For the paths a key is refused on anyway (wrong role): a
+   * revoked or expired key must get INVALID_CREDENTIALS there too, never a WRONG_ROLE that would
+   * tell it exists.
+   */
+  isKeyValid(key: KeyCredential): Promise<boolean>;
 };
 
 /**
- * How long a key lookup (found, revoked, expired or unknown) is reused without reading the database
- * again: the bound on how late a revocation (or an expiry) takes effect on another instance
- * (product.md: within 1 s), and what makes a key cost no database round trip per request: one
- * indexed read per key per second per instance.
+ * How long a key lookup's verdict (valid, revoked, expired, unknown) is reused without reading the
+ * database again. Operator keys: the bound on how late a revocation (or an expiry) takes effect on
+ * another instance (product.md: within 1 s). Tenant API keys: which tenant a key belongs to never
+ * changes, so a key found once resolves without the database from then on; whether it is still
+ * valid is read with the tenant row every tenant request reads anyway (auth/tenant.ts), so a tenant
+ * key costs no round trip of its own and its revocation is seen by the very next request.
  */
 export const KEY_CACHE_TTL_MS = 1_000;
+/** At most one last_used_at UPDATE per key per this long per instance (the UPDATE's own condition makes it once a minute). */
+const RECORD_USE_INTERVAL_MS = 1_000;
 /** Bound on remembered lookups (a flood of random keys cannot grow memory); the oldest goes first. */
 const KEY_CACHE_MAX = 10_000;
 
@@ -34,11 +50,17 @@ const KEY_CACHE_MAX = 10_000;
  * The one refusal for a key that is unknown, revoked or expired (or not shaped like our keys): same
  * code, reason and message, so the answer tells nothing about which (no oracle).
  */
-const INVALID_KEY: AuthResult = {
-  ok: false,
-  reason: 'INVALID_CREDENTIALS',
-  message: 'the key is not valid: unknown, revoked or expired',
-};
+const INVALID_KEY_MESSAGE = 'the key is not valid: unknown, revoked or expired';
+const INVALID_KEY: AuthResult = { ok: false, reason: 'INVALID_CREDENTIALS', message: INVALID_KEY_MESSAGE };
+
+/** The same refusal, thrown where a key is found revoked or expired after authentication (tenant read, wrong role). */
+export function invalidKeyError(): DomainError {
+  return new DomainError({
+    code: 'UNAUTHORIZED',
+    reason: 'INVALID_CREDENTIALS',
+    message: INVALID_KEY_MESSAGE,
+  });
+}
 
 type KeyRow = {
   id: string;
@@ -105,10 +127,15 @@ export function createAuthenticator(opts: {
     cache.set(hash, entry);
   }
 
-  /** The key's row, read at most once per TTL per key (concurrent callers share one read). */
+  /**
+   * The key's row, read at most once per TTL per key (concurrent callers share one read); a tenant
+   * key once found is not read again (its validity comes with the tenant read).
+   */
   function lookup(table: 'tenant' | 'operator', hash: string): Promise<Lookup> {
     const hit = cache.get(hash);
-    if (hit && now() < hit.freshUntil) return Promise.resolve(hit);
+    if (hit && (now() < hit.freshUntil || (table === 'tenant' && hit.row !== undefined))) {
+      return Promise.resolve(hit);
+    }
     const pending = inFlight.get(hash);
     if (pending) return pending;
     // Fresh until TTL after the read was SENT: a revocation committed after that is seen by the
@@ -128,17 +155,21 @@ export function createAuthenticator(opts: {
     return read;
   }
 
+  const recordedAt = new Map<string, number>();
   /**
-   * Records the use when the row, as read, says last_used_at is a minute old (or never set): one
-   * UPDATE per read at most, and the UPDATE's own condition keeps the column moving at most once a
-   * minute whatever several instances do at once.
+   * Records a key's use, when a read said its last_used_at is a minute old (or never set): at most
+   * one UPDATE per key per RECORD_USE_INTERVAL_MS here, and the UPDATE's own condition keeps the
+   * column moving at most once a minute whatever several instances do at once.
    */
-  function touch(table: 'tenant' | 'operator', entry: Lookup, row: KeyRow): void {
-    if (!row.touchDue || entry.touched) return;
-    entry.touched = true;
+  function recordUse(table: 'tenant' | 'operator', id: string): void {
+    const t = now();
+    const last = recordedAt.get(id);
+    if (last !== undefined && t - last < RECORD_USE_INTERVAL_MS) return;
+    if (recordedAt.size >= KEY_CACHE_MAX) recordedAt.clear();
+    recordedAt.set(id, t);
     // Out of the request's way: a lost write only leaves lastUsedAt a little older.
-    void queryPrepared(opts.db, TOUCH[table](row.id)).catch((err: unknown) => {
-      opts.log.warn({ err, keyId: row.id }, 'could not record the key as used');
+    void queryPrepared(opts.db, TOUCH[table](id)).catch((err: unknown) => {
+      opts.log.warn({ err, keyId: id }, 'could not record the key as used');
     });
   }
 
@@ -179,14 +210,20 @@ export function createAuthenticator(opts: {
     const { row } = entry;
     // SECURITY: the row was found by its hash; comparing the hashes again in constant time (also
     // when nothing was found) keeps every outcome doing the same work, and the decision below
-    // looks at all conditions before answering, with one refusal for all of them.
+    // looks at all conditions before answering, with one refusal for all of them. A verdict older
+    // than the TTL is only ever a tenant key's: the tenant read checks it again (auth/tenant.ts).
     const matches = timingSafeEqual(
       row ? Buffer.from(row.keyHash, 'hex') : NO_HASH,
       Buffer.from(hash, 'hex'),
     );
     const principal = row ? principalOf(kind, row) : null;
-    if (!(row && matches && row.valid && principal)) return INVALID_KEY;
-    touch(table, entry, row);
+    const refusedNow = now() < entry.freshUntil && row?.valid !== true;
+    if (!(row && matches && principal) || refusedNow) return INVALID_KEY;
+    // Tenant keys: the tenant read reports their use (loadTenantForRequest → recordUse).
+    if (table === 'operator' && row.touchDue && !entry.touched) {
+      entry.touched = true;
+      recordUse(table, row.id);
+    }
     return { ok: true, principal };
   }
 
@@ -196,6 +233,16 @@ export function createAuthenticator(opts: {
       generation += 1;
       cache.clear();
       inFlight.clear();
+    },
+    recordUse: (key) => recordUse(key.kind === 'operator_key' ? 'operator' : 'tenant', key.id),
+    async isKeyValid(key) {
+      const table = key.kind === 'operator_key' ? sql`operator_keys` : sql`api_keys`;
+      const [row] = await queryPrepared<{ valid: boolean }>(
+        opts.db,
+        sql`SELECT (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())) AS valid
+              FROM ${table} WHERE id = ${key.id}`,
+      );
+      return row?.valid === true;
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Db } from '@tollgate/db/client';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Hono } from 'hono';
 import { z } from 'zod';
+import { invalidKeyError } from '../auth/authenticator.ts';
 import { bearerToken } from '../auth/jwt.ts';
 import type { AppDeps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
@@ -22,14 +23,14 @@ import { CrlfRecords, CSV_BLANK_CLASS, csvRecord } from './csv.ts';
 const dialect = new PgDialect();
 const encoder = new TextEncoder();
 
-/** Finance or admin JWT, from the Authorization header (the same verifier as /trpc). */
+/** Finance or admin credential (operator key or JWT), from the Authorization header (the same authenticator as /trpc). */
 async function requireFinance(deps: AppDeps, header: string | undefined): Promise<{ sub: string }> {
   const token = bearerToken(header ?? null);
   if (!token) {
     throw new DomainError({
       code: 'UNAUTHORIZED',
       reason: 'MISSING_TOKEN',
-      message: 'Authorization: Bearer <JWT> is required',
+      message: 'Authorization: Bearer <operator key or JWT> is required',
     });
   }
   const auth = await deps.auth.verify(token);
@@ -41,6 +42,9 @@ async function requireFinance(deps: AppDeps, header: string | undefined): Promis
     });
   }
   if (auth.principal.role !== 'finance' && auth.principal.role !== 'admin') {
+    // A revoked or expired tenant API key is INVALID_CREDENTIALS here too (see trpc.ts `refuseRole`).
+    const key = auth.principal.key;
+    if (key?.kind === 'api_key' && !(await deps.auth.isKeyValid(key))) throw invalidKeyError();
     throw new DomainError({
       code: 'FORBIDDEN',
       reason: 'WRONG_ROLE',
