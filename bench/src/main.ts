@@ -13,6 +13,7 @@ import {
   baselineSql,
   CONFIGS,
   type Ctx,
+  gatewaySpreadKeys,
   gatewaySubmit,
   type RssSample,
   reports,
@@ -147,6 +148,7 @@ async function main(): Promise<void> {
     results.push(await baselineSql(ctx, 'spread'));
     const spreadResult = await gatewaySubmit(ctx, 'spread');
     results.push(spreadResult);
+    results.push(await gatewaySpreadKeys(ctx));
     results.push(await baselineSql(ctx, 'hot'));
     results.push(await gatewaySubmit(ctx, 'hot'));
     results.push(await restVsTrpc(ctx));
@@ -176,6 +178,7 @@ async function main(): Promise<void> {
       hotVsSpread: ratio(gwHot, gwSpread),
       rawSqlHotVsSpread: ratio(sqlHot, sqlSpread),
       restVsTrpcSubmit: ratio(fig(byId('rest-vs-trpc'), 'restTps'), fig(byId('rest-vs-trpc'), 'trpcTps')),
+      spreadApiKeyVsJwt: fig(byId('gateway-spread-keys'), 'keyVsJwtTps'),
     };
     const latency = byId('added-latency');
     const reportsResult = byId('reports');
@@ -188,6 +191,14 @@ async function main(): Promise<void> {
         kind: 'min',
         target: 0.5,
         actual: ratios.spreadVsRawSqlSpread,
+        unit: '×',
+      }),
+      checkTarget({
+        id: 'api-key-vs-jwt',
+        description: 'spread submit tps with API keys ≥ 0.95 × with JWTs (alternating phases)',
+        kind: 'min',
+        target: 0.95,
+        actual: ratios.spreadApiKeyVsJwt,
         unit: '×',
       }),
       checkTarget({
@@ -351,7 +362,7 @@ async function main(): Promise<void> {
     const rows = results.map((r) => {
       const tps = r.figures.maxTps ?? r.figures.tps ?? r.figures.sustainedOkPerSecond ?? null;
       return [
-        r.title.replace(/^(Scenario \d|Baseline \([ab]\)): /, '$1 '),
+        r.title.replace(/^(Scenario \d\w?|Baseline \([ab]\)): /, '$1 '),
         r.status,
         tps,
         r.figures.p50Ms ?? r.figures.gatewayP50Ms ?? null,
@@ -381,6 +392,10 @@ async function main(): Promise<void> {
     const rest = byId('rest-vs-trpc');
     print(
       `REST vs tRPC submit (alternating phases): ${fig(rest, 'restTps')} vs ${fig(rest, 'trpcTps')} tps (${ratios.restVsTrpcSubmit} ×); gateway CPU per job ${fig(rest, 'restCpuMsPerJob')} vs ${fig(rest, 'trpcCpuMsPerJob')} ms`,
+    );
+    const keys = byId('gateway-spread-keys');
+    print(
+      `API keys vs JWTs, spread submit (alternating phases): ${fig(keys, 'apiKeyTps')} vs ${fig(keys, 'jwtTps')} tps (${ratios.spreadApiKeyVsJwt} ×); gateway CPU per job ${fig(keys, 'apiKeyCpuMsPerJob')} vs ${fig(keys, 'jwtCpuMsPerJob')} ms`,
     );
     if (reportsResult) {
       print(`reports: ${reportsResult.status}${reportsResult.reason ? ` (${reportsResult.reason})` : ''}`);

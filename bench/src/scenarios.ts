@@ -136,15 +136,21 @@ export function targetOf(url: string): Target {
   return { host: u.hostname, port: Number(u.port) };
 }
 
-/** `POST /trpc/jobs.submit` of the bench's job, rotating over `tenants` (scenarios and cpu-split.ts). */
+/**
+ * `POST /trpc/jobs.submit` of the bench's job, rotating over `tenants` (scenarios and cpu-split.ts),
+ * authenticated with each tenant's JWT or (`credential: 'apiKey'`) its API key.
+ */
 export const submitVia =
-  (tenants: readonly Tenant[]) =>
-  (i: number): RequestSpec => ({
-    method: 'POST',
-    path: '/trpc/jobs.submit',
-    headers: tenants[i % tenants.length]?.headers ?? {},
-    body: SUBMIT_BODY,
-  });
+  (tenants: readonly Tenant[], credential: 'jwt' | 'apiKey' = 'jwt') =>
+  (i: number): RequestSpec => {
+    const t = tenants[i % tenants.length];
+    return {
+      method: 'POST',
+      path: '/trpc/jobs.submit',
+      headers: (credential === 'apiKey' ? t?.keyHeaders : t?.headers) ?? {},
+      body: SUBMIT_BODY,
+    };
+  };
 
 /** `POST /v1/jobs` (REST) of the same job, rotating over `tenants`: the REST twin of `submitVia`. */
 export const restSubmitVia =
@@ -498,6 +504,67 @@ export function restVsTrpc(ctx: Ctx) {
       s.figures.restTps = tps(sum.rest);
       s.figures.trpcCpuMsPerJob = cpuPerOk(0, sum.trpc.cpu, sum.trpc.cpuOk);
       s.figures.restCpuMsPerJob = cpuPerOk(0, sum.rest.cpu, sum.rest.cpuOk);
+    },
+  );
+}
+
+/**
+ * Scenario 1b: the spread submit with tenant API keys against the same with JWTs, in alternating
+ * closed-loop phases ordered JWT, key, key, JWT (twice in full runs: a linear drift of the shared
+ * machine over the scenario weighs on both alike). A key must cost no round trip of its own (its state comes with the tenant
+ * read): the ratio of key to JWT throughput is the figure (`keyVsJwtTps`, target ≥ 0.95). Each key
+ * is used once before (`account.get`), as in a running deployment where the gateway has resolved its
+ * tenants' keys already: a key's first use on an instance is one lookup by its hash, not measured here.
+ */
+export function gatewaySpreadKeys(ctx: Ctx) {
+  const abba = ['jwt', 'apiKey', 'apiKey', 'jwt'] as const;
+  const phases = ctx.cfg.mode === 'full' ? [...abba, ...abba] : abba;
+  const ms = ctx.cfg.saturationMs / (ctx.cfg.mode === 'full' ? 4 : 2);
+  return scenario(
+    ctx,
+    'gateway-spread-keys',
+    `Scenario 1b: spread jobs.submit with API keys vs JWTs, ${phases.length} alternating phases of ${ms / 1000}s`,
+    async (s) => {
+      const url = `http://${ctx.gateway.host}:${ctx.gateway.port}/trpc/account.get`;
+      let next = 0;
+      const firstUse = async () => {
+        for (let i = next++; i < ctx.spread.length; i = next++) {
+          const res = await fetch(url, { headers: ctx.spread[i]?.keyHeaders ?? {} });
+          await res.arrayBuffer();
+          if (res.status !== 200) throw new Error(`account.get with an API key: HTTP ${res.status}`);
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, firstUse));
+      const ok = { jwt: 0, apiKey: 0 };
+      const seconds = { jwt: 0, apiKey: 0 };
+      const cpu = { jwt: 0, apiKey: 0 };
+      for (const [n, credential] of phases.entries()) {
+        const cpuBefore = cpuMs(ctx.stack.gateway.child.pid);
+        const r = await runClosedLoop({
+          target: ctx.gateway,
+          durationMs: ms,
+          concurrency: ctx.cfg.concurrency,
+          make: submitVia(ctx.spread, credential),
+          verify: verifySubmit,
+          onProgress: progress(ctx, `${credential} ${n + 1}/${phases.length}`, ms),
+        });
+        s.runs[`${credential}${n + 1}`] = r;
+        ok[credential] += r.ok;
+        seconds[credential] += r.durationMs / 1000;
+        const cpuAfter = cpuMs(ctx.stack.gateway.child.pid);
+        if (cpuBefore !== null && cpuAfter !== null) cpu[credential] += cpuAfter - cpuBefore;
+      }
+      // Gateway CPU per accepted submit in each credential's phases (completions landing later are
+      // counted in whichever phase they land: the JWT, key, key, JWT order shares them out alike).
+      s.figures.jwtCpuMsPerJob = cpuPerOk(0, cpu.jwt, ok.jwt);
+      s.figures.apiKeyCpuMsPerJob = cpuPerOk(0, cpu.apiKey, ok.apiKey);
+      const jwtTps = seconds.jwt > 0 ? ok.jwt / seconds.jwt : 0;
+      const keyTps = seconds.apiKey > 0 ? ok.apiKey / seconds.apiKey : 0;
+      s.figures.jwtTps = Math.round(jwtTps * 10) / 10;
+      s.figures.apiKeyTps = Math.round(keyTps * 10) / 10;
+      s.figures.keyVsJwtTps = jwtTps > 0 ? Math.round((keyTps / jwtTps) * 1000) / 1000 : null;
+      // The table's "max tps" column: the key phases.
+      s.figures.maxTps = s.figures.apiKeyTps;
     },
   );
 }

@@ -29,6 +29,8 @@ export interface Tenant {
   id: string;
   /** Pre-built request headers (Bearer token) for the load generator. */
   headers: Record<string, string>;
+  /** The same, with the tenant's API key (`tg_live_…`) instead of its JWT. */
+  keyHeaders: Record<string, string>;
 }
 
 export interface Stack {
@@ -215,8 +217,9 @@ export async function startStack(opts: {
 }
 
 /**
- * Creates `count` tenants through the real admin procedures (create + top-up), `parallel` at a time,
- * and signs each a tenant token with the gateway's secret (the same claims `issueToken` signs).
+ * Creates `count` tenants through the real admin procedures (create + top-up + an API key),
+ * `parallel` at a time, and signs each a tenant token with the gateway's secret (the same claims
+ * `issueToken` signs).
  */
 export async function createTenants(
   stack: Stack,
@@ -242,9 +245,15 @@ export async function createTenants(
         principal: { role: 'tenant', tenantId: t.id, sub: `bench-${opts.label}-${i}` },
         expiresInSeconds: 6 * 3600,
       });
+      const { key } = await stack.admin.admin.keys.create.mutate({
+        tenantId: t.id,
+        name: 'bench',
+        mode: 'live',
+      });
       out[i] = {
         id: t.id,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        keyHeaders: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       };
     }
   };
