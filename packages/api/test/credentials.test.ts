@@ -160,11 +160,11 @@ describe('tenant API keys', () => {
       const e = await expectTRPCError(call());
       expect([e.code, e.reason]).toEqual(['UNAUTHORIZED', 'INVALID_CREDENTIALS']);
     }
-    const csv = await fetch(`${b.url}/reports/usage.csv?from=2020-01-01&to=2021-01-01`, {
-      headers: { authorization: `Bearer ${t.key}` },
-    });
-    expect(csv.status).toBe(401);
-    await csv.body?.cancel();
+    for (const path of ['/reports/usage.csv?from=2020-01-01&to=2021-01-01', '/v1/account']) {
+      const res = await fetch(`${b.url}${path}`, { headers: { authorization: `Bearer ${t.key}` } });
+      expect(res.status, `${path} refuses the revoked key`).toBe(401);
+      await res.body?.cancel();
+    }
     // Revoking again changes nothing (same revokedAt, no second audit row).
     const again = await h.admin.admin.keys.revoke.mutate({ id: t.keyId });
     expect(again.revokedAt).toBe(revoked.revokedAt);
