@@ -368,7 +368,11 @@ describe('operator keys', () => {
     const rootClient = makeClient(h.url, root.key);
     const temp = await rootClient.admin.operators.create.mutate({ name: 'temp script', role: 'finance' });
     await makeClient(h.url, temp.key).finance.balances.query();
-    const listed = await rootClient.admin.operators.list.query();
+    // Its use is recorded out of the request's way: wait until the write has landed.
+    const listed = await waitFor(async () => {
+      const page = await rootClient.admin.operators.list.query();
+      return page.items.find((k) => k.id === temp.id)?.lastUsedAt ? page : null;
+    });
     expect(listed.items.find((k) => k.id === temp.id)).toEqual({
       id: temp.id,
       name: 'temp script',

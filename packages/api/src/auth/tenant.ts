@@ -103,8 +103,9 @@ export async function loadTenantForRequest(db: Db, tenantId: string, key?: KeyCh
 
 /** INVALID_CREDENTIALS (the authenticator's one refusal) unless the key the caller used is still good. */
 function checkKey(row: KeyState | undefined, key: KeyCheck | undefined): void {
-  if (key === undefined) return;
-  if (row === undefined || row.keyId !== key.keyId || row.keyValid !== true) throw invalidKeyError();
+  // No row: no such tenant (or test book not opened yet), refused as such by checkTenant.
+  if (key === undefined || row === undefined) return;
+  if (row.keyId !== key.keyId || row.keyValid !== true) throw invalidKeyError();
   if (row.keyTouchDue) key.onUsed();
 }
 
