@@ -85,9 +85,20 @@ export type UsageKey = string[];
  * Keys stay raw inside the query ('' model = money of a hold without a job, '' tag = no tag) so the
  * cursor comparison is a plain row comparison on the roll-up's key columns; they are shown as null.
  */
-export function usageQuery(input: UsageInput & { after?: UsageKey; limit?: number }): SQL {
+export function usageQuery(
+  input: UsageInput & {
+    after?: UsageKey;
+    limit?: number;
+    /**
+     * Another select list over `g` (the grouped roll-up row, raw keys) and `tn` (the tenant): the
+     * CSV formats its cells in the same SELECT that orders the rows, so no sort of formatted rows.
+     */
+    select?: (dims: readonly UsageDimension[]) => string;
+  },
+): SQL {
   const dims = USAGE_DIMENSIONS.filter((d) => input.groupBy.includes(d));
-  const table = sql.raw(dims.includes('tag') ? 'usage_daily_tags' : 'usage_daily');
+  const byTag = dims.includes('tag');
+  const table = sql.raw(byTag ? 'usage_daily_tags' : 'usage_daily');
   const keys = dims.map((d) => KEY_COLUMN[d]);
   const keyList = sql.raw(keys.map((k) => `u.${k}`).join(', '));
   const after =
@@ -97,35 +108,34 @@ export function usageQuery(input: UsageInput & { after?: UsageKey; limit?: numbe
           dims.map((d, i) => (d === 'day' ? sql`${input.after?.[i]}::date` : sql`${input.after?.[i]}`)),
           sql`, `,
         )})`;
-  const groupBy = keys.length === 0 ? sql`` : sql`GROUP BY ${keyList} ORDER BY ${keyList}`;
+  // Grouped by every key column of the table (tenant, model, day, and tag on the tag table), each
+  // roll-up row of the mode IS a group: read the rows as they are, in primary-key order (an index
+  // scan, no aggregate, no sort: the CSV of a year streams, a page after a cursor is a range read).
+  const fullGrain =
+    (['tenant', 'model', 'day'] as const).every((d) => dims.includes(d)) && (!byTag || dims.includes('tag'));
+  const total = (column: string) => sql.raw(fullGrain ? `u.${column}` : `coalesce(sum(u.${column}), 0)`);
+  const groupBy =
+    keys.length === 0
+      ? sql``
+      : fullGrain
+        ? sql`ORDER BY ${keyList}`
+        : sql`GROUP BY ${keyList} ORDER BY ${keyList}`;
   const limit = input.limit === undefined ? sql`` : sql`LIMIT ${input.limit}`;
   const outKeys = sql.raw(keys.map((k) => `g.${k}`).join(', '));
-  const show = (d: UsageDimension) => {
-    if (!dims.includes(d)) return `NULL::text AS ${KEY_COLUMN[d]}`;
-    if (d === 'day') return `to_char(g.day, 'YYYY-MM-DD') AS day`;
-    if (d === 'model' || d === 'tag') return `nullif(g.${d}, '') AS ${d}`;
-    return `g.${KEY_COLUMN[d]}`;
-  };
   const byTenant = dims.includes('tenant');
+  const select = input.select?.(dims) ?? usageColumns(dims);
   return sql`
-    SELECT ${sql.raw(USAGE_DIMENSIONS.map(show).join(', '))},
-           ${sql.raw(byTenant ? 'tn.name' : 'NULL::text')} AS tenant_name,
-           g.jobs, g.completed_jobs, g.failed_jobs, g.cancelled_jobs, g.rejected_jobs, g.in_flight_jobs,
-           g.charged_micro_cents, g.refunded_micro_cents,
-           (g.charged_micro_cents - g.refunded_micro_cents) AS net_micro_cents,
-           g.upstream_cost_micro_cents,
-           (g.charged_micro_cents - g.refunded_micro_cents - g.upstream_cost_micro_cents) AS margin_micro_cents,
-           g.upstream_cost_unknown_jobs, g.upstream_cost_unknown_charged_micro_cents
+    SELECT ${sql.raw(select)}
       FROM (
         SELECT ${keys.length === 0 ? sql`` : sql`${keyList},`}
-               coalesce(sum(u.jobs), 0) AS jobs, coalesce(sum(u.completed_jobs), 0) AS completed_jobs,
-               coalesce(sum(u.failed_jobs), 0) AS failed_jobs, coalesce(sum(u.cancelled_jobs), 0) AS cancelled_jobs,
-               coalesce(sum(u.rejected_jobs), 0) AS rejected_jobs, coalesce(sum(u.in_flight_jobs), 0) AS in_flight_jobs,
-               coalesce(sum(u.charged_micro_cents), 0) AS charged_micro_cents,
-               coalesce(sum(u.refunded_micro_cents), 0) AS refunded_micro_cents,
-               coalesce(sum(u.upstream_cost_micro_cents), 0) AS upstream_cost_micro_cents,
-               coalesce(sum(u.upstream_cost_unknown_jobs), 0) AS upstream_cost_unknown_jobs,
-               coalesce(sum(u.upstream_cost_unknown_charged_micro_cents), 0) AS upstream_cost_unknown_charged_micro_cents
+               ${total('jobs')} AS jobs, ${total('completed_jobs')} AS completed_jobs,
+               ${total('failed_jobs')} AS failed_jobs, ${total('cancelled_jobs')} AS cancelled_jobs,
+               ${total('rejected_jobs')} AS rejected_jobs, ${total('in_flight_jobs')} AS in_flight_jobs,
+               ${total('charged_micro_cents')} AS charged_micro_cents,
+               ${total('refunded_micro_cents')} AS refunded_micro_cents,
+               ${total('upstream_cost_micro_cents')} AS upstream_cost_micro_cents,
+               ${total('upstream_cost_unknown_jobs')} AS upstream_cost_unknown_jobs,
+               ${total('upstream_cost_unknown_charged_micro_cents')} AS upstream_cost_unknown_charged_micro_cents
           FROM ${table} u
          WHERE u.mode = ${input.mode}
            AND u.day >= ${isoDay(input.from)}::date AND u.day < ${isoDay(input.to)}::date
@@ -133,9 +143,33 @@ export function usageQuery(input: UsageInput & { after?: UsageKey; limit?: numbe
          ${groupBy}
          ${limit}
       ) g
-      ${byTenant ? sql`LEFT JOIN tenants tn ON tn.id = g.tenant_id` : sql``}
+      ${byTenant ? sql`LEFT JOIN LATERAL (SELECT t.name FROM tenants t WHERE t.id = g.tenant_id) tn ON true` : sql``}
      ${keys.length === 0 ? sql`` : sql`ORDER BY ${outKeys}`}`;
 }
+
+/**
+ * The select list of a usage row (UsageSqlRow): dimensions shown (null when not grouped by; '' keys
+ * as null), the tenant's name, the counters, net and margin. `g` is the grouped roll-up, `tn` the
+ * tenant (when grouped by tenant).
+ */
+function usageColumns(dims: readonly UsageDimension[]): string {
+  const show = (d: UsageDimension) => {
+    if (!dims.includes(d)) return `NULL::text AS ${KEY_COLUMN[d]}`;
+    if (d === 'day') return `to_char(g.day, 'YYYY-MM-DD') AS day`;
+    if (d === 'model' || d === 'tag') return `nullif(g.${d}, '') AS ${d}`;
+    return `g.${KEY_COLUMN[d]}`;
+  };
+  return `${USAGE_DIMENSIONS.map(show).join(', ')},
+    ${dims.includes('tenant') ? 'tn.name' : 'NULL::text'} AS tenant_name,
+    g.jobs, g.completed_jobs, g.failed_jobs, g.cancelled_jobs, g.rejected_jobs, g.in_flight_jobs,
+    g.charged_micro_cents, g.refunded_micro_cents, ${USAGE_NET} AS net_micro_cents,
+    g.upstream_cost_micro_cents, ${USAGE_MARGIN} AS margin_micro_cents,
+    g.upstream_cost_unknown_jobs, g.upstream_cost_unknown_charged_micro_cents`;
+}
+
+/** Net and margin of a grouped row `g` (SQL expressions; the CSV formats them too). */
+export const USAGE_NET = '(g.charged_micro_cents - g.refunded_micro_cents)';
+export const USAGE_MARGIN = '(g.charged_micro_cents - g.refunded_micro_cents - g.upstream_cost_micro_cents)';
 
 /** Raw row of usageQuery (snake_case; sums arrive as numeric strings, exact). */
 export type UsageSqlRow = {
