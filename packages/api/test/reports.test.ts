@@ -506,7 +506,7 @@ describe('finance reports equal the ledger to the micro-cent', () => {
     ).toMatchObject({ code: 'BAD_REQUEST' });
   });
 
-  it('rows carry the tenant name beside its id; the live book by default, the test book empty until test mode writes it', async () => {
+  it('rows carry the tenant name beside its id; the live book by default, the test book apart (empty here: no sandbox was used)', async () => {
     const finance = makeClient(h.url, financeToken);
     const live = await finance.finance.usage.query({ ...period, groupBy: ['tenant'] });
     expect(live.mode).toBe('live');
