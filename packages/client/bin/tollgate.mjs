@@ -1,19 +1,11 @@
 #!/usr/bin/env node
-// The `tollgate` bin. In the workspace the CLI runs from TypeScript source through tsx (no build step).
-// A published build would compile src/ to JavaScript and import ./dist/cli/main.js here instead.
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The `tollgate` bin: runs the built CLI (dist/cli.js), plain JavaScript, no TypeScript loader.
+// Inside a checkout of the repository (src/ is beside dist/; an installed package has no src/), it
+// first rebuilds dist/cli.js when a source is newer, so `pnpm tollgate` never runs stale code.
+import { existsSync } from 'node:fs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const tsxCli = require.resolve('tsx/cli');
-const result = spawnSync(
-  process.execPath,
-  [tsxCli, join(here, '..', 'src', 'cli', 'main.ts'), ...process.argv.slice(2)],
-  {
-    stdio: 'inherit',
-  },
-);
-process.exitCode = result.status ?? 1;
+if (existsSync(new URL('../src/cli/main.ts', import.meta.url))) {
+  const { ensureCliBuilt } = await import('../scripts/build.mjs');
+  await ensureCliBuilt();
+}
+await import('../dist/cli.js');

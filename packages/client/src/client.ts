@@ -1,4 +1,4 @@
-import type { AppRouter } from '@tollgate/api';
+import type { AppRouter } from '@tollgate/api/router';
 import { createTRPCClient, httpBatchLink, httpLink, type TRPCClient } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { idempotencyKeyLink, newIdempotencyKey, type RetryEvent, tollgateRetryLink } from './links.ts';

@@ -1,4 +1,4 @@
-import type { AppRouter } from '@tollgate/api';
+import type { AppRouter } from '@tollgate/api/router';
 import { TRPCClientError } from '@trpc/client';
 
 /** What the gateway puts in `error.data` (its tRPC error formatter adds reason, requestId, details). */

@@ -1,4 +1,4 @@
-import type { AppRouter } from '@tollgate/api';
+import type { AppRouter } from '@tollgate/api/router';
 import { TRPCClientError, type TRPCLink } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
 import { type TollgateError, toTollgateError } from './errors.ts';

@@ -1,8 +1,7 @@
-// The `tollgate` CLI end to end, as a real subprocess (tsx src/cli/main.ts) against a running gateway +
+// The `tollgate` CLI end to end, as a real subprocess (the bin, bin/tollgate.mjs: the built JavaScript) against a running gateway +
 // Pixelbyte simulator + Postgres: create a tenant, top up "12.50", submit, wait, usage report.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,13 +12,13 @@ import { CHEAP_MODEL, CHEAP_PRICE, type Harness, startHarness } from '../../api/
 
 const run = promisify(execFile);
 const pkg = fileURLToPath(new URL('..', import.meta.url));
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+const bin = join(pkg, 'bin/tollgate.mjs');
 
 type Result = { code: number; stdout: string; stderr: string };
 
 async function tollgate(args: string[], env: Record<string, string>): Promise<Result> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [tsxCli, 'src/cli/main.ts', ...args], {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
       cwd: pkg,
       env: { PATH: process.env.PATH ?? '', ...env },
       timeout: 60_000,
@@ -47,7 +46,7 @@ afterAll(async () => {
 /** UTC days around now: the job was created "today" on the DB clock, whatever the hour. */
 const day = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
 
-// Each step spawns the CLI (tsx) 1–3 times; on 2 shared cores one spawn can take several seconds.
+// Each step spawns the CLI 1–3 times; on 2 shared cores one spawn can take a second or more.
 describe('tollgate CLI against a running gateway', { timeout: 120_000 }, () => {
   let tenantId = '';
   let tenantEnv: Record<string, string> = {};
@@ -103,14 +102,10 @@ describe('tollgate CLI against a running gateway', { timeout: 120_000 }, () => {
 
   it('waits for the job with progress on stderr and the final job on stdout', async () => {
     // Streamed, so the job is moved forward only once the CLI has shown it pending (no sleeps).
-    const child = spawn(
-      process.execPath,
-      [tsxCli, 'src/cli/main.ts', 'jobs', 'wait', jobId, '--interval', '100'],
-      {
-        cwd: pkg,
-        env: { PATH: process.env.PATH ?? '', ...tenantEnv },
-      },
-    );
+    const child = spawn(process.execPath, [bin, 'jobs', 'wait', jobId, '--interval', '100'], {
+      cwd: pkg,
+      env: { PATH: process.env.PATH ?? '', ...tenantEnv },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -223,16 +218,7 @@ describe('tollgate CLI against a running gateway', { timeout: 120_000 }, () => {
     const args = ['reports', 'usage', ...period, '--csv'];
     const redirected = await run(
       'sh',
-      [
-        '-c',
-        'out="$1"; shift; "$@" > "$out"',
-        'sh',
-        file,
-        process.execPath,
-        tsxCli,
-        'src/cli/main.ts',
-        ...args,
-      ],
+      ['-c', 'out="$1"; shift; "$@" > "$out"', 'sh', file, process.execPath, bin, ...args],
       { cwd: pkg, env: { PATH: process.env.PATH ?? '', ...admin }, timeout: 60_000 },
     );
     expect(redirected.stderr).toBe('');

@@ -1,5 +1,5 @@
-import type { AppRouter } from '@tollgate/api';
-import { parseUsd, toSafeNumber } from '@tollgate/pricing';
+import type { AppRouter } from '@tollgate/api/router';
+import { parseUsd, toSafeNumber } from '@tollgate/pricing/money';
 import { TRPCClientError } from '@trpc/client';
 import type { Job, JobStatus, RouterInputs, TollgateClient } from '../client.ts';
 import { toTollgateError } from '../errors.ts';

@@ -1,4 +1,4 @@
-import { formatUsd } from '@tollgate/pricing';
+import { formatUsd } from '@tollgate/pricing/money';
 
 /** "$12.50" from micro-cents (exact; amounts on the wire are safe integers or digit strings). */
 export function usd(microCents: number | string | bigint): string {

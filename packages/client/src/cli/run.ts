@@ -1,3 +1,4 @@
+import packageJson from '../../package.json' with { type: 'json' };
 import { createTollgateClient } from '../client.ts';
 import {
   AuthError,
@@ -91,6 +92,10 @@ function findCommand(words: string[]): Command | undefined {
 export async function runCli(argv: readonly string[], opts: RunOptions): Promise<number> {
   const { io } = opts;
   let json = argv.includes('--json');
+  if (argv.includes('--version')) {
+    io.stdout.write(`${packageJson.version}\n`);
+    return EXIT.ok;
+  }
   try {
     let words: string[];
     try {
