@@ -551,10 +551,14 @@ export const priceOverrides = pgTable(
 );
 
 /** Mode of a credential: `test` keys (`tg_test_…`) will work against the sandbox (test mode). */
-export const keyMode = pgEnum('key_mode', ['live', 'test']);
+// The value lists are plain tuples so the types derived from them (KeyMode, OperatorRole) need no
+// drizzle: they reach @tollgate/client's bundled .d.ts through the key procedures' outputs.
+export const KEY_MODES = ['live', 'test'] as const;
+export const keyMode = pgEnum('key_mode', KEY_MODES);
 
 /** Role of an operator key (`tg_op_…`): admin (everything) or finance (reports, read-only). */
-export const operatorRole = pgEnum('operator_role', ['admin', 'finance']);
+export const OPERATOR_ROLES = ['admin', 'finance'] as const;
+export const operatorRole = pgEnum('operator_role', OPERATOR_ROLES);
 
 /**
  * Tenant API keys (`tg_live_…` / `tg_test_…`). SECURITY: the key itself is never stored, only the
@@ -651,8 +655,8 @@ export type UsageDailyRow = typeof usageDaily.$inferSelect;
 export type AuditLogEntry = typeof auditLog.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type OperatorKey = typeof operatorKeys.$inferSelect;
-export type KeyMode = (typeof keyMode.enumValues)[number];
-export type OperatorRole = (typeof operatorRole.enumValues)[number];
+export type KeyMode = (typeof KEY_MODES)[number];
+export type OperatorRole = (typeof OPERATOR_ROLES)[number];
 export type TenantWebhookDelivery = typeof tenantWebhookDeliveries.$inferSelect;
 export type WebhookDeliveryStatus = (typeof webhookDeliveryStatus.enumValues)[number];
 export type TenantStatus = (typeof tenantStatus.enumValues)[number];
