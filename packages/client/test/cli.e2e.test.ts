@@ -210,7 +210,8 @@ describe('tollgate CLI against a running gateway', { timeout: 120_000 }, () => {
         'm',
       ),
     );
-    expect(text.stdout).toMatch(/^TOTALS \d{4}-\d\d-\d\dT00:00:00\.000Z to \d{4}-\d\d-\d\dT00:00:00\.000Z$/m);
+    expect(text.stdout).toMatch(/^USAGE \d{4}-\d\d-\d\dT00:00:00\.000Z to \d{4}-\d\d-\d\dT00:00:00\.000Z$/m);
+    expect(text.stdout).toMatch(/^TOTALS$/m);
     expect(text.stdout).toMatch(/^NET \(USD\)\s+\$0\.04$/m);
 
     // A shell redirect, as people use it; then the file is parsed back as CSV.
@@ -255,5 +256,58 @@ describe('tollgate CLI against a running gateway', { timeout: 120_000 }, () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ok: balances equal the ledger/);
+  });
+  it('Ctrl-C while waiting: no stack trace, says the job runs on, its charge and how to resume; exit 8', async () => {
+    // Last in this file: the job it submits stays pending (the simulator does not advance it).
+    const child = spawn(
+      process.execPath,
+      [bin, 'jobs', 'submit', CHEAP_MODEL, '--param', 'prompt=a slow fox', '--wait', '--interval', '100'],
+      { cwd: pkg, env: { PATH: process.env.PATH ?? '', ...tenantEnv } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no progress line; stderr: ${stderr}`)), 30_000);
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+        if (/ pending \(ETA [^)]+\)\n/.test(stderr)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(8);
+    const id = /(job_[a-z0-9]+) pending/.exec(stderr)?.[1] ?? '';
+    expect(id).not.toBe('');
+    expect(stdout).toBe('');
+    expect(stderr).toContain(
+      `stopped waiting (interrupted); job ${id} is still pending; charged $0.04 (refunded automatically if it fails or is cancelled)\nresume: tollgate jobs wait ${id}\n`,
+    );
+    expect(stderr).not.toMatch(/^\s+at /m);
+
+    // --timeout is the same outcome; --json puts it in the error document.
+    const timedOut = await tollgate(
+      ['jobs', 'wait', id, '--timeout', '1', '--interval', '100', '--json'],
+      tenantEnv,
+    );
+    expect(timedOut.code).toBe(8);
+    expect(timedOut.stdout).toBe('');
+    const doc = JSON.parse(timedOut.stderr.slice(timedOut.stderr.indexOf('{')));
+    expect(doc).toEqual({
+      error: {
+        code: 'STILL_RUNNING',
+        message: `stopped waiting (--timeout reached); job ${id} is still pending`,
+        jobId: id,
+        status: 'pending',
+        costMicroCents: CHEAP_PRICE,
+        resume: `tollgate jobs wait ${id}`,
+      },
+      exitCode: 8,
+    });
   });
 });

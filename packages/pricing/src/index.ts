@@ -24,7 +24,13 @@ export {
   PATTERN_MAX_INPUT_LENGTH,
   UnsupportedPatternError,
 } from './linear-regex';
-export { type JsonSchema, listModels, type ModelListing, modelInputJsonSchema } from './models';
+export {
+  type JsonSchema,
+  listModels,
+  type ModelListing,
+  modelInputJsonSchema,
+  type PriceFactor,
+} from './models';
 export { formatUsd, fromSafeNumber, MICRO_CENTS_PER_USD, parseUsd, toSafeNumber } from './money';
 export {
   type BreakdownLine,

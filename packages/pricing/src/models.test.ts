@@ -17,6 +17,11 @@ describe('listModels', () => {
       effectiveFrom: '2026-01-01T00:00:00.000Z',
       defaultCostMicroCents: 2_500_000n,
       inputJsonSchema: modelInputJsonSchema('alibaba-plus/wan-2.6-flash/image-to-video'),
+      // duration multiplies the per-second price; resolution by its factor; prompt etc. are free.
+      priceFactors: {
+        duration: { quantity: true },
+        resolution: { factors: { '720p': '1', '1080p': '1.5' } },
+      },
     });
     const byModel = new Map(models.map((m) => [m.model, m]));
     expect(byModel.get('google/veo-3.1-fast/text-to-video')?.defaultCostMicroCents).toBe(2_400_000n);

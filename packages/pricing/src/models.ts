@@ -4,7 +4,7 @@ import type { Catalogue } from './catalogue';
 import { defaultCatalogue } from './default-catalogue';
 import { inputSchemaFor, type NormalizedInput, type ParamValue } from './input-schema';
 import { priceValues } from './quote';
-import type { ModelCategory, PriceRule, PriceUnit } from './rule';
+import { isPriced, type ModelCategory, type PriceRule, type PriceUnit } from './rule';
 
 /** A JSON Schema document (draft 2020-12) describing a model's `input`. */
 export type JsonSchema = Record<string, unknown>;
@@ -20,6 +20,33 @@ export interface ModelListing {
   /** The quote for the model's defaults (markup included); required text inputs do not change it. */
   defaultCostMicroCents: bigint;
   inputJsonSchema: JsonSchema;
+  /** How each priced param changes the price (params absent here do not). */
+  priceFactors: Record<string, PriceFactor>;
+}
+
+/**
+ * A priced param's effect: `quantity` = the value itself multiplies the price (seconds, images);
+ * `factors` = value → exact decimal multiplier (a value not listed costs ×1; `null` = accepted but
+ * not priced, so quoting it fails rather than being free).
+ */
+export type PriceFactor = {
+  quantity?: true | undefined;
+  factors?: Readonly<Record<string, string | null>> | undefined;
+};
+
+function priceFactorsOf(rule: PriceRule): Record<string, PriceFactor> {
+  const out: Record<string, PriceFactor> = {};
+  for (const [name, spec] of Object.entries(rule.params)) {
+    if (!isPriced(spec)) continue;
+    const factor: PriceFactor = {};
+    if (spec.type === 'integer' && spec.quantity === true) factor.quantity = true;
+    if ((spec.type === 'enum' || spec.type === 'integer' || spec.type === 'boolean') && spec.factors) {
+      const entries = Object.entries(spec.factors).filter(([, f]) => f !== undefined);
+      factor.factors = Object.fromEntries(entries) as Record<string, string | null>;
+    }
+    out[name] = factor;
+  }
+  return out;
 }
 
 const jsonSchemaCache = new WeakMap<PriceRule, JsonSchema>();
@@ -97,5 +124,6 @@ export function listModels(
     effectiveFrom: rule.effectiveFrom,
     defaultCostMicroCents: defaultCost(rule, markupBps),
     inputJsonSchema: jsonSchemaFor(rule),
+    priceFactors: priceFactorsOf(rule),
   }));
 }

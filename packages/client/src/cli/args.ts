@@ -9,6 +9,8 @@ export type OptionSpec = {
   help: string;
   /** Placeholder in help (default "<value>"). */
   value?: string;
+  /** Fixed values, for shell completion (`<a|b>` placeholders are read as such too). */
+  choices?: readonly string[];
 };
 
 export type GlobalFlags = {

@@ -1,13 +1,22 @@
 import type { AppRouter } from '@tollgate/api/router';
 import { parseUsd, toSafeNumber } from '@tollgate/pricing/money';
 import { TRPCClientError } from '@trpc/client';
-import type { Job, JobStatus, RouterInputs, TollgateClient } from '../client.ts';
-import { toTollgateError } from '../errors.ts';
+import type { Job, JobStatus, RouterInputs, RouterOutputs, TollgateClient } from '../client.ts';
+import { TollgateError, toTollgateError } from '../errors.ts';
 import { isTerminal } from '../wait.ts';
 import { int, list, type OptionSpec, type Parsed, str } from './args.ts';
-import { UsageError } from './exit-codes.ts';
+import { bashCompletion, zshCompletion } from './completion.ts';
+import { StillRunningError, UsageError } from './exit-codes.ts';
 import { keyValues, pickColumns, table, usd } from './format.ts';
 import { KEY_COMMANDS } from './keys.ts';
+import {
+  OPERATOR_COMMANDS,
+  period,
+  periodOptions,
+  tenantNames,
+  withTenantNames,
+} from './operator-commands.ts';
+import { didYouMean } from './suggest.ts';
 
 export type Io = {
   stdout: { write(s: string): unknown; isTTY?: boolean };
@@ -35,18 +44,26 @@ export type Command = {
   args: string[];
   options: Record<string, OptionSpec>;
   examples: string[];
-  /** Commands that need no token (none today; kept for help/version). */
+  /** Other words that name the same command (e.g. `reports usage` for `finance usage`). */
+  aliases?: string[][];
   run(ctx: CommandContext): Promise<CommandResult>;
   /**
    * What the command does with DATABASE_URL set and no token, straight to the database (only the
    * operators bootstrap: the first admin of a fresh deployment). Without it, a token is required.
    */
   runWithDatabase?(ctx: DatabaseContext): Promise<CommandResult>;
+  /** A command that needs no gateway and no token (`completion`): run instead of `run`. */
+  offline?(ctx: Pick<CommandContext, 'json' | 'args' | 'io'>): Promise<CommandResult>;
 };
 
 export type DatabaseContext = { databaseUrl: string; json: boolean; args: Parsed; io: Io };
 
-function positional(ctx: CommandContext, index: number, name: string, cmd: string[]): string {
+export function positional(
+  ctx: Pick<CommandContext, 'args'>,
+  index: number,
+  name: string,
+  cmd: string[],
+): string {
   const v = ctx.args.positionals[cmd.length + index];
   if (v === undefined || v === '') throw new UsageError(`missing argument ${name}`, cmd);
   return v;
@@ -68,7 +85,7 @@ export function parseAmountArg(text: string, cmd: string[], opts: { allowNegativ
   return microCents;
 }
 
-function wire(microCents: bigint, cmd: string[]): number {
+export function wire(microCents: bigint, cmd: string[]): number {
   try {
     return toSafeNumber(microCents);
   } catch {
@@ -143,7 +160,7 @@ function asRecord(v: unknown): Record<string, unknown> {
     : { value: v };
 }
 
-function nextCursorLine(page: { nextCursor: string | null }): string {
+export function nextCursorLine(page: { nextCursor: string | null }): string {
   return page.nextCursor !== null && page.nextCursor !== '' ? `more: --cursor ${page.nextCursor}\n` : '';
 }
 
@@ -194,23 +211,169 @@ function jobText(job: Job): string {
   ]);
 }
 
-/** Progress while waiting: a status line on change; on a terminal, a ticking elapsed-time line. */
+const ADMIN_JOB_COLUMNS = [
+  'id',
+  'tenant',
+  'model',
+  'status',
+  'costMicroCents',
+  'refundedMicroCents',
+  'needsReview',
+  'overdue',
+  'createdAt',
+];
+
+/** A gateway error with a suggestion for the next line of the message (e.g. the closest model id). */
+export class SuggestedError extends Error {
+  constructor(
+    readonly original: unknown,
+    readonly suggestion: string,
+  ) {
+    super(original instanceof Error ? original.message : String(original));
+    this.name = 'SuggestedError';
+  }
+}
+
+/** Runs a call naming a model; an UNKNOWN_MODEL refusal gets "did you mean …" from the catalogue. */
+async function suggestModelOnError<T>(
+  ctx: CommandContext,
+  model: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!(err instanceof TollgateError) || err.reason !== 'UNKNOWN_MODEL') throw err;
+    const models = await ctx.client.models.list.query().then(
+      (r) => r.items.map((m) => m.model),
+      () => [] as string[],
+    );
+    const hint = didYouMean(model, models);
+    throw new SuggestedError(err, hint === '' ? 'see: tollgate models list' : hint);
+  }
+}
+
+/** One line of a quote's breakdown for people: what the factor is, with the base price's unit. */
+function breakdownRow(l: Record<string, unknown>): Record<string, unknown> {
+  const factor = String(l.factor ?? '');
+  if (l.kind === 'base') {
+    return {
+      component: 'base',
+      value: l.label,
+      factor: `${usd(factor)} per ${String(l.unit)} (${factor} micro-cents)`,
+    };
+  }
+  if (l.kind === 'markup')
+    return { component: 'markup', value: `${String(l.bps)} bps`, factor: `× ${factor}` };
+  return { component: l.component, value: l.value, factor: `× ${factor}` };
+}
+
+function breakdownTable(lines: Record<string, unknown>[]): string {
+  return table(lines.map(breakdownRow), ['component', 'value', 'factor']);
+}
+
+type ModelItem = RouterOutputs['models']['list']['items'][number];
+
+/** `models get`: the facts, then one row per parameter from its JSON Schema and price factors. */
+function modelText(m: ModelItem): string {
+  const head = keyValues(
+    {
+      model: m.model,
+      name: m.name,
+      category: m.category,
+      baseCost: `${usd(m.baseCostMicroCents)} per ${m.unit} (${m.baseCostMicroCents} micro-cents)`,
+      defaultCost: `${usd(m.defaultCostMicroCents)} (your price for the defaults)`,
+      priceVersion: m.priceVersion,
+      effectiveFrom: m.effectiveFrom,
+    },
+    undefined,
+  );
+  const schema = m.inputJsonSchema as {
+    properties?: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
+  const required = new Set(schema.required ?? []);
+  const rows = Object.entries(schema.properties ?? {}).map(([name, p]) => {
+    const factor = m.priceFactors[name];
+    const price = [
+      factor?.quantity ? `× the value (per ${m.unit})` : '',
+      ...Object.entries(factor?.factors ?? {}).map(([v, f]) => `${v} ×${f ?? ' unpriced'}`),
+    ]
+      .filter(Boolean)
+      .join(', ');
+    return {
+      name,
+      type: String(p.type ?? '-'),
+      required: required.has(name) ? 'yes' : 'no',
+      default: p.default === undefined ? null : String(p.default),
+      allowed: allowedText(p),
+      price: price === '' ? 'free' : price,
+      description: p.description ?? null,
+    };
+  });
+  return `${head}\nPARAMETERS (--param name=value)\n${table(rows, ['name', 'type', 'required', 'default', 'allowed', 'price', 'description'])}`;
+}
+
+function allowedText(p: Record<string, unknown>): string | null {
+  if (Array.isArray(p.enum)) return p.enum.join(', ');
+  if (p.type === 'boolean') return 'true, false';
+  const range = (lo: unknown, hi: unknown, unit: string) =>
+    lo !== undefined || hi !== undefined ? `${lo ?? ''}..${hi ?? ''}${unit}` : null;
+  if (p.type === 'integer' || p.type === 'number') {
+    const lo = typeof p.minimum === 'number' && Math.abs(p.minimum) < 1e15 ? p.minimum : undefined;
+    const hi = typeof p.maximum === 'number' && Math.abs(p.maximum) < 1e15 ? p.maximum : undefined;
+    return range(lo, hi, '');
+  }
+  if (p.type === 'string') {
+    if (p.format === 'uri') return 'a URL';
+    if (typeof p.pattern === 'string') return `matches ${p.pattern}`;
+    return range(p.minLength, p.maxLength, ' chars');
+  }
+  if (p.type === 'array') return range(p.minItems, p.maxItems, ' items');
+  return null;
+}
+
+/** "in ~12s" / "in ~3m" / "overdue" until an ISO instant, for people (the gateway's estimate). */
+export function eta(estimatedCompletionTime: string | null, now: number = Date.now()): string | undefined {
+  if (estimatedCompletionTime === null) return undefined;
+  const at = Date.parse(estimatedCompletionTime);
+  if (Number.isNaN(at)) return undefined;
+  const secs = Math.round((at - now) / 1000);
+  if (secs <= 0) return 'ETA passed';
+  return secs < 120 ? `ETA ~${secs}s` : `ETA ~${Math.round(secs / 60)}m`;
+}
+
+/**
+ * Progress while waiting, on stderr: a status line on each change (with the ETA from the job's
+ * `estimatedCompletionTime`); on a terminal, one line redrawn with elapsed time and the ETA.
+ */
 function progressReporter(io: Io, id: string): { onProgress(job: Job): void; stop(): void } {
   const started = Date.now();
   let status = 'submitting';
+  let estimate: string | null = null;
   const tty = io.stderr.isTTY === true;
   const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
   let frame = 0;
+  const etaText = () => {
+    const e = isTerminal(status as JobStatus) ? undefined : eta(estimate);
+    return e === undefined ? '' : `, ${e}`;
+  };
   const render = () => {
     const secs = Math.round((Date.now() - started) / 1000);
-    io.stderr.write(`\r\x1b[2K${frames[frame++ % frames.length]} ${id} ${status} (${secs}s)`);
+    io.stderr.write(`\r\x1b[2K${frames[frame++ % frames.length]} ${id} ${status} (${secs}s${etaText()})`);
   };
   const ticker = tty ? setInterval(render, 250) : undefined;
   return {
     onProgress(job) {
       status = job.status;
+      estimate = job.estimatedCompletionTime;
       if (tty) render();
-      else io.stderr.write(`${new Date().toISOString()} ${job.id} ${job.status}\n`);
+      else {
+        const e = etaText();
+        io.stderr.write(
+          `${new Date().toISOString()} ${job.id} ${job.status}${e === '' ? '' : ` (${e.slice(2)})`}\n`,
+        );
+      }
     },
     stop() {
       if (ticker !== undefined) clearInterval(ticker);
@@ -219,26 +382,51 @@ function progressReporter(io: Io, id: string): { onProgress(job: Job): void; sto
   };
 }
 
-async function waitWithProgress(ctx: CommandContext, id: string, cmd: string[]): Promise<CommandResult> {
+/**
+ * Waits for the job with progress on stderr. Ctrl-C (SIGINT) or --timeout stop the waiting, not the
+ * job: that is a StillRunningError (exit 8) saying what the job was charged and how to resume.
+ */
+type Seen = { id: string; status: string; costMicroCents?: number | undefined };
+
+async function waitWithProgress(ctx: CommandContext, first: Seen, cmd: string[]): Promise<CommandResult> {
   const interval = int(ctx.args.values, 'interval', cmd) ?? 1000;
   const timeoutS = int(ctx.args.values, 'timeout', cmd);
-  const progress = progressReporter(ctx.io, id);
+  const progress = progressReporter(ctx.io, first.id);
   const controller = new AbortController();
+  let why: 'interrupted' | 'timeout' = 'interrupted';
+  let last: Seen = first;
   const onSigint = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', onSigint);
+  const timer =
+    timeoutS === undefined
+      ? undefined
+      : setTimeout(() => {
+          why = 'timeout';
+          controller.abort(new Error('timeout'));
+        }, timeoutS * 1000);
   try {
-    const job = await ctx.client.waitForJob(id, {
+    const job = await ctx.client.waitForJob(first.id, {
       pollInterval: interval,
       signal: controller.signal,
-      onProgress: (j) => progress.onProgress(j),
-      ...(timeoutS === undefined ? {} : { timeoutMs: timeoutS * 1000 }),
+      onProgress: (j) => {
+        last = j;
+        progress.onProgress(j);
+      },
     });
     return {
       data: job,
       text: jobText(job),
       ...(job.status === 'completed' ? {} : { exitCode: 1 }),
     };
+  } catch (err) {
+    if (!controller.signal.aborted) throw err;
+    // One quick look at the job, so the message says what it is now (the last poll may be seconds old).
+    const now: Seen = await ctx.client.jobs.get
+      .query({ id: first.id }, { signal: AbortSignal.timeout(2_000) })
+      .catch(() => last);
+    throw new StillRunningError(now.id, now.status, now.costMicroCents, why);
   } finally {
+    if (timer !== undefined) clearTimeout(timer);
     progress.stop();
     process.removeListener('SIGINT', onSigint);
   }
@@ -499,16 +687,18 @@ export const COMMANDS: Command[] = [
       const maxCost = str(v, 'max-cost');
       const key = str(v, 'idempotency-key');
       const tags = list(v, 'tag');
-      const job = await ctx.client.jobs.submit.mutate({
-        model,
-        input,
-        ...(key === undefined ? {} : { idempotencyKey: key }),
-        ...(maxCost === undefined
-          ? {}
-          : { maxCostMicroCents: wire(parseAmountArg(maxCost, cmd, { allowNegative: false }), cmd) }),
-        ...(tags.length === 0 ? {} : { tags }),
-      });
-      if (v.wait === true && !isTerminal(job.status)) return waitWithProgress(ctx, job.id, cmd);
+      const job = await suggestModelOnError(ctx, model, () =>
+        ctx.client.jobs.submit.mutate({
+          model,
+          input,
+          ...(key === undefined ? {} : { idempotencyKey: key }),
+          ...(maxCost === undefined
+            ? {}
+            : { maxCostMicroCents: wire(parseAmountArg(maxCost, cmd, { allowNegative: false }), cmd) }),
+          ...(tags.length === 0 ? {} : { tags }),
+        }),
+      );
+      if (v.wait === true && !isTerminal(job.status)) return waitWithProgress(ctx, job, cmd);
       return { data: job, text: `${jobText(job)}\nwait: tollgate jobs wait ${job.id}\n` };
     },
   },
@@ -525,24 +715,52 @@ export const COMMANDS: Command[] = [
   },
   {
     path: ['jobs', 'list'],
-    summary: "list the tenant's jobs, newest first (tenant)",
+    summary: "list the tenant's jobs, newest first (tenant); --admin: every tenant's (admin)",
     args: [],
     options: {
-      status: { type: 'string', value: '<status>', help: JOB_STATUSES.join(', ') },
+      status: { type: 'string', value: '<status>', help: JOB_STATUSES.join(', '), choices: JOB_STATUSES },
       model: { type: 'string', value: '<model>', help: 'filter by model' },
       limit: { type: 'string', value: '<n>', help: 'page size (default 20, max 100)' },
       cursor: { type: 'string', value: '<cursor>', help: 'next page' },
+      admin: { type: 'boolean', help: "every tenant's jobs, with tenant names (admin.jobs.list)" },
+      tenant: { type: 'string', value: '<tenant>', help: 'with --admin: one tenant' },
+      stuck: { type: 'boolean', help: 'with --admin: only jobs needing a decision (unknown or overdue)' },
+      'needs-review': { type: 'boolean', help: 'with --admin: only jobs flagged for finance' },
     },
-    examples: ['tollgate jobs list --status failed', 'tollgate jobs list --json --limit 100'],
+    examples: [
+      'tollgate jobs list --status failed',
+      'tollgate jobs list --json --limit 100',
+      'tollgate jobs list --admin --stuck          # then: tollgate jobs resolve <job> --decision …',
+    ],
     async run(ctx) {
       const cmd = this.path;
       const v = ctx.args.values;
-      const page = await ctx.client.jobs.list.query({
+      const common = {
         status: oneOf(str(v, 'status'), JOB_STATUSES, '--status', cmd),
         model: str(v, 'model'),
         cursor: str(v, 'cursor'),
         limit: int(v, 'limit', cmd) ?? 20,
-      });
+      };
+      const adminOnly = ['tenant', 'stuck', 'needs-review'].filter((f) => v[f] !== undefined);
+      if (v.admin !== true && adminOnly.length > 0) {
+        throw new UsageError(`--${adminOnly[0]} needs --admin (the admin view of every tenant's jobs)`, cmd);
+      }
+      if (v.admin === true) {
+        const [page, names] = await Promise.all([
+          ctx.client.admin.jobs.list.query({
+            ...common,
+            tenantId: str(v, 'tenant'),
+            ...(v.stuck === true ? { stuck: true } : {}),
+            ...(v['needs-review'] === true ? { needsReview: true } : {}),
+          }),
+          tenantNames(ctx),
+        ]);
+        return {
+          data: page,
+          text: table(withTenantNames(page.items, names), ADMIN_JOB_COLUMNS) + nextCursorLine(page),
+        };
+      }
+      const page = await ctx.client.jobs.list.query(common);
       const rows = page.items.map((j) => ({ ...j }) as Record<string, unknown>);
       return { data: page, text: table(rows, JOB_COLUMNS) + nextCursorLine(page) };
     },
@@ -558,7 +776,7 @@ export const COMMANDS: Command[] = [
     examples: ['tollgate jobs wait job_abc123', 'tollgate jobs wait job_abc123 --timeout 600 --json'],
     async run(ctx) {
       const id = positional(ctx, 0, '<job>', this.path);
-      return waitWithProgress(ctx, id, this.path);
+      return waitWithProgress(ctx, { id, status: 'in progress' }, this.path);
     },
   },
   {
@@ -625,11 +843,37 @@ export const COMMANDS: Command[] = [
     examples: ['tollgate models list', 'tollgate models list --json | jq ".items[].model"'],
     async run(ctx) {
       const r = await ctx.client.models.list.query();
-      const rows = r.items.map((m) => ({ ...m }) as Record<string, unknown>);
+      const rows = r.items.map((m) => ({ ...m, perUnit: `per ${m.unit}` }) as Record<string, unknown>);
       return {
         data: r,
-        text: table(rows, ['model', 'category', 'unit', 'baseCostMicroCents', 'defaultCostMicroCents']),
+        text: table(rows, ['model', 'category', 'baseCostMicroCents', 'perUnit', 'defaultCostMicroCents']),
       };
+    },
+  },
+  {
+    path: ['models', 'get'],
+    summary: 'one model: its parameters (types, allowed values, defaults) and what each costs (tenant)',
+    args: ['<model>'],
+    options: {},
+    examples: [
+      'tollgate models get google/veo-3.1-fast/text-to-video',
+      'tollgate models get openai/sora-2/text-to-video --json | jq .inputJsonSchema',
+    ],
+    async run(ctx) {
+      const id = positional(ctx, 0, '<model>', this.path);
+      const r = await ctx.client.models.list.query();
+      const m = r.items.find((x) => x.model === id);
+      if (m === undefined) {
+        const hint = didYouMean(
+          id,
+          r.items.map((x) => x.model),
+        );
+        throw new UsageError(
+          `unknown model ${JSON.stringify(id)}${hint ? ` — ${hint}` : ''} (tollgate models list)`,
+          this.path,
+        );
+      }
+      return { data: m, text: modelText(m) };
     },
   },
   {
@@ -645,25 +889,21 @@ export const COMMANDS: Command[] = [
       const cmd = this.path;
       const model = positional(ctx, 0, '<model>', cmd);
       const input = parseParams(list(ctx.args.values, 'param'), str(ctx.args.values, 'input'), cmd);
-      const q = await ctx.client.pricing.quote.query({ model, input });
+      const q = await suggestModelOnError(ctx, model, () => ctx.client.pricing.quote.query({ model, input }));
       const lines = Array.isArray(q.breakdown) ? q.breakdown.map(asRecord) : [];
       return {
         data: q,
-        text: `${keyValues(q as unknown as Record<string, unknown>, ['model', 'costMicroCents', 'listCostMicroCents', 'priceVersion'])}${lines.length > 0 ? `\n${table(lines, pickColumns(lines, []))}` : ''}`,
+        text: `${keyValues(q as unknown as Record<string, unknown>, ['model', 'costMicroCents', 'listCostMicroCents', 'priceVersion'])}${lines.length > 0 ? `\nBREAKDOWN (cost = base × factors × markup, rounded up once to a micro-cent)\n${breakdownTable(lines)}` : ''}`,
       };
     },
   },
   {
-    path: ['reports', 'usage'],
-    summary: 'usage and revenue by tenant × model × day (finance/admin)',
+    path: ['finance', 'usage'],
+    aliases: [['reports', 'usage']],
+    summary: 'usage and revenue by tenant × model × day, this month by default (finance/admin)',
     args: [],
     options: {
-      from: {
-        type: 'string',
-        value: '<date>',
-        help: '(required) start, inclusive: 2025-01-01 or an ISO time',
-      },
-      to: { type: 'string', value: '<date>', help: '(required) end, exclusive: 2025-02-01 or an ISO time' },
+      ...periodOptions,
       'group-by': {
         type: 'string',
         value: '<list>',
@@ -672,13 +912,13 @@ export const COMMANDS: Command[] = [
       csv: { type: 'boolean', help: 'write the CSV report to stdout (redirect to a file)' },
     },
     examples: [
-      'tollgate reports usage --from 2025-01-01 --to 2025-02-01',
-      'tollgate reports usage --from 2025-01-01 --to 2025-02-01 --group-by tenant --csv > january.csv',
+      'tollgate finance usage                                   # this month, UTC',
+      'tollgate finance usage --from 2026-01-01 --to 2026-02-01 --group-by tenant,model',
+      'tollgate finance usage --from 2026-01-01 --to 2026-02-01 --group-by tenant --csv > january.csv',
     ],
     async run(ctx) {
       const cmd = this.path;
-      const from = isoArg(str(ctx.args.values, 'from'), '--from', cmd);
-      const to = isoArg(str(ctx.args.values, 'to'), '--to', cmd);
+      const { from, to } = period(ctx, cmd);
       const groupBy = (str(ctx.args.values, 'group-by') ?? 'tenant,model,day')
         .split(',')
         .map((s) => s.trim())
@@ -693,8 +933,11 @@ export const COMMANDS: Command[] = [
           }
           return dim;
         });
-      if (ctx.args.values.csv === true) return csvReport(ctx, { from, to, groupBy: groupBy.join(',') });
-      // Every page (finance.usage answers 1,000 rows at a time, then a nextCursor).
+      if (ctx.args.values.csv === true) {
+        return csvReport(ctx, '/reports/usage.csv', { from, to, groupBy: groupBy.join(',') });
+      }
+      // Every page (finance.usage answers 1,000 rows at a time, then a nextCursor); rows carry the
+      // tenant's name.
       const r = await ctx.client.finance.usage.query({ from, to, groupBy });
       const all = [...r.rows];
       for (let cursor = r.nextCursor; cursor !== null; ) {
@@ -720,7 +963,7 @@ export const COMMANDS: Command[] = [
       const totals = keyValues(r.totals, cols.slice(cols.indexOf('jobs')));
       return {
         data: { ...r, rows: all, nextCursor: null },
-        text: `${table(rows, cols)}\nTOTALS ${r.from} to ${r.to}\n${totals}`,
+        text: `USAGE ${r.from} to ${r.to}\n${table(rows, cols)}\nTOTALS\n${totals}`,
       };
     },
   },
@@ -749,6 +992,27 @@ export const COMMANDS: Command[] = [
   },
   // keys.ts: `keys create|list|revoke`, `operators create|list|revoke`.
   ...KEY_COMMANDS,
+  // operator-commands.ts: tenants update|rotate-webhook-secret, audit, jobs resolve, prices, finance.
+  ...OPERATOR_COMMANDS,
+  {
+    path: ['completion'],
+    summary: 'print the shell completion script: bash or zsh (no gateway needed)',
+    args: ['<bash|zsh>'],
+    options: {},
+    examples: [
+      'tollgate completion bash > ~/.local/share/bash-completion/completions/tollgate   # bash, for good',
+      'tollgate completion zsh > "${fpath[1]}/_tollgate"                              # zsh, for good',
+      'source <(tollgate completion bash)                                             # this shell only',
+    ],
+    async run() {
+      throw new Error('completion runs offline');
+    },
+    async offline(ctx) {
+      const shell = oneOf(positional(ctx, 0, '<bash|zsh>', this.path), ['bash', 'zsh'], '<shell>', this.path);
+      const script = shell === 'zsh' ? zshCompletion(COMMANDS) : bashCompletion(COMMANDS);
+      return { data: { shell, script }, text: script };
+    },
+  },
 ];
 
 /** `2025-01-01` → `2025-01-01T00:00:00.000Z` (UTC days, as the reports use); ISO times pass through. */
@@ -765,12 +1029,14 @@ export function isoArg(v: string | undefined, flag: string, cmd: string[]): stri
   return new Date(t).toISOString();
 }
 
-async function csvReport(
+/** Streams a CSV route of the gateway (`/reports/usage.csv`, `/reports/ledger.csv`) to stdout. */
+export async function csvReport(
   ctx: CommandContext,
-  q: { from: string; to: string; groupBy: string },
+  route: string,
+  q: Record<string, string>,
 ): Promise<CommandResult> {
   const base = ctx.url.replace(/\/+$/, '').replace(/\/trpc$/, '');
-  const url = `${base}/reports/usage.csv?${new URLSearchParams(q).toString()}`;
+  const url = `${base}${route}?${new URLSearchParams(q).toString()}`;
   const res = await ctx.fetch(url, {
     headers: ctx.token === undefined ? {} : { authorization: `Bearer ${ctx.token}` },
   });

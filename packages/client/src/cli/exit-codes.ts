@@ -20,6 +20,8 @@ export const EXIT = {
   conflict: 5,
   insufficientCredits: 6,
   unavailable: 7,
+  /** Stopped waiting (Ctrl-C or --timeout) while the job goes on: it is charged and still running. */
+  stillRunning: 8,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -35,7 +37,26 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * `jobs wait` / `submit --wait` stopped by Ctrl-C or --timeout: not a failure of the job, which goes
+ * on (and was charged); the message says how to pick it up again.
+ */
+export class StillRunningError extends Error {
+  constructor(
+    readonly jobId: string,
+    readonly status: string,
+    readonly costMicroCents: number | undefined,
+    readonly why: 'interrupted' | 'timeout',
+  ) {
+    super(
+      `stopped waiting (${why === 'interrupted' ? 'interrupted' : '--timeout reached'}); job ${jobId} is still ${status}`,
+    );
+    this.name = 'StillRunningError';
+  }
+}
+
 export function exitCodeFor(err: unknown): ExitCode {
+  if (err instanceof StillRunningError) return EXIT.stillRunning;
   if (err instanceof UsageError || err instanceof ValidationError) return EXIT.usage;
   if (err instanceof AuthError) return EXIT.auth;
   if (err instanceof NotFoundError) return EXIT.notFound;

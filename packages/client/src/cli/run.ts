@@ -14,10 +14,11 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { commandWords, GLOBAL_OPTIONS, globalFlags, type OptionSpec, parseStrict } from './args.ts';
-import { COMMANDS, type Command, type Io } from './commands.ts';
+import { COMMANDS, type Command, type Io, SuggestedError } from './commands.ts';
 import type { CliEnv } from './env.ts';
-import { EXIT, exitCodeFor, UsageError } from './exit-codes.ts';
+import { EXIT, exitCodeFor, StillRunningError, UsageError } from './exit-codes.ts';
 import { toJson, usd } from './format.ts';
+import { didYouMean } from './suggest.ts';
 
 export const DEFAULT_URL = 'http://localhost:8787';
 
@@ -36,24 +37,44 @@ function optionLines(specs: Record<string, OptionSpec>): string[] {
 const FROM_THE_REPO =
   "From a clone of the repo, run these as `pnpm -s tollgate …` (-s keeps pnpm's own lines off stdout, which --json and pipes need).";
 
+/** `tollgate a b <x> [options]` */
+function usageLine(path: readonly string[], cmd: Command): string {
+  return `${[...path, ...cmd.args].join(' ')}${Object.keys(cmd.options).length > 0 ? ' [options]' : ''}`;
+}
+
 export function commandHelp(cmd: Command): string {
   const lines = [
     `tollgate ${cmd.path.join(' ')} — ${cmd.summary}`,
     '',
-    `Usage: tollgate ${[...cmd.path, ...cmd.args].join(' ')}${Object.keys(cmd.options).length > 0 ? ' [options]' : ''}`,
+    `Usage: tollgate ${usageLine(cmd.path, cmd)}`,
   ];
+  for (const alias of cmd.aliases ?? [])
+    lines.push(`       tollgate ${usageLine(alias, cmd)}  (same command)`);
   if (Object.keys(cmd.options).length > 0) lines.push('', 'Options:', ...optionLines(cmd.options));
   lines.push('', 'Global options:', ...optionLines(GLOBAL_OPTIONS));
   lines.push('', 'Examples:', ...cmd.examples.map((e) => `  ${e}`), '', FROM_THE_REPO, '');
   return lines.join('\n');
 }
 
+/** Command groups (`tenants`, `jobs`…): first words shared by commands of two or more words. */
+export function groups(): string[] {
+  return [...new Set(COMMANDS.filter((c) => c.path.length > 1).map((c) => c.path[0] ?? ''))];
+}
+
 export function mainHelp(prefix: string[] = []): string {
-  const cmds = COMMANDS.filter((c) => prefix.every((p, i) => c.path[i] === p));
-  const rows = cmds.map((c) => [[...c.path, ...c.args].join(' '), c.summary] as const);
+  const firstSeen = [...new Set(COMMANDS.map((c) => c.path[0]))];
+  const cmds = COMMANDS.filter((c) => prefix.every((p, i) => c.path[i] === p)).sort(
+    (a, b) => firstSeen.indexOf(a.path[0]) - firstSeen.indexOf(b.path[0]),
+  );
+  const rows = cmds.flatMap((c) => [
+    [[...c.path, ...c.args].join(' '), c.summary] as const,
+    ...(c.aliases ?? []).map((a) => [a.join(' '), `same as \`${c.path.join(' ')}\``] as const),
+  ]);
   const width = Math.max(...rows.map(([u]) => u.length));
   return [
-    'tollgate — the command line of the tollgate gateway (tenants, credits, jobs, reports).',
+    prefix.length === 0
+      ? 'tollgate — the command line of the tollgate gateway (tenants, credits, jobs, reports).'
+      : `tollgate ${prefix.join(' ')} — its commands:`,
     '',
     `Usage: tollgate ${prefix.length > 0 ? `${prefix.join(' ')} ` : ''}<command> [options]`,
     '',
@@ -61,13 +82,14 @@ export function mainHelp(prefix: string[] = []): string {
     ...rows.map(([u, s]) => `  ${u.padEnd(width)}  ${s}`),
     '',
     'Global options:',
-    ...optionLines(GLOBAL_OPTIONS),
+    ...optionLines({ ...GLOBAL_OPTIONS, version: { type: 'boolean', help: 'print the version of the CLI' } }),
     '',
     'Configuration: --url/--token, or TOLLGATE_URL / TOLLGATE_TOKEN.',
-    'Run `tollgate <command> --help` for its options and examples.',
+    'Run `tollgate <command> --help` for its options and examples; `tollgate completion bash|zsh` for',
+    'shell completion.',
     FROM_THE_REPO,
     'Exit codes: 0 ok, 1 error, 2 usage, 3 auth, 4 not found, 5 conflict, 6 insufficient credits/limit,',
-    '            7 rate-limited/unavailable.',
+    '            7 rate-limited/unavailable, 8 stopped waiting while the job still runs.',
     '',
   ].join('\n');
 }
@@ -78,24 +100,44 @@ const ALL_OPTIONS: Record<string, OptionSpec> = Object.assign(
   ...COMMANDS.map((c) => c.options),
 );
 
-function findCommand(words: string[]): Command | undefined {
-  let best: Command | undefined;
-  for (const c of COMMANDS) {
-    if (c.path.every((p, i) => words[i] === p) && (best === undefined || c.path.length > best.path.length)) {
-      best = c;
+/** The command the words name (its path or an alias, the longest match), and how many words it used. */
+export function findCommand(words: readonly string[]): { cmd: Command; path: string[] } | undefined {
+  let best: { cmd: Command; path: string[] } | undefined;
+  for (const cmd of COMMANDS) {
+    for (const path of [cmd.path, ...(cmd.aliases ?? [])]) {
+      if (path.every((p, i) => words[i] === p) && (best === undefined || path.length > best.path.length)) {
+        best = { cmd, path };
+      }
     }
   }
   return best;
+}
+
+/** Every way to name a command ("tenants list", "reports usage"…), for suggestions and completion. */
+export function commandNames(): string[] {
+  return COMMANDS.flatMap((c) => [c.path, ...(c.aliases ?? [])].map((p) => p.join(' ')));
+}
+
+/** Unknown words → a usage error that suggests the closest command (or the group's help). */
+function unknownCommand(words: string[]): UsageError {
+  const group = groups().includes(words[0] ?? '') ? [words[0] ?? ''] : [];
+  const typed = words.slice(0, 2).join(' ');
+  const names = commandNames();
+  const inGroup = group.length > 0 ? names.filter((n) => n.startsWith(`${group[0]} `)) : names;
+  const suggestion =
+    didYouMean(typed, inGroup) ||
+    didYouMean(words[0] ?? '', [...groups(), ...names.filter((n) => !n.includes(' '))]);
+  return new UsageError(
+    `unknown command: ${words.join(' ')}${suggestion === '' ? '' : ` — ${suggestion}`}`,
+    group,
+  );
 }
 
 /** Runs the CLI; returns the exit code (the caller sets process.exitCode). Never throws. */
 export async function runCli(argv: readonly string[], opts: RunOptions): Promise<number> {
   const { io } = opts;
   let json = argv.includes('--json');
-  if (argv.includes('--version')) {
-    io.stdout.write(`${packageJson.version}\n`);
-    return EXIT.ok;
-  }
+  let url = opts.env.url ?? DEFAULT_URL;
   try {
     let words: string[];
     try {
@@ -103,20 +145,28 @@ export async function runCli(argv: readonly string[], opts: RunOptions): Promise
     } catch {
       words = [];
     }
-    const cmd = findCommand(words);
-    if (cmd === undefined) {
-      const wantsHelp = argv.includes('--help') || argv.includes('-h') || words.length === 0;
-      const prefix = COMMANDS.some((c) => c.path[0] === words[0]) && words[0] !== undefined ? [words[0]] : [];
-      if (wantsHelp && (words.length === 0 || (prefix.length > 0 && words.length === 1))) {
-        io.stdout.write(mainHelp(prefix));
+    const found = findCommand(words);
+    if (found === undefined) {
+      const wantsHelp = argv.includes('--help') || argv.includes('-h');
+      if (words.length === 0 && argv.includes('--version')) {
+        io.stdout.write(`${packageJson.version}\n`);
         return EXIT.ok;
       }
-      throw new UsageError(
-        words.length === 0 ? 'no command given' : `unknown command: ${words.join(' ')}`,
-        prefix,
-      );
+      // `tollgate` alone, or a group alone (`tollgate tenants`): that list of commands.
+      if (words.length === 0 || (words.length === 1 && groups().includes(words[0] ?? ''))) {
+        io.stdout.write(mainHelp(words));
+        return EXIT.ok;
+      }
+      if (wantsHelp && words.length === 1 && groups().includes(words[0] ?? '')) {
+        io.stdout.write(mainHelp(words));
+        return EXIT.ok;
+      }
+      throw unknownCommand(words);
     }
+    const { cmd, path } = found;
     const parsed = parseStrict(argv, { ...GLOBAL_OPTIONS, ...cmd.options }, cmd.path);
+    // Commands read their arguments after `cmd.path`: an alias of another length is rewritten to it.
+    parsed.positionals = [...cmd.path, ...parsed.positionals.slice(path.length)];
     const flags = globalFlags(parsed.values);
     json = flags.json;
     if (flags.help) {
@@ -124,11 +174,19 @@ export async function runCli(argv: readonly string[], opts: RunOptions): Promise
       return EXIT.ok;
     }
     const missing = cmd.args[parsed.positionals.length - cmd.path.length];
-    if (missing !== undefined) throw new UsageError(`missing argument ${missing}`, cmd.path);
+    if (missing !== undefined && !missing.startsWith('[')) {
+      throw new UsageError(`missing argument ${missing}`, cmd.path);
+    }
     const extra = parsed.positionals.slice(cmd.path.length + cmd.args.length);
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`, cmd.path);
 
-    const url = flags.url ?? opts.env.url ?? DEFAULT_URL;
+    url = flags.url ?? url;
+    if (cmd.offline !== undefined) {
+      const result = await cmd.offline({ json, args: parsed, io });
+      if (json && result.data !== undefined) io.stdout.write(toJson(result.data));
+      else if (!json) io.stdout.write(result.text);
+      return result.exitCode ?? EXIT.ok;
+    }
     const token = flags.token ?? opts.env.token;
     if (token === undefined && cmd.runWithDatabase && opts.env.databaseUrl) {
       const result = await cmd.runWithDatabase({ databaseUrl: opts.env.databaseUrl, json, args: parsed, io });
@@ -152,12 +210,12 @@ export async function runCli(argv: readonly string[], opts: RunOptions): Promise
     else if (!json) io.stdout.write(result.text);
     return result.exitCode ?? EXIT.ok;
   } catch (err) {
-    return reportError(err, io, json, opts.env.url);
+    return reportError(err, io, json, url);
   }
 }
 
 /** What to do next, per error class: the line people need after "error: …". */
-function hint(err: unknown, url: string | undefined): string | undefined {
+function hint(err: unknown, url: string): string | undefined {
   if (err instanceof UsageError) {
     return `run: tollgate ${err.helpFor.length > 0 ? `${err.helpFor.join(' ')} ` : ''}--help`;
   }
@@ -198,13 +256,43 @@ function hint(err: unknown, url: string | undefined): string | undefined {
       : undefined;
   }
   if (err instanceof NetworkError) {
-    return `is the gateway running at ${url ?? DEFAULT_URL}? Start it with \`pnpm start\`, or set TOLLGATE_URL / --url`;
+    return `is the gateway running at ${url}? Start it with \`pnpm start\`, or set TOLLGATE_URL / --url`;
   }
   if (err instanceof ServiceUnavailableError) return 'the gateway or Pixelbyte is unavailable: retry later';
   return undefined;
 }
 
-function reportError(err: unknown, io: Io, json: boolean, url: string | undefined): number {
+/** Ctrl-C or --timeout while waiting: no error, the job goes on; what it cost and how to resume. */
+function reportStillRunning(err: StillRunningError, io: Io, json: boolean): number {
+  const resume = `tollgate jobs wait ${err.jobId}`;
+  if (json) {
+    io.stderr.write(
+      toJson({
+        error: {
+          code: 'STILL_RUNNING',
+          message: err.message,
+          jobId: err.jobId,
+          status: err.status,
+          costMicroCents: err.costMicroCents ?? null,
+          resume,
+        },
+        exitCode: EXIT.stillRunning,
+      }),
+    );
+    return EXIT.stillRunning;
+  }
+  const charged =
+    err.costMicroCents === undefined
+      ? 'charged: see `tollgate jobs get`'
+      : `charged ${usd(err.costMicroCents)} (refunded automatically if it fails or is cancelled)`;
+  io.stderr.write(`${err.message}; ${charged}\nresume: ${resume}\n`);
+  return EXIT.stillRunning;
+}
+
+function reportError(thrown: unknown, io: Io, json: boolean, url: string): number {
+  if (thrown instanceof StillRunningError) return reportStillRunning(thrown, io, json);
+  const suggestion = thrown instanceof SuggestedError ? thrown.suggestion : undefined;
+  const err = thrown instanceof SuggestedError ? thrown.original : thrown;
   const code = isAbort(err) ? EXIT.generic : exitCodeFor(err);
   const message = err instanceof Error ? err.message : String(err);
   if (json) {
@@ -216,6 +304,7 @@ function reportError(err: unknown, io: Io, json: boolean, url: string | undefine
             message,
             requestId: err.requestId ?? null,
             ...(err.details === undefined ? {} : { details: err.details }),
+            ...(suggestion === undefined ? {} : { suggestion }),
           }
         : { code: err instanceof UsageError ? 'USAGE' : 'ERROR', message };
     io.stderr.write(toJson({ error: body, exitCode: code }));
@@ -227,6 +316,7 @@ function reportError(err: unknown, io: Io, json: boolean, url: string | undefine
   }
   const h = hint(err, url);
   if (h !== undefined) lines.push(h);
+  if (suggestion !== undefined) lines.push(suggestion);
   if (
     !(err instanceof TollgateError) &&
     !(err instanceof UsageError) &&
