@@ -46,13 +46,30 @@ export async function waitForJob(
   let lastStatus: JobStatus | undefined;
   for (;;) {
     signal?.throwIfAborted();
-    const job = await client.jobs.get.query({ id }, signal === undefined ? {} : { signal });
+    const job = await poll(client, id, signal);
     if (job.status !== lastStatus) {
       lastStatus = job.status;
       opts.onProgress?.(job);
     }
     if (isTerminal(job.status)) return job;
     await sleep(interval, signal);
+  }
+}
+
+/**
+ * One `jobs.get`, abortable through `signal` by way of a signal of its own: tRPC adds an abort
+ * listener to the signal of every call and never removes it, so passing the caller's long-lived
+ * signal to each poll piled up listeners (Node's MaxListenersExceededWarning after ten polls).
+ */
+async function poll(client: Pick<TollgateTRPCClient, 'jobs'>, id: string, signal: AbortSignal | undefined) {
+  if (signal === undefined) return client.jobs.get.query({ id });
+  const own = new AbortController();
+  const forward = () => own.abort(signal.reason);
+  signal.addEventListener('abort', forward, { once: true });
+  try {
+    return await client.jobs.get.query({ id }, { signal: own.signal });
+  } finally {
+    signal.removeEventListener('abort', forward);
   }
 }
 

@@ -18,6 +18,7 @@ export function cell(key: string, value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
     return String(value);
+  if (Array.isArray(value) && value.length === 0) return '-';
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(',');
   return JSON.stringify(value, jsonReplacer);
 }
@@ -31,8 +32,28 @@ export function header(key: string): string {
     .toUpperCase();
 }
 
+/**
+ * For people, one amount per field: the gateway sends totals as `xMicroCents` (a number, null past
+ * 2^53 − 1) and `xMicroCentsExact` (always the exact string). The exact string stands in for a null
+ * number; otherwise it is the same amount and is left out (`--json` keeps both).
+ */
+export function foldExact(obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k.endsWith('MicroCentsExact')) {
+      const base = k.slice(0, -'Exact'.length);
+      if (base in obj && (obj[base] === null || obj[base] === undefined)) out[base] = v;
+      else if (!(base in obj)) out[k] = v;
+      continue;
+    }
+    if (!(k in out)) out[k] = v;
+  }
+  return out;
+}
+
 /** A plain, aligned text table (no colours: it must survive pipes and logs). */
-export function table(rows: readonly Record<string, unknown>[], columns: readonly string[]): string {
+export function table(unfolded: readonly Record<string, unknown>[], columns: readonly string[]): string {
+  const rows = unfolded.map(foldExact);
   if (rows.length === 0) return '(none)\n';
   const head = columns.map(header);
   const body = rows.map((r) => columns.map((c) => cell(c, r[c])));
@@ -46,9 +67,10 @@ export function table(rows: readonly Record<string, unknown>[], columns: readonl
 }
 
 /** A single object as `KEY  value` lines. Nested objects are flattened one level (limits.x). */
-export function keyValues(obj: Record<string, unknown>, keys?: readonly string[]): string {
+export function keyValues(unfolded: Record<string, unknown>, keys?: readonly string[]): string {
+  const obj = foldExact(unfolded);
   const entries: [string, unknown][] = [];
-  for (const k of keys ?? Object.keys(obj)) {
+  for (const k of keys?.filter((x) => x in obj || !x.endsWith('Exact')) ?? Object.keys(obj)) {
     const v = obj[k];
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
       for (const [k2, v2] of Object.entries(v)) entries.push([`${k}.${k2}`, v2]);
