@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { cliStartup } from './cli-startup';
 import { REPO_ROOT, rssMb } from './processes';
 import { checkTarget, fileTimestamp, formatTable, ratio, type TargetCheck } from './report';
 import {
@@ -157,6 +158,7 @@ async function main(): Promise<void> {
     results.push(await addedLatency(ctx, latencyRps));
     const soakRps = Math.max(10, Math.min(500, Math.floor((fig(spreadResult, 'maxTps') ?? 100) * 0.5)));
     results.push(await soak(ctx, soakRps));
+    results.push(await cliStartup(ctx));
     phase.name = 'rest-after';
     await new Promise((r) => setTimeout(r, 1_500));
     const rssAfter = rssMb(stack.gateway.child.pid);
@@ -297,6 +299,14 @@ async function main(): Promise<void> {
         target: 1,
         actual: atScale ? fig(soakResult, 'rssSlopeMbPerMin') : null,
         unit: 'MB/min',
+      }),
+      checkTarget({
+        id: 'cli-help-startup',
+        description: '`tollgate --help` (built bin) ≤ 2 × a bare `node -e 0` start (medians)',
+        kind: 'max',
+        target: 2,
+        actual: fig(byId('cli-startup'), 'builtVsNode'),
+        unit: '×',
       }),
     ];
 
