@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from './exit-codes.ts';
+import { didYouMean } from './suggest.ts';
 
 export type OptionSpec = {
   type: 'string' | 'boolean';
@@ -79,8 +80,14 @@ export function parseStrict(
     }
     return { positionals: positionals.map(unshield), values: clean };
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, '.'), helpFor);
+    const message = (err instanceof Error ? err.message : String(err)).replace(
+      /\. To specify a positional argument.*$/s,
+      '.',
+    );
+    // "Unknown option '--refernce'" → "… did you mean `--reference`?"
+    const unknown = /^Unknown option '--([^']+)'/.exec(message)?.[1];
+    const hint = unknown === undefined ? '' : didYouMean(unknown, Object.keys(specs), (o) => `--${o}`);
+    throw new UsageError(hint === '' ? message : `${message} — ${hint}`, helpFor);
   }
 }
 

@@ -975,8 +975,11 @@ export const COMMANDS: Command[] = [
     examples: ['tollgate reconcile', 'tollgate reconcile --json'],
     async run(ctx) {
       const r = await ctx.client.admin.reconcile.query();
-      const discrepancies = r.discrepancies.map((d) => ({ ...d }) as Record<string, unknown>);
-      const flags = r.flags.map((f) => ({ ...f }) as Record<string, unknown>);
+      // Names only when there is a row to show (a clean reconcile costs one request).
+      const names =
+        r.discrepancies.length + r.flags.length > 0 ? await tenantNames(ctx) : new Map<string, string>();
+      const discrepancies = withTenantNames(r.discrepancies, names) as Record<string, unknown>[];
+      const flags = withTenantNames(r.flags, names) as Record<string, unknown>[];
       const lines = [
         r.ok
           ? 'ok: balances equal the ledger, every hold resolved once, every ended job settled\n'

@@ -63,6 +63,11 @@ describe('tollgate CLI without a gateway', () => {
     [['tenants', 'lst'], 'did you mean `tenants list`?', 'run: tollgate tenants --help'],
     [['jobs', 'sumbit', 'x'], 'did you mean `jobs submit`?', 'run: tollgate jobs --help'],
     [['acount'], 'did you mean `account`?', 'run: tollgate --help'],
+    [
+      ['credits', 'topup', 'ten_1', '1', '--refernce', 'x'],
+      'did you mean `--reference`?',
+      'run: tollgate credits topup --help',
+    ],
     [['reprots', 'usage'], 'did you mean `reports usage`?', 'run: tollgate --help'],
   ])('suggests the closest command for %j', async (argv, suggestion, help) => {
     const c = capture();
