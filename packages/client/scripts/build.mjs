@@ -14,8 +14,10 @@
 // file. TypeScript 7 has no compiler API, which rollup-plugin-dts needs: it uses the official
 // compatibility package `@typescript/typescript6` (a devDependency) for that, by itself.
 // The router's tRPC context (database handles, logger, metrics) is server-only and never reaches a
-// client's types: its declaration is replaced by an opaque type. A bundle that would still import
-// anything but @trpc/* (a procedure returning a drizzle row type, say) fails the build, naming it.
+// client's types: its declaration is replaced by an opaque type. The gateway's views are zod schemas
+// (`z.output<typeof schema>`, the REST document is generated from them), so the declarations import
+// zod's types: zod is a dependency of the package. A bundle that would import anything else (a
+// procedure returning a drizzle row type, say) fails the build, naming it.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,6 +55,9 @@ export async function buildJs() {
   await bundleJs('src/index.ts', join(DIST, 'index.js'), 'neutral');
   await bundleJs('src/cli/main.ts', CLI_OUT, 'node');
 }
+
+/** What the bundled declarations may import: the package's own dependencies (package.json). */
+const TYPE_DEPENDENCIES = /^(@trpc\/(client|server)|zod)(\/|$)/;
 
 /**
  * Every module of the workspace, by the specifier other packages import it with (from each package's
@@ -124,7 +129,7 @@ export async function buildTypes() {
         },
         dts({ respectExternal: false }),
       ],
-      external: (id) => /^@trpc\/(client|server)(\/|$)/.test(id),
+      external: (id) => TYPE_DEPENDENCIES.test(id),
       onwarn(warning, warn) {
         if (warning.code !== 'UNRESOLVED_IMPORT') warn(warning);
       },
@@ -132,12 +137,12 @@ export async function buildTypes() {
     const { output } = await bundle.generate({ format: 'es' });
     const code = output[0].code;
     const imported = [...code.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1]);
-    const foreign = [...new Set(imported.filter((m) => !/^@trpc\/(client|server)(\/|$)/.test(m)))];
+    const foreign = [...new Set(imported.filter((m) => !TYPE_DEPENDENCIES.test(m)))];
     if (foreign.length > 0) {
       throw new Error(
         `dist/index.d.ts would import ${foreign.join(', ')}: a client installed outside this workspace ` +
-          'cannot resolve that. Give the procedure an output type of plain fields (see JobView in ' +
-          'packages/api/src/services/wire.ts) instead of a type from that package.',
+          'cannot resolve that. Give the procedure an output type of plain fields or a zod schema\'s ' +
+          'output (see jobViewSchema in packages/api/src/services/wire.ts) instead of a type from that package.',
       );
     }
     mkdirSync(DIST, { recursive: true });

@@ -1,4 +1,4 @@
-import { listModels, type PriceFactor, quote } from '@tollgate/pricing';
+import { listModels, quote } from '@tollgate/pricing';
 import { z } from 'zod';
 import { DomainError } from '../errors.ts';
 import { loadCatalogue } from './admin/prices.ts';
@@ -81,26 +81,7 @@ export const modelViewSchema = z.object({
   ),
 });
 
-/**
- * The same shape as a plain type: the router's types are bundled into @tollgate/client's `.d.ts`,
- * which must not need zod (see JobView in wire.ts); checked equal to the schema's output below.
- */
-export type ModelView = {
-  model: string;
-  name: string;
-  category: string;
-  unit: string;
-  baseCostMicroCents: number;
-  /** The tenant's price for the model's defaults (markup included). */
-  defaultCostMicroCents: number;
-  priceVersion: string;
-  effectiveFrom: string;
-  inputJsonSchema: Record<string, unknown>;
-  /** How each priced param changes the price (`tollgate models get` shows it beside the schema). */
-  priceFactors: Record<string, PriceFactor>;
-};
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-export const MODEL_VIEW_MATCHES_ITS_SCHEMA: Same<z.output<typeof modelViewSchema>, ModelView> = true;
+export type ModelView = z.output<typeof modelViewSchema>;
 
 /** The whole catalogue in one page (it is bounded): `nextCursor` is always null, for the list shape. */
 export async function listModelsForTenant({
