@@ -141,7 +141,7 @@ export async function buildTypes() {
     if (foreign.length > 0) {
       throw new Error(
         `dist/index.d.ts would import ${foreign.join(', ')}: a client installed outside this workspace ` +
-          'cannot resolve that. Give the procedure an output type of plain fields or a zod schema\'s ' +
+          "cannot resolve that. Give the procedure an output type of plain fields or a zod schema's " +
           'output (see jobViewSchema in packages/api/src/services/wire.ts) instead of a type from that package.',
       );
     }
