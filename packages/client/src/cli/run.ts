@@ -56,19 +56,26 @@ export function commandHelp(cmd: Command): string {
   return lines.join('\n');
 }
 
-/** Command groups (`tenants`, `jobs`…): first words shared by commands of two or more words. */
+/** Command groups (`tenants`, `jobs`…): first words of command names (or aliases) of two or more words. */
 export function groups(): string[] {
-  return [...new Set(COMMANDS.filter((c) => c.path.length > 1).map((c) => c.path[0] ?? ''))];
+  return [
+    ...new Set(
+      COMMANDS.flatMap((c) => [c.path, ...(c.aliases ?? [])])
+        .filter((p) => p.length > 1)
+        .map((p) => p[0] ?? ''),
+    ),
+  ];
 }
 
 export function mainHelp(prefix: string[] = []): string {
   const firstSeen = [...new Set(COMMANDS.map((c) => c.path[0]))];
-  const cmds = COMMANDS.filter((c) => prefix.every((p, i) => c.path[i] === p)).sort(
+  const under = (p: string[]) => prefix.every((w, i) => p[i] === w);
+  const cmds = COMMANDS.filter((c) => [c.path, ...(c.aliases ?? [])].some(under)).sort(
     (a, b) => firstSeen.indexOf(a.path[0]) - firstSeen.indexOf(b.path[0]),
   );
   const rows = cmds.flatMap((c) => [
-    [[...c.path, ...c.args].join(' '), c.summary] as const,
-    ...(c.aliases ?? []).map((a) => [a.join(' '), `same as \`${c.path.join(' ')}\``] as const),
+    ...(under(c.path) ? [[[...c.path, ...c.args].join(' '), c.summary] as const] : []),
+    ...(c.aliases ?? []).filter(under).map((a) => [a.join(' '), `same as \`${c.path.join(' ')}\``] as const),
   ]);
   const width = Math.max(...rows.map(([u]) => u.length));
   return [
