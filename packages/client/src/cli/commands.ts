@@ -1004,6 +1004,7 @@ export const COMMANDS: Command[] = [
     options: {},
     examples: [
       'tollgate completion bash > ~/.local/share/bash-completion/completions/tollgate   # bash, for good',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a zsh expansion shown to the user, not a template
       'tollgate completion zsh > "${fpath[1]}/_tollgate"                              # zsh, for good',
       'source <(tollgate completion bash)                                             # this shell only',
     ],

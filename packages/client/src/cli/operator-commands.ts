@@ -86,17 +86,6 @@ export const periodOptions: Record<string, OptionSpec> = {
 
 const TENANT_VIEW_KEYS = ['id', 'name', 'status', 'markupBps', 'limits', 'webhookUrl', 'updatedAt'];
 const AUDIT_COLUMNS = ['createdAt', 'actor', 'actorName', 'action', 'targetType', 'targetId', 'target'];
-const ADMIN_JOB_COLUMNS = [
-  'id',
-  'tenant',
-  'model',
-  'status',
-  'costMicroCents',
-  'refundedMicroCents',
-  'needsReview',
-  'overdue',
-  'createdAt',
-];
 const PRICE_COLUMNS = ['id', 'model', 'priceVersion', 'effectiveFrom', 'inForce', 'createdBy'];
 const LEDGER_COLUMNS = [
   'createdAt',
