@@ -673,7 +673,11 @@ export const COMMANDS: Command[] = [
       tag: { type: 'string', multiple: true, value: '<tag>', help: 'label for reports' },
       wait: { type: 'boolean', help: 'wait until the job finishes, showing progress' },
       interval: { type: 'string', value: '<ms>', help: 'poll interval with --wait (default 1000)' },
-      timeout: { type: 'string', value: '<seconds>', help: 'give up waiting after this long' },
+      timeout: {
+        type: 'string',
+        value: '<seconds>',
+        help: 'stop waiting after this long (exit 8: the job goes on)',
+      },
     },
     examples: [
       'tollgate jobs submit google/nano-banana-dev/text-to-image --param prompt="a red fox" --wait',
@@ -771,7 +775,11 @@ export const COMMANDS: Command[] = [
     args: ['<job>'],
     options: {
       interval: { type: 'string', value: '<ms>', help: 'poll interval (default 1000)' },
-      timeout: { type: 'string', value: '<seconds>', help: 'give up after this long' },
+      timeout: {
+        type: 'string',
+        value: '<seconds>',
+        help: 'stop waiting after this long (exit 8: the job goes on)',
+      },
     },
     examples: ['tollgate jobs wait job_abc123', 'tollgate jobs wait job_abc123 --timeout 600 --json'],
     async run(ctx) {
