@@ -268,3 +268,20 @@ describe('models get and quote (tenant)', () => {
     expect(q.stdout).toMatch(/^resolution\s+4k\s+× 1\.5$/m);
   });
 });
+
+describe('account reset-test-balance (test mode)', () => {
+  it('puts a test key’s balance back to $100.00; a live credential is refused with exit 3', async () => {
+    const t = await tenant(`Sandbox ${Date.now()}`);
+    const { key } = await h.admin.admin.keys.create.mutate({ tenantId: t.id, name: 'ci', mode: 'test' });
+    expect(key).toMatch(/^tg_test_/);
+    await json(['jobs', 'submit', CHEAP_MODEL, '--param', 'prompt=a test fox'], key);
+    const before = await json<{ account: { availableMicroCents: number } }>(['account'], key);
+    expect(before.account.availableMicroCents).toBe(100_000_000 - 40_000);
+    const r = await tollgate(['account', 'reset-test-balance'], key);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^test balance reset to \$100\.00$/m);
+    const live = await tollgate(['account', 'reset-test-balance'], t.token);
+    expect(live.code).toBe(3);
+    expect(live.stderr).toContain('reason: TEST_MODE_ONLY');
+  });
+});

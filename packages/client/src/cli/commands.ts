@@ -844,6 +844,20 @@ export const COMMANDS: Command[] = [
     },
   },
   {
+    path: ['account', 'reset-test-balance'],
+    summary: 'test mode: put the test balance back to $100.00 (a tg_test_ key or test-mode token)',
+    args: [],
+    options: {},
+    examples: ['tollgate account reset-test-balance --token tg_test_…'],
+    async run(ctx) {
+      const account = await ctx.client.account.resetTestBalance.mutate();
+      return {
+        data: account,
+        text: `test balance reset to ${usd(account.availableMicroCents)}\n${keyValues(account)}`,
+      };
+    },
+  },
+  {
     path: ['models', 'list'],
     summary: "the model catalogue with the tenant's prices (tenant)",
     args: [],
