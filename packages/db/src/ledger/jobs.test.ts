@@ -284,6 +284,60 @@ describe('job lifecycle', () => {
   });
 });
 
+describe('one upstream job, at most one of our jobs (issue 23 item 1)', () => {
+  it('ten jobs captured at once with one upstream id: exactly one is captured, the others stay unknown, held and flagged', async () => {
+    const tenant = await createTestTenant(t.db, { availableMicroCents: 1_000_000n });
+    const opened = await Promise.all(
+      Array.from({ length: 10 }, () => openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 10_000n })),
+    );
+    const shared = `up_shared_${tenant.id}`;
+    const pool = createDb(t.url, { max: 10 });
+    try {
+      // Every path that links an id at once: grouped captures, a slow-path capture, markJobUnknown.
+      await Promise.all(
+        opened.map((job, i) =>
+          i === 9
+            ? markJobUnknown(pool.db, {
+                jobId: job.id,
+                error: { code: 'CAPTURE_NOT_STORED', message: 'x' },
+                upstreamJobId: shared,
+              })
+            : captureJob(pool.db, { ...accepted(job), upstreamJobId: shared }),
+        ),
+      );
+    } finally {
+      await pool.close();
+    }
+    const finals = await Promise.all(opened.map((job) => getJob(t.db, { jobId: job.id })));
+    const linked = finals.filter((j) => j?.upstreamJobId === shared);
+    expect(linked).toHaveLength(1);
+    const others = finals.filter((j) => j?.upstreamJobId !== shared);
+    expect(others).toHaveLength(9);
+    for (const j of others) {
+      expect(j).toMatchObject({
+        status: 'unknown',
+        upstreamJobId: null,
+        collidedUpstreamJobId: shared,
+        needsReview: true,
+      });
+    }
+    const captures = await t.sql<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM ledger_transactions WHERE tenant_id = ${tenant.id} AND kind = 'capture'`;
+    // The one linked job was captured (or, if markJobUnknown won the id, is unknown with it and due a poll).
+    expect(Number(captures[0]?.n)).toBe(linked[0]?.status === 'pending' ? 1 : 0);
+    expect(await getAccount(t.db, tenant.id)).toMatchObject({
+      heldMicroCents: (linked[0]?.status === 'pending' ? 9n : 10n) * 10_000n,
+    });
+    const r = await reconcile(t.db);
+    expect(r.discrepancies.filter((d) => d.tenantId === tenant.id)).toEqual([]);
+    expect(
+      r.flags
+        .filter((f) => f.kind === 'UPSTREAM_JOB_ID_COLLISION' && f.tenantId === tenant.id)
+        .map((f) => f.jobId),
+    ).toEqual(expect.arrayContaining(others.map((j) => j?.id)));
+  });
+});
+
 describe('unknown outcome with a known upstream id', () => {
   it('markJobUnknown stores the upstream id and makes the job due: the poller claims it, advanceJob charges it', async () => {
     const tenant = await createTestTenant(t.db, { availableMicroCents: 100_000n });
