@@ -62,6 +62,9 @@ describe('money hardening (issue 23)', () => {
     );
     const flag = report.flags.find((f) => f.kind === 'UPSTREAM_JOB_ID_COLLISION' && f.jobId === b.id);
     expect(flag?.details).toContain(a.id);
+    // Finance finds it among the jobs to review, with the id it collided on.
+    const review = await h.admin.admin.jobs.list.query({ tenantId: second.tenantId, needsReview: true });
+    expect(review.items.map((j) => [j.id, j.collidedUpstreamJobId])).toEqual([[b.id, a.upstreamJobId]]);
 
     // The upstream job finishes: job A completes; job B (no upstream id) is left to the unknown path.
     await h.sim.control.advance(a.upstreamJobId ?? '', 'completed');
@@ -164,6 +167,10 @@ describe('money hardening (issue 23)', () => {
       heldMicroCents: 0,
     });
     expect((await jobRow(job.id)).needsReview).toBe(true);
+    const review = await h.admin.admin.jobs.list.query({ tenantId, needsReview: true });
+    expect(review.items).toEqual([
+      expect.objectContaining({ id: job.id, status: 'completed', cancelAnsweredAt: expect.any(String) }),
+    ]);
     const report = await h.admin.admin.reconcile.query();
     expect(report.flags).toContainEqual(
       expect.objectContaining({ kind: 'NEEDS_REVIEW', jobId: job.id, tenantId }),

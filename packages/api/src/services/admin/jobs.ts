@@ -20,6 +20,10 @@ export type AdminJobView = JobView & {
   priceVersion: string;
   costMismatch: boolean;
   needsReview: boolean;
+  /** An upstream id Pixelbyte named for this job that another job holds (not captured for it); else null. */
+  collidedUpstreamJobId: string | null;
+  /** When Pixelbyte answered our cancel `cancelled` (money moved only on a read of the job); else null. */
+  cancelAnsweredAt: string | null;
   deadlineAt: string;
   overdue: boolean;
 };
@@ -33,6 +37,8 @@ function toAdminView(job: Job, overdue: boolean): AdminJobView {
     priceVersion: job.priceVersion,
     costMismatch: job.costMismatch,
     needsReview: job.needsReview,
+    collidedUpstreamJobId: job.collidedUpstreamJobId,
+    cancelAnsweredAt: job.cancelAnsweredAt === null ? null : job.cancelAnsweredAt.toISOString(),
     deadlineAt: job.deadlineAt.toISOString(),
     overdue,
   };
