@@ -402,6 +402,23 @@ describe('REST /v1 bad input: precise 4xx, nothing written', () => {
     );
   });
 
+  it('an amount not written as an integer (40000.0, 4e4) → 400 INVALID_INPUT naming it, as on tRPC, never rounded', async () => {
+    for (const literal of ['40000.0', '4e4', '39999.99999999999']) {
+      const p = await expectProblem(
+        await send(
+          'POST',
+          '/v1/jobs',
+          `{"model":"${CHEAP_MODEL}","input":{"prompt":"a fox"},"maxCostMicroCents":${literal}}`,
+        ),
+        400,
+        'INVALID_INPUT',
+      );
+      expect(p.details?.issues).toEqual([
+        expect.objectContaining({ path: 'maxCostMicroCents', code: 'inexact_amount' }),
+      ]);
+    }
+  });
+
   it('the idempotency key: in the header only, and checked by the same schema', async () => {
     const body = JSON.stringify({ model: CHEAP_MODEL, input: CHEAP_INPUT, idempotencyKey: 'k' });
     const inBody = await expectProblem(await send('POST', '/v1/jobs', body), 400, 'INVALID_INPUT');
