@@ -266,6 +266,22 @@ describe('operator console in Chromium', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   });
 
+  it('signs in with an admin operator key (tg_op_…); what it does is audited under the key', async () => {
+    const operator = await h.admin.admin.operators.create.mutate({ name: 'e2e-operator', role: 'admin' });
+    await signIn(operator.key);
+    await page.getByRole('heading', { level: 1, name: 'Tenants', exact: true }).waitFor();
+    await go('Operators', 'Operators');
+    await page.getByRole('cell', { name: 'e2e-operator', exact: true }).waitFor();
+    expect(await capture(page, '11-operators')).toEqual([]);
+    await page.goto(`${h.url}/console/tenants/${tenantId}`);
+    await page.getByRole('button', { name: 'Reactivate', exact: true }).click();
+    await page.getByRole('button', { name: 'Suspend', exact: true }).waitFor();
+    const audit = await h.admin.admin.audit.list.query({ action: 'tenant.reactivate', targetId: tenantId });
+    expect(audit.items.map((a) => a.actor)).toEqual([operator.id]);
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByLabel('API key or token', { exact: true }).waitFor();
+  });
+
   it('kept to its Content-Security-Policy: no refused script, style or request, no page error', () => {
     // The only failed loads are the gateway's answers the console expects: 401 for the bad credential,
     // 403 for the admin read that tells a finance credential from an admin one (session.ts).

@@ -3,6 +3,7 @@ import { lazy, type ReactNode, Suspense, useCallback, useEffect, useMemo, useSta
 import { AuditPage } from './pages/audit.tsx';
 import { BalancesPage } from './pages/balances.tsx';
 import { JobsPage } from './pages/jobs.tsx';
+import { OperatorsPage } from './pages/keys.tsx';
 import { PricesPage } from './pages/prices.tsx';
 import { ReconcilePage } from './pages/reconcile.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
@@ -88,6 +89,7 @@ const ADMIN_NAV = [
   ['/usage', 'Usage'],
   ['/prices', 'Prices'],
   ['/audit', 'Audit log'],
+  ['/operators', 'Operators'],
   ['/balances', 'Balances'],
   ['/reconcile', 'Reconcile'],
 ] as const;
@@ -169,6 +171,7 @@ function Page(props: { path: string; role: OperatorRole; credential: string; api
   if (admin && path === '/jobs') return <JobsPage />;
   if (admin && path === '/prices') return <PricesPage />;
   if (admin && path === '/audit') return <AuditPage />;
+  if (admin && path === '/operators') return <OperatorsPage />;
   if (path === '/usage') {
     return <UsagePage credential={props.credential} apiBase={props.apiBase} />;
   }

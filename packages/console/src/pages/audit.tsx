@@ -76,7 +76,15 @@ export function AuditPage() {
                 {data.items.map((a) => (
                   <tr key={a.id}>
                     <td>{utc(a.createdAt)}</td>
-                    <td>{a.actor}</td>
+                    <td>
+                      {a.actorName ? (
+                        <>
+                          {a.actorName} <code className="muted">{a.actor}</code>
+                        </>
+                      ) : (
+                        a.actor
+                      )}
+                    </td>
                     <td>
                       <code>{a.action}</code>
                     </td>

@@ -4,6 +4,7 @@ import { parseUsdInput, usd } from '../money.ts';
 import { Link } from '../router.tsx';
 import { useTRPC } from '../trpc.ts';
 import { ErrorMessage, PageTitle, QueryView, StatusBadge, utc } from '../ui.tsx';
+import { TenantKeys } from './keys.tsx';
 
 /** A fresh reference for a credit form (the operator may replace it with the invoice number). */
 function newReference(kind: string): string {
@@ -100,6 +101,7 @@ export function TenantPage({ tenantId }: { tenantId: string }) {
               <dt>Created</dt>
               <dd>{utc(t.createdAt)}</dd>
             </dl>
+            <TenantKeys tenantId={t.id} suspended={t.status === 'suspended'} />
             <TokenSection tenantId={t.id} />
           </>
         )}
