@@ -34,6 +34,10 @@ export type GatewayConfig = {
    * tests: local receivers; env.ts refuses it in production). Unset = public addresses only (SSRF).
    */
   allowPrivateWebhooks?: boolean;
+  /** Tenant webhook secret rotation: how long the old secret still signs beside the new one. Unset = 24 h. */
+  webhookSecretGraceMs?: number;
+  /** Window of limit.reached webhooks: at most one per tenant and limit in each. Unset = 15 min. */
+  limitReachedWebhookIntervalMs?: number;
 };
 
 export type AppDeps = {

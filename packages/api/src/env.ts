@@ -160,6 +160,13 @@ const envSchema = z.object({
   TENANT_WEBHOOK_RETRY_BASE: duration('1s'),
   TENANT_WEBHOOK_MAX_ATTEMPTS: int(5, 1, 20),
   TENANT_WEBHOOK_INTERVAL: duration('1s'),
+  /**
+   * After admin.tenants.rotateWebhookSecret, deliveries carry a signature with the old secret beside
+   * the new one for this long (Standard Webhooks rotation), so receivers can switch without a gap.
+   */
+  TENANT_WEBHOOK_SECRET_GRACE: duration('24h'),
+  /** At most one `limit.reached` webhook per tenant and limit in each window this long. */
+  TENANT_WEBHOOK_LIMIT_REACHED_INTERVAL: duration('15m'),
   /** Reliability tests only (src/failpoints.ts): a step at which this process SIGKILLs itself. */
   TOLLGATE_FAILPOINT: optionalString,
 });
@@ -211,6 +218,8 @@ export type AppConfig = {
     retryBaseMs: number;
     maxAttempts: number;
     intervalMs: number;
+    secretGraceMs: number;
+    limitReachedIntervalMs: number;
   };
   failpoint: string | undefined;
 };
@@ -340,6 +349,8 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
       retryBaseMs: e.TENANT_WEBHOOK_RETRY_BASE,
       maxAttempts: e.TENANT_WEBHOOK_MAX_ATTEMPTS,
       intervalMs: e.TENANT_WEBHOOK_INTERVAL,
+      secretGraceMs: e.TENANT_WEBHOOK_SECRET_GRACE,
+      limitReachedIntervalMs: e.TENANT_WEBHOOK_LIMIT_REACHED_INTERVAL,
     },
     failpoint: e.TOLLGATE_FAILPOINT,
   };

@@ -162,6 +162,8 @@ async function main(): Promise<void> {
         metricsToken: config.metricsToken,
         allowHttpWebhooks: config.tenantWebhooks.allowHttp,
         allowPrivateWebhooks: config.tenantWebhooks.allowPrivate,
+        webhookSecretGraceMs: config.tenantWebhooks.secretGraceMs,
+        limitReachedWebhookIntervalMs: config.tenantWebhooks.limitReachedIntervalMs,
       },
       db,
       reportsDb,

@@ -193,7 +193,9 @@ describe('admin/finance role matrix and audit', () => {
 
     const rotated = await h.admin.admin.tenants.rotateWebhookSecret.mutate({ tenantId: created.id });
     expect(rotated).toMatchObject({ tenantId: created.id, rotatedAt: expect.any(String) });
-    expect(rotated.webhookSecret).toMatch(/^whsec_[A-Za-z0-9_-]{32}$/);
+    // Standard Webhooks: `whsec_` + standard base64 of a 32-byte key.
+    expect(rotated.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(Buffer.from(rotated.webhookSecret.slice(6), 'base64')).toHaveLength(32);
     expect(rotated.webhookSecret).not.toBe(created.webhookSecret);
     // The stored secret (what the webhook worker signs with) is the new one.
     expect((await h.admin.admin.tenants.get.query({ tenantId: created.id })).webhookSecret).toBe(

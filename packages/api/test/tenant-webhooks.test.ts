@@ -1,4 +1,3 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { LookupAddress } from 'node:dns';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -6,6 +5,7 @@ import { tenantWebhookDeliveries } from '@tollgate/db';
 import { createDb } from '@tollgate/db/client';
 import { getTenant, updateTenant } from '@tollgate/db/ledger';
 import { eq } from 'drizzle-orm';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDeps } from '../src/deps.ts';
 import type { ResolveAll } from '../src/services/webhook-url.ts';
@@ -46,17 +46,14 @@ async function startReceiver(respond: (n: number) => number = () => 200) {
   };
 }
 
-/** The receiver-side check documented in the README. */
+/** The receiver-side check documented in the README: the `standardwebhooks` package. */
 function verifySignature(secret: string, headers: IncomingHttpHeaders, rawBody: string): boolean {
-  const timestamp = String(headers['x-tollgate-timestamp'] ?? '');
-  const signature = String(headers['x-tollgate-signature'] ?? '');
-  const expected = `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
-  const fresh = Math.abs(Date.now() / 1000 - Number(timestamp)) <= 300;
-  return (
-    fresh &&
-    signature.length === expected.length &&
-    timingSafeEqual(Buffer.from(signature), Buffer.from(expected))
-  );
+  try {
+    new Webhook(secret).verify(rawBody, headers as Record<string, string>);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 describe('tenant webhooks', () => {
@@ -112,10 +109,16 @@ describe('tenant webhooks', () => {
       const secret = (await getTenant(h.db.db, tenantId))?.webhookSecret;
       expect(secret).toMatch(/^whsec_/);
       expect(verifySignature(secret ?? '', req.headers, req.rawBody), 'signature verifies').toBe(true);
-      expect(verifySignature('whsec_wrong', req.headers, req.rawBody)).toBe(false);
+      expect(verifySignature('whsec_d3Jvbmcgc2VjcmV0', req.headers, req.rawBody)).toBe(false);
       expect(req.headers['content-type']).toBe('application/json');
-      expect(req.headers['x-tollgate-event']).toBe('job.completed');
-      expect(JSON.parse(req.rawBody)).toEqual({ type: 'job.completed', job: done });
+      const d = await deliveryOf(done.id);
+      expect(req.headers['webhook-id'], 'the message id is the delivery id').toBe(d?.id);
+      expect(req.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+={0,2}$/);
+      expect(JSON.parse(req.rawBody)).toEqual({
+        type: 'job.completed',
+        timestamp: d?.createdAt.toISOString(),
+        data: { ...done, livemode: true },
+      });
       expect(await deliveryOf(done.id)).toMatchObject({
         status: 'delivered',
         attempts: 1,
@@ -139,8 +142,10 @@ describe('tenant webhooks', () => {
       });
       expect(d).toMatchObject({ attempts: 3, lastStatusCode: 200, lastError: null });
       expect(receiver.received.map((r) => r.status)).toEqual([500, 500, 200]);
-      const ids = receiver.received.map((r) => JSON.parse(r.rawBody).job.id);
+      const ids = receiver.received.map((r) => JSON.parse(r.rawBody).data.id);
       expect(ids).toEqual([done.id, done.id, done.id]);
+      const messageIds = new Set(receiver.received.map((r) => r.headers['webhook-id']));
+      expect(messageIds, 'every retry carries the same webhook-id').toEqual(new Set([d.id]));
     } finally {
       await receiver.close();
     }
@@ -198,7 +203,7 @@ describe('tenant webhooks', () => {
         const rows = await Promise.all(done.map((j) => deliveryOf(j.id)));
         return rows.every((r) => r?.status === 'delivered') || null;
       });
-      const ids = receiver.received.map((r) => JSON.parse(r.rawBody).job.id as string).sort();
+      const ids = receiver.received.map((r) => JSON.parse(r.rawBody).data.id as string).sort();
       expect(ids, 'one POST per job, no duplicates').toEqual(done.map((j) => j.id).sort());
       for (const j of done) expect(await deliveryOf(j.id)).toMatchObject({ attempts: 1 });
     } finally {
@@ -220,7 +225,7 @@ describe('tenant webhooks', () => {
       });
       await worker(h.gateway.deps).runOnce();
       expect(receiver.received.map((r) => JSON.parse(r.rawBody))).toEqual([
-        { type: 'job.failed', job: failed },
+        { type: 'job.failed', timestamp: expect.any(String), data: { ...failed, livemode: true } },
       ]);
       expect(failed.refundedMicroCents).toBe(CHEAP_PRICE);
     } finally {

@@ -114,12 +114,21 @@ export const tenants = pgTable(
     requestsPerMinute: integer('requests_per_minute'),
     /** Default URL tollgate notifies when this tenant's jobs finish; null = no notifications. */
     webhookUrl: text('webhook_url'),
-    /** Secret used to sign tollgate → tenant webhooks; null = unsigned (no webhook configured). */
+    /**
+     * Standard Webhooks signing secret of tollgate → tenant webhooks: `whsec_` + base64 of the HMAC
+     * key (32 random bytes; tenants created before migration 0011 keep their 24). Null = none.
+     */
     webhookSecret: text('webhook_secret'),
     /** `live` (a real tenant) or `test` (the sandbox twin of `live_tenant_id`). Never changes. */
     mode: tenantMode('mode').notNull().default('live'),
     /** For a `test` row: the live tenant it is the sandbox of; null for live rows. */
     liveTenantId: text('live_tenant_id').references((): AnyPgColumn => tenants.id),
+    /**
+     * The secret replaced by the last rotation, still signing beside the new one until
+     * `previousWebhookSecretExpiresAt` (grace period) so receivers can switch without losing events.
+     */
+    previousWebhookSecret: text('previous_webhook_secret'),
+    previousWebhookSecretExpiresAt: tstz('previous_webhook_secret_expires_at'),
     createdAt: tstz('created_at').notNull().defaultNow(),
     updatedAt: tstz('updated_at').notNull().defaultNow(),
   },
@@ -173,6 +182,12 @@ export const tenantBalances = pgTable(
     rateWindowStart: tstz('rate_window_start'),
     /** Holds opened in the current rate window. */
     rateWindowCount: integer('rate_window_count').notNull().default(0),
+    /**
+     * A `balance.low` webhook is enqueued each time available_micro_cents goes from ≥ this to below
+     * it (trigger of migration 0011, in the transaction that moves the money); null = never. A tenant
+     * setting, kept on this row so the crossing is decided by the very UPDATE that changes the balance.
+     */
+    lowBalanceThresholdMicroCents: money('low_balance_threshold_micro_cents'),
     updatedAt: tstz('updated_at').notNull().defaultNow(),
   },
   (t) => [
@@ -181,6 +196,10 @@ export const tenantBalances = pgTable(
     check('tenant_balances_active_jobs_check', sql`${t.activeJobs} >= 0`),
     check('tenant_balances_spend_today_check', sql`${t.spendTodayMicroCents} >= 0`),
     check('tenant_balances_rate_window_count_check', sql`${t.rateWindowCount} >= 0`),
+    check(
+      'tenant_balances_low_balance_threshold_check',
+      sql`${t.lowBalanceThresholdMicroCents} IS NULL OR ${t.lowBalanceThresholdMicroCents} >= 0`,
+    ),
   ],
 );
 
@@ -489,10 +508,12 @@ export const usageDailyTags = pgTable(
 export const webhookDeliveryStatus = pgEnum('webhook_delivery_status', ['pending', 'delivered', 'failed']);
 
 /**
- * Outbox of tollgate → tenant webhooks: one row per job that reached a terminal state
- * asynchronously and has a webhook URL. Rows are inserted by a trigger on `jobs` (migration
- * 0005_tenant_webhook_outbox) in the SAME transaction as the terminal transition, whichever code
- * made it (ledger, admin resolve…), so no terminal job is forgotten across a crash. Gateway workers
+ * Outbox of tollgate → tenant webhooks (Standard Webhooks messages; the row id is `webhook-id`).
+ * Job events: one row per job that reached a terminal state asynchronously and has a webhook URL,
+ * inserted by a trigger on `jobs` (migration 0005_tenant_webhook_outbox) in the SAME transaction as
+ * the terminal transition, whichever code made it (ledger, admin resolve…), so no terminal job is
+ * forgotten across a crash. `balance.low`: a trigger on `tenant_balances` (migration 0011), same
+ * transaction as the money. `limit.reached`: the submit service after a refusal. Gateway workers
  * claim due rows with FOR UPDATE SKIP LOCKED (a lease on next_attempt_at), send outside any
  * transaction, then record the result. Never touches money.
  */
@@ -501,15 +522,22 @@ export const tenantWebhookDeliveries = pgTable(
   {
     /** `whd_…` */
     id: text('id').primaryKey(),
-    /** One delivery per job: a job reaches exactly one terminal state. */
-    jobId: text('job_id')
-      .notNull()
-      .references(() => jobs.id),
+    /** Job events: one delivery per job (a job reaches exactly one terminal state). Null for tenant events. */
+    jobId: text('job_id').references(() => jobs.id),
     tenantId: text('tenant_id')
       .notNull()
       .references(() => tenants.id),
-    /** `job.completed` | `job.failed` | `job.cancelled` | `job.rejected`. */
+    /** `job.completed` | `job.failed` | `job.cancelled` | `job.rejected` | `balance.low` | `limit.reached`. */
     eventType: text('event_type').notNull(),
+    /**
+     * `data` of a tenant event, fixed when it happened (`livemode` is added at send time); null for
+     * job events, whose data is the job as `jobs.get` shows it, read at send time (it is terminal).
+     */
+    payload: jsonb('payload'),
+    /** Set for events that must not repeat (limit.reached: tenant, limit, time window); unique. */
+    dedupKey: text('dedup_key'),
+    /** `attempts` when the current round began (0; the count at the last redelivery): the retry budget counts from here. */
+    retryFrom: integer('retry_from').notNull().default(0),
     /** Where to POST: the job's webhook_url, else the tenant's default, resolved at the transition. */
     url: text('url').notNull(),
     status: webhookDeliveryStatus('status').notNull().default('pending'),
@@ -528,6 +556,7 @@ export const tenantWebhookDeliveries = pgTable(
   },
   (t) => [
     uniqueIndex('tenant_webhook_deliveries_job_idx').on(t.jobId),
+    uniqueIndex('tenant_webhook_deliveries_dedup_idx').on(t.dedupKey),
     index('tenant_webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
     index('tenant_webhook_deliveries_tenant_created_idx').on(t.tenantId, t.createdAt.desc()),
     check('tenant_webhook_deliveries_attempts_check', sql`${t.attempts} >= 0`),

@@ -5,6 +5,11 @@ import {
   resetTestBalanceForTenant,
 } from '../services/account.ts';
 import { accountKeys } from '../services/credentials.ts';
+import {
+  listDeliveriesForTenant,
+  redeliverForTenant,
+  WEBHOOK_EVENT_TYPES,
+} from '../services/webhook-deliveries.ts';
 import { cursorSchema, idSchema, instantSchema, limitSchema } from '../services/wire.ts';
 import { router, tenantProcedure } from '../trpc.ts';
 
@@ -30,6 +35,27 @@ export const ledgerInput = z.strictObject({
   limit: limitSchema,
 });
 
+/** The tenant's own webhook deliveries (README "Tenant webhooks"). */
+const webhooksRouter = router({
+  deliveries: tenantProcedure
+    .input(
+      z
+        .strictObject({
+          status: z.enum(['pending', 'delivered', 'failed']).optional(),
+          type: z.enum(WEBHOOK_EVENT_TYPES).optional(),
+          jobId: idSchema('job').optional(),
+          cursor: cursorSchema.optional(),
+          limit: limitSchema,
+        })
+        .default({ limit: 20 }),
+    )
+    .query(({ ctx, input }) => listDeliveriesForTenant({ ctx, input })),
+  /** Sends a delivery again (same webhook-id); a pending one is left as it is, so repeating is safe. */
+  redeliver: tenantProcedure
+    .input(z.strictObject({ id: idSchema('whd') }))
+    .mutation(({ ctx, input }) => redeliverForTenant({ ctx, input })),
+});
+
 export const accountRouter = router({
   get: tenantProcedure.query(({ ctx }) => getAccountForTenant({ ctx })),
   ledger: tenantProcedure
@@ -53,4 +79,5 @@ export const accountRouter = router({
   }),
   /** Test mode only: the test balance back to $100.00 (docs/test-mode.md). */
   resetTestBalance: tenantProcedure.mutation(({ ctx }) => resetTestBalanceForTenant({ ctx })),
+  webhooks: webhooksRouter,
 });

@@ -69,6 +69,8 @@ export async function getAccountForTenant({ ctx }: { ctx: TenantCtx }): Promise<
     limits: toLimitsView(a.limits),
     activeJobs: a.activeJobs,
     spentTodayMicroCents: toWireAmount(a.spentTodayMicroCents),
+    lowBalanceThresholdMicroCents:
+      a.lowBalanceThresholdMicroCents === null ? null : toWireAmount(a.lowBalanceThresholdMicroCents),
   };
 }
 

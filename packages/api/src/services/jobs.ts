@@ -20,6 +20,7 @@ import { type PricedTenantCtx, SYSTEM_ACTOR, type TenantCtx } from './context.ts
 import { syncJobWithUpstream } from './lifecycle.ts';
 import { quoteError } from './pricing.ts';
 import { upstreamNotSentError, upstreamRejectionError } from './upstream-errors.ts';
+import { enqueueLimitReached } from './webhook-deliveries.ts';
 import { webhookUrlProblem } from './webhook-url.ts';
 import { canonicalJson, type JobView, sha256Hex, toJobView, toWireAmount } from './wire.ts';
 
@@ -182,10 +183,21 @@ export async function submitJob({
     ...(input.webhookUrl === undefined ? {} : { webhookUrl: input.webhookUrl }),
   });
   if (!opened.ok) {
-    if (opened.reason === 'CONCURRENT_JOBS_LIMIT') {
-      throw openJobRefusal(opened, await retryAfterForASlot(deps.db, tenant.id));
+    const retryAfter =
+      opened.reason === 'CONCURRENT_JOBS_LIMIT' ? await retryAfterForASlot(deps.db, tenant.id) : undefined;
+    if (
+      opened.reason === 'CONCURRENT_JOBS_LIMIT' ||
+      opened.reason === 'DAILY_SPEND_LIMIT' ||
+      opened.reason === 'RATE_LIMIT'
+    ) {
+      await enqueueLimitReached(deps, {
+        tenantId: tenant.id,
+        reason: opened.reason,
+        limit: typeof opened.limit === 'bigint' ? toWireAmount(opened.limit) : opened.limit,
+        retryAfterSeconds: opened.reason === 'CONCURRENT_JOBS_LIMIT' ? retryAfter : opened.retryAfterSeconds,
+      });
     }
-    throw openJobRefusal(opened);
+    throw openJobRefusal(opened, retryAfter);
   }
   if (ctx.facts) ctx.facts.replayed = opened.replayed;
   if (opened.replayed) return toJobView(opened.job);

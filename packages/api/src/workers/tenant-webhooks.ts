@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { jobs, type TenantWebhookDelivery, tenants, tenantWebhookDeliveries } from '@tollgate/db';
+import { type Job, jobs, type TenantWebhookDelivery, tenants, tenantWebhookDeliveries } from '@tollgate/db';
 import type { Db } from '@tollgate/db/client';
 import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { AppDeps } from '../deps.ts';
@@ -16,9 +16,13 @@ import { toJobView } from '../services/wire.ts';
 import { createLoop, forEachBounded, type Worker } from './run-loop.ts';
 
 /**
- * tollgate → tenant webhooks. A trigger on `jobs` (packages/db migration 0005) inserts one
- * `tenant_webhook_deliveries` row in the same transaction as a job's asynchronous terminal
- * transition. This worker delivers them, at least once, from any number of gateway instances:
+ * tollgate → tenant webhooks, as Standard Webhooks messages (https://www.standardwebhooks.com):
+ * `webhook-id` (the delivery id, the same on every retry and redelivery), `webhook-timestamp`,
+ * `webhook-signature`. Rows of `tenant_webhook_deliveries` are the outbox: a trigger on `jobs`
+ * (migration 0005) inserts one in the same transaction as a job's asynchronous terminal transition,
+ * a trigger on `tenant_balances` (0011) one per balance.low crossing, the submit service one per
+ * limit.reached window (services/webhook-deliveries.ts). This worker delivers them, at least once,
+ * from any number of gateway instances:
  *
  * 1. claim: one short statement takes due rows `FOR UPDATE SKIP LOCKED`, counts the attempt and
  *    pushes `next_attempt_at` out by a lease (longer than the send timeout), so no other instance
@@ -28,7 +32,8 @@ import { createLoop, forEachBounded, type Worker } from './run-loop.ts';
  *    refuses non-public addresses, on the very socket that connects (SSRF, DNS rebinding: see
  *    services/webhook-url.ts). A refused URL or address fails the delivery at once (no retry);
  * 3. record: 2xx → delivered; otherwise retry after `retryBaseMs × 4^(attempt−1)` (1, 4, 16, 64 s by
- *    default) until `maxAttempts`, then failed. A result is recorded only for the attempt this
+ *    default) until `maxAttempts`, then failed (attempts count from `retry_from`: a redelivery gets
+ *    a fresh budget). A result is recorded only for the attempt this
  *    instance claimed (`attempts` is the fencing token), so a late sender never overwrites a newer
  *    claim. Deliveries never move money.
  */
@@ -58,13 +63,53 @@ export const DEFAULT_TENANT_WEBHOOK_OPTIONS: TenantWebhookOptions = {
   maxAttempts: 5,
 };
 
-/** Header names (also documented in the README for receivers). */
-export const SIGNATURE_HEADER = 'x-tollgate-signature';
-export const TIMESTAMP_HEADER = 'x-tollgate-timestamp';
+/** Standard Webhooks header names (also documented in the README for receivers). */
+export const WEBHOOK_ID_HEADER = 'webhook-id';
+export const WEBHOOK_TIMESTAMP_HEADER = 'webhook-timestamp';
+export const WEBHOOK_SIGNATURE_HEADER = 'webhook-signature';
 
-/** `sha256=<hex HMAC-SHA256(secret, timestamp + "." + rawBody)>`: binds the body to the timestamp (replay window). */
-export function signTenantWebhook(secret: string, timestamp: string, rawBody: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
+const SECRET_PREFIX = 'whsec_';
+
+/**
+ * One Standard Webhooks signature: `v1,` + base64(HMAC-SHA256(key, `${msgId}.${timestamp}.${body}`)),
+ * the key being the base64-decoded part of `whsec_<base64>` (as every Standard Webhooks library reads it).
+ */
+export function signStandardWebhook(secret: string, msgId: string, timestamp: number, body: string): string {
+  const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  const key = Buffer.from(encoded, 'base64');
+  return `v1,${createHmac('sha256', key).update(`${msgId}.${timestamp}.${body}`).digest('base64')}`;
+}
+
+/** The `webhook-signature` value: one signature per secret, space-separated (rotation: new and old). */
+export function webhookSignatureHeader(
+  secrets: readonly string[],
+  msgId: string,
+  timestamp: number,
+  body: string,
+): string {
+  return secrets.map((s) => signStandardWebhook(s, msgId, timestamp, body)).join(' ');
+}
+
+/**
+ * Every payload is `{ type, timestamp, data: { …, livemode } }`. `timestamp` is when the event
+ * happened (the row's creation, DB clock), not when this attempt was sent (that is the
+ * `webhook-timestamp` header). Job events carry the job as `jobs.get` shows it; tenant events the
+ * data fixed when they happened. `livemode` is true: every event is live until test mode exists.
+ */
+export function webhookPayload(d: TenantWebhookDelivery, job: Job | undefined): string | null {
+  let data: Record<string, unknown>;
+  if (d.jobId !== null) {
+    if (!job) return null;
+    data = { ...toJobView(job) };
+  } else {
+    if (d.payload === null || typeof d.payload !== 'object') return null;
+    data = { ...(d.payload as Record<string, unknown>) };
+  }
+  return JSON.stringify({
+    type: d.eventType,
+    timestamp: d.createdAt.toISOString(),
+    data: { ...data, livemode: true },
+  });
 }
 
 /** Delay before the attempt after attempt number `attempt` (1-based). */
@@ -131,8 +176,9 @@ async function recordAttempt(
       .where(and(eq(tenantWebhookDeliveries.id, d.id), eq(tenantWebhookDeliveries.status, 'pending')));
     return 'delivered';
   }
-  const giveUp = opts.final === true || d.attempts >= opts.maxAttempts;
-  const delaySeconds = retryDelayMs(d.attempts, opts.retryBaseMs) / 1000;
+  const round = d.attempts - d.retryFrom;
+  const giveUp = opts.final === true || round >= opts.maxAttempts;
+  const delaySeconds = retryDelayMs(round, opts.retryBaseMs) / 1000;
   await db
     .update(tenantWebhookDeliveries)
     .set({
@@ -221,17 +267,23 @@ export async function deliverDueTenantWebhooks(deps: AppDeps, opts: TenantWebhoo
   const leaseMs = opts.timeoutMs * 2 + 5_000;
   const claimed = await claimDueDeliveries(deps.db, { limit: opts.batchSize, leaseMs });
   if (claimed.length === 0) return 0;
-  const rows = await deps.db
-    .select({ job: jobs, secret: tenants.webhookSecret })
-    .from(jobs)
-    .innerJoin(tenants, eq(tenants.id, jobs.tenantId))
-    .where(
-      inArray(
-        jobs.id,
-        claimed.map((d) => d.jobId),
-      ),
-    );
-  const byJob = new Map(rows.map((r) => [r.job.id, r]));
+  const jobIds = claimed.flatMap((d) => (d.jobId === null ? [] : [d.jobId]));
+  const jobRows =
+    jobIds.length === 0 ? [] : await deps.db.select().from(jobs).where(inArray(jobs.id, jobIds));
+  const jobById = new Map(jobRows.map((j) => [j.id, j]));
+  // The secrets to sign with now: the current one, and the replaced one while its grace lasts (DB clock).
+  const secretRows = await deps.db
+    .select({
+      id: tenants.id,
+      current: tenants.webhookSecret,
+      previous: sql<string | null>`CASE WHEN ${tenants.previousWebhookSecretExpiresAt} > now()
+        THEN ${tenants.previousWebhookSecret} END`,
+    })
+    .from(tenants)
+    .where(inArray(tenants.id, [...new Set(claimed.map((d) => d.tenantId))]));
+  const secretsOf = new Map(
+    secretRows.map((r) => [r.id, [r.current, r.previous].filter((s): s is string => s !== null)]),
+  );
   const policy: WebhookUrlPolicy = {
     allowHttp: deps.config.allowHttpWebhooks === true,
     allowPrivate: deps.config.allowPrivateWebhooks === true,
@@ -239,34 +291,42 @@ export async function deliverDueTenantWebhooks(deps: AppDeps, opts: TenantWebhoo
   let delivered = 0;
 
   await forEachBounded(claimed, opts.concurrency, async (d) => {
-    const row = byJob.get(d.jobId);
-    const ctx = { deliveryId: d.id, jobId: d.jobId, tenantId: d.tenantId, attempt: d.attempts };
+    const secrets = secretsOf.get(d.tenantId) ?? [];
+    const ctx = {
+      deliveryId: d.id,
+      type: d.eventType,
+      jobId: d.jobId,
+      tenantId: d.tenantId,
+      attempt: d.attempts,
+    };
     let result: AttemptResult;
     let final = false;
     const problem = webhookUrlProblem(d.url, policy);
-    if (d.attempts > opts.maxAttempts) {
+    const body = webhookPayload(d, d.jobId === null ? undefined : jobById.get(d.jobId));
+    if (d.attempts - d.retryFrom > opts.maxAttempts) {
       // Our lease on the last attempt expired (crash mid-send): attempts are used up.
       result = { ok: false, statusCode: d.lastStatusCode, error: 'attempts exhausted' };
       final = true;
-    } else if (!row?.secret) {
+    } else if (secrets.length === 0) {
       result = { ok: false, statusCode: null, error: 'tenant has no webhook secret' };
       final = true;
     } else if (problem !== null) {
       // Re-checked before each send: the tenant default URL and older rows predate today's rules.
       result = { ok: false, statusCode: null, error: `webhook URL not allowed: it ${problem}` };
       final = true;
+    } else if (body === null) {
+      result = { ok: false, statusCode: null, error: 'event data missing' };
+      final = true;
     } else {
-      const body = JSON.stringify({ type: d.eventType, job: toJobView(row.job) });
-      const timestamp = String(Math.floor(Date.now() / 1000));
+      const timestamp = Math.floor(Date.now() / 1000);
       const sent = await send(
         new URL(d.url),
         {
           'content-type': 'application/json',
-          'user-agent': 'tollgate-webhooks/1',
-          'x-tollgate-event': d.eventType,
-          'x-tollgate-delivery': d.id,
-          [TIMESTAMP_HEADER]: timestamp,
-          [SIGNATURE_HEADER]: signTenantWebhook(row.secret, timestamp, body),
+          'user-agent': 'tollgate-webhooks/2',
+          [WEBHOOK_ID_HEADER]: d.id,
+          [WEBHOOK_TIMESTAMP_HEADER]: String(timestamp),
+          [WEBHOOK_SIGNATURE_HEADER]: webhookSignatureHeader(secrets, d.id, timestamp, body),
         },
         body,
         { timeoutMs: opts.timeoutMs, allowPrivate: policy.allowPrivate, resolve: opts.resolve },

@@ -76,6 +76,7 @@ export {
   type ListTenantsInput,
   listTenants,
   type RateWindow,
+  newWebhookSecret,
   type SetTenantStatusInput,
   setTenantStatus,
   type TenantLimits,

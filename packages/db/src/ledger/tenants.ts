@@ -26,6 +26,8 @@ export interface CreateTenantInput {
   markupBps?: number;
   limits?: Partial<TenantLimits>;
   webhookUrl?: string | null;
+  /** balance.low webhook threshold (kept on the balance row); null/omitted = none. */
+  lowBalanceThresholdMicroCents?: bigint | null;
   actor: string;
   requestId?: string;
 }
@@ -38,14 +40,25 @@ export function tenantLimits(t: Tenant): TenantLimits {
   };
 }
 
-// The webhook secret never goes into the audit log.
-function auditView(t: Tenant): Omit<Tenant, 'webhookSecret'> {
-  const { webhookSecret: _secret, ...rest } = t;
+// Webhook secrets never go into the audit log.
+function auditView(t: Tenant): Omit<Tenant, 'webhookSecret' | 'previousWebhookSecret'> {
+  const { webhookSecret: _secret, previousWebhookSecret: _previous, ...rest } = t;
   return rest;
 }
 
+/**
+ * A Standard Webhooks signing secret: `whsec_` + standard base64 of 32 random bytes (the HMAC-SHA256
+ * key is the decoded bytes, as every Standard Webhooks library reads it).
+ */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
 /** Creates a tenant (status active) and its zero balance row. */
-export async function createTenant(db: Db, input: CreateTenantInput): Promise<Tenant> {
+export async function createTenant(
+  db: Db,
+  input: CreateTenantInput,
+): Promise<Tenant & { lowBalanceThresholdMicroCents: bigint | null }> {
   return db.transaction(async (tx) => {
     const [tenant] = await tx
       .insert(tenants)
@@ -57,21 +70,21 @@ export async function createTenant(db: Db, input: CreateTenantInput): Promise<Te
         dailySpendLimitMicroCents: input.limits?.dailySpendLimitMicroCents ?? null,
         requestsPerMinute: input.limits?.requestsPerMinute ?? null,
         webhookUrl: input.webhookUrl ?? null,
-        // Secret for signing tollgate → tenant webhooks, generated once per tenant.
-        webhookSecret: `whsec_${randomBytes(24).toString('base64url')}`,
+        webhookSecret: newWebhookSecret(),
       })
       .returning();
     if (!tenant) throw new Error('bug: tenant insert returned nothing');
-    await tx.insert(tenantBalances).values({ tenantId: tenant.id });
+    const lowBalanceThresholdMicroCents = input.lowBalanceThresholdMicroCents ?? null;
+    await tx.insert(tenantBalances).values({ tenantId: tenant.id, lowBalanceThresholdMicroCents });
     await writeAudit(tx, {
       actor: input.actor,
       action: 'tenant.create',
       targetType: 'tenant',
       targetId: tenant.id,
-      after: auditView(tenant),
+      after: { ...auditView(tenant), lowBalanceThresholdMicroCents },
       requestId: input.requestId,
     });
-    return tenant;
+    return { ...tenant, lowBalanceThresholdMicroCents };
   });
 }
 
@@ -124,15 +137,26 @@ export interface UpdateTenantInput {
   markupBps?: number;
   limits?: Partial<TenantLimits>;
   webhookUrl?: string | null;
+  /** balance.low webhook threshold; null = none. Not a crossing by itself (see migration 0011). */
+  lowBalanceThresholdMicroCents?: bigint | null;
   actor: string;
   requestId?: string;
 }
 
 export type TenantResult = { ok: true; tenant: Tenant } | { ok: false; reason: 'TENANT_NOT_FOUND' };
 
-/** Changes name, markup, limits or webhook URL; fields left undefined stay as they are. */
-export async function updateTenant(db: Db, input: UpdateTenantInput): Promise<TenantResult> {
-  return inTransaction<TenantResult>(db, async (tx, refuse) => {
+/**
+ * Changes name, markup, limits, webhook URL or balance.low threshold; fields left undefined stay as
+ * they are. Returns the tenant with its threshold (which lives on the balance row).
+ */
+export async function updateTenant(
+  db: Db,
+  input: UpdateTenantInput,
+): Promise<
+  | { ok: true; tenant: Tenant; lowBalanceThresholdMicroCents: bigint | null }
+  | { ok: false; reason: 'TENANT_NOT_FOUND' }
+> {
+  return inTransaction(db, async (tx, refuse) => {
     const [before] = await tx
       .select()
       .from(tenants)
@@ -153,16 +177,29 @@ export async function updateTenant(db: Db, input: UpdateTenantInput): Promise<Te
       .where(eq(tenants.id, input.tenantId))
       .returning();
     if (!tenant) throw new Error('bug: locked tenant vanished');
+    // Only this column of the balance row: the trigger on available_micro_cents does not fire.
+    const [thresholdBefore] = await tx
+      .select({ v: tenantBalances.lowBalanceThresholdMicroCents })
+      .from(tenantBalances)
+      .where(eq(tenantBalances.tenantId, input.tenantId));
+    let lowBalanceThresholdMicroCents = thresholdBefore?.v ?? null;
+    if (input.lowBalanceThresholdMicroCents !== undefined) {
+      lowBalanceThresholdMicroCents = input.lowBalanceThresholdMicroCents;
+      await tx
+        .update(tenantBalances)
+        .set({ lowBalanceThresholdMicroCents })
+        .where(eq(tenantBalances.tenantId, input.tenantId));
+    }
     await writeAudit(tx, {
       actor: input.actor,
       action: 'tenant.update',
       targetType: 'tenant',
       targetId: tenant.id,
-      before: auditView(before),
-      after: auditView(tenant),
+      before: { ...auditView(before), lowBalanceThresholdMicroCents: thresholdBefore?.v ?? null },
+      after: { ...auditView(tenant), lowBalanceThresholdMicroCents },
       requestId: input.requestId,
     });
-    return { ok: true, tenant };
+    return { ok: true as const, tenant, lowBalanceThresholdMicroCents };
   });
 }
 
@@ -216,6 +253,8 @@ export interface Account {
   activeJobs: number;
   /** Held today (UTC, DB clock) minus what was given back; 0 once the day rolled over. */
   spentTodayMicroCents: bigint;
+  /** balance.low webhook threshold; null = none. */
+  lowBalanceThresholdMicroCents: bigint | null;
 }
 
 /** Where a tenant stands in its requests-per-minute window (the window `tollgate_open_job` counts submits in). */
@@ -273,5 +312,6 @@ export async function getAccount(db: Db, tenantId: string): Promise<Account | un
     limits: tenantLimits(row.tenant),
     activeJobs: row.balance.activeJobs,
     spentTodayMicroCents: row.spentToday,
+    lowBalanceThresholdMicroCents: row.balance.lowBalanceThresholdMicroCents,
   };
 }

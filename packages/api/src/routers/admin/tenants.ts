@@ -55,9 +55,22 @@ export const tenantsRouter = router({
   get: adminProcedure
     .input(z.strictObject({ tenantId }))
     .query(({ ctx, input }) => getTenantAsAdmin({ ctx, input })),
-  /** New webhook signing secret for the tenant, returned once here (and by `get`). Audited. */
+  /**
+   * New webhook signing secret for the tenant, returned once here (and by `get`). The old one keeps
+   * signing beside it for `graceSeconds` (default TENANT_WEBHOOK_SECRET_GRACE; 0 = stop at once). Audited.
+   */
   rotateWebhookSecret: adminProcedure
-    .input(z.strictObject({ tenantId }))
+    .input(
+      z.strictObject({
+        tenantId,
+        graceSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(7 * 86_400)
+          .optional(),
+      }),
+    )
     .mutation(({ ctx, input }) => rotateWebhookSecretAsAdmin({ ctx, input })),
   update: adminProcedure
     .input(
@@ -70,14 +83,17 @@ export const tenantsRouter = router({
           limits: limitsInput.optional(),
           /** null removes the webhook URL. */
           webhookUrl: webhookUrl.nullable().optional(),
+          /** balance.low webhook threshold; null = none. */
+          lowBalanceThresholdMicroCents: wireAmount.nullable().optional(),
         })
         .refine(
           (v) =>
             v.name !== undefined ||
             v.markupBps !== undefined ||
             v.limits !== undefined ||
-            v.webhookUrl !== undefined,
-          'nothing to update: give name, markupBps, limits or webhookUrl',
+            v.webhookUrl !== undefined ||
+            v.lowBalanceThresholdMicroCents !== undefined,
+          'nothing to update: give name, markupBps, limits, webhookUrl or lowBalanceThresholdMicroCents',
         ),
     )
     .mutation(({ ctx, input }) => updateTenantAsAdmin({ ctx, input })),
@@ -94,6 +110,8 @@ export const tenantsRouter = router({
         markupBps: z.number().int().min(0).max(MAX_MARKUP_BPS).optional(),
         limits: limitsInput.optional(),
         webhookUrl: webhookUrl.optional(),
+        /** balance.low webhook threshold; omitted = none. */
+        lowBalanceThresholdMicroCents: wireAmount.optional(),
       }),
     )
     .mutation(({ ctx, input }) => createTenantAsAdmin({ ctx, input })),

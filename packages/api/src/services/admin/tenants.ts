@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { auditLog, type Tenant, type TenantBalance, tenantBalances, tenants } from '@tollgate/db';
 import {
   createTenant,
   getAccount,
   getTenant,
+  newWebhookSecret,
   setTenantStatus,
   type TenantLimits,
   tenantLimits,
@@ -57,8 +57,9 @@ export async function createTenantAsAdmin({
         }
       | undefined;
     webhookUrl?: string | undefined;
+    lowBalanceThresholdMicroCents?: bigint | null | undefined;
   };
-}): Promise<TenantView & { webhookSecret: string | null }> {
+}): Promise<TenantView & { lowBalanceThresholdMicroCents: number | null; webhookSecret: string | null }> {
   const limits: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(input.limits ?? {})) if (v !== undefined) limits[k] = v;
   const tenant = await createTenant(ctx.deps.db, {
@@ -68,9 +69,16 @@ export async function createTenantAsAdmin({
     ...(input.markupBps === undefined ? {} : { markupBps: input.markupBps }),
     ...(input.limits === undefined ? {} : { limits }),
     ...(input.webhookUrl === undefined ? {} : { webhookUrl: input.webhookUrl }),
+    ...(input.lowBalanceThresholdMicroCents === undefined
+      ? {}
+      : { lowBalanceThresholdMicroCents: input.lowBalanceThresholdMicroCents }),
   });
   // The tenant's webhook signing secret is shown once, at creation (never in lists or audits).
-  return { ...toTenantView(tenant), webhookSecret: tenant.webhookSecret };
+  return {
+    ...toTenantView(tenant),
+    lowBalanceThresholdMicroCents: thresholdView(tenant.lowBalanceThresholdMicroCents),
+    webhookSecret: tenant.webhookSecret,
+  };
 }
 
 const DEFAULT_TOKEN_TTL_SECONDS = 90 * 86_400;
@@ -155,7 +163,11 @@ export type TenantWithBalanceView = TenantView & {
   availableMicroCents: number;
   heldMicroCents: number;
   activeJobs: number;
+  /** balance.low webhook threshold; null = none. */
+  lowBalanceThresholdMicroCents: number | null;
 };
+
+const thresholdView = (v: bigint | null): number | null => (v === null ? null : toWireAmount(v));
 
 type TenantRow = { tenant: Tenant; balance: TenantBalance; ts: string };
 
@@ -165,6 +177,7 @@ function withBalance(r: TenantRow): TenantWithBalanceView {
     availableMicroCents: toWireAmount(r.balance.availableMicroCents),
     heldMicroCents: toWireAmount(r.balance.heldMicroCents),
     activeJobs: r.balance.activeJobs,
+    lowBalanceThresholdMicroCents: thresholdView(r.balance.lowBalanceThresholdMicroCents),
   };
 }
 
@@ -243,38 +256,68 @@ export async function getTenantAsAdmin({
   };
 }
 
+/** How long the replaced secret keeps signing beside the new one when the caller does not say. */
+export const DEFAULT_WEBHOOK_SECRET_GRACE_MS = 24 * 3_600_000;
+
 /**
- * Replaces the tenant's webhook signing secret (e.g. after a leak). Deliveries signed from now on use
- * the new secret (the worker reads it at send time), retries of older deliveries included. One audit
- * row in the same transaction; it records THAT the secret was rotated, never the secret.
+ * Replaces the tenant's webhook signing secret. The replaced secret keeps signing beside the new one
+ * (two `v1,` signatures in `webhook-signature`, Standard Webhooks rotation) until the grace period
+ * ends, so a receiver can switch secrets without rejecting a delivery: `graceSeconds`, else
+ * TENANT_WEBHOOK_SECRET_GRACE (24 h); 0 ends the old secret at once (after a leak). Only the latest
+ * replaced secret is kept: rotating again within the grace drops the older one. Deliveries signed
+ * from now on use the new secret (the worker reads it at send time), retries of older deliveries
+ * included. One audit row in the same transaction; it records THAT the secret was rotated, never it.
  */
 export async function rotateWebhookSecretAsAdmin({
   ctx,
   input,
 }: {
   ctx: PrincipalCtx;
-  input: { tenantId: string };
-}): Promise<{ tenantId: string; webhookSecret: string; rotatedAt: string }> {
-  const webhookSecret = `whsec_${randomBytes(24).toString('base64url')}`;
+  input: { tenantId: string; graceSeconds?: number | undefined };
+}): Promise<{
+  tenantId: string;
+  webhookSecret: string;
+  rotatedAt: string;
+  previousSecretExpiresAt: string | null;
+}> {
+  const webhookSecret = newWebhookSecret();
+  const graceSeconds =
+    input.graceSeconds ?? (ctx.deps.config.webhookSecretGraceMs ?? DEFAULT_WEBHOOK_SECRET_GRACE_MS) / 1000;
   const updated = await ctx.deps.db.transaction(async (tx) => {
     const [row] = await tx
       .update(tenants)
-      .set({ webhookSecret, updatedAt: sql`now()` })
+      .set({
+        webhookSecret,
+        // The right-hand sides read the row as it was: the outgoing secret becomes the previous one.
+        previousWebhookSecret: graceSeconds > 0 ? sql`${tenants.webhookSecret}` : null,
+        previousWebhookSecretExpiresAt:
+          graceSeconds > 0 ? sql`now() + make_interval(secs => ${graceSeconds})` : null,
+        updatedAt: sql`now()`,
+      })
       .where(eq(tenants.id, input.tenantId))
-      .returning({ id: tenants.id, updatedAt: tenants.updatedAt });
+      .returning({
+        id: tenants.id,
+        updatedAt: tenants.updatedAt,
+        previousExpiresAt: tenants.previousWebhookSecretExpiresAt,
+      });
     if (!row) return null;
     await tx.insert(auditLog).values({
       actor: ctx.principal.sub,
       action: 'tenant.rotate_webhook_secret',
       targetType: 'tenant',
       targetId: row.id,
-      after: { webhookSecret: 'rotated' },
+      after: { webhookSecret: 'rotated', graceSeconds },
       requestId: ctx.requestId,
     });
     return row;
   });
   if (!updated) throw tenantNotFound(input.tenantId);
-  return { tenantId: updated.id, webhookSecret, rotatedAt: updated.updatedAt.toISOString() };
+  return {
+    tenantId: updated.id,
+    webhookSecret,
+    rotatedAt: updated.updatedAt.toISOString(),
+    previousSecretExpiresAt: updated.previousExpiresAt?.toISOString() ?? null,
+  };
 }
 
 export type LimitsInput = {
@@ -295,8 +338,9 @@ export async function updateTenantAsAdmin({
     markupBps?: number | undefined;
     limits?: LimitsInput | undefined;
     webhookUrl?: string | null | undefined;
+    lowBalanceThresholdMicroCents?: bigint | null | undefined;
   };
-}): Promise<TenantView> {
+}): Promise<TenantView & { lowBalanceThresholdMicroCents: number | null }> {
   const limits: Partial<TenantLimits> = {};
   if (input.limits?.maxConcurrentJobs !== undefined)
     limits.maxConcurrentJobs = input.limits.maxConcurrentJobs;
@@ -312,9 +356,15 @@ export async function updateTenantAsAdmin({
     ...(input.name === undefined ? {} : { name: input.name }),
     ...(input.markupBps === undefined ? {} : { markupBps: input.markupBps }),
     ...(input.webhookUrl === undefined ? {} : { webhookUrl: input.webhookUrl }),
+    ...(input.lowBalanceThresholdMicroCents === undefined
+      ? {}
+      : { lowBalanceThresholdMicroCents: input.lowBalanceThresholdMicroCents }),
   });
   if (!r.ok) throw tenantNotFound(input.tenantId);
-  return toTenantView(r.tenant);
+  return {
+    ...toTenantView(r.tenant),
+    lowBalanceThresholdMicroCents: thresholdView(r.lowBalanceThresholdMicroCents),
+  };
 }
 
 /** Suspend (tokens refused at once, no new holds; money already held still settles) or reactivate. Audited. */
