@@ -1,11 +1,10 @@
 import type { LookupAddress } from 'node:dns';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tenantWebhookDeliveries } from '@tollgate/db';
 import { createDb } from '@tollgate/db/client';
 import { getTenant, updateTenant } from '@tollgate/db/ledger';
 import { eq } from 'drizzle-orm';
-import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDeps } from '../src/deps.ts';
 import type { ResolveAll } from '../src/services/webhook-url.ts';
@@ -22,39 +21,7 @@ import {
   startHarness,
   waitFor,
 } from './harness.ts';
-
-type Received = { headers: IncomingHttpHeaders; rawBody: string; status: number };
-
-/** A tenant's webhook endpoint over real HTTP; `respond` picks the status of each request. */
-async function startReceiver(respond: (n: number) => number = () => 200) {
-  const received: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const status = respond(received.length + 1);
-      received.push({ headers: req.headers, rawBody: Buffer.concat(chunks).toString('utf8'), status });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hooks/tollgate`,
-    received,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
-/** The receiver-side check documented in the README: the `standardwebhooks` package. */
-function verifySignature(secret: string, headers: IncomingHttpHeaders, rawBody: string): boolean {
-  try {
-    new Webhook(secret).verify(rawBody, headers as Record<string, string>);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { startReceiver, verifySignature } from './webhook-receiver.ts';
 
 describe('tenant webhooks', () => {
   let h: Harness;
