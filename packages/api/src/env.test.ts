@@ -48,10 +48,17 @@ describe('loadEnv', () => {
       retryBaseMs: 1_000,
       maxAttempts: 5,
       intervalMs: 1_000,
+      secretGraceMs: 86_400_000,
+      limitReachedIntervalMs: 900_000,
     });
     expect(
       loadEnv({ TENANT_WEBHOOK_ALLOW_HTTP: 'true', TENANT_WEBHOOK_RETRY_BASE: '50ms' }).tenantWebhooks,
     ).toMatchObject({ allowHttp: true, retryBaseMs: 50 });
+    expect(
+      loadEnv({ TENANT_WEBHOOK_SECRET_GRACE: '1h', TENANT_WEBHOOK_LIMIT_REACHED_INTERVAL: '60s' })
+        .tenantWebhooks,
+    ).toMatchObject({ secretGraceMs: 3_600_000, limitReachedIntervalMs: 60_000 });
+    expect(() => loadEnv({ TENANT_WEBHOOK_SECRET_GRACE: 'a day' })).toThrow(/TENANT_WEBHOOK_SECRET_GRACE/);
     expect(() =>
       loadEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), TENANT_WEBHOOK_ALLOW_HTTP: 'true' }),
     ).toThrow(/TENANT_WEBHOOK_ALLOW_HTTP/);

@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { tenantWebhookDeliveries } from '@tollgate/db';
 import { migrationsFolder } from '@tollgate/db/client';
 import { updateTenant } from '@tollgate/db/ledger';
@@ -116,6 +119,47 @@ describe('tenant webhooks: Standard Webhooks events, rotation, deliveries', () =
       expect(verifySignature(again.webhookSecret, second.headers, second.rawBody)).toBe(true);
       expect(verifySignature(rotated.webhookSecret, second.headers, second.rawBody)).toBe(false);
       expect(verifySignature(oldSecret, second.headers, second.rawBody)).toBe(false);
+    });
+
+    it('the README receivers: its Python verify() accepts a real delivery during a rotation and refuses a tampered one', async () => {
+      const { client, tenantId, secret: oldSecret } = await tenantWithHook({ balanceMicroCents: 1_000_000 });
+      await completedJob(client);
+      const rotated = await h.admin.admin.tenants.rotateWebhookSecret.mutate({ tenantId });
+      await deliverOnce();
+      const [d] = await deliveriesOf(tenantId);
+      const [req] = receivedFor(d?.id ?? '');
+      if (!req) throw new Error('not delivered');
+      const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+      const python = /```python\n([\s\S]*?)```/.exec(readme)?.[1];
+      if (!python) throw new Error('no Python receiver in the README');
+      const dir = mkdtempSync(join(tmpdir(), 'tollgate-receiver-'));
+      writeFileSync(join(dir, 'receiver.py'), python);
+      const check = (secret: string, body: string) =>
+        execFileSync(
+          'python3',
+          [
+            '-c',
+            `import json, sys, receiver
+a = json.load(sys.stdin)
+try:
+    print(receiver.verify(a["secret"], a["headers"], a["body"].encode())["type"])
+except ValueError as e:
+    print("refused:", e)`,
+          ],
+          {
+            cwd: dir,
+            env: { ...process.env, TOLLGATE_WEBHOOK_SECRET: secret },
+            input: JSON.stringify({ secret, headers: req.headers, body }),
+          },
+        )
+          .toString()
+          .trim();
+      expect(check(rotated.webhookSecret, req.rawBody)).toBe('job.completed');
+      expect(check(oldSecret, req.rawBody), 'old secret within the grace').toBe('job.completed');
+      expect(check(rotated.webhookSecret, req.rawBody.replace('livemode', 'livemodE'))).toBe(
+        'refused: no matching signature',
+      );
+      rmSync(dir, { recursive: true, force: true });
     });
 
     it('migration 0011 re-encodes a legacy whsec_<base64url> secret: same key bytes, accepted by standardwebhooks', async () => {
