@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tenantWebhookDeliveries } from '@tollgate/db';
+import { SANDBOX_START_MICRO_CENTS, tenantWebhookDeliveries } from '@tollgate/db';
 import { migrationsFolder } from '@tollgate/db/client';
 import { updateTenant } from '@tollgate/db/ledger';
 import { and, asc, eq } from 'drizzle-orm';
@@ -18,6 +18,7 @@ import {
   type Client,
   expectTRPCError,
   type Harness,
+  makeClient,
   startHarness,
   waitFor,
 } from './harness.ts';
@@ -162,19 +163,20 @@ except ValueError as e:
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('migration 0011 re-encodes a legacy whsec_<base64url> secret: same key bytes, accepted by standardwebhooks', async () => {
+    it('migration 0019 re-encodes a legacy whsec_<base64url> secret: same key bytes, accepted by standardwebhooks', async () => {
       const { tenantId } = await h.createTenant();
       let key = randomBytes(24);
       while (!/[-_]/.test(key.toString('base64url'))) key = randomBytes(24);
       const legacy = `whsec_${key.toString('base64url')}`;
       expect(() => new Webhook(legacy).sign('msg_1', new Date(), '{}')).toThrow();
       await h.db.sql`UPDATE tenants SET webhook_secret = ${legacy} WHERE id = ${tenantId}`;
-      const migration = readFileSync(`${migrationsFolder}/0011_standard_webhooks.sql`, 'utf8');
+      const file = readdirSync(migrationsFolder).find((f) => f.endsWith('_standard_webhooks.sql'));
+      const migration = readFileSync(`${migrationsFolder}/${file}`, 'utf8');
       const update = migration
         .split('--> statement-breakpoint')
         .map((part) => part.replace(/^\s*--.*$/gm, '').trim())
         .find((part) => part.startsWith('UPDATE tenants'));
-      if (!update) throw new Error('no secret re-encoding in migration 0011');
+      if (!update) throw new Error('no secret re-encoding in migration 0019');
       await h.db.sql.unsafe(update);
       const [row] = await h.db.sql<{ webhook_secret: string }[]>`
         SELECT webhook_secret FROM tenants WHERE id = ${tenantId}`;
@@ -387,6 +389,55 @@ except ValueError as e:
       const poor = await tenantWithHook({ balanceMicroCents: CHEAP_PRICE - 1 });
       expect((await expectTRPCError(submit(poor.client))).reason).toBe('INSUFFICIENT_BALANCE');
       expect(await deliveriesOf(poor.tenantId)).toHaveLength(0);
+    });
+  });
+
+  describe('test mode', () => {
+    it('a sandbox’s events say livemode: false and the tenant’s own id, are signed with its secret, and are listed in test mode only', async () => {
+      const t = await tenantWithHook({ balanceMicroCents: 1_000_000 });
+      await h.admin.admin.tenants.update.mutate({
+        tenantId: t.tenantId,
+        lowBalanceThresholdMicroCents: Number(SANDBOX_START_MICRO_CENTS) - 1,
+      });
+      const issued = await h.admin.admin.tenants.issueToken.mutate({ tenantId: t.tenantId, mode: 'test' });
+      const test = makeClient(h.url, issued.token);
+      expect((await test.account.get.query()).lowBalanceThresholdMicroCents).toBe(
+        Number(SANDBOX_START_MICRO_CENTS) - 1,
+      );
+      const job = await test.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT });
+      const done = await waitFor(
+        async () => {
+          const j = await test.jobs.get.query({ id: job.id });
+          return j.status === 'completed' ? j : null;
+        },
+        { what: 'the test job to complete' },
+      );
+      const listed = await waitFor(async () => {
+        const items = (await test.account.webhooks.deliveries.query()).items;
+        return items.length === 2 ? items : null;
+      });
+      expect(listed.map((d) => d.type).sort()).toEqual(['balance.low', 'job.completed']);
+      expect((await t.client.account.webhooks.deliveries.query()).items, 'not in the live list').toEqual([]);
+
+      await deliverOnce();
+      const bodies = listed.map((d) => {
+        const [req] = receivedFor(d.id);
+        if (!req) throw new Error(`${d.type} not delivered`);
+        expect(verifySignature(t.secret, req.headers, req.rawBody), d.type).toBe(true);
+        return JSON.parse(req.rawBody);
+      });
+      const low = bodies.find((b) => b.type === 'balance.low');
+      expect(low.data).toEqual({
+        tenantId: t.tenantId,
+        availableMicroCents: Number(SANDBOX_START_MICRO_CENTS) - CHEAP_PRICE,
+        thresholdMicroCents: Number(SANDBOX_START_MICRO_CENTS) - 1,
+        livemode: false,
+      });
+      const completed = bodies.find((b) => b.type === 'job.completed');
+      expect(completed.data).toEqual({ ...done, livemode: false, tenantId: t.tenantId });
+
+      await h.admin.admin.tenants.update.mutate({ tenantId: t.tenantId, lowBalanceThresholdMicroCents: 5 });
+      expect((await test.account.get.query()).lowBalanceThresholdMicroCents, 'the sandbox follows').toBe(5);
     });
   });
 

@@ -116,7 +116,7 @@ export const tenants = pgTable(
     webhookUrl: text('webhook_url'),
     /**
      * Standard Webhooks signing secret of tollgate → tenant webhooks: `whsec_` + base64 of the HMAC
-     * key (32 random bytes; tenants created before migration 0011 keep their 24). Null = none.
+     * key (32 random bytes; tenants created before migration 0019 keep their 24). Null = none.
      */
     webhookSecret: text('webhook_secret'),
     /** `live` (a real tenant) or `test` (the sandbox twin of `live_tenant_id`). Never changes. */
@@ -184,7 +184,7 @@ export const tenantBalances = pgTable(
     rateWindowCount: integer('rate_window_count').notNull().default(0),
     /**
      * A `balance.low` webhook is enqueued each time available_micro_cents goes from ≥ this to below
-     * it (trigger of migration 0011, in the transaction that moves the money); null = never. A tenant
+     * it (trigger of migration 0019, in the transaction that moves the money); null = never. A tenant
      * setting, kept on this row so the crossing is decided by the very UPDATE that changes the balance.
      */
     lowBalanceThresholdMicroCents: money('low_balance_threshold_micro_cents'),
@@ -512,7 +512,7 @@ export const webhookDeliveryStatus = pgEnum('webhook_delivery_status', ['pending
  * Job events: one row per job that reached a terminal state asynchronously and has a webhook URL,
  * inserted by a trigger on `jobs` (migration 0005_tenant_webhook_outbox) in the SAME transaction as
  * the terminal transition, whichever code made it (ledger, admin resolve…), so no terminal job is
- * forgotten across a crash. `balance.low`: a trigger on `tenant_balances` (migration 0011), same
+ * forgotten across a crash. `balance.low`: a trigger on `tenant_balances` (migration 0019), same
  * transaction as the money. `limit.reached`: the submit service after a refusal. Gateway workers
  * claim due rows with FOR UPDATE SKIP LOCKED (a lease on next_attempt_at), send outside any
  * transaction, then record the result. Never touches money.

@@ -403,6 +403,7 @@ function buildDocument(): JsonObject {
               limits: { maxConcurrentJobs: 10, dailySpendLimitMicroCents: null, requestsPerMinute: 60 },
               activeJobs: 1,
               spentTodayMicroCents: 40_000,
+              lowBalanceThresholdMicroCents: 10_000_000,
             }),
             ...problemResponses([]),
           },

@@ -27,6 +27,8 @@ export const accountViewSchema = z.object({
   limits: limitsViewSchema,
   activeJobs: z.number().int(),
   spentTodayMicroCents: z.number().int(),
+  /** Below this, a `balance.low` webhook is sent (once per crossing); null = none. Set by admins. */
+  lowBalanceThresholdMicroCents: z.number().int().nullable(),
 });
 export type AccountView = z.output<typeof accountViewSchema>;
 

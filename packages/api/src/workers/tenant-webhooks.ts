@@ -1,7 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { type Job, jobs, type TenantWebhookDelivery, tenants, tenantWebhookDeliveries } from '@tollgate/db';
+import {
+  type Job,
+  jobs,
+  modeOfTenant,
+  publicTenantId,
+  type TenantWebhookDelivery,
+  tenants,
+  tenantWebhookDeliveries,
+} from '@tollgate/db';
 import type { Db } from '@tollgate/db/client';
 import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { AppDeps } from '../deps.ts';
@@ -20,7 +28,7 @@ import { createLoop, forEachBounded, type Worker } from './run-loop.ts';
  * `webhook-id` (the delivery id, the same on every retry and redelivery), `webhook-timestamp`,
  * `webhook-signature`. Rows of `tenant_webhook_deliveries` are the outbox: a trigger on `jobs`
  * (migration 0005) inserts one in the same transaction as a job's asynchronous terminal transition,
- * a trigger on `tenant_balances` (0011) one per balance.low crossing, the submit service one per
+ * a trigger on `tenant_balances` (0019) one per balance.low crossing, the submit service one per
  * limit.reached window (services/webhook-deliveries.ts). This worker delivers them, at least once,
  * from any number of gateway instances:
  *
@@ -93,23 +101,24 @@ export function webhookSignatureHeader(
 /**
  * Every payload is `{ type, timestamp, data: { …, livemode } }`. `timestamp` is when the event
  * happened (the row's creation, DB clock), not when this attempt was sent (that is the
- * `webhook-timestamp` header). Job events carry the job as `jobs.get` shows it; tenant events the
- * data fixed when they happened. `livemode` is true: every event is live until test mode exists.
+ * `webhook-timestamp` header). Job events carry the job as `jobs.get` shows it (its `livemode` and
+ * the tenant's own id included); tenant events the data fixed when they happened, with the tenant's
+ * own id and the book's `livemode` (false for a sandbox's events: test mode).
  */
 export function webhookPayload(d: TenantWebhookDelivery, job: Job | undefined): string | null {
   let data: Record<string, unknown>;
   if (d.jobId !== null) {
     if (!job) return null;
-    data = { ...toJobView(job) };
+    data = toJobView(job);
   } else {
     if (d.payload === null || typeof d.payload !== 'object') return null;
-    data = { ...(d.payload as Record<string, unknown>) };
+    data = {
+      ...(d.payload as Record<string, unknown>),
+      tenantId: publicTenantId(d.tenantId),
+      livemode: modeOfTenant(d.tenantId) === 'live',
+    };
   }
-  return JSON.stringify({
-    type: d.eventType,
-    timestamp: d.createdAt.toISOString(),
-    data: { ...data, livemode: true },
-  });
+  return JSON.stringify({ type: d.eventType, timestamp: d.createdAt.toISOString(), data });
 }
 
 /** Delay before the attempt after attempt number `attempt` (1-based). */
@@ -271,7 +280,8 @@ export async function deliverDueTenantWebhooks(deps: AppDeps, opts: TenantWebhoo
   const jobRows =
     jobIds.length === 0 ? [] : await deps.db.select().from(jobs).where(inArray(jobs.id, jobIds));
   const jobById = new Map(jobRows.map((j) => [j.id, j]));
-  // The secrets to sign with now: the current one, and the replaced one while its grace lasts (DB clock).
+  // The secrets to sign with now: the current one, and the replaced one while its grace lasts (DB
+  // clock). Always the live tenant's row: a sandbox's events are signed like the tenant's own.
   const secretRows = await deps.db
     .select({
       id: tenants.id,
@@ -280,7 +290,7 @@ export async function deliverDueTenantWebhooks(deps: AppDeps, opts: TenantWebhoo
         THEN ${tenants.previousWebhookSecret} END`,
     })
     .from(tenants)
-    .where(inArray(tenants.id, [...new Set(claimed.map((d) => d.tenantId))]));
+    .where(inArray(tenants.id, [...new Set(claimed.map((d) => publicTenantId(d.tenantId)))]));
   const secretsOf = new Map(
     secretRows.map((r) => [r.id, [r.current, r.previous].filter((s): s is string => s !== null)]),
   );
@@ -291,7 +301,7 @@ export async function deliverDueTenantWebhooks(deps: AppDeps, opts: TenantWebhoo
   let delivered = 0;
 
   await forEachBounded(claimed, opts.concurrency, async (d) => {
-    const secrets = secretsOf.get(d.tenantId) ?? [];
+    const secrets = secretsOf.get(publicTenantId(d.tenantId)) ?? [];
     const ctx = {
       deliveryId: d.id,
       type: d.eventType,

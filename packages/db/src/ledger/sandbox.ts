@@ -42,8 +42,11 @@ export async function ensureSandbox(
       if (!live) return refuse({ ok: false, reason: 'TENANT_NOT_FOUND' });
       return { ok: true, tenantId: twin, created: false };
     }
+    // The balance.low threshold follows the live tenant's (it lives on the balance row, not in tenants).
     await tx.execute(
-      sql`INSERT INTO tenant_balances (tenant_id, available_micro_cents) VALUES (${twin}, ${SANDBOX_START_MICRO_CENTS})`,
+      sql`INSERT INTO tenant_balances (tenant_id, available_micro_cents, low_balance_threshold_micro_cents)
+          SELECT ${twin}, ${SANDBOX_START_MICRO_CENTS}, low_balance_threshold_micro_cents
+            FROM tenant_balances WHERE tenant_id = ${input.liveTenantId}`,
     );
     await postTestCredit(tx, {
       tenantId: twin,

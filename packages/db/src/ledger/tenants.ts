@@ -1,8 +1,9 @@
 // Tenants and their settings. Every change writes one audit_log row in the same transaction.
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { newId } from '../ids';
+import { modeOfTenant, sandboxTenantId } from '../sandbox';
 import { type Tenant, type TenantStatus, tenantBalances, tenants } from '../schema';
 import {
   cursorTime,
@@ -137,7 +138,7 @@ export interface UpdateTenantInput {
   markupBps?: number;
   limits?: Partial<TenantLimits>;
   webhookUrl?: string | null;
-  /** balance.low webhook threshold; null = none. Not a crossing by itself (see migration 0011). */
+  /** balance.low webhook threshold; null = none. Not a crossing by itself (see migration 0019). */
   lowBalanceThresholdMicroCents?: bigint | null;
   actor: string;
   requestId?: string;
@@ -185,10 +186,15 @@ export async function updateTenant(
     let lowBalanceThresholdMicroCents = thresholdBefore?.v ?? null;
     if (input.lowBalanceThresholdMicroCents !== undefined) {
       lowBalanceThresholdMicroCents = input.lowBalanceThresholdMicroCents;
+      // The sandbox's book (test mode) follows the tenant's threshold, as its other settings do.
+      const books =
+        modeOfTenant(input.tenantId) === 'live'
+          ? [input.tenantId, sandboxTenantId(input.tenantId)]
+          : [input.tenantId];
       await tx
         .update(tenantBalances)
         .set({ lowBalanceThresholdMicroCents })
-        .where(eq(tenantBalances.tenantId, input.tenantId));
+        .where(inArray(tenantBalances.tenantId, books));
     }
     await writeAudit(tx, {
       actor: input.actor,
