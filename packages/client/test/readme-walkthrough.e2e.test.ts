@@ -39,7 +39,7 @@ function normalize(lines: string[]): string[] {
     .map((l) =>
       l
         .replace(/\b(ten|job|txn|req|key|opk)_[a-z0-9]+/g, '$1_…')
-        .replace(/whsec_[A-Za-z0-9_-]+/g, 'whsec_…')
+        .replace(/whsec_[A-Za-z0-9+/=_-]+/g, 'whsec_…')
         .replace(/\btg_(live|test|op)_[A-Za-z0-9]+/g, 'tg_$1_…')
         .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, '<time>')
         .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>')
