@@ -48,6 +48,22 @@ describe('startEmbeddedPostgres', () => {
     }
   });
 
+  it('never stops a server a live process still uses: a second start on its data dir is refused, naming that process', async () => {
+    const dataDir = path.join(root, 'in-use');
+    const first = await startEmbeddedPostgres({ dataDir, persistent: true });
+    try {
+      await expect(startEmbeddedPostgres({ dataDir, persistent: true })).rejects.toThrow(
+        new RegExp(`is in use by the running process ${process.pid} `),
+      );
+      // Still serving.
+      const sql = postgres(first.url, { max: 1, onnotice: () => {} });
+      expect(await sql`SELECT 1 AS one`).toEqual([{ one: 1 }]);
+      await sql.end();
+    } finally {
+      await first.stop();
+    }
+  });
+
   it('deletes a throwaway data dir on stop', async () => {
     const dataDir = path.join(root, 'throwaway');
     const server = await startEmbeddedPostgres({ dataDir, persistent: false });

