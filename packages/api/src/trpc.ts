@@ -12,7 +12,7 @@ import {
 import type { Context } from './context.ts';
 import { DomainError, describeTRPCError, toTRPCError } from './errors.ts';
 import { requestIdScope } from './request-scope.ts';
-import { unstorableText } from './storable-text.ts';
+import { unstorableTextPath } from './storable-text.ts';
 
 /**
  * The only place `initTRPC` is called. Exports named base procedures only (never `t`): every
@@ -110,37 +110,6 @@ const base = t.procedure.use(async ({ ctx, path, next }) => {
   ctx.deps.metrics.trpcCalls.inc({ path, code: result.ok ? 'OK' : result.error.code });
   return result;
 });
-
-/**
- * Where the first string that Postgres text and jsonb cannot store (U+0000, or a lone UTF-16
- * surrogate) is in a parsed input (a dotted path, '' for the root), and why; or null. Such an input
- * would otherwise reach the database and fail there as a 500.
- */
-export function unstorableTextPath(input: unknown): { path: string; message: string } | null {
-  // Iterative, and the path built only for a hit: a parsed body may nest thousands of levels deep.
-  type Step = { value: unknown; key: string; parent: Step | null };
-  const pathOf = (step: Step | null): string => {
-    const keys: string[] = [];
-    for (let s = step; s !== null && s.parent !== null; s = s.parent) keys.push(s.key);
-    return keys.reverse().join('.');
-  };
-  const pending: Step[] = [{ value: input, key: '', parent: null }];
-  for (let step = pending.pop(); step !== undefined; step = pending.pop()) {
-    const { value } = step;
-    if (typeof value === 'string') {
-      const message = unstorableText(value);
-      if (message) return { path: pathOf(step), message };
-    } else if (typeof value === 'object' && value !== null) {
-      for (const [key, child] of Object.entries(value)) {
-        const childStep = { value: child, key, parent: step };
-        const message = unstorableText(key);
-        if (message) return { path: pathOf(childStep), message };
-        pending.push(childStep);
-      }
-    }
-  }
-  return null;
-}
 
 /**
  * Every procedure: an input with text Postgres cannot store (a NUL character, a lone surrogate)
