@@ -228,8 +228,13 @@ async function copyOfBinaries(binDir: string): Promise<string> {
     try {
       await cp(nativeDir, partial, { recursive: true, verbatimSymlinks: true });
       await chmod(partial, 0o755);
-      await rm(target, { recursive: true, force: true });
-      await rename(partial, target);
+      if (await ownedAndClosedToWriters(target)) {
+        // Another start finished its copy meanwhile (and may be running it): keep theirs.
+        await rm(partial, { recursive: true, force: true });
+      } else {
+        await rm(target, { recursive: true, force: true }); // not ours, or writable by others
+        await rename(partial, target);
+      }
     } catch (err) {
       await rm(partial, { recursive: true, force: true });
       // Another start made the copy at the same moment: use theirs.
