@@ -1,10 +1,10 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { IN_FLIGHT_JOB_STATUSES, inBook, jobs, tenantBalances } from '@tollgate/db';
+import { IN_FLIGHT_JOB_STATUSES, inBook, jobs } from '@tollgate/db';
 import { type Db, migrationsCurrent } from '@tollgate/db/client';
 import type { PixelbyteClient } from '@tollgate/pixelbyte';
-import { count, inArray, sql, sum } from 'drizzle-orm';
+import { count, inArray, sql } from 'drizzle-orm';
 import { createApp } from './app.ts';
 import { createAuthenticator } from './auth/authenticator.ts';
 import type { JwtVerifier } from './auth/jwt.ts';

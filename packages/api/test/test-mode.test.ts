@@ -217,6 +217,17 @@ describe('test mode', () => {
       availableMicroCents: 2_000_000,
       heldMicroCents: 0,
     });
+    expect(await h.admin.finance.usage.query({ ...days, groupBy: ['tenant'] })).toEqual(liveUsage);
+    const testUsage = await h.admin.finance.usage.query({ ...days, groupBy: ['tenant'], mode: 'test' });
+    expect(testUsage.rows.find((r) => r.tenantId === t.tenantId)).toMatchObject({
+      jobs: 30,
+      chargedMicroCents: 30 * CHEAP_PRICE,
+    });
+    const csv = await fetch(
+      `${h.url}/reports/usage.csv?from=${days.from}&to=${days.to}&groupBy=tenant&mode=test`,
+      { headers: { authorization: `Bearer ${await h.token({ role: 'finance', sub: 'fin' })}` } },
+    );
+    expect(await csv.text()).toContain(t.tenantId);
 
     const testBalances = await h.admin.finance.balances.query({ mode: 'test' });
     expect(testBalances.livemode).toBe(false);
