@@ -232,6 +232,13 @@ describe('operator console in Chromium', { timeout: 120_000 }, () => {
     const [header, ...lines] = csv.trim().split('\r\n');
     expect(header).toContain('charged_usd');
     expect(lines.some((l) => l.includes(jobsTenantId) && l.includes(CHEAP_MODEL))).toBe(true);
+
+    // Top tenants by name; and test mode's book is its own: nothing was spent in it.
+    const { name } = await h.admin.admin.tenants.get.query({ tenantId: jobsTenantId });
+    await page.getByRole('cell', { name, exact: true }).waitFor();
+    await page.getByLabel('Book', { exact: true }).selectOption('test');
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    await page.getByText(/^No usage between/).waitFor();
   });
 
   it('signs out: the credential is forgotten', async () => {

@@ -15,6 +15,10 @@ function defaultPeriod(): { from: string; to: string } {
 }
 
 const TOP = 10;
+/** `finance.usage`'s largest page. */
+const MAX_ROWS = 10_000;
+
+type Period = { from: string; to: string; mode: 'live' | 'test' };
 
 /** One point per UTC day of the period, zero where nothing happened (a gap is a fact, not missing data). */
 function everyDay(
@@ -58,16 +62,20 @@ type Totals = {
 
 export function UsagePage(props: { credential: string; apiBase: string }) {
   const trpc = useTRPC();
-  const [draft, setDraft] = useState(defaultPeriod);
+  const [draft, setDraft] = useState<Period>(() => ({ ...defaultPeriod(), mode: 'live' }));
   const [period, setPeriod] = useState(draft);
-  const range = { from: `${period.from}T00:00:00Z`, to: `${period.to}T00:00:00Z` };
+  // One page of the largest size: every day of any period drawn (400 at most), and the top tenants
+  // and models ranked over up to MAX_ROWS of them (beyond that the page says so; the CSV has all).
+  const range = {
+    from: `${period.from}T00:00:00Z`,
+    to: `${period.to}T00:00:00Z`,
+    mode: period.mode,
+    limit: MAX_ROWS,
+  };
   const byDay = useQuery(trpc.finance.usage.queryOptions({ ...range, groupBy: ['day'] }));
   const byTenant = useQuery(trpc.finance.usage.queryOptions({ ...range, groupBy: ['tenant'] }));
   const byModel = useQuery(trpc.finance.usage.queryOptions({ ...range, groupBy: ['model'] }));
-  const names = useQuery(trpc.finance.balances.queryOptions());
-  const nameOf = (tenantId: string | null) =>
-    names.data?.tenants.find((t) => t.tenantId === tenantId)?.name ?? tenantId ?? '—';
-  const ids = { from: useId(), to: useId(), h: useId() };
+  const ids = { from: useId(), to: useId(), mode: useId(), h: useId() };
 
   const apply = (e: FormEvent) => {
     e.preventDefault();
@@ -95,6 +103,17 @@ export function UsagePage(props: { credential: string; apiBase: string }) {
             value={draft.to}
             onChange={(e) => setDraft({ ...draft, to: e.target.value })}
           />
+        </div>
+        <div className="field inline">
+          <label htmlFor={ids.mode}>Book</label>
+          <select
+            id={ids.mode}
+            value={draft.mode}
+            onChange={(e) => setDraft({ ...draft, mode: e.target.value as 'live' | 'test' })}
+          >
+            <option value="live">live money</option>
+            <option value="test">test mode</option>
+          </select>
         </div>
         <button type="submit">Show</button>
         <CsvDownload {...props} period={period} />
@@ -175,7 +194,7 @@ export function UsagePage(props: { credential: string; apiBase: string }) {
           title="Top tenants"
           query={byTenant}
           keyOf={(r) => r.tenantId}
-          labelOf={(r) => nameOf(r.tenantId)}
+          labelOf={(r) => r.tenantName ?? r.tenantId ?? '—'}
         />
         <TopTable title="Top models" query={byModel} keyOf={(r) => r.model} labelOf={(r) => r.model ?? '—'} />
       </div>
@@ -208,6 +227,7 @@ function TotalsCards({ totals }: { totals: Totals }) {
 
 type UsageRow = {
   tenantId: string | null;
+  tenantName: string | null;
   model: string | null;
   jobs: number;
   netMicroCentsExact: string;
@@ -216,7 +236,7 @@ type UsageRow = {
 
 function TopTable(props: {
   title: string;
-  query: UseQueryResult<{ rows: UsageRow[] }, unknown>;
+  query: UseQueryResult<{ rows: UsageRow[]; nextCursor: string | null }, unknown>;
   keyOf: (r: UsageRow) => string | null;
   labelOf: (r: UsageRow) => string;
 }) {
@@ -234,32 +254,39 @@ function TopTable(props: {
             })
             .slice(0, TOP);
           return (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{props.title === 'Top tenants' ? 'Tenant' : 'Model'}</th>
-                  <th scope="col" className="num">
-                    Jobs
-                  </th>
-                  <th scope="col" className="num">
-                    Net revenue
-                  </th>
-                  <th scope="col" className="num">
-                    Margin
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {top.map((r) => (
-                  <tr key={props.keyOf(r) ?? '—'}>
-                    <td>{props.labelOf(r)}</td>
-                    <td className="num">{r.jobs}</td>
-                    <td className="num">{usd(r.netMicroCentsExact)}</td>
-                    <td className="num">{usd(r.marginMicroCentsExact)}</td>
+            <>
+              {data.nextCursor !== null ? (
+                <p className="muted small">
+                  Ranked over the first {MAX_ROWS.toLocaleString('en-US')} of more: the CSV has them all.
+                </p>
+              ) : null}
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">{props.title === 'Top tenants' ? 'Tenant' : 'Model'}</th>
+                    <th scope="col" className="num">
+                      Jobs
+                    </th>
+                    <th scope="col" className="num">
+                      Net revenue
+                    </th>
+                    <th scope="col" className="num">
+                      Margin
+                    </th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {top.map((r) => (
+                    <tr key={props.keyOf(r) ?? '—'}>
+                      <td>{props.labelOf(r)}</td>
+                      <td className="num">{r.jobs}</td>
+                      <td className="num">{usd(r.netMicroCentsExact)}</td>
+                      <td className="num">{usd(r.marginMicroCentsExact)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
           );
         }}
       </QueryView>
@@ -271,7 +298,7 @@ function TopTable(props: {
  * The CSV routes need the Bearer credential, which a plain link cannot send: the file is fetched
  * with it and handed to the browser as a download (`/reports/*` are HTTP routes, not procedures).
  */
-function CsvDownload(props: { credential: string; apiBase: string; period: { from: string; to: string } }) {
+function CsvDownload(props: { credential: string; apiBase: string; period: Period }) {
   const [state, setState] = useState<{ busy: boolean; error: unknown }>({ busy: false, error: null });
   const download = async () => {
     setState({ busy: true, error: null });
@@ -289,7 +316,7 @@ function CsvDownload(props: { credential: string; apiBase: string; period: { fro
       const url = URL.createObjectURL(await res.blob());
       const a = document.createElement('a');
       a.href = url;
-      a.download = `usage-${props.period.from}-${props.period.to}.csv`;
+      a.download = `usage-${props.period.mode === 'test' ? 'test-' : ''}${props.period.from}-${props.period.to}.csv`;
       document.body.append(a);
       a.click();
       a.remove();
