@@ -70,9 +70,14 @@ describe('dev mode after kill -9', () => {
       await chmod(root, 0o755);
       const { first, second } = await killAndRestart(dataDir);
       const moved = /its data directory is (\S+) instead of/.exec(first.output())?.[1];
-      expect(moved, first.output().slice(-3000)).toMatch(/^\/var\/lib\/tollgate\/postgres-[0-9a-f]{12}$/);
-      cleanups.push(() => rm(moved ?? '/nonexistent', { recursive: true, force: true }));
-      expect(second.output()).toContain(`its data directory is ${moved} instead of`);
+      try {
+        expect(moved, first.output().slice(-3000)).toMatch(/^\/var\/lib\/tollgate\/postgres-[0-9a-f]{12}$/);
+        expect(second.output()).toContain(`its data directory is ${moved} instead of`);
+      } finally {
+        // Stopped first (its Postgres uses the moved directory), then the directory removed.
+        await second.kill('SIGTERM');
+        if (moved) await rm(moved, { recursive: true, force: true });
+      }
     },
     300_000,
   );
