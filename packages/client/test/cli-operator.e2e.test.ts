@@ -283,5 +283,45 @@ describe('account reset-test-balance (test mode)', () => {
     const live = await tollgate(['account', 'reset-test-balance'], t.token);
     expect(live.code).toBe(3);
     expect(live.stderr).toContain('reason: TEST_MODE_ONLY');
+
+    // Free test credit (--mode test) lands in the sandbox only; the books are read per --mode.
+    const credit = await tollgate([
+      'credits',
+      'topup',
+      t.id,
+      '5',
+      '--reference',
+      'sandbox-1',
+      '--mode',
+      'test',
+    ]);
+    expect(credit.code).toBe(0);
+    expect(credit.stdout).toMatch(/^added \$5\.00 of test credit — /);
+    expect(
+      (await json<{ account: { availableMicroCents: number } }>(['account'], key)).account,
+    ).toMatchObject({
+      availableMicroCents: 105_000_000,
+    });
+    expect((await json<{ availableMicroCents: number }>(['tenants', 'get', t.id])).availableMicroCents).toBe(
+      1_000_000,
+    );
+    const testBook = await json<{ tenants: { tenantId: string; availableMicroCents: number }[] }>(
+      ['finance', 'balances', '--mode', 'test'],
+      finance,
+    );
+    expect(testBook.tenants.find((x) => x.tenantId === t.id)?.availableMicroCents).toBe(105_000_000);
+    const testLedger = await tollgate(
+      ['finance', 'ledger', '--mode', 'test', '--tenant', t.id, '--csv'],
+      finance,
+    );
+    expect(testLedger.code).toBe(0);
+    const testRows = parse(testLedger.stdout, { columns: true }) as Record<string, string>[];
+    expect(testRows.map((r) => r.reference)).toContain('sandbox-1');
+    const liveLedger = await tollgate(['finance', 'ledger', '--tenant', t.id, '--csv'], finance);
+    expect(
+      (parse(liveLedger.stdout, { columns: true }) as Record<string, string>[]).map((r) => r.reference),
+    ).not.toContain('sandbox-1');
+    const bad = await tollgate(['finance', 'balances', '--mode', 'sandbox'], finance);
+    expect(bad.code).toBe(2);
   });
 });

@@ -123,6 +123,15 @@ export function parseParams(
   return input;
 }
 
+/** `--mode live|test`: which book (test mode's sandbox or live money). */
+export function modeOption(help: string): OptionSpec {
+  return { type: 'string', value: '<live|test>', help };
+}
+
+export function modeArg(ctx: Pick<CommandContext, 'args'>, cmd: string[]): 'live' | 'test' | undefined {
+  return oneOf(str(ctx.args.values, 'mode'), ['live', 'test'], '--mode', cmd);
+}
+
 /** A flag whose value must be one of `choices` (checked here, so a typo is a usage error, exit 2). */
 export function oneOf<const T extends string>(
   value: string | undefined,
@@ -559,10 +568,12 @@ export const COMMANDS: Command[] = [
         value: '<key>',
         help: 'default: derived by the gateway from tenant, amount and reference',
       },
+      mode: modeOption('live: real money (default); test: free credit into the test balance'),
     },
     examples: [
       'tollgate credits topup ten_123 12.50 --reference INV-2024-001',
       "tollgate credits topup ten_123 '$1000' --reference wire-88 --json   # quote a $: the shell expands it",
+      'tollgate credits topup ten_123 50 --reference sandbox-1 --mode test   # test mode credit, free',
     ],
     async run(ctx) {
       const cmd = this.path;
@@ -577,10 +588,11 @@ export const COMMANDS: Command[] = [
         amountMicroCents: wire(amount, cmd),
         reference,
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        mode: modeArg(ctx, cmd),
       });
       const what = r.replayed
         ? 'already applied (same command seen before); nothing added'
-        : `added ${usd(amount)}`;
+        : `added ${usd(amount)}${modeArg(ctx, cmd) === 'test' ? ' of test credit' : ''}`;
       return {
         data: { ...r, tenantId, amountMicroCents: wire(amount, cmd) },
         text: `${what} — ${tenantId} now has ${usd(r.availableMicroCents)} available (${r.transactionId})\n`,
@@ -926,6 +938,7 @@ export const COMMANDS: Command[] = [
     args: [],
     options: {
       ...periodOptions,
+      mode: modeOption('which book: live money (default) or test mode'),
       'group-by': {
         type: 'string',
         value: '<list>',
@@ -941,6 +954,7 @@ export const COMMANDS: Command[] = [
     async run(ctx) {
       const cmd = this.path;
       const { from, to } = period(ctx, cmd);
+      const mode = modeArg(ctx, cmd);
       const groupBy = (str(ctx.args.values, 'group-by') ?? 'tenant,model,day')
         .split(',')
         .map((s) => s.trim())
@@ -956,14 +970,19 @@ export const COMMANDS: Command[] = [
           return dim;
         });
       if (ctx.args.values.csv === true) {
-        return csvReport(ctx, '/reports/usage.csv', { from, to, groupBy: groupBy.join(',') });
+        return csvReport(ctx, '/reports/usage.csv', {
+          from,
+          to,
+          groupBy: groupBy.join(','),
+          ...(mode === undefined ? {} : { mode }),
+        });
       }
       // Every page (finance.usage answers 1,000 rows at a time, then a nextCursor); rows carry the
       // tenant's name.
-      const r = await ctx.client.finance.usage.query({ from, to, groupBy });
+      const r = await ctx.client.finance.usage.query({ from, to, groupBy, mode });
       const all = [...r.rows];
       for (let cursor = r.nextCursor; cursor !== null; ) {
-        const page = await ctx.client.finance.usage.query({ from, to, groupBy, cursor });
+        const page = await ctx.client.finance.usage.query({ from, to, groupBy, mode, cursor });
         all.push(...page.rows);
         cursor = page.nextCursor;
       }

@@ -9,6 +9,8 @@ import {
   type CommandContext,
   csvReport,
   isoArg,
+  modeArg,
+  modeOption,
   nextCursorLine,
   oneOf,
   parseAmountArg,
@@ -303,10 +305,11 @@ export const OPERATOR_COMMANDS: Command[] = [
     path: ['finance', 'balances'],
     summary: "every tenant's available and held balance, and the platform accounts (finance/admin)",
     args: [],
-    options: {},
-    examples: ['tollgate finance balances', 'tollgate finance balances --json | jq .totals'],
+    options: { mode: modeOption('which book: live money (default) or test mode') },
+    examples: ['tollgate finance balances', 'tollgate finance balances --mode test --json | jq .totals'],
     async run(ctx) {
-      const r = await ctx.client.finance.balances.query();
+      const mode = modeArg(ctx, this.path);
+      const r = await ctx.client.finance.balances.query(mode === undefined ? undefined : { mode });
       const rows = r.tenants.map((t) => ({ ...t }) as Record<string, unknown>);
       const text = [
         table(rows, ['tenantId', 'name', 'status', 'availableMicroCents', 'heldMicroCents']),
@@ -323,6 +326,7 @@ export const OPERATOR_COMMANDS: Command[] = [
     args: [],
     options: {
       ...periodOptions,
+      mode: modeOption('which book: live money (default) or test mode'),
       tenant: { type: 'string', value: '<tenant>', help: 'one tenant' },
       limit: { type: 'string', value: '<n>', help: 'lines per page (default 100, max 1000)' },
       cursor: { type: 'string', value: '<cursor>', help: 'next page, from a previous call' },
@@ -338,14 +342,21 @@ export const OPERATOR_COMMANDS: Command[] = [
       const v = ctx.args.values;
       const { from, to } = period(ctx, cmd);
       const tenantId = str(v, 'tenant');
+      const mode = modeArg(ctx, cmd);
       if (v.csv === true) {
-        return csvReport(ctx, '/reports/ledger.csv', { from, to, ...(tenantId ? { tenantId } : {}) });
+        return csvReport(ctx, '/reports/ledger.csv', {
+          from,
+          to,
+          ...(tenantId ? { tenantId } : {}),
+          ...(mode === undefined ? {} : { mode }),
+        });
       }
       const [r, names] = await Promise.all([
         ctx.client.finance.ledger.query({
           from,
           to,
           tenantId,
+          mode,
           cursor: str(v, 'cursor'),
           limit: int(v, 'limit', cmd) ?? 100,
         }),
