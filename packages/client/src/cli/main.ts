@@ -1,4 +1,4 @@
-// Entry of the `tollgate` CLI (`pnpm tollgate …` or the `tollgate` bin).
+// Entry of the `tollgate` CLI, bundled to dist/cli.js, which bin/tollgate.mjs runs (`pnpm -s tollgate …` in the repo).
 import { readCliEnv } from './env.ts';
 import { runCli } from './run.ts';
 
