@@ -154,17 +154,12 @@ export async function runCli(argv: readonly string[], opts: RunOptions): Promise
     }
     const found = findCommand(words);
     if (found === undefined) {
-      const wantsHelp = argv.includes('--help') || argv.includes('-h');
       if (words.length === 0 && argv.includes('--version')) {
         io.stdout.write(`${packageJson.version}\n`);
         return EXIT.ok;
       }
-      // `tollgate` alone, or a group alone (`tollgate tenants`): that list of commands.
+      // `tollgate` alone, or a group alone (`tollgate tenants`, with or without --help): its commands.
       if (words.length === 0 || (words.length === 1 && groups().includes(words[0] ?? ''))) {
-        io.stdout.write(mainHelp(words));
-        return EXIT.ok;
-      }
-      if (wantsHelp && words.length === 1 && groups().includes(words[0] ?? '')) {
         io.stdout.write(mainHelp(words));
         return EXIT.ok;
       }
@@ -181,9 +176,7 @@ export async function runCli(argv: readonly string[], opts: RunOptions): Promise
       return EXIT.ok;
     }
     const missing = cmd.args[parsed.positionals.length - cmd.path.length];
-    if (missing !== undefined && !missing.startsWith('[')) {
-      throw new UsageError(`missing argument ${missing}`, cmd.path);
-    }
+    if (missing !== undefined) throw new UsageError(`missing argument ${missing}`, cmd.path);
     const extra = parsed.positionals.slice(cmd.path.length + cmd.args.length);
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`, cmd.path);
 
