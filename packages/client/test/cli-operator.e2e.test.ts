@@ -5,6 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { updateTenant } from '@tollgate/db/ledger';
 import { defaultCatalogue, priceRuleToJson } from '@tollgate/pricing';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -323,5 +324,50 @@ describe('account reset-test-balance (test mode)', () => {
     ).not.toContain('sandbox-1');
     const bad = await tollgate(['finance', 'balances', '--mode', 'sandbox'], finance);
     expect(bad.code).toBe(2);
+  });
+});
+
+describe('webhooks deliveries and redeliver (tenant), tenants low-balance threshold, rotation grace', () => {
+  it('lists the balance.low delivery a submit caused, redelivers it; another tenant’s is not found', async () => {
+    const t = await tenant(`Hooked ${Date.now()}`);
+    const set = await tollgate(['tenants', 'update', t.id, '--low-balance-threshold', '0.99']);
+    expect(set.code).toBe(0);
+    // A receiver URL straight in the database (admin URLs must be public https); nothing listens:
+    // no delivery worker runs in this harness, so the delivery stays pending.
+    await updateTenant(h.db.db, { tenantId: t.id, webhookUrl: 'http://127.0.0.1:9/hook', actor: 'test' });
+    await json(['jobs', 'submit', CHEAP_MODEL, '--param', 'prompt=a fox'], t.token); // $1.00 → $0.96 < $0.99
+
+    const page = await json<{ items: { id: string; type: string; status: string }[] }>(
+      ['webhooks', 'deliveries', '--type', 'balance.low'],
+      t.token,
+    );
+    expect(page.items).toMatchObject([{ type: 'balance.low', status: 'pending' }]);
+    const id = page.items[0]?.id ?? '';
+    const text = await tollgate(['webhooks', 'deliveries'], t.token);
+    expect(text.stdout).toMatch(/^ID\s+TYPE\s+JOB ID\s+STATUS\s+ATTEMPTS/);
+    expect(text.stdout).toMatch(new RegExp(`^${id}\\s+balance\\.low\\s+-\\s+pending\\s`, 'm'));
+
+    const again = await tollgate(['webhooks', 'redeliver', id], t.token);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`^ID\\s+${id}$`, 'm'));
+    const other = await tenant(`Other ${Date.now()}`);
+    const notYours = await tollgate(['webhooks', 'redeliver', id], other.token);
+    expect(notYours.code).toBe(4);
+    const badType = await tollgate(['webhooks', 'deliveries', '--type', 'job.done'], t.token);
+    expect(badType.code).toBe(2);
+  });
+
+  it('rotates with --grace 0: the old secret stops at once', async () => {
+    const t = await tenant(`Leak ${Date.now()}`);
+    const r = await json<{ webhookSecret: string; previousSecretExpiresAt: string | null }>([
+      'tenants',
+      'rotate-webhook-secret',
+      t.id,
+      '--grace',
+      '0',
+    ]);
+    expect(r.previousSecretExpiresAt).toBeNull();
+    const text = await tollgate(['tenants', 'rotate-webhook-secret', t.id]);
+    expect(text.stdout).toMatch(/deliveries carry both signatures until \d{4}-/);
   });
 });

@@ -9,6 +9,7 @@ import {
   type USAGE_DIMENSIONS,
 } from './commands.ts';
 import { UsageError } from './exit-codes.ts';
+import type { DeliveryType, WEBHOOK_EVENT_TYPES } from './webhook-commands.ts';
 
 describe('CLI argument parsing', () => {
   it('parses USD amounts exactly', () => {
@@ -49,6 +50,7 @@ describe('CLI argument parsing', () => {
       /--status must be one of submitting, pending.*; got "done"/,
     );
     expectTypeOf<(typeof JOB_STATUSES)[number]>().toEqualTypeOf<JobStatus>();
+    expectTypeOf<(typeof WEBHOOK_EVENT_TYPES)[number]>().toEqualTypeOf<DeliveryType>();
     expectTypeOf<(typeof USAGE_DIMENSIONS)[number]>().toEqualTypeOf<
       NonNullable<RouterInputs['finance']['usage']['groupBy']>[number]
     >();

@@ -17,6 +17,7 @@ import {
   withTenantNames,
 } from './operator-commands.ts';
 import { didYouMean } from './suggest.ts';
+import { WEBHOOK_COMMANDS } from './webhook-commands.ts';
 
 export type Io = {
   stdout: { write(s: string): unknown; isTTY?: boolean };
@@ -461,6 +462,11 @@ export const COMMANDS: Command[] = [
         value: '<https-url>',
         help: "where tollgate notifies the tenant's app",
       },
+      'low-balance-threshold': {
+        type: 'string',
+        value: '<usd>',
+        help: 'a balance.low webhook when available falls below this',
+      },
     },
     examples: ['tollgate tenants create "Acme Video" --markup-bps 2000 --daily-spend-limit 100'],
     async run(ctx) {
@@ -477,11 +483,14 @@ export const COMMANDS: Command[] = [
       const anyLimit = [maxConcurrentJobs, requestsPerMinute, dailySpendLimitMicroCents].some(
         (l) => l !== undefined,
       );
+      const low = str(v, 'low-balance-threshold');
       const input: RouterInputs['admin']['tenants']['create'] = {
         name,
         markupBps,
         limits: anyLimit ? { maxConcurrentJobs, requestsPerMinute, dailySpendLimitMicroCents } : undefined,
         webhookUrl,
+        lowBalanceThresholdMicroCents:
+          low === undefined ? undefined : wire(parseAmountArg(low, cmd, { allowNegative: false }), cmd),
       };
       const tenant = await ctx.client.admin.tenants.create.mutate(input);
       return {
@@ -1038,6 +1047,8 @@ export const COMMANDS: Command[] = [
   ...KEY_COMMANDS,
   // operator-commands.ts: tenants update|rotate-webhook-secret, audit, jobs resolve, prices, finance.
   ...OPERATOR_COMMANDS,
+  // webhook-commands.ts: webhooks deliveries|redeliver (the tenant's own).
+  ...WEBHOOK_COMMANDS,
   {
     path: ['completion'],
     summary: 'print the shell completion script: bash or zsh (no gateway needed)',

@@ -118,9 +118,15 @@ export const OPERATOR_COMMANDS: Command[] = [
         value: '<https-url|none>',
         help: "where the tenant's app is notified",
       },
+      'low-balance-threshold': {
+        type: 'string',
+        value: '<usd|none>',
+        help: 'a balance.low webhook when available falls below this',
+      },
     },
     examples: [
       'tollgate tenants update ten_123 --markup-bps 1500 --daily-spend-limit 250',
+      'tollgate tenants update ten_123 --low-balance-threshold 5.00',
       'tollgate tenants update ten_123 --max-concurrent-jobs none --webhook-url none   # none = no limit / no URL',
     ],
     async run(ctx) {
@@ -138,15 +144,25 @@ export const OPERATOR_COMMANDS: Command[] = [
               : wire(parseAmountArg(daily, cmd, { allowNegative: false }), cmd),
       };
       const webhook = str(v, 'webhook-url');
+      const low = str(v, 'low-balance-threshold');
       const input: RouterInputs['admin']['tenants']['update'] = {
         tenantId: positional(ctx, 0, '<tenant>', cmd),
         name: str(v, 'name'),
         markupBps: int(v, 'markup-bps', cmd),
         limits: Object.values(limits).some((l) => l !== undefined) ? limits : undefined,
         webhookUrl: webhook === 'none' ? null : webhook,
+        lowBalanceThresholdMicroCents:
+          low === undefined
+            ? undefined
+            : low === 'none'
+              ? null
+              : wire(parseAmountArg(low, cmd, { allowNegative: false }), cmd),
       };
       if (Object.entries(input).every(([k, x]) => k === 'tenantId' || x === undefined)) {
-        throw new UsageError('nothing to update: give --name, --markup-bps, a limit or --webhook-url', cmd);
+        throw new UsageError(
+          'nothing to update: give --name, --markup-bps, a limit, --webhook-url or --low-balance-threshold',
+          cmd,
+        );
       }
       const tenant = await ctx.client.admin.tenants.update.mutate(input);
       return {
@@ -162,18 +178,30 @@ export const OPERATOR_COMMANDS: Command[] = [
     path: ['tenants', 'rotate-webhook-secret'],
     summary: "replace a tenant's webhook signing secret; the new one is printed once (admin)",
     args: ['<tenant>'],
-    options: {},
+    options: {
+      grace: {
+        type: 'string',
+        value: '<seconds>',
+        help: "the old secret keeps signing beside the new one this long (default: the gateway's; 0 = stop now)",
+      },
+    },
     examples: [
       'tollgate tenants rotate-webhook-secret ten_123',
-      'tollgate tenants rotate-webhook-secret ten_123 --json | jq -r .webhookSecret',
+      'tollgate tenants rotate-webhook-secret ten_123 --grace 0 --json | jq -r .webhookSecret   # a leaked secret',
     ],
     async run(ctx) {
+      const graceSeconds = int(ctx.args.values, 'grace', this.path);
       const r = await ctx.client.admin.tenants.rotateWebhookSecret.mutate({
         tenantId: positional(ctx, 0, '<tenant>', this.path),
+        ...(graceSeconds === undefined ? {} : { graceSeconds }),
       });
+      const grace =
+        r.previousSecretExpiresAt === null
+          ? 'the old secret stopped signing now'
+          : `deliveries carry both signatures until ${r.previousSecretExpiresAt}, then the new one only`;
       return {
         data: r,
-        text: `${keyValues(r)}\ngive the new secret to the tenant: deliveries are signed with it from now on\n`,
+        text: `${keyValues(r)}\ngive the new secret to the tenant: ${grace}\n`,
       };
     },
   },
