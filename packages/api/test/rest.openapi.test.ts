@@ -65,6 +65,20 @@ describe('GET /openapi.json, GET /docs', () => {
     expect(result.valid).toBe(true);
   });
 
+  it('request bodies are closed (unknown fields are refused), results are open (new fields are not a breaking change)', () => {
+    const schemas = doc.components.schemas as Record<
+      string,
+      { additionalProperties?: unknown; required?: string[] }
+    >;
+    expect(schemas.SubmitJobRequest?.additionalProperties).toBe(false);
+    expect(schemas.QuoteRequest?.additionalProperties).toBe(false);
+    expect(schemas.SubmitJobRequest?.required).toEqual(['model', 'input']);
+    for (const name of ['Job', 'Account', 'Quote', 'Model', 'LedgerLine', 'Problem']) {
+      expect(schemas[name]?.additionalProperties, name).toBeUndefined();
+      expect(schemas[name]?.required?.length, name).toBeGreaterThan(3);
+    }
+  });
+
   it('documents every /v1 route the app serves, and only those', () => {
     const served = createApp(h.gateway.deps)
       .routes.filter((r) => r.path.startsWith('/v1/') && r.method !== 'ALL')

@@ -123,6 +123,35 @@ describe('REST /v1', () => {
     throw new Error(`job ${id} never reached ${status}`);
   }
 
+  it('concurrent submits with one Idempotency-Key: one 201, the rest 200 with the same job or 409 in flight; charged once', async () => {
+    const t = await h.createTenant({ balanceMicroCents: 1_000_000 });
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        call('POST', '/v1/jobs', {
+          body: { model: CHEAP_MODEL, input: CHEAP_INPUT },
+          headers: { 'idempotency-key': 'race-1' },
+          token: t.token,
+        }).then(async (res) => ({ status: res.status, body: (await res.json()) as JobBody & Problem })),
+      ),
+    );
+    const created = answers.filter((a) => a.status === 201);
+    expect(created, JSON.stringify(answers.map((a) => a.status))).toHaveLength(1);
+    const id = created[0]?.body.id;
+    for (const a of answers) {
+      if (a.status === 200) expect(a.body.id).toBe(id);
+      else if (a.status === 409) expect(a.body.reason).toBe('IDEMPOTENCY_IN_FLIGHT');
+      else expect(a.status).toBe(201);
+    }
+    const account = (await (await call('GET', '/v1/account', { token: t.token })).json()) as {
+      tenantId: string;
+      availableMicroCents: number;
+    };
+    expect(account.tenantId).toBe(t.tenantId);
+    expect(account.availableMicroCents, 'one charge for twelve submits').toBe(1_000_000 - CHEAP_PRICE);
+    const jobs = (await (await call('GET', '/v1/jobs', { token: t.token })).json()) as { items: JobBody[] };
+    expect(jobs.items.map((j) => j.id)).toEqual([id]);
+  });
+
   it('lists jobs with the same filters and cursor as jobs.list; the ledger with from/to/limit', async () => {
     for (let i = 0; i < 3; i++) {
       const res = await call('POST', '/v1/jobs', { body: { model: CHEAP_MODEL, input: CHEAP_INPUT } });

@@ -48,35 +48,52 @@ function componentSchemas(): JsonObject {
       unrepresentable: 'any',
     }).schemas;
   };
+  // Results may gain fields (a non-breaking change), so they are not closed with
+  // `additionalProperties: false` as zod writes them; request bodies stay closed (strict schemas).
+  const open = (schemas: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, withoutClosedObjects(schema)]));
   return tidy({
     ...convert({ SubmitJobRequest: submitJobRequestSchema, QuoteRequest: quoteInput }, 'input'),
-    ...convert(
-      {
-        Job: jobViewSchema,
-        JobPage: pageSchema(jobViewSchema),
-        Quote: quoteViewSchema,
-        Model: modelViewSchema,
-        ModelPage: pageSchema(modelViewSchema),
-        Account: accountViewSchema,
-        LedgerLine: statementLineSchema,
-        LedgerPage: pageSchema(statementLineSchema),
-        Problem: problemSchema,
-      },
-      'output',
+    ...open(
+      convert(
+        {
+          Job: jobViewSchema,
+          JobPage: pageSchema(jobViewSchema),
+          Quote: quoteViewSchema,
+          Model: modelViewSchema,
+          ModelPage: pageSchema(modelViewSchema),
+          Account: accountViewSchema,
+          LedgerLine: statementLineSchema,
+          LedgerPage: pageSchema(statementLineSchema),
+          Problem: problemSchema,
+        },
+        'output',
+      ),
     ),
   }) as JsonObject;
 }
 
+function withoutClosedObjects(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutClosedObjects);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k, v]) => !(k === 'additionalProperties' && v === false))
+      .map(([k, v]) => [k, withoutClosedObjects(v)]),
+  );
+}
+
 /**
- * Drops what only clutters the document: `$schema` on each component (OpenAPI 3.1 implies 2020-12)
- * and zod's date-time regex next to `format: date-time`, which says the same.
+ * Drops what only clutters the document: `$schema` on each component (OpenAPI 3.1 implies 2020-12),
+ * the `$id` zod gives each component (its own `#/components/schemas/…` address, which a 2020-12 `$id`
+ * may not be: a fragment) and zod's date-time regex next to `format: date-time`, which says the same.
  */
 function tidy(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(tidy);
   if (typeof value !== 'object' || value === null) return value;
   const out: JsonObject = {};
   for (const [k, v] of Object.entries(value)) {
-    if (k === '$schema') continue;
+    if (k === '$schema' || k === '$id') continue;
     if (k === 'pattern' && (value as JsonObject).format === 'date-time') continue;
     out[k] = tidy(v);
   }

@@ -154,11 +154,17 @@ export const jobViewSchema = z.object({
   /** false for a test-mode job (sandbox: test money, the simulator), true otherwise. */
   livemode: z.boolean(),
   model: z.string(),
-  status: z.enum(jobStatus.enumValues),
-  costMicroCents: z.number().int(),
-  refundedMicroCents: z.number().int(),
+  status: z.enum(jobStatus.enumValues).meta({
+    description:
+      'submitting → pending → processing → completed | failed | cancelled; rejected: refused at submit (not charged); unknown: the submit answer was lost (held until resolved)',
+  }),
+  costMicroCents: z
+    .number()
+    .int()
+    .meta({ description: 'What the job is charged, in micro-cents (1 USD = 100,000,000)' }),
+  refundedMicroCents: z.number().int().meta({ description: 'Given back (failed or cancelled jobs)' }),
   upstreamJobId: z.string().nullable(),
-  output: z.string().nullable(),
+  output: z.string().nullable().meta({ description: 'The result (e.g. a URL) once completed' }),
   outputs: z.array(z.unknown()).nullable(),
   error: jobErrorSchema.nullable(),
   tags: z.array(z.string()),
