@@ -33,8 +33,11 @@ export const quoteViewSchema = z.object({
   model: z.string(),
   costMicroCents: z.number().int(),
   listCostMicroCents: z.number().int(),
-  /** The pricing rule's arithmetic, amounts as micro-cents; its fields depend on the model's unit. */
-  breakdown: z.unknown(),
+  /** The pricing rule's arithmetic step by step (base, factors, markup); the entries depend on the model's unit. */
+  breakdown: z.unknown().meta({
+    description:
+      "The pricing rule's arithmetic step by step (base, factors, markup); entries depend on the model's unit",
+  }),
   priceVersion: z.string(),
 });
 export type QuoteView = z.output<typeof quoteViewSchema>;
