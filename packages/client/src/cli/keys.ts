@@ -121,7 +121,7 @@ export const KEY_COMMANDS: Command[] = [
   },
   {
     path: ['keys', 'revoke'],
-    summary: 'revoke an API key (yours, or with --admin any tenant’s); refused everywhere within 1 s',
+    summary: 'revoke an API key (yours, or with --admin any tenant’s); refused at once everywhere',
     args: ['<key-id>'],
     options: { admin: { type: 'boolean', help: "an admin revoking any tenant's key" } },
     examples: ['tollgate keys revoke key_123', 'tollgate keys revoke key_123 --admin'],
