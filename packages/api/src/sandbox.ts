@@ -10,8 +10,6 @@ export type Sandbox = {
   client(): Promise<PixelbyteClient>;
   /** Base of the webhook URL test jobs give the simulator (this gateway on loopback); undefined = polling only. */
   webhookBaseUrl: string | undefined;
-  /** Requests the sandbox simulator received (0 before it is started): for tests and /metrics-free checks. */
-  started(): boolean;
   close(): Promise<void>;
 };
 
@@ -28,7 +26,6 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   let starting: Promise<{ client: PixelbyteClient; close(): Promise<void> }> | undefined;
   const sandbox: Sandbox = {
     webhookBaseUrl: undefined,
-    started: () => starting !== undefined,
     async client() {
       starting ??= (async () => {
         const { startSimulator } = await import('@tollgate/pixelbyte/simulator');
