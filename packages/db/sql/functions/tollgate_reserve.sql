@@ -1,0 +1,33 @@
+-- Moves `p_amount` from available to held if the tenant is active, has the money and is within
+-- every limit; bumps the limit counters in the same statement (resetting the day / minute window
+-- when it rolled over on the DB clock). No row = refused (the caller diagnoses which check failed).
+-- The single conditional UPDATE of a hold, used by tollgate_open_job and by the TypeScript `reserve`.
+CREATE OR REPLACE FUNCTION tollgate_reserve(p_tenant_id text, p_amount bigint)
+RETURNS TABLE (available_micro_cents bigint, held_micro_cents bigint)
+LANGUAGE sql AS $$
+  WITH clock AS (
+    SELECT (now() AT TIME ZONE 'UTC')::date AS today, date_trunc('minute', now(), 'UTC') AS minute
+  )
+  UPDATE tenant_balances b SET
+    available_micro_cents = b.available_micro_cents - p_amount,
+    held_micro_cents = b.held_micro_cents + p_amount,
+    active_jobs = b.active_jobs + 1,
+    spend_today_micro_cents =
+      CASE WHEN b.spend_day = c.today THEN b.spend_today_micro_cents + p_amount ELSE p_amount END,
+    spend_day = c.today,
+    rate_window_count = CASE WHEN b.rate_window_start = c.minute THEN b.rate_window_count + 1 ELSE 1 END,
+    rate_window_start = c.minute,
+    updated_at = now()
+  FROM tenants t, clock c
+  WHERE b.tenant_id = p_tenant_id
+    AND t.id = b.tenant_id
+    AND t.status = 'active'
+    AND b.available_micro_cents >= p_amount
+    AND (t.max_concurrent_jobs IS NULL OR b.active_jobs < t.max_concurrent_jobs)
+    AND (t.daily_spend_limit_micro_cents IS NULL OR
+         (CASE WHEN b.spend_day = c.today THEN b.spend_today_micro_cents ELSE 0 END)
+           <= t.daily_spend_limit_micro_cents - p_amount)
+    AND (t.requests_per_minute IS NULL OR
+         (CASE WHEN b.rate_window_start = c.minute THEN b.rate_window_count ELSE 0 END) < t.requests_per_minute)
+  RETURNING b.available_micro_cents, b.held_micro_cents
+$$;

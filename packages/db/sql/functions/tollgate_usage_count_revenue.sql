@@ -1,0 +1,24 @@
+-- Revenue: a platform_revenue line of a capture (charged) or a refund (refunded, as a positive
+-- amount), on the row of the day of its transaction. Lines, transactions, and a job's tenant, model
+-- and tags never change, so this can wait for COMMIT.
+CREATE OR REPLACE FUNCTION tollgate_usage_count_revenue() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  v_txn ledger_transactions;
+  v_job jobs;
+BEGIN
+  SELECT * INTO v_txn FROM ledger_transactions WHERE id = NEW.transaction_id;
+  IF v_txn.kind NOT IN ('capture', 'refund') THEN
+    RETURN NULL;
+  END IF;
+  IF v_txn.job_id IS NOT NULL THEN
+    SELECT * INTO v_job FROM jobs WHERE id = v_txn.job_id;
+  END IF;
+  PERFORM tollgate_usage_add(v_txn.tenant_id, coalesce(v_job.model, ''),
+    (v_txn.created_at AT TIME ZONE 'UTC')::date, 'live', coalesce(v_job.tags, '{}'::text[]),
+    0, 0, 0, 0, 0, 0,
+    CASE WHEN v_txn.kind = 'capture' THEN NEW.amount_micro_cents ELSE 0 END,
+    CASE WHEN v_txn.kind = 'refund' THEN -NEW.amount_micro_cents ELSE 0 END,
+    0, 0, 0);
+  RETURN NULL;
+END;
+$$;
