@@ -8,9 +8,9 @@ import { count, inArray, sql } from 'drizzle-orm';
 import { createApp } from './app.ts';
 import { createAuthenticator } from './auth/authenticator.ts';
 import type { JwtVerifier } from './auth/jwt.ts';
-import { answerClientErrorsAsJson } from './client-errors.ts';
 import { createDbBreaker } from './db-breaker.ts';
 import type { AppDeps, GatewayConfig } from './deps.ts';
+import { answerHttpParserErrorsAsJson } from './http-parser-errors.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createSandbox, type Sandbox } from './sandbox.ts';
@@ -153,7 +153,7 @@ export async function startGateway(opts: {
         port: opts.port,
         hostname: opts.host,
         serverOptions: {
-          // A request whose headers or body stall is cut with 408 (client-errors.ts) after these,
+          // A request whose headers or body stall is cut with 408 (http-parser-errors.ts) after these,
           // not after Node's 300 s: each stalled request holds a socket and a parser until then.
           // They bound the request's arrival only; idle keep-alive sockets follow keepAliveTimeout
           // (Node ≥ 18 starts the headers timer at a request's first byte, not when a socket idles).
@@ -170,7 +170,7 @@ export async function startGateway(opts: {
       () => resolve(s as Server),
     );
   });
-  answerClientErrorsAsJson(server);
+  answerHttpParserErrorsAsJson(server);
   const port = (server.address() as AddressInfo).port;
   const host = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   // Test jobs' webhooks come from the sandbox simulator on this machine: back to this very process.

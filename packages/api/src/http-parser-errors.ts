@@ -9,7 +9,7 @@ import { newRequestId } from './request-scope.ts';
  * JSON error shape instead of Node's bare status line: the caller learns what to change. Statuses
  * are Node's own (431, 413, 408, 400). Nothing reached the app, so nothing was read or written.
  */
-export function answerClientErrorsAsJson(server: Server): void {
+export function answerHttpParserErrorsAsJson(server: Server): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // The peer is gone, or an answer on this connection has already started (a bad request pipelined
     // behind one being answered; Node's own handler checks the same): no clean place to write.
