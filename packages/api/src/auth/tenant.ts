@@ -1,7 +1,7 @@
 import { type Db, groupStatements, queryPrepared } from '@tollgate/db/client';
 import { type SQL, sql } from 'drizzle-orm';
 import { DomainError } from '../errors.ts';
-import { IN_FORCE_OVERRIDES, type InForceOverrides } from '../services/admin/prices.ts';
+import { IN_FORCE_OVERRIDES, type InForceOverrides } from '../services/catalogue.ts';
 import { invalidKeyError } from './authenticator.ts';
 
 /** What a tenant-role request knows about its caller (loaded fresh on every call: suspension is immediate). */

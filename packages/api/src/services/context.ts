@@ -2,7 +2,7 @@ import type { Principal } from '../auth/jwt.ts';
 import type { TenantRecord } from '../auth/tenant.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Logger } from '../logger.ts';
-import type { InForceOverrides } from './admin/prices.ts';
+import type { InForceOverrides } from './catalogue.ts';
 
 /**
  * What a service reports beyond its result, for a transport that answers differently on it: the REST

@@ -15,7 +15,7 @@ import { DomainError } from '../errors.ts';
 import { failpoint } from '../failpoints.ts';
 import { upstreamFor, webhookBaseFor } from '../sandbox.ts';
 import { webhookUrlFor } from '../webhook-token.ts';
-import { loadCatalogue } from './admin/prices.ts';
+import { loadCatalogue } from './catalogue.ts';
 import { type PricedTenantCtx, SYSTEM_ACTOR, type TenantCtx } from './context.ts';
 import { syncJobWithUpstream } from './lifecycle.ts';
 import { quoteError } from './pricing.ts';

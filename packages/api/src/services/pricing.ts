@@ -1,7 +1,7 @@
 import { listModels, quote } from '@tollgate/pricing';
 import { z } from 'zod';
 import { DomainError } from '../errors.ts';
-import { loadCatalogue } from './admin/prices.ts';
+import { loadCatalogue } from './catalogue.ts';
 import type { PricedTenantCtx, TenantCtx } from './context.ts';
 import { toWireAmount } from './wire.ts';
 
