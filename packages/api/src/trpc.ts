@@ -69,7 +69,8 @@ function wrongRole(required: string): DomainError {
 /**
  * WRONG_ROLE for a caller whose role does not fit, except a tenant API key that is revoked or
  * expired: INVALID_CREDENTIALS, as everywhere (the authenticator trusts which tenant a key belongs
- * to and leaves its validity to the tenant read, which a non-tenant procedure does not make).
+ * to and leaves its validity to the tenant read, which a non-tenant procedure does not make). Only
+ * tenants have API keys, so on a tenant procedure this is always WRONG_ROLE, without a read.
  */
 async function refuseRole(ctx: Context, principal: Principal, required: string): Promise<never> {
   if (principal.key?.kind === 'api_key' && !(await ctx.deps.auth.isKeyValid(principal.key))) {
@@ -83,15 +84,6 @@ function keyCheckOf(ctx: Context, principal: Principal): KeyCheck | undefined {
   const key = principal.key;
   if (key?.kind !== 'api_key') return undefined;
   return { keyId: key.id, onUsed: () => ctx.deps.auth.recordUse(key) };
-}
-
-/**
- * Every procedure reads the database: while it is known to be down, refuse at once (503, mapped by
- * `base`) instead of queueing on the pool (db-breaker.ts). Called after the role check, so a bad
- * token is still a 401 during an outage.
- */
-function refuseWhileDatabaseDown(ctx: Context): void {
-  ctx.deps.dbBreaker.guard();
 }
 
 /**
@@ -113,39 +105,64 @@ const base = t.procedure.use(async ({ ctx, path, next }) => {
 
 /**
  * Every procedure: an input with text Postgres cannot store (a NUL character, a lone surrogate)
- * anywhere is a 400 naming where, before any read. Called after the role check (a bad token is
- * still a 401, a wrong role a 403).
+ * anywhere is a 400 naming where, before any read. After the role check (a bad token is still a
+ * 401, a wrong role a 403).
  */
-async function refuseUnstorableText(getRawInput: () => Promise<unknown>): Promise<void> {
+const refuseUnstorableText = t.middleware(async ({ getRawInput, next }) => {
   const hit = unstorableTextPath(await getRawInput());
-  if (hit === null) return;
+  if (hit === null) return next();
   throw new DomainError({
     code: 'BAD_REQUEST',
     reason: 'INVALID_INPUT',
     message: `Invalid input: ${hit.path || '(root)'}: ${hit.message}`,
     details: { issues: [{ path: hit.path, message: hit.message, code: 'invalid_format' }] },
   });
+});
+
+/**
+ * Every procedure with a caller reads the database: while it is known to be down, refuse at once
+ * (503, mapped by `base`) instead of queueing on the pool (db-breaker.ts). After the role check, so
+ * a bad token is still a 401 during an outage.
+ */
+const refuseWhileDatabaseDown = t.middleware(({ ctx, next }) => {
+  ctx.deps.dbBreaker.guard();
+  return next();
+});
+
+/**
+ * The procedures of one role: the caller (`ctx.principal`) is authenticated and `accepts` it (else
+ * 401 / 403, `refuseRole`), its input is storable text, and the database is not known to be down,
+ * checked in that order.
+ */
+function roleProcedure<P extends Principal>(
+  required: string,
+  accepts: (principal: Principal) => principal is P,
+) {
+  return base
+    .use(async ({ ctx, next }) => {
+      const principal = requirePrincipal(ctx);
+      if (!accepts(principal)) return refuseRole(ctx, principal, required);
+      return next({ ctx: { principal } });
+    })
+    .use(refuseUnstorableText)
+    .use(refuseWhileDatabaseDown);
 }
+
+type TenantPrincipal = Extract<Principal, { role: 'tenant' }>;
+const tenantCaller = roleProcedure('tenant', (p): p is TenantPrincipal => p.role === 'tenant');
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-export const publicProcedure = base.use(async ({ getRawInput, next }) => {
-  await refuseUnstorableText(getRawInput);
-  return next();
-});
+export const publicProcedure = base.use(refuseUnstorableText);
 
 /**
  * Tenant role; `ctx.tenant` is the caller's tenant, loaded and checked active on every call. `ctx.log`
  * already carries the tenant id (createInnerContext binds it from the verified token).
  */
-export const tenantProcedure = base.use(async ({ ctx, getRawInput, next }) => {
-  const principal = requirePrincipal(ctx);
-  if (principal.role !== 'tenant') throw wrongRole('tenant');
-  await refuseUnstorableText(getRawInput);
-  refuseWhileDatabaseDown(ctx);
-  const tenant: TenantRecord = await loadBook(ctx, principal, loadTenantForRequest);
-  return next({ ctx: { principal, tenant } });
+export const tenantProcedure = tenantCaller.use(async ({ ctx, next }) => {
+  const tenant: TenantRecord = await loadBook(ctx, ctx.principal, loadTenantForRequest);
+  return next({ ctx: { tenant } });
 });
 
 /**
@@ -156,7 +173,7 @@ export const tenantProcedure = base.use(async ({ ctx, getRawInput, next }) => {
  */
 async function loadBook<T>(
   ctx: Context,
-  principal: Extract<Principal, { role: 'tenant' }>,
+  principal: TenantPrincipal,
   load: (db: Context['deps']['db'], tenantId: string, key: KeyCheck | undefined) => Promise<T>,
 ): Promise<T> {
   // The API key the caller used (if any) is checked by the same read, whichever book it opens.
@@ -185,28 +202,15 @@ async function loadBook<T>(
  * check as `tenantProcedure`, and the price overrides in force read by the same statement
  * (`ctx.pricing`, one round trip for both; nothing cached).
  */
-export const pricedTenantProcedure = base.use(async ({ ctx, getRawInput, next }) => {
-  const principal = requirePrincipal(ctx);
-  if (principal.role !== 'tenant') throw wrongRole('tenant');
-  await refuseUnstorableText(getRawInput);
-  refuseWhileDatabaseDown(ctx);
-  const { tenant, pricing } = await loadBook(ctx, principal, loadTenantWithPricing);
-  return next({ ctx: { principal, tenant, pricing } });
+export const pricedTenantProcedure = tenantCaller.use(async ({ ctx, next }) => {
+  const { tenant, pricing } = await loadBook(ctx, ctx.principal, loadTenantWithPricing);
+  return next({ ctx: { tenant, pricing } });
 });
 
-export const adminProcedure = base.use(async ({ ctx, getRawInput, next }) => {
-  const principal = requirePrincipal(ctx);
-  if (principal.role !== 'admin') await refuseRole(ctx, principal, 'admin');
-  await refuseUnstorableText(getRawInput);
-  refuseWhileDatabaseDown(ctx);
-  return next({ ctx: { principal } });
-});
+export const adminProcedure = roleProcedure('admin', (p): p is Principal => p.role === 'admin');
 
 /** Finance reports: finance or admin role. */
-export const financeProcedure = base.use(async ({ ctx, getRawInput, next }) => {
-  const principal = requirePrincipal(ctx);
-  if (principal.role !== 'finance' && principal.role !== 'admin') await refuseRole(ctx, principal, 'finance');
-  await refuseUnstorableText(getRawInput);
-  refuseWhileDatabaseDown(ctx);
-  return next({ ctx: { principal } });
-});
+export const financeProcedure = roleProcedure(
+  'finance',
+  (p): p is Principal => p.role === 'finance' || p.role === 'admin',
+);
