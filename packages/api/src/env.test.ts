@@ -175,4 +175,22 @@ describe('loadEnv', () => {
   it('refuses production without real JWT keys', () => {
     expect(() => loadEnv({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET or JWT_JWKS_URL/);
   });
+
+  it('reports combinations only once every variable is valid, without a variable name in front', () => {
+    let err: unknown;
+    try {
+      loadEnv({ NODE_ENV: 'production', PORT: 'abc' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as EnvError).issues).toEqual([expect.stringMatching(/^PORT: /)]);
+    try {
+      loadEnv({ NODE_ENV: 'production' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as EnvError).issues).toEqual([
+      'JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production (no dev secrets in production)',
+    ]);
+  });
 });

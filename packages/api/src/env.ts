@@ -171,75 +171,13 @@ const envSchema = z.object({
   TOLLGATE_FAILPOINT: optionalString,
 });
 
-export type RawEnv = Record<string, string | undefined>;
+type Env = z.output<typeof envSchema>;
 
-/** Typed, validated configuration. Durations are milliseconds. */
-export type AppConfig = {
-  nodeEnv: 'development' | 'production' | 'test';
-  databaseUrl: string | undefined;
-  /** Read replica for the finance reports (usage, ledger, CSVs); undefined = the primary. */
-  reportsDatabaseUrl: string | undefined;
-  dataDir: string | undefined;
-  port: number;
-  host: string;
-  pixelbyte: {
-    baseUrl: string;
-    apiKey: string | undefined;
-    timeoutMs: number;
-    submitTimeoutMs: number;
-    webhookSecret: string | undefined;
-  };
-  publicBaseUrl: string | undefined;
-  webhookTokenSecret: string | undefined;
-  jwt: {
-    secret: string | undefined;
-    jwksUrl: string | undefined;
-    /** Removed IdP keys are refused at most this long after removal. */
-    jwksCacheMaxAgeMs: number;
-    issuer: string;
-    audience: string;
-  };
-  unknownJobGraceMs: number;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  bodyLimitBytes: number;
-  http: { requestTimeoutMs: number; headersTimeoutMs: number };
-  /** Bearer token for `/metrics`; undefined = open (dev mode, or METRICS_PUBLIC=true). */
-  metricsToken: string | undefined;
-  poll: { intervalMs: number; concurrency: number; batchSize: number };
-  workersEnabled: boolean;
-  dbPoolMax: number;
-  dbConnectTimeoutMs: number;
-  shutdownTimeoutMs: number;
-  staleSubmittingMs: number;
-  tenantWebhooks: {
-    allowHttp: boolean;
-    allowPrivate: boolean;
-    timeoutMs: number;
-    retryBaseMs: number;
-    maxAttempts: number;
-    intervalMs: number;
-    secretGraceMs: number;
-    limitReachedIntervalMs: number;
-  };
-  failpoint: string | undefined;
-};
-
-export class EnvError extends Error {
-  readonly issues: string[];
-  constructor(issues: string[]) {
-    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
-    this.name = 'EnvError';
-    this.issues = issues;
-  }
-}
-
-/** Validates the environment once; throws `EnvError` (all problems at once) on bad values. */
-export function loadEnv(raw: RawEnv = process.env): AppConfig {
-  const parsed = envSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new EnvError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
-  }
-  const e = parsed.data;
+/**
+ * What no single variable shows: combinations the gateway must not run with. Checked only once every
+ * variable is valid, so each message can print the values it compares.
+ */
+function combinationProblems(e: Env): string[] {
   const problems: string[] = [];
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET && !e.JWT_JWKS_URL) {
     problems.push(
@@ -307,10 +245,21 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
       }`,
     );
   }
-  if (problems.length > 0) throw new EnvError(problems);
+  return problems;
+}
+
+/**
+ * The configuration: the variables, validated (each field's schema above), checked together
+ * (`combinationProblems`, a failed check is an issue like any other), then renamed and grouped
+ * into what the gateway reads. Durations are milliseconds. `AppConfig` is this schema's output, so
+ * the type and the mapping cannot disagree.
+ */
+const configSchema = envSchema.transform((e, ctx) => {
+  for (const message of combinationProblems(e)) ctx.addIssue({ code: 'custom', message, input: e });
   return {
     nodeEnv: e.NODE_ENV,
     databaseUrl: e.DATABASE_URL,
+    /** Read replica for the finance reports (usage, ledger, CSVs); undefined = the primary. */
     reportsDatabaseUrl: e.REPORTS_DATABASE_URL,
     dataDir: e.DATA_DIR,
     port: e.PORT,
@@ -327,6 +276,7 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
     jwt: {
       secret: e.JWT_SECRET,
       jwksUrl: e.JWT_JWKS_URL,
+      /** Removed IdP keys are refused at most this long after removal. */
       jwksCacheMaxAgeMs: e.JWT_JWKS_CACHE_MAX_AGE,
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
@@ -335,6 +285,7 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     http: { requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT, headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT },
+    /** Bearer token for `/metrics`; undefined = open (dev mode, or METRICS_PUBLIC=true). */
     metricsToken: e.METRICS_TOKEN,
     poll: { intervalMs: e.POLL_INTERVAL, concurrency: e.POLL_CONCURRENCY, batchSize: e.POLL_BATCH_SIZE },
     workersEnabled: e.WORKERS_ENABLED,
@@ -354,4 +305,30 @@ export function loadEnv(raw: RawEnv = process.env): AppConfig {
     },
     failpoint: e.TOLLGATE_FAILPOINT,
   };
+});
+
+export type RawEnv = Record<string, string | undefined>;
+
+/** Typed, validated configuration (the output of `configSchema`). Durations are milliseconds. */
+export type AppConfig = z.output<typeof configSchema>;
+
+export class EnvError extends Error {
+  readonly issues: string[];
+  constructor(issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'EnvError';
+    this.issues = issues;
+  }
+}
+
+/** Validates the environment once; throws `EnvError` (all problems at once) on bad values. */
+export function loadEnv(raw: RawEnv = process.env): AppConfig {
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    // A variable's issue names it; a combination's message names the variables it compares.
+    throw new EnvError(
+      parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)),
+    );
+  }
+  return parsed.data;
 }
