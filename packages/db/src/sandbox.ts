@@ -38,3 +38,11 @@ export function bookTenantId(liveTenantId: string, mode: Mode): string {
 export function inBook(column: SQLWrapper, mode: Mode): SQL {
   return sql`left(${column}, 4) = ${mode === 'test' ? TEST_PREFIX : LIVE_PREFIX}`;
 }
+
+/**
+ * SQL: the tenant id a person knows for the tenant id in `column` (`publicTenantId` in SQL: a sandbox
+ * twin's `tst_x` reads `ten_x`, any other id itself).
+ */
+export function publicTenantIdSql(column: SQLWrapper): SQL {
+  return sql`CASE WHEN left(${column}, 4) = ${TEST_PREFIX} THEN ${LIVE_PREFIX} || substr(${column}, 5) ELSE ${column} END`;
+}

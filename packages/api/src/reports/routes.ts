@@ -1,5 +1,6 @@
-import { bookTenantId, type Mode } from '@tollgate/db';
+import { bookTenantId, inBook, type Mode, publicTenantIdSql } from '@tollgate/db';
 import type { Db } from '@tollgate/db/client';
+import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -219,14 +220,16 @@ export function ledgerCsvSelect(q: {
       FROM ledger_lines l JOIN ledger_transactions t ON t.id = l.transaction_id
      WHERE l.created_at >= ${literal(q.from.toISOString())}::timestamptz
        AND l.created_at < ${literal(q.to.toISOString())}::timestamptz
-       AND left(t.tenant_id, 4) = ${literal(mode === 'test' ? 'tst_' : 'ten_')}
+       AND ${inlined(inBook(sql.raw('t.tenant_id'), mode))}
        ${q.tenantId === undefined ? '' : `AND l.tenant_id = ${literal(bookTenantId(q.tenantId, mode))}`}
      ORDER BY l.created_at, l.id`;
 }
 
+/** SQL text of a fragment, its parameters inlined as literals (COPY takes no bind parameters). */
+const inlined = (fragment: SQL): string => dialect.sqlToQuery(fragment.inlineParams()).sql;
+
 /** SQL: the tenant id a person knows (a sandbox twin's `tst_x` shows as `ten_x`; the file is one book). */
-const PUBLIC_TENANT_ID_SQL = (col: string) =>
-  `CASE WHEN left(${col}, 4) = 'tst_' THEN 'ten_' || substr(${col}, 5) ELSE ${col} END`;
+const PUBLIC_TENANT_ID_SQL = (col: string) => inlined(publicTenantIdSql(sql.raw(col)));
 
 export const LEDGER_CSV_COLUMNS = [
   'line_id',
