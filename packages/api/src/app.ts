@@ -11,6 +11,7 @@ import {
   type ErrorBody,
   isDatabaseUnavailable,
   isUnexpected,
+  reasonBody,
   renderHttpError,
   toTRPCError,
 } from './errors.ts';
@@ -69,7 +70,9 @@ function bearerMatches(header: string | undefined, expected: string): boolean {
   return timingSafeEqual(digest(m[1]), digest(expected));
 }
 
-function errorJson(body: ErrorBody, status: number, headers: Record<string, string> = {}): Response {
+type ErrorAnswer = { status: number; body: ErrorBody };
+
+function errorJson({ status, body }: ErrorAnswer, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
@@ -79,14 +82,13 @@ function errorJson(body: ErrorBody, status: number, headers: Record<string, stri
 /** The gateway's errors outside a procedure (413, unknown route, unhandled): problem+json under /v1. */
 function errorResponse(
   c: Context<AppEnv>,
-  body: ErrorBody,
-  status: number,
+  answer: ErrorAnswer,
   headers: Record<string, string> = {},
 ): Response {
   const path = c.req.path;
   return path === '/v1' || path.startsWith('/v1/')
-    ? problemResponse(body, status, headers)
-    : errorJson(body, status, headers);
+    ? problemResponse(answer.body, answer.status, headers)
+    : errorJson(answer, headers);
 }
 
 /**
@@ -106,13 +108,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       onError: (c) =>
         errorResponse(
           c as Context<AppEnv>,
-          {
-            code: 'PAYLOAD_TOO_LARGE',
-            reason: 'BODY_TOO_LARGE',
-            message: `request body exceeds ${deps.config.bodyLimitBytes} bytes`,
-            requestId: c.get('requestId'),
-          },
-          413,
+          reasonBody(
+            'BODY_TOO_LARGE',
+            c.get('requestId'),
+            `request body exceeds ${deps.config.bodyLimitBytes} bytes`,
+          ),
         ),
     }),
   );
@@ -143,16 +143,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/metrics', async (c) => {
     const token = deps.config.metricsToken;
     if (token !== undefined && !bearerMatches(c.req.header('authorization'), token)) {
-      return errorJson(
-        {
-          code: 'UNAUTHORIZED',
-          reason: 'METRICS_TOKEN_REQUIRED',
-          message: 'GET /metrics needs `authorization: Bearer <METRICS_TOKEN>`',
-          requestId: c.get('requestId'),
-        },
-        401,
-        { 'www-authenticate': 'Bearer realm="metrics"' },
-      );
+      return errorJson(reasonBody('METRICS_TOKEN_REQUIRED', c.get('requestId')), {
+        'www-authenticate': 'Bearer realm="metrics"',
+      });
     }
     const body = await deps.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
@@ -231,13 +224,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound((c) =>
     errorResponse(
       c,
-      {
-        code: 'NOT_FOUND',
-        reason: 'ROUTE_NOT_FOUND',
-        message: `no route ${c.req.method} ${c.req.path}`,
-        requestId: c.get('requestId'),
-      },
-      404,
+      reasonBody('ROUTE_NOT_FOUND', c.get('requestId'), `no route ${c.req.method} ${c.req.path}`),
     ),
   );
   app.onError((err, c) => {
@@ -247,7 +234,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       c.get('requestId') ?? 'unknown',
       c.get('log') ?? deps.log,
     );
-    return errorResponse(c, body, status, headers);
+    return errorResponse(c, { status, body }, headers);
   });
   return app;
 }

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context, Hono } from 'hono';
-import type { ErrorBody } from './errors.ts';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { reasonBody } from './errors.ts';
 
 /** `packages/console/dist`: the same relative path from `src/` and from the bundle in `dist/`. */
 export const CONSOLE_DIST = fileURLToPath(new URL('../../console/dist', import.meta.url));
@@ -91,26 +92,16 @@ export function registerConsoleRoutes<E extends { Variables: { requestId: string
     }
     const index = await readOrNull(resolve(dir, 'index.html'));
     if (index === null) {
-      const body: ErrorBody = {
-        code: 'SERVICE_UNAVAILABLE',
-        reason: 'CONSOLE_NOT_BUILT',
-        message: 'the operator console is not built: run `pnpm build` (`pnpm start` builds it too)',
-        requestId: c.get('requestId'),
-      };
-      return c.json(body, 503);
+      const { body, status } = reasonBody('CONSOLE_NOT_BUILT', c.get('requestId'));
+      return c.json(body, status as ContentfulStatusCode);
     }
     // index.html is never cached: a new build's asset names reach the browser at the next load.
     return send(c, index, CONTENT_TYPES['.html'] ?? 'text/html', 'no-cache');
   };
 
   const notFound = (c: Context<E>, sub: string) => {
-    const body: ErrorBody = {
-      code: 'NOT_FOUND',
-      reason: 'ROUTE_NOT_FOUND',
-      message: `no console file ${sub}`,
-      requestId: c.get('requestId'),
-    };
-    return c.json(body, 404, SECURITY_HEADERS);
+    const { body, status } = reasonBody('ROUTE_NOT_FOUND', c.get('requestId'), `no console file ${sub}`);
+    return c.json(body, status as ContentfulStatusCode, SECURITY_HEADERS);
   };
 
   app.get('/console', handler);

@@ -1,46 +1,50 @@
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { Logger } from './logger.ts';
+import { type CodeOf, type ErrorCode, isReason, REASONS, type Reason } from './reasons.ts';
 
-/** The tRPC codes tollgate uses (product.md "Error codes"); HTTP status follows tRPC's mapping. */
-export type ErrorCode =
-  | 'BAD_REQUEST'
-  | 'PARSE_ERROR'
-  | 'UNAUTHORIZED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'PAYMENT_REQUIRED'
-  | 'PRECONDITION_FAILED'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'TOO_MANY_REQUESTS'
-  | 'SERVICE_UNAVAILABLE'
-  | 'INTERNAL_SERVER_ERROR';
+export type { ErrorCode, Reason } from './reasons.ts';
 
 export type ErrorDetails = Record<string, unknown>;
 
 /**
- * The one domain error. `code` is the tRPC code (it decides the HTTP status), `reason` is the stable,
- * machine-readable cause clients branch on (e.g. INSUFFICIENT_BALANCE), `details` carries safe,
- * JSON-serialisable context (amounts as numbers, never secrets).
+ * The one domain error. `reason` is the stable, machine-readable cause clients branch on (e.g.
+ * INSUFFICIENT_BALANCE), one of the closed vocabulary in reasons.ts; its tRPC code (which decides the
+ * HTTP status) and default message come from that table. A site passes `message` when it knows more
+ * (which job, which field), and `code` only for a reason the table lists under a second code (`also`).
+ * `details` carries safe, JSON-serialisable context (amounts as numbers, never secrets).
  */
-export class DomainError extends Error {
+export class DomainError<R extends Reason = Reason> extends Error {
   readonly code: ErrorCode;
-  readonly reason: string;
+  readonly reason: R;
   readonly details: ErrorDetails | undefined;
   constructor(opts: {
-    code: ErrorCode;
-    reason: string;
-    message: string;
+    reason: R;
+    code?: CodeOf<R>;
+    message?: string;
     details?: ErrorDetails;
     cause?: unknown;
   }) {
-    super(opts.message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    const spec = REASONS[opts.reason];
+    super(opts.message ?? spec.message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'DomainError';
-    this.code = opts.code;
+    this.code = opts.code ?? spec.code;
     this.reason = opts.reason;
     this.details = opts.details;
   }
+}
+
+/**
+ * A refusal answered outside tRPC (routes of the Hono app, the Pixelbyte webhook, Node's HTTP parser):
+ * the gateway's JSON error body with the reason's code, and its status, from the one table.
+ */
+export function reasonBody(
+  reason: Reason,
+  requestId: string,
+  message: string = REASONS[reason].message,
+): { status: number; body: ErrorBody } {
+  const { code, status } = REASONS[reason];
+  return { status, body: { code, reason, message, requestId } };
 }
 
 /** How long a client is told to wait when the database is unreachable (`Retry-After`). */
@@ -98,9 +102,7 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
  */
 export function databaseUnavailableError(cause: unknown): DomainError {
   return new DomainError({
-    code: 'SERVICE_UNAVAILABLE',
     reason: 'DATABASE_UNAVAILABLE',
-    message: 'The database is temporarily unavailable; retry shortly',
     details: { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS },
     cause,
   });
@@ -123,8 +125,9 @@ export function toTRPCError(err: unknown): TRPCError {
 }
 
 export type ErrorBody = {
-  code: ErrorCode | string;
-  reason: string;
+  /** The reason's code (reasons.ts), or the code tRPC gave an error that did not start as a DomainError. */
+  code: string;
+  reason: Reason;
   message: string;
   requestId: string;
   details?: ErrorDetails;
@@ -152,12 +155,14 @@ function pathOf(issue: Issue): string {
   return issue.path.map((p) => (typeof p === 'object' && p !== null ? String(p.key) : String(p))).join('.');
 }
 
-/** Default stable reasons for errors that did not start as a DomainError. */
-const DEFAULT_REASON: Record<string, string> = {
+/**
+ * The reasons of errors that did not start as a DomainError: the codes tRPC's fetch adapter and the
+ * REST body parser (rest/routes.ts) throw. Nothing else throws a bare TRPCError; were one to, it is
+ * answered as INTERNAL (with its own code), never with a reason outside the vocabulary.
+ */
+const DEFAULT_REASON: Partial<Record<TRPCError['code'], Reason>> = {
   PARSE_ERROR: 'MALFORMED_JSON',
   BAD_REQUEST: 'INVALID_INPUT',
-  UNAUTHORIZED: 'UNAUTHORIZED',
-  FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
   METHOD_NOT_SUPPORTED: 'METHOD_NOT_SUPPORTED',
   PAYLOAD_TOO_LARGE: 'BODY_TOO_LARGE',
@@ -172,7 +177,7 @@ const DEFAULT_REASON: Record<string, string> = {
  */
 export function describeTRPCError(error: TRPCError): {
   message: string;
-  reason: string;
+  reason: Reason;
   details?: ErrorDetails;
 } {
   const cause = error.cause;
@@ -183,21 +188,20 @@ export function describeTRPCError(error: TRPCError): {
   }
   // By name, not instanceof: the SyntaxError comes from JSON.parse, possibly in another realm.
   if ((error.code === 'BAD_REQUEST' || error.code === 'PARSE_ERROR') && isSyntaxError(cause)) {
-    return { message: 'Malformed JSON body', reason: 'MALFORMED_JSON' };
+    return { message: REASONS.MALFORMED_JSON.message, reason: 'MALFORMED_JSON' };
   }
   const issues = issuesOf(cause);
   if (error.code === 'BAD_REQUEST' && issues) {
     return {
       message: `Invalid input: ${issues.map((i) => `${pathOf(i) || '(root)'}: ${i.message}`).join('; ')}`,
       // A schema may name a more precise stable reason (e.g. AMOUNT_OUT_OF_RANGE) in its issue params.
-      reason:
-        issues.map((i) => i.params?.reason).find((r): r is string => typeof r === 'string') ??
-        'INVALID_INPUT',
+      reason: issues.map((i) => i.params?.reason).find(isReason) ?? 'INVALID_INPUT',
       details: { issues: issues.map((i) => ({ path: pathOf(i), message: i.message, code: i.code })) },
     };
   }
-  if (error.code === 'INTERNAL_SERVER_ERROR') return { message: 'Internal server error', reason: 'INTERNAL' };
-  return { message: error.message, reason: DEFAULT_REASON[error.code] ?? error.code };
+  if (error.code === 'INTERNAL_SERVER_ERROR')
+    return { message: REASONS.INTERNAL.message, reason: 'INTERNAL' };
+  return { message: error.message, reason: DEFAULT_REASON[error.code] ?? 'INTERNAL' };
 }
 
 /** True when an error is a bug/infra problem that must be logged with its stack. */

@@ -93,7 +93,6 @@ export function findInexactAmount(text: string): InexactAmount | undefined {
 export function inexactAmountError({ path, literal }: InexactAmount): DomainError {
   const message = `${literal.slice(0, 40)} is not an exact integer: amounts are whole micro-cents written with digits only (no fraction, no exponent), never rounded`;
   return new DomainError({
-    code: 'BAD_REQUEST',
     reason: 'INVALID_INPUT',
     message: `Invalid input: ${path || '(root)'}: ${message}`,
     details: { issues: [{ path, message, code: 'inexact_amount' }] },

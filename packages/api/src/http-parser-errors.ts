@@ -1,6 +1,6 @@
 import { type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ErrorBody } from './errors.ts';
+import { type ErrorBody, reasonBody } from './errors.ts';
 import { newRequestId } from './request-scope.ts';
 
 /**
@@ -18,9 +18,8 @@ export function answerHttpParserErrorsAsJson(server: Server): void {
       socket.destroy();
       return;
     }
-    const [status, code, reason, message] = describe(err);
     // The shape every other gateway error has (errors.ts), though written straight to the socket.
-    const error: ErrorBody = { code, reason, message, requestId: newRequestId() };
+    const { status, body: error } = describe(err);
     const body = JSON.stringify(error);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
@@ -29,25 +28,21 @@ export function answerHttpParserErrorsAsJson(server: Server): void {
   });
 }
 
-function describe(err: NodeJS.ErrnoException): [number, string, string, string] {
+/** The refusal for what Node's parser reported: Node's own status, from the reasons table (reasons.ts). */
+function describe(err: NodeJS.ErrnoException): { status: number; body: ErrorBody } {
+  const requestId = newRequestId();
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
-      return [
-        431,
-        'BAD_REQUEST',
-        'HEADERS_TOO_LARGE',
-        'request headers exceed 16 KB; send fewer or smaller headers',
-      ];
+      return reasonBody('HEADERS_TOO_LARGE', requestId);
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return [413, 'PAYLOAD_TOO_LARGE', 'BODY_TOO_LARGE', 'chunk extensions too large'];
+      return reasonBody('BODY_TOO_LARGE', requestId, 'chunk extensions too large');
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return [408, 'TIMEOUT', 'REQUEST_TIMEOUT', 'the request did not arrive in full in time; send it again'];
+      return reasonBody('REQUEST_TIMEOUT', requestId);
     default:
-      return [
-        400,
-        'BAD_REQUEST',
+      return reasonBody(
         'MALFORMED_HTTP',
+        requestId,
         `not a valid HTTP/1.1 request (${err.code ?? 'parse error'})`,
-      ];
+      );
   }
 }

@@ -16,6 +16,7 @@ export { DomainError, type ErrorBody, type ErrorCode, toTRPCError } from './erro
 export { buildDeps, type Gateway, startGateway, type WorkerOptions } from './gateway.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
+export { REASONS, type Reason } from './reasons.ts';
 export { type AppRouter, appRouter } from './router.ts';
 export type { JobView } from './services/wire.ts';
 export { createCallerFactory } from './trpc.ts';

@@ -30,37 +30,18 @@ const t = initTRPC.context<Context>().create({
   },
 });
 
-const AUTH_FAILURE_CODE = {
-  MISSING_TOKEN: 'UNAUTHORIZED',
-  INVALID_TOKEN: 'UNAUTHORIZED',
-  TOKEN_EXPIRED: 'UNAUTHORIZED',
-  TOKEN_NOT_YET_VALID: 'UNAUTHORIZED',
-  INVALID_CLAIMS: 'UNAUTHORIZED',
-  INVALID_CREDENTIALS: 'UNAUTHORIZED',
-  AUTH_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
-} as const;
-
 function requirePrincipal(ctx: Context): Principal {
   if (ctx.auth === null) {
-    throw new DomainError({
-      code: 'UNAUTHORIZED',
-      reason: 'MISSING_TOKEN',
-      message: 'Authorization: Bearer <API key or JWT> is required',
-    });
+    throw new DomainError({ reason: 'MISSING_TOKEN' });
   }
   if (!ctx.auth.ok) {
-    throw new DomainError({
-      code: AUTH_FAILURE_CODE[ctx.auth.reason],
-      reason: ctx.auth.reason,
-      message: ctx.auth.message,
-    });
+    throw new DomainError({ reason: ctx.auth.reason, message: ctx.auth.message });
   }
   return ctx.auth.principal;
 }
 
 function wrongRole(required: string): DomainError {
   return new DomainError({
-    code: 'FORBIDDEN',
     reason: 'WRONG_ROLE',
     message: `this procedure needs the ${required} role`,
   });
@@ -112,7 +93,6 @@ const refuseUnstorableText = t.middleware(async ({ getRawInput, next }) => {
   const hit = unstorableTextPath(await getRawInput());
   if (hit === null) return next();
   throw new DomainError({
-    code: 'BAD_REQUEST',
     reason: 'INVALID_INPUT',
     message: `Invalid input: ${hit.path || '(root)'}: ${hit.message}`,
     details: { issues: [{ path: hit.path, message: hit.message, code: 'invalid_format' }] },
@@ -188,11 +168,7 @@ async function loadBook<T>(
   // First test-mode request of this tenant: open its sandbox (once, whatever the concurrency).
   const opened = await ensureSandbox(ctx.deps.db, { liveTenantId: principal.tenantId, actor: principal.sub });
   if (!opened.ok) {
-    throw new DomainError({
-      code: 'UNAUTHORIZED',
-      reason: 'UNKNOWN_TENANT',
-      message: 'the token names a tenant that does not exist',
-    });
+    throw new DomainError({ reason: 'UNKNOWN_TENANT' });
   }
   return load(ctx.deps.db, book, key);
 }

@@ -7,9 +7,10 @@ import {
   verifyWebhookSignature,
 } from '@tollgate/pixelbyte';
 import type { AppDeps } from './deps.ts';
-import type { ErrorBody } from './errors.ts';
+import { type ErrorBody, reasonBody } from './errors.ts';
 import { failpoint } from './failpoints.ts';
 import type { Logger } from './logger.ts';
+import type { Reason } from './reasons.ts';
 import { upstreamFor } from './sandbox.ts';
 import { SYSTEM_ACTOR } from './services/context.ts';
 import { syncJobWithUpstream } from './services/lifecycle.ts';
@@ -37,13 +38,13 @@ export async function handlePixelbyteWebhook(
     log: Logger;
   },
 ): Promise<WebhookResult> {
-  const refuse = (status: number, code: string, reason: string, message: string): WebhookResult => {
+  const refuse = (reason: Reason, message?: string): WebhookResult => {
     deps.metrics.webhooks.inc({ result: reason.toLowerCase() });
-    return { status, body: { code, reason, message, requestId: req.requestId } };
+    return reasonBody(reason, req.requestId, message);
   };
   if (!JOB_ID.test(req.jobId) || !verifyWebhookToken(deps.config.webhookTokenSecret, req.jobId, req.token)) {
     req.log.warn({ jobId: req.jobId.slice(0, 80) }, 'webhook refused: bad token');
-    return refuse(401, 'UNAUTHORIZED', 'INVALID_WEBHOOK_TOKEN', 'webhook token is missing or invalid');
+    return refuse('INVALID_WEBHOOK_TOKEN');
   }
   const secret = deps.config.pixelbyteWebhookSecret;
   if (secret) {
@@ -55,17 +56,12 @@ export async function handlePixelbyteWebhook(
     });
     if (!v.ok) {
       req.log.warn({ jobId: req.jobId, reason: v.reason }, 'webhook refused: bad signature');
-      return refuse(
-        401,
-        'UNAUTHORIZED',
-        'INVALID_WEBHOOK_SIGNATURE',
-        `webhook signature check failed (${v.reason})`,
-      );
+      return refuse('INVALID_WEBHOOK_SIGNATURE', `webhook signature check failed (${v.reason})`);
     }
   }
 
   const job = await getJob(deps.db, { jobId: req.jobId });
-  if (!job) return refuse(404, 'NOT_FOUND', 'JOB_NOT_FOUND', `job ${req.jobId} not found`);
+  if (!job) return refuse('JOB_NOT_FOUND', `job ${req.jobId} not found`);
   if (job.status === 'rejected' && !(job.needsReview && job.upstreamJobId !== null)) {
     // MONEY: a webhook for a job we released (e.g. its unknown outcome expired) means the job may
     // exist upstream after all, and the operator pays for it. Confirm with Pixelbyte, then keep the
@@ -76,12 +72,7 @@ export async function handlePixelbyteWebhook(
     if (upstreamJobId) {
       const res = await (await upstreamFor(deps, job.tenantId)).getJob(upstreamJobId);
       if (!res.ok && res.error.outcome !== 'rejected') {
-        return refuse(
-          503,
-          'SERVICE_UNAVAILABLE',
-          'UPSTREAM_UNAVAILABLE',
-          'could not read the job from Pixelbyte; retry',
-        );
+        return refuse('UPSTREAM_UNAVAILABLE', 'could not read the job from Pixelbyte; retry');
       }
       if (res.ok) {
         const flagged = await captureJob(deps.db, {
@@ -117,12 +108,7 @@ export async function handlePixelbyteWebhook(
       { jobId: job.id, status: job.status },
       'authentic webhook without an upstream job id for a job that has none yet: 503 so Pixelbyte retries',
     );
-    return refuse(
-      503,
-      'SERVICE_UNAVAILABLE',
-      'UPSTREAM_JOB_ID_UNKNOWN',
-      'the webhook does not name the Pixelbyte job and none is stored for this job yet; retry',
-    );
+    return refuse('UPSTREAM_JOB_ID_UNKNOWN');
   }
   const ctx = { deps, requestId: req.requestId, log: req.log.child({ jobId: job.id }) };
   const synced = await syncJobWithUpstream(ctx, job, {
@@ -130,12 +116,7 @@ export async function handlePixelbyteWebhook(
     upstreamJobIdHint: hint,
   });
   if (synced.upstream === null) {
-    return refuse(
-      503,
-      'SERVICE_UNAVAILABLE',
-      'UPSTREAM_UNAVAILABLE',
-      'could not read the job from Pixelbyte; retry',
-    );
+    return refuse('UPSTREAM_UNAVAILABLE', 'could not read the job from Pixelbyte; retry');
   }
   failpoint('in-webhook');
   deps.metrics.webhooks.inc({ result: synced.changed ? 'advanced' : 'unchanged' });

@@ -4,6 +4,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { DbBreaker } from '../db-breaker.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { REASONS } from '../reasons.ts';
 import type { AuthResult, JwtVerifier, KeyCredential, Mode, Principal } from './jwt.ts';
 import { hashKey, isKeyToken, type KeyKind, keyKindOf } from './keys.ts';
 
@@ -50,16 +51,15 @@ const KEY_CACHE_MAX = 10_000;
  * The one refusal for a key that is unknown, revoked or expired (or not shaped like our keys): same
  * code, reason and message, so the answer tells nothing about which (no oracle).
  */
-const INVALID_KEY_MESSAGE = 'the key is not valid: unknown, revoked or expired';
-const INVALID_KEY: AuthResult = { ok: false, reason: 'INVALID_CREDENTIALS', message: INVALID_KEY_MESSAGE };
+const INVALID_KEY: AuthResult = {
+  ok: false,
+  reason: 'INVALID_CREDENTIALS',
+  message: REASONS.INVALID_CREDENTIALS.message,
+};
 
 /** The same refusal, thrown where a key is found revoked or expired after authentication (tenant read, wrong role). */
 export function invalidKeyError(): DomainError {
-  return new DomainError({
-    code: 'UNAUTHORIZED',
-    reason: 'INVALID_CREDENTIALS',
-    message: INVALID_KEY_MESSAGE,
-  });
+  return new DomainError({ reason: 'INVALID_CREDENTIALS' });
 }
 
 type KeyRow = {

@@ -122,18 +122,10 @@ function tenantOf(row: TenantRecord): TenantRecord {
 /** UNKNOWN_TENANT / TENANT_SUSPENDED exactly as `loadTenantForRequest` refuses them. */
 function checkTenant(tenant: TenantRecord | undefined): TenantRecord {
   if (!tenant) {
-    throw new DomainError({
-      code: 'UNAUTHORIZED',
-      reason: 'UNKNOWN_TENANT',
-      message: 'the token names a tenant that does not exist',
-    });
+    throw new DomainError({ reason: 'UNKNOWN_TENANT' });
   }
   if (tenant.status !== 'active') {
-    throw new DomainError({
-      code: 'FORBIDDEN',
-      reason: 'TENANT_SUSPENDED',
-      message: 'this tenant is suspended',
-    });
+    throw new DomainError({ reason: 'TENANT_SUSPENDED' });
   }
   return tenant;
 }

@@ -31,25 +31,19 @@ async function requireFinance(deps: AppDeps, header: string | undefined): Promis
   const token = bearerToken(header ?? null);
   if (!token) {
     throw new DomainError({
-      code: 'UNAUTHORIZED',
       reason: 'MISSING_TOKEN',
       message: 'Authorization: Bearer <operator key or JWT> is required',
     });
   }
   const auth = await deps.auth.verify(token);
   if (!auth.ok) {
-    throw new DomainError({
-      code: auth.reason === 'AUTH_UNAVAILABLE' ? 'SERVICE_UNAVAILABLE' : 'UNAUTHORIZED',
-      reason: auth.reason,
-      message: auth.message,
-    });
+    throw new DomainError({ reason: auth.reason, message: auth.message });
   }
   if (auth.principal.role !== 'finance' && auth.principal.role !== 'admin') {
     // A revoked or expired tenant API key is INVALID_CREDENTIALS here too (see trpc.ts `refuseRole`).
     const key = auth.principal.key;
     if (key?.kind === 'api_key' && !(await deps.auth.isKeyValid(key))) throw invalidKeyError();
     throw new DomainError({
-      code: 'FORBIDDEN',
       reason: 'WRONG_ROLE',
       message: 'reports need the finance role',
     });
@@ -96,7 +90,6 @@ function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string
   const r = schema.safeParse(query);
   if (!r.success) {
     throw new DomainError({
-      code: 'BAD_REQUEST',
       reason: 'INVALID_INPUT',
       message: `Invalid query: ${r.error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`).join('; ')}`,
     });

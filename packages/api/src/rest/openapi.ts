@@ -5,6 +5,7 @@
 // parameters, statuses, headers) and the examples.
 import { jobStatus } from '@tollgate/db';
 import { z } from 'zod';
+import { REASONS, type Reason } from '../reasons.ts';
 import { ledgerInput } from '../routers/account.ts';
 import { jobIdInput, listJobsInput, submitInput } from '../routers/jobs.ts';
 import { quoteInput } from '../routers/pricing.ts';
@@ -145,7 +146,9 @@ const EXAMPLE_SUBMIT = {
   tags: ['newsletter'],
 };
 
-function problemExample(status: number, code: string, reason: string, detail: string, details?: JsonObject) {
+/** An example problem of `reason`: its status and code from the reasons table (reasons.ts). */
+function problemExample(reason: Reason, detail: string, details?: JsonObject) {
+  const { status, code } = REASONS[reason];
   return {
     type: problemType(reason),
     title: problemTitle(reason),
@@ -160,8 +163,6 @@ function problemExample(status: number, code: string, reason: string, detail: st
 
 const PROBLEM_EXAMPLES: Record<string, JsonObject> = {
   400: problemExample(
-    400,
-    'BAD_REQUEST',
     'INVALID_INPUT',
     'Invalid input: model: Too small: expected string to have >=1 characters',
     {
@@ -170,59 +171,33 @@ const PROBLEM_EXAMPLES: Record<string, JsonObject> = {
       ],
     },
   ),
-  401: problemExample(
-    401,
-    'UNAUTHORIZED',
-    'MISSING_TOKEN',
-    'Authorization: Bearer <API key or JWT> is required',
-  ),
-  402: problemExample(402, 'PAYMENT_REQUIRED', 'INSUFFICIENT_BALANCE', 'balance too low for this job', {
+  401: problemExample('MISSING_TOKEN', 'Authorization: Bearer <API key or JWT> is required'),
+  402: problemExample('INSUFFICIENT_BALANCE', 'balance too low for this job', {
     requiredMicroCents: 40_000,
     availableMicroCents: 12_500,
   }),
-  403: problemExample(403, 'FORBIDDEN', 'TENANT_SUSPENDED', 'this tenant is suspended'),
-  404: problemExample(404, 'NOT_FOUND', 'JOB_NOT_FOUND', 'job job_4kq9z2m7x1c8v5b3n6p0 not found'),
+  403: problemExample('TENANT_SUSPENDED', 'this tenant is suspended'),
+  404: problemExample('JOB_NOT_FOUND', 'job job_4kq9z2m7x1c8v5b3n6p0 not found'),
   409: problemExample(
-    409,
-    'CONFLICT',
     'IDEMPOTENCY_CONFLICT',
     'this idempotencyKey was already used with a different request',
   ),
   412: problemExample(
-    412,
-    'PRECONDITION_FAILED',
     'JOB_NOT_CANCELLABLE',
     'job job_4kq9z2m7x1c8v5b3n6p0 cannot be cancelled: it is processing',
     {
       status: 'processing',
     },
   ),
-  413: problemExample(413, 'PAYLOAD_TOO_LARGE', 'BODY_TOO_LARGE', 'request body exceeds 262144 bytes'),
-  415: problemExample(
-    415,
-    'UNSUPPORTED_MEDIA_TYPE',
-    'UNSUPPORTED_MEDIA_TYPE',
-    'send the body as application/json (got text/plain)',
-  ),
-  429: problemExample(
-    429,
-    'TOO_MANY_REQUESTS',
-    'RATE_LIMIT',
-    'requests-per-minute limit reached for this tenant',
-    {
-      limit: 60,
-      retryAfterSeconds: 17,
-    },
-  ),
-  503: problemExample(
-    503,
-    'SERVICE_UNAVAILABLE',
-    'DATABASE_UNAVAILABLE',
-    'The database is temporarily unavailable; retry shortly',
-    {
-      retryAfterSeconds: 2,
-    },
-  ),
+  413: problemExample('BODY_TOO_LARGE', 'request body exceeds 262144 bytes'),
+  415: problemExample('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json (got text/plain)'),
+  429: problemExample('RATE_LIMIT', 'requests-per-minute limit reached for this tenant', {
+    limit: 60,
+    retryAfterSeconds: 17,
+  }),
+  503: problemExample('DATABASE_UNAVAILABLE', 'The database is temporarily unavailable; retry shortly', {
+    retryAfterSeconds: 2,
+  }),
 };
 
 const DESCRIPTIONS: Record<string, string> = {

@@ -1,4 +1,5 @@
 import type { ErrorBody, ErrorDetails } from '../errors.ts';
+import type { Reason } from '../reasons.ts';
 
 /** RFC 9457 media type of every REST error. */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -18,8 +19,8 @@ export type Problem = {
   detail: string;
   /** tRPC code (BAD_REQUEST, PAYMENT_REQUIRED, …). */
   code: string;
-  /** Stable, machine-readable cause to branch on (INSUFFICIENT_BALANCE, JOB_NOT_FOUND, …). */
-  reason: string;
+  /** Stable, machine-readable cause to branch on (INSUFFICIENT_BALANCE, JOB_NOT_FOUND, …; reasons.ts). */
+  reason: Reason;
   requestId: string;
   /** The tRPC error's details, e.g. `requiredMicroCents` and `availableMicroCents` on a 402. */
   details?: ErrorDetails;

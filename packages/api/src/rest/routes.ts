@@ -166,7 +166,6 @@ export function registerRestRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
         const tenant = ctx.auth?.ok === true && ctx.auth.principal.role === 'tenant';
         if (tenant && isPlainObject(body) && 'idempotencyKey' in body) {
           throw new DomainError({
-            code: 'BAD_REQUEST',
             reason: 'INVALID_INPUT',
             message: 'Invalid input: idempotencyKey: send it as the Idempotency-Key header',
             details: {

@@ -59,8 +59,7 @@ export function toLimitsView(l: TenantLimits): LimitsView {
 
 export async function getAccountForTenant({ ctx }: { ctx: TenantCtx }): Promise<AccountView> {
   const a = await getAccount(ctx.deps.db, ctx.tenant.id);
-  if (!a)
-    throw new DomainError({ code: 'NOT_FOUND', reason: 'TENANT_NOT_FOUND', message: 'tenant not found' });
+  if (!a) throw new DomainError({ reason: 'TENANT_NOT_FOUND' });
   return {
     tenantId: publicTenantId(a.tenantId),
     livemode: modeOfTenant(a.tenantId) === 'live',
@@ -117,14 +116,9 @@ export async function getStatementForTenant({
  */
 export async function resetTestBalanceForTenant({ ctx }: { ctx: TenantCtx }) {
   if (modeOfTenant(ctx.tenant.id) !== 'test') {
-    throw new DomainError({
-      code: 'FORBIDDEN',
-      reason: 'TEST_MODE_ONLY',
-      message: 'resetTestBalance works in test mode only: call it with a tg_test_ key (or a test-mode token)',
-    });
+    throw new DomainError({ reason: 'TEST_MODE_ONLY' });
   }
   const r = await resetSandboxBalance(ctx.deps.db, { tenantId: ctx.tenant.id, actor: ctx.principal.sub });
-  if (!r.ok)
-    throw new DomainError({ code: 'NOT_FOUND', reason: 'TENANT_NOT_FOUND', message: 'tenant not found' });
+  if (!r.ok) throw new DomainError({ reason: 'TENANT_NOT_FOUND' });
   return getAccountForTenant({ ctx });
 }

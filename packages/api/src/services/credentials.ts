@@ -83,7 +83,6 @@ function toOperatorKeyView(k: OperatorKey): OperatorKeyView {
 function checkExpiry(expiresAt: Date | undefined): void {
   if (expiresAt !== undefined && expiresAt.getTime() <= Date.now()) {
     throw new DomainError({
-      code: 'BAD_REQUEST',
       reason: 'INVALID_INPUT',
       message: 'Invalid input: expiresAt: must be in the future',
       details: { issues: [{ path: 'expiresAt', message: 'must be in the future', code: 'custom' }] },
@@ -92,7 +91,7 @@ function checkExpiry(expiresAt: Date | undefined): void {
 }
 
 const keyNotFound = (id: string) =>
-  new DomainError({ code: 'NOT_FOUND', reason: 'KEY_NOT_FOUND', message: `key ${id} not found` });
+  new DomainError({ reason: 'KEY_NOT_FOUND', message: `key ${id} not found` });
 
 /**
  * The key modes a caller may manage: a test-mode caller (a `tg_test_` key or a test JWT) only test
@@ -112,11 +111,7 @@ export async function createApiKey({
   input: { tenantId: string; name: string; mode: KeyMode; expiresAt?: Date | undefined };
 }): Promise<ApiKeyView & { key: string }> {
   if (!manageableModes(ctx.principal.mode).includes(input.mode)) {
-    throw new DomainError({
-      code: 'FORBIDDEN',
-      reason: 'TEST_MODE_CREDENTIAL',
-      message: 'a test-mode credential can only create test keys',
-    });
+    throw new DomainError({ reason: 'TEST_MODE_CREDENTIAL' });
   }
   checkExpiry(input.expiresAt);
   const generated = generateKey(input.mode);
@@ -130,7 +125,6 @@ export async function createApiKey({
       .for('share');
     if (!tenant) {
       throw new DomainError({
-        code: 'NOT_FOUND',
         reason: 'TENANT_NOT_FOUND',
         message: `tenant ${input.tenantId} not found`,
       });

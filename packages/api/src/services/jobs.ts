@@ -57,9 +57,7 @@ function openJobRefusal(
   switch (r.reason) {
     case 'INSUFFICIENT_BALANCE':
       return new DomainError({
-        code: 'PAYMENT_REQUIRED',
         reason: 'INSUFFICIENT_BALANCE',
-        message: 'balance too low for this job',
         details: {
           requiredMicroCents: toWireAmount(r.requiredMicroCents),
           availableMicroCents: toWireAmount(r.availableMicroCents),
@@ -71,37 +69,20 @@ function openJobRefusal(
       const limit = typeof r.limit === 'bigint' ? toWireAmount(r.limit) : r.limit;
       const retryAfterSeconds =
         r.reason === 'CONCURRENT_JOBS_LIMIT' ? slotRetryAfterSeconds : r.retryAfterSeconds;
-      const messages = {
-        CONCURRENT_JOBS_LIMIT: 'too many jobs in progress for this tenant',
-        DAILY_SPEND_LIMIT: 'daily spend limit reached for this tenant',
-        RATE_LIMIT: 'requests-per-minute limit reached for this tenant',
-      } as const;
       return new DomainError({
-        code: 'TOO_MANY_REQUESTS',
         reason: r.reason,
-        message: messages[r.reason],
         details: retryAfterSeconds === undefined ? { limit } : { limit, retryAfterSeconds },
       });
     }
     case 'TENANT_NOT_FOUND':
-      return new DomainError({ code: 'UNAUTHORIZED', reason: 'UNKNOWN_TENANT', message: 'tenant not found' });
+      return new DomainError({ reason: 'UNKNOWN_TENANT', message: 'tenant not found' });
     case 'TENANT_SUSPENDED':
-      return new DomainError({
-        code: 'FORBIDDEN',
-        reason: 'TENANT_SUSPENDED',
-        message: 'this tenant is suspended',
-      });
+      return new DomainError({ reason: 'TENANT_SUSPENDED' });
     case 'IDEMPOTENCY_CONFLICT':
-      return new DomainError({
-        code: 'CONFLICT',
-        reason: 'IDEMPOTENCY_CONFLICT',
-        message: 'this idempotencyKey was already used with a different request',
-      });
+      return new DomainError({ reason: 'IDEMPOTENCY_CONFLICT' });
     case 'IDEMPOTENCY_IN_FLIGHT':
       return new DomainError({
-        code: 'CONFLICT',
         reason: 'IDEMPOTENCY_IN_FLIGHT',
-        message: 'a request with this idempotencyKey is still being submitted; retry shortly',
         details: { retryAfterSeconds: 1 },
       });
     default: {
@@ -138,7 +119,6 @@ export async function submitJob({
         });
   if (webhookProblem !== null) {
     throw new DomainError({
-      code: 'BAD_REQUEST',
       reason: 'INVALID_INPUT',
       message: `webhookUrl ${webhookProblem}`,
       details: { field: 'webhookUrl' },
@@ -149,7 +129,6 @@ export async function submitJob({
   if (!q.ok) throw quoteError(q.error);
   if (input.maxCostMicroCents !== undefined && q.costMicroCents > input.maxCostMicroCents) {
     throw new DomainError({
-      code: 'BAD_REQUEST',
       reason: 'MAX_COST_EXCEEDED',
       message: `the quote (${q.costMicroCents} micro-cents) is above maxCostMicroCents (${input.maxCostMicroCents}); nothing was charged`,
       details: {
@@ -343,8 +322,7 @@ async function withRetry<T>(op: () => Promise<T>): Promise<T> {
 async function ownJob(ctx: TenantCtx, id: string): Promise<Job> {
   const job = await getJob(ctx.deps.db, { tenantId: ctx.tenant.id, jobId: id });
   // SECURITY: another tenant's job is indistinguishable from a missing one (NOT_FOUND, never FORBIDDEN).
-  if (!job)
-    throw new DomainError({ code: 'NOT_FOUND', reason: 'JOB_NOT_FOUND', message: `job ${id} not found` });
+  if (!job) throw new DomainError({ reason: 'JOB_NOT_FOUND', message: `job ${id} not found` });
   return job;
 }
 
@@ -395,7 +373,6 @@ export async function cancelJobForTenant({
   const job = await ownJob(ctx, input.id);
   const notCancellable = (why: string) =>
     new DomainError({
-      code: 'PRECONDITION_FAILED',
       reason: 'JOB_NOT_CANCELLABLE',
       message: `job ${job.id} cannot be cancelled: ${why}`,
       details: { status: job.status },
@@ -422,7 +399,6 @@ export async function cancelJobForTenant({
   }
   if (!res.ok) {
     throw new DomainError({
-      code: 'SERVICE_UNAVAILABLE',
       reason: 'UPSTREAM_UNAVAILABLE',
       message: 'Pixelbyte did not confirm the cancellation; check the job again shortly',
       details: { jobId: job.id },

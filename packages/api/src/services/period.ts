@@ -6,10 +6,6 @@ import { DomainError } from '../errors.ts';
  */
 export function checkPeriodOrder(from: Date, to: Date): void {
   if (!(from.getTime() < to.getTime())) {
-    throw new DomainError({
-      code: 'BAD_REQUEST',
-      reason: 'INVALID_PERIOD',
-      message: '`from` must be before `to`',
-    });
+    throw new DomainError({ reason: 'INVALID_PERIOD' });
   }
 }

@@ -11,7 +11,6 @@ type QuoteFailure = Extract<ReturnType<typeof quote>, { ok: false }>['error'];
 export function quoteError(e: QuoteFailure): DomainError {
   const details = e.issues === undefined ? undefined : { issues: e.issues };
   return new DomainError({
-    code: 'BAD_REQUEST',
     reason: e.code,
     message: e.message,
     ...(details === undefined ? {} : { details }),

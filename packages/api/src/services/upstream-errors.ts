@@ -30,23 +30,18 @@ export function upstreamRejectionError(e: PixelbyteError, jobId: string): Domain
   const status = STATUS_BY_FAULT[e.code] ?? e.status ?? 0;
   if (status === 429) {
     return new DomainError({
-      code: 'TOO_MANY_REQUESTS',
       reason: 'UPSTREAM_RATE_LIMITED',
-      message: 'Pixelbyte is at capacity; retry later',
       details: { ...details, retryAfterSeconds: e.retryAfterSeconds ?? 5 },
     });
   }
   if (status === 402) {
     return new DomainError({
-      code: 'SERVICE_UNAVAILABLE',
       reason: 'UPSTREAM_ACCOUNT_EMPTY',
-      message: "the operator's Pixelbyte account cannot pay for jobs right now; you were not charged",
       details,
     });
   }
   if (status === 401 || status === 403) {
     return new DomainError({
-      code: 'SERVICE_UNAVAILABLE',
       reason: 'UPSTREAM_UNAVAILABLE',
       message: 'Pixelbyte refused the gateway (operator configuration); you were not charged',
       details,
@@ -54,7 +49,6 @@ export function upstreamRejectionError(e: PixelbyteError, jobId: string): Domain
   }
   if (status === 404) {
     return new DomainError({
-      code: 'BAD_REQUEST',
       reason: 'UNKNOWN_MODEL',
       message: `Pixelbyte does not know this model (${e.code}); you were not charged`,
       details,
@@ -62,16 +56,13 @@ export function upstreamRejectionError(e: PixelbyteError, jobId: string): Domain
   }
   if (status >= 400 && status < 500) {
     return new DomainError({
-      code: 'BAD_REQUEST',
       reason: 'UPSTREAM_REJECTED',
       message: `Pixelbyte rejected the job: ${e.message}; you were not charged`,
       details,
     });
   }
   return new DomainError({
-    code: 'SERVICE_UNAVAILABLE',
     reason: 'UPSTREAM_UNAVAILABLE',
-    message: 'Pixelbyte is unavailable; you were not charged',
     details: { ...details, retryAfterSeconds: e.retryAfterSeconds ?? 5 },
   });
 }
@@ -79,7 +70,6 @@ export function upstreamRejectionError(e: PixelbyteError, jobId: string): Domain
 /** The request never left the gateway (connection refused, DNS): released, safe to retry. */
 export function upstreamNotSentError(e: PixelbyteError, jobId: string): DomainError {
   return new DomainError({
-    code: 'SERVICE_UNAVAILABLE',
     reason: 'UPSTREAM_UNAVAILABLE',
     message: 'Pixelbyte could not be reached; you were not charged',
     details: { jobId, upstreamCode: e.code, retryAfterSeconds: 5 },

@@ -137,7 +137,6 @@ export async function listDeliveriesForTenant({
 
 const deliveryNotFound = (id: string) =>
   new DomainError({
-    code: 'NOT_FOUND',
     reason: 'WEBHOOK_DELIVERY_NOT_FOUND',
     message: `webhook delivery ${id} not found`,
   });

@@ -44,7 +44,7 @@ export async function listAudit({
     input.cursor !== undefined &&
     !(/^\d{1,19}$/.test(input.cursor) && BigInt(input.cursor) <= PG_BIGINT_MAX)
   ) {
-    throw new DomainError({ code: 'BAD_REQUEST', reason: 'INVALID_CURSOR', message: 'cursor is not valid' });
+    throw new DomainError({ reason: 'INVALID_CURSOR' });
   }
   const page = await ctx.deps.db
     .select()

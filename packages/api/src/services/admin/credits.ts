@@ -15,7 +15,6 @@ function creditRefusalError(r: CreditRefusal, tenantId: string): DomainError {
   switch (r.reason) {
     case 'INSUFFICIENT_BALANCE':
       return new DomainError({
-        code: 'PRECONDITION_FAILED',
         reason: 'ADJUSTMENT_BELOW_ZERO',
         message: `the adjustment would take the available balance below zero (available ${r.availableMicroCents}, debit ${r.requiredMicroCents} micro-cents); nothing was written`,
         details: {
@@ -25,14 +24,12 @@ function creditRefusalError(r: CreditRefusal, tenantId: string): DomainError {
       });
     case 'IDEMPOTENCY_CONFLICT':
       return new DomainError({
-        code: 'CONFLICT',
         reason: 'IDEMPOTENCY_CONFLICT',
         message:
           'this idempotencyKey was already used for a different credit operation (top-ups and adjustments share one key namespace); nothing was written',
       });
     case 'REFERENCE_CONFLICT':
       return new DomainError({
-        code: 'CONFLICT',
         reason: 'REFERENCE_CONFLICT',
         message: `this tenant already has a top-up with this reference for ${r.amountMicroCents} micro-cents (${r.transactionId}); a reference names one top-up, so another amount is refused. Nothing was written`,
         details: {
@@ -42,20 +39,17 @@ function creditRefusalError(r: CreditRefusal, tenantId: string): DomainError {
       });
     case 'TENANT_NOT_FOUND':
       return new DomainError({
-        code: 'NOT_FOUND',
         reason: 'TENANT_NOT_FOUND',
         message: `tenant ${tenantId} not found`,
       });
     case 'INVALID_AMOUNT':
       return new DomainError({
-        code: 'BAD_REQUEST',
         reason: 'AMOUNT_OUT_OF_RANGE',
         message:
           'amount must be an integer within range, positive for a top-up and non-zero for an adjustment; nothing was written',
       });
     case 'AMOUNT_OUT_OF_RANGE':
       return new DomainError({
-        code: 'BAD_REQUEST',
         reason: 'AMOUNT_OUT_OF_RANGE',
         message: `the tenant's money (available + held) would exceed ${MAX_WIRE_MICRO_CENTS} micro-cents, the largest amount the API carries exactly (about $9 billion); nothing was written`,
       });
@@ -139,7 +133,6 @@ async function sandboxOf(ctx: PrincipalCtx, tenantId: string): Promise<string> {
   const opened = await ensureSandbox(ctx.deps.db, { liveTenantId: tenantId, actor: ctx.principal.sub });
   if (!opened.ok)
     throw new DomainError({
-      code: 'NOT_FOUND',
       reason: 'TENANT_NOT_FOUND',
       message: `tenant ${tenantId} not found`,
     });

@@ -9,7 +9,7 @@ export function decodeCursor(cursor: string | undefined): { ts: string; id: stri
   if (cursor === undefined) return undefined;
   const decoded = decodeLedgerCursor(cursor);
   if (decoded === undefined) {
-    throw new DomainError({ code: 'BAD_REQUEST', reason: 'INVALID_CURSOR', message: 'cursor is not valid' });
+    throw new DomainError({ reason: 'INVALID_CURSOR' });
   }
   return { ts: decoded.createdAt, id: decoded.id };
 }

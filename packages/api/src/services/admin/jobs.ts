@@ -114,7 +114,6 @@ async function refuseInFlightSubmit(ctx: PrincipalCtx, jobId: string): Promise<v
     .where(eq(jobs.id, jobId));
   if (row?.status !== 'submitting' || row.waitSeconds <= 0) return;
   throw new DomainError({
-    code: 'PRECONDITION_FAILED',
     reason: 'JOB_IN_FLIGHT',
     message: `job ${jobId} is still being submitted to Pixelbyte; its outcome will be recorded, or it turns unknown (STALE_SUBMITTING_AFTER) if its gateway died — resolve it then; nothing was written`,
     details: { status: row.status, retryAfterSeconds: row.waitSeconds },
@@ -145,13 +144,11 @@ export async function resolveJobAsAdmin({
     switch (r.reason) {
       case 'JOB_NOT_FOUND':
         throw new DomainError({
-          code: 'NOT_FOUND',
           reason: 'JOB_NOT_FOUND',
           message: `job ${input.jobId} not found`,
         });
       case 'JOB_ALREADY_SETTLED':
         throw new DomainError({
-          code: 'PRECONDITION_FAILED',
           reason: 'JOB_ALREADY_SETTLED',
           message: `job ${input.jobId} is already ${r.status}; its money is settled and never moves twice`,
           details: { status: r.status },

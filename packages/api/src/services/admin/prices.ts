@@ -77,7 +77,6 @@ export async function listPriceOverrides({
 
 function invalidRule(message: string, issues?: readonly { path: string; message: string }[]): DomainError {
   return new DomainError({
-    code: 'BAD_REQUEST',
     reason: 'INVALID_PRICE_RULE',
     message,
     ...(issues === undefined ? {} : { details: { issues: [...issues] } }),
@@ -136,7 +135,6 @@ export async function upsertPriceOverride({
       if (same) return { ...toView(existing.o, existing.effective), replayed: true };
       if (existing.effective) {
         throw new DomainError({
-          code: 'CONFLICT',
           reason: 'PRICE_VERSION_IN_EFFECT',
           message: `price version ${rule.priceVersion} of ${rule.model} is already in effect and cannot change; upsert a new priceVersion`,
         });

@@ -102,16 +102,11 @@ export async function issueTenantToken({
 }): Promise<{ token: string; tokenId: string; tenantId: string; expiresAt: string; livemode: boolean }> {
   const { jwt } = ctx.deps.config;
   if (!jwt.signingSecret) {
-    throw new DomainError({
-      code: 'PRECONDITION_FAILED',
-      reason: 'TOKEN_SIGNING_UNAVAILABLE',
-      message: 'this gateway has no JWT_SECRET; tenant tokens come from the identity provider',
-    });
+    throw new DomainError({ reason: 'TOKEN_SIGNING_UNAVAILABLE' });
   }
   const tenant = await getTenant(ctx.deps.db, input.tenantId);
   if (!tenant)
     throw new DomainError({
-      code: 'NOT_FOUND',
       reason: 'TENANT_NOT_FOUND',
       message: `tenant ${input.tenantId} not found`,
     });
@@ -182,7 +177,7 @@ function withBalance(r: TenantRow): TenantWithBalanceView {
 }
 
 const tenantNotFound = (tenantId: string) =>
-  new DomainError({ code: 'NOT_FOUND', reason: 'TENANT_NOT_FOUND', message: `tenant ${tenantId} not found` });
+  new DomainError({ reason: 'TENANT_NOT_FOUND', message: `tenant ${tenantId} not found` });
 
 /**
  * Tenants newest first with their balances; filters: status, name (case-insensitive substring),

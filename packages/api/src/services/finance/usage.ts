@@ -61,7 +61,6 @@ export function checkUsagePeriod(from: Date, to: Date): void {
   checkPeriodOrder(from, to);
   if (from.getTime() % DAY_MS !== 0 || to.getTime() % DAY_MS !== 0) {
     throw new DomainError({
-      code: 'BAD_REQUEST',
       reason: 'INVALID_PERIOD',
       message:
         'usage reports cover whole UTC days: `from` and `to` must be midnight UTC (e.g. 2026-01-01 or 2026-01-01T00:00:00Z)',
@@ -265,7 +264,6 @@ export function encodeUsageCursor(dims: readonly UsageDimension[], key: UsageKey
 export function decodeUsageCursor(cursor: string, dims: readonly UsageDimension[]): UsageKey {
   const invalid = () =>
     new DomainError({
-      code: 'BAD_REQUEST',
       reason: 'INVALID_CURSOR',
       message: 'not a cursor of this report (pass nextCursor back as is, with the same groupBy)',
     });
