@@ -10,7 +10,7 @@ import {
   type TenantRecord,
 } from './auth/tenant.ts';
 import type { Context } from './context.ts';
-import { DomainError, describeTRPCError, toTRPCError } from './errors.ts';
+import { DomainError, describeTRPCError, type ErrorDetails, type Reason, toTRPCError } from './errors.ts';
 import { requestIdScope } from './request-scope.ts';
 import { unstorableTextPath } from './storable-text.ts';
 
@@ -25,8 +25,14 @@ const t = initTRPC.context<Context>().create({
     const { message, reason, details } = describeTRPCError(error);
     // Before the context exists (batch too large, content type…), the id comes from the request's scope.
     const requestId = ctx?.requestId ?? requestIdScope.getStore() ?? 'unknown';
-    const data = { ...shape.data, reason, requestId };
-    return { ...shape, message, data: details === undefined ? data : { ...data, details } };
+    // One type whether or not there are details: the client reads it as `inferRouterError<AppRouter>`.
+    const data: typeof shape.data & { reason: Reason; requestId: string; details?: ErrorDetails } = {
+      ...shape.data,
+      reason,
+      requestId,
+    };
+    if (details !== undefined) data.details = details;
+    return { ...shape, message, data };
   },
 });
 

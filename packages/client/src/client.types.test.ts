@@ -1,15 +1,20 @@
 // Type tests: checked by `tsc -p .` (and executed as no-ops by vitest). They pin what tenant apps
 // rely on: the inputs the main procedures accept and the outputs they get back.
+import type { Reason as GatewayReason } from '@tollgate/api/reasons';
 import { describe, expectTypeOf, it } from 'vitest';
 import {
   createTollgateClient,
+  type GatewayErrorData,
   type InsufficientCreditsError,
   type Job,
   type JobStatus,
   type RateLimitedError,
+  type Reason,
   type RouterInputs,
   type RouterOutputs,
   type TollgateClient,
+  type TollgateError,
+  type TollgateReason,
   type ValidationError,
   type ValidationIssue,
 } from './index.ts';
@@ -74,5 +79,15 @@ describe('client types', () => {
     expectTypeOf<RateLimitedError['retryAfterSeconds']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<ValidationError['issues']>().toEqualTypeOf<ValidationIssue[]>();
     expectTypeOf(client.waitForJob).returns.resolves.toEqualTypeOf<Job>();
+  });
+
+  it("reasons: the gateway's closed vocabulary, imported as a type", () => {
+    expectTypeOf<Reason>().toEqualTypeOf<GatewayReason>();
+    expectTypeOf<GatewayErrorData['reason']>().toEqualTypeOf<Reason>();
+    expectTypeOf<TollgateError['reason']>().toEqualTypeOf<TollgateReason>();
+    expectTypeOf<'INSUFFICIENT_BALANCE'>().toExtend<TollgateReason>();
+    expectTypeOf<'NETWORK_ERROR' | 'HTTP_502'>().toExtend<TollgateReason>();
+    // @ts-expect-error a reason the gateway does not have
+    expectTypeOf<'INSUFFICIENT_CREDITS'>().toExtend<TollgateReason>();
   });
 });

@@ -1,22 +1,29 @@
+import type { Reason } from '@tollgate/api/reasons';
 import type { AppRouter } from '@tollgate/api/router';
 import { TRPCClientError } from '@trpc/client';
+import type { inferRouterError } from '@trpc/server';
 
-/** What the gateway puts in `error.data` (its tRPC error formatter adds reason, requestId, details). */
-export type GatewayErrorData = {
-  code: string;
-  httpStatus: number;
-  path?: string;
-  reason: string;
-  requestId: string;
-  details?: Record<string, unknown>;
-};
+/**
+ * What the gateway puts in `error.data`: the type of its tRPC error formatter's answer (code,
+ * httpStatus, path, and the reason, requestId and details it adds), not a copy of it.
+ */
+export type GatewayErrorData = inferRouterError<AppRouter>['data'];
+
+export type { Reason };
+
+/**
+ * A `TollgateError`'s `reason`: one of the gateway's (the closed vocabulary of `@tollgate/api/reasons`,
+ * documented in packages/api/README.md "Errors"), or the client's own when the answer is not the
+ * gateway's: NETWORK_ERROR (none came back), or `HTTP_<status>` (a proxy's 502, say).
+ */
+export type TollgateReason = Reason | 'NETWORK_ERROR' | `HTTP_${number}`;
 
 type BaseInit = {
   message: string;
   /** tRPC code (e.g. PAYMENT_REQUIRED), or NETWORK_ERROR when no answer came back. */
   code: string;
   /** Stable machine-readable cause from the gateway (e.g. INSUFFICIENT_BALANCE). */
-  reason: string;
+  reason: TollgateReason;
   requestId: string | undefined;
   httpStatus: number | undefined;
   details: Record<string, unknown> | undefined;
@@ -30,7 +37,7 @@ type BaseInit = {
  */
 export class TollgateError extends TRPCClientError<AppRouter> {
   readonly code: string;
-  readonly reason: string;
+  readonly reason: TollgateReason;
   readonly requestId: string | undefined;
   readonly httpStatus: number | undefined;
   readonly details: Record<string, unknown> | undefined;
@@ -208,7 +215,11 @@ export function isAbort(err: unknown): boolean {
   return err.cause instanceof Error && err.cause.name === 'AbortError';
 }
 
-const LIMIT_REASONS = new Set(['CONCURRENT_JOBS_LIMIT', 'DAILY_SPEND_LIMIT', 'MAX_COST_EXCEEDED']);
+const LIMIT_REASONS: ReadonlySet<TollgateReason> = new Set<Reason>([
+  'CONCURRENT_JOBS_LIMIT',
+  'DAILY_SPEND_LIMIT',
+  'MAX_COST_EXCEEDED',
+]);
 
 /**
  * Turns whatever a tRPC call threw into the matching tollgate error class. Errors that are already
@@ -220,7 +231,7 @@ export function toTollgateError(err: unknown): unknown {
   const data = dataOf(source);
   const res = responseOf(source);
   const details = data?.details !== null && typeof data?.details === 'object' ? data.details : undefined;
-  const base = (code: string, reason: string): BaseInit => ({
+  const base = (code: string, reason: TollgateReason): BaseInit => ({
     message: source.message,
     code,
     reason,
@@ -253,7 +264,8 @@ export function toTollgateError(err: unknown): unknown {
   }
 
   const code = data.code;
-  const reason = data.reason ?? code;
+  // Every answer of the gateway has a reason; a tRPC error without one came from something else.
+  const reason: TollgateReason = data.reason ?? `HTTP_${data.httpStatus ?? res?.status ?? 0}`;
   const init = base(code, reason);
   switch (code) {
     case 'PAYMENT_REQUIRED':
