@@ -1,4 +1,16 @@
-import { type Mode, modeOfTenant } from '@tollgate/db';
+import { type Mode, modeOfTenant, SANDBOX_START_MICRO_CENTS } from '@tollgate/db';
+import type {
+  AdjustResult,
+  advanceJob,
+  CreditResult,
+  captureJob,
+  EnsureSandboxResult,
+  ExpireUnknownJobResult,
+  expireOverdueJob,
+  OpenJobResult,
+  ResolveJobResult,
+  releaseJob,
+} from '@tollgate/db/ledger';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export type JobStatusCounts = Array<{ status: string; count: number }>;
@@ -6,7 +18,102 @@ export type JobStatusCounts = Array<{ status: string; count: number }>;
 export type MoneySnapshot = Array<{ mode: Mode; availableMicroCents: bigint; heldMicroCents: bigint }>;
 
 /** Moves of money this instance performed, for the `tollgate_money_moved_micro_cents_total` counter. */
-export type MoneyMovement = 'held' | 'captured' | 'released' | 'refunded';
+export type MoneyMovement =
+  | 'held'
+  | 'captured'
+  | 'released'
+  | 'refunded'
+  | 'topped_up'
+  | 'adjusted_up'
+  | 'adjusted_down';
+
+/**
+ * The result of a ledger call that moves money, named by the call: the one input of the money
+ * counter (`recordMoneyMovement`). What moved is read from the result (what the ledger did), never
+ * from a job the caller read before the call, which may be stale. Credits carry the tenant and amount
+ * the caller asked for: their results say only whether the credit was written or replayed.
+ */
+export type LedgerMoneyResult =
+  | { op: 'openJob'; result: OpenJobResult }
+  | { op: 'captureJob'; result: Awaited<ReturnType<typeof captureJob>> }
+  | { op: 'releaseJob'; result: Awaited<ReturnType<typeof releaseJob>> }
+  | { op: 'advanceJob'; result: Awaited<ReturnType<typeof advanceJob>> }
+  | { op: 'expireUnknownJob'; result: ExpireUnknownJobResult }
+  | { op: 'expireOverdueJob'; result: Awaited<ReturnType<typeof expireOverdueJob>> }
+  | { op: 'resolveJob'; result: ResolveJobResult }
+  | { op: 'topUp'; result: CreditResult; tenantId: string; amountMicroCents: bigint }
+  | { op: 'adjust'; result: AdjustResult; tenantId: string; amountMicroCents: bigint }
+  | { op: 'ensureSandbox'; result: EnsureSandboxResult };
+
+type MoneyMoved = { movement: MoneyMovement; amountMicroCents: bigint; tenantId: string };
+
+/**
+ * What one ledger call moved. A job's money moves at most once per kind (held once, then captured or
+ * released once, refunded at most once and only as it ends), and a job already ended is never
+ * changed, so a call that changed a job refunded whatever refund its result carries.
+ */
+function moneyMovedBy(r: LedgerMoneyResult): MoneyMoved[] {
+  switch (r.op) {
+    case 'openJob':
+      // A replay returns the job an earlier call opened: nothing held now.
+      if (!r.result.ok || r.result.replayed) return [];
+      return [moved('held', r.result.job.costMicroCents, r.result.job.tenantId)];
+    case 'captureJob':
+      // The submit's capture. Its result does not say whether this call captured (it is idempotent);
+      // counted unless the job came back `unknown` (the upstream id is another job's: not captured).
+      if (r.result.job.status === 'unknown') return [];
+      return [moved('captured', r.result.job.costMicroCents, r.result.job.tenantId)];
+    case 'releaseJob':
+      // The submit's release; like captureJob's, its result does not say whether this call released.
+      return [moved('released', r.result.job.costMicroCents, r.result.job.tenantId)];
+    case 'advanceJob': {
+      const { job, changed, captured } = r.result;
+      if (!changed) return [];
+      return [
+        ...(captured ? [moved('captured', job.costMicroCents, job.tenantId)] : []),
+        moved('refunded', job.refundedMicroCents, job.tenantId),
+      ];
+    }
+    case 'expireUnknownJob':
+      if (!r.result.ok || !r.result.expired) return [];
+      return [moved('released', r.result.job.costMicroCents, r.result.job.tenantId)];
+    case 'expireOverdueJob':
+      if (!r.result.ok || !r.result.expired) return [];
+      return [moved('refunded', r.result.job.refundedMicroCents, r.result.job.tenantId)];
+    case 'resolveJob': {
+      if (!r.result.ok) return [];
+      const { job, before } = r.result;
+      // An open hold (submitting/unknown) is captured (→ completed) or released (→ rejected); a
+      // captured job (pending/processing) is left charged (→ completed) or refunded (→ failed).
+      if (before === 'submitting' || before === 'unknown') {
+        return [
+          moved(job.status === 'completed' ? 'captured' : 'released', job.costMicroCents, job.tenantId),
+        ];
+      }
+      return [moved('refunded', job.refundedMicroCents, job.tenantId)];
+    }
+    case 'topUp':
+      if (!r.result.ok || r.result.replayed) return [];
+      return [moved('topped_up', r.amountMicroCents, r.tenantId)];
+    case 'adjust':
+      if (!r.result.ok || r.result.replayed) return [];
+      return r.amountMicroCents > 0n
+        ? [moved('adjusted_up', r.amountMicroCents, r.tenantId)]
+        : [moved('adjusted_down', -r.amountMicroCents, r.tenantId)];
+    case 'ensureSandbox':
+      // A sandbox opens with its starting test credit (test money: the `test` book).
+      if (!r.result.ok || !r.result.created) return [];
+      return [moved('topped_up', SANDBOX_START_MICRO_CENTS, r.result.tenantId)];
+    default: {
+      const never: never = r;
+      throw new Error(`unhandled ledger call ${String((never as LedgerMoneyResult).op)}`);
+    }
+  }
+}
+
+function moved(movement: MoneyMovement, amountMicroCents: bigint, tenantId: string): MoneyMoved {
+  return { movement, amountMicroCents, tenantId };
+}
 
 /**
  * Prometheus metrics on a private registry (several apps in one process — tests — never collide).
@@ -62,7 +169,7 @@ export function createMetrics(
   });
   const moneyMoved = new Counter({
     name: 'tollgate_money_moved_micro_cents_total',
-    help: 'Micro-cents moved by this instance (held, captured, released, refunded); observability only',
+    help: 'Micro-cents moved by this instance (held, captured, released, refunded, topped_up, adjusted_up, adjusted_down); observability only',
     labelNames: ['movement', 'mode'] as const,
     registers: [registry],
   });
@@ -143,10 +250,18 @@ export function createMetrics(
     upstreamDuration,
     webhooks,
     jobTransitions,
-    /** Counts a money movement of a job of `tenantId`'s book (bigint in, converted for Prometheus only). */
-    money(movement: MoneyMovement, amountMicroCents: bigint, tenantId: string): void {
-      if (amountMicroCents > 0n)
-        moneyMoved.inc({ movement, mode: modeOfTenant(tenantId) }, Number(amountMicroCents));
+    /**
+     * The one place money metrics are emitted: every path that moves money passes the ledger's result
+     * here (bigint in, converted for Prometheus only; the book of the tenant is the `mode` label).
+     */
+    recordMoneyMovement(r: LedgerMoneyResult): void {
+      for (const m of moneyMovedBy(r)) {
+        if (m.amountMicroCents > 0n)
+          moneyMoved.inc(
+            { movement: m.movement, mode: modeOfTenant(m.tenantId) },
+            Number(m.amountMicroCents),
+          );
+      }
     },
   };
 }

@@ -173,6 +173,7 @@ async function loadBook<T>(
   }
   // First test-mode request of this tenant: open its sandbox (once, whatever the concurrency).
   const opened = await ensureSandbox(ctx.deps.db, { liveTenantId: principal.tenantId, actor: principal.sub });
+  ctx.deps.metrics.recordMoneyMovement({ op: 'ensureSandbox', result: opened });
   if (!opened.ok) {
     throw new DomainError({ reason: 'UNKNOWN_TENANT' });
   }

@@ -181,7 +181,7 @@ export async function submitJob({
   if (ctx.facts) ctx.facts.replayed = opened.replayed;
   if (opened.replayed) return toJobView(opened.job);
   const job = opened.job;
-  deps.metrics.money('held', job.costMicroCents, job.tenantId);
+  deps.metrics.recordMoneyMovement({ op: 'openJob', result: opened });
   failpoint('after-hold-commit');
 
   const { webhookTokenSecret } = deps.config;
@@ -243,7 +243,7 @@ export async function submitJob({
       );
       return toJobView(captured.job);
     }
-    deps.metrics.money('captured', job.costMicroCents, job.tenantId);
+    deps.metrics.recordMoneyMovement({ op: 'captureJob', result: captured });
     failpoint('after-capture-commit');
     deps.metrics.jobTransitions.inc({ to: captured.job.status });
     ctx.log.info(
@@ -258,7 +258,7 @@ export async function submitJob({
     case 'rejected':
     case 'not_sent': {
       // Idempotent, so a DB blip is retried rather than leaving the hold to the stale-submit path.
-      await withRetry(() =>
+      const released = await withRetry(() =>
         releaseJob(deps.db, {
           jobId: job.id,
           status: 'rejected',
@@ -266,7 +266,7 @@ export async function submitJob({
           actor: SYSTEM_ACTOR.submit,
         }),
       );
-      deps.metrics.money('released', job.costMicroCents, job.tenantId);
+      deps.metrics.recordMoneyMovement({ op: 'releaseJob', result: released });
       deps.metrics.jobTransitions.inc({ to: 'rejected' });
       ctx.log.warn(
         { jobId: job.id, outcome: e.outcome, code: e.code, status: e.status },

@@ -84,10 +84,7 @@ export async function applyUpstreamJob(
   });
   if (advanced.changed) {
     // From what advanceJob did, not from `job`: another path may have captured it since it was read.
-    if (advanced.captured) deps.metrics.money('captured', advanced.job.costMicroCents, job.tenantId);
-    if (advanced.job.refundedMicroCents > job.refundedMicroCents) {
-      deps.metrics.money('refunded', advanced.job.refundedMicroCents - job.refundedMicroCents, job.tenantId);
-    }
+    deps.metrics.recordMoneyMovement({ op: 'advanceJob', result: advanced });
     deps.metrics.jobTransitions.inc({ to: advanced.job.status });
     ctx.log.info(
       { jobId: job.id, from: job.status, to: advanced.job.status, actor: opts.actor },

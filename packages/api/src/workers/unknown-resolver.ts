@@ -81,7 +81,7 @@ export function createUnknownResolver(
         const r = await expireUnknownJob(deps.db, { jobId: j.id, graceSeconds });
         if (r.ok && r.job.status === 'rejected') {
           count++;
-          deps.metrics.money('released', r.job.costMicroCents, r.job.tenantId);
+          deps.metrics.recordMoneyMovement({ op: 'expireUnknownJob', result: r });
           deps.metrics.jobTransitions.inc({ to: 'rejected' });
           log.warn({ jobId: j.id }, 'unknown job expired: hold released, flagged for review');
         }
@@ -100,7 +100,7 @@ export function createUnknownResolver(
             ...(synced.upstream === null ? { minOverdueSeconds: DEADLINE_READ_GRACE_SECONDS } : {}),
           });
           if (r.ok && r.expired) {
-            deps.metrics.money('refunded', r.job.refundedMicroCents, r.job.tenantId);
+            deps.metrics.recordMoneyMovement({ op: 'expireOverdueJob', result: r });
             deps.metrics.jobTransitions.inc({ to: 'failed' });
             log.warn({ jobId: job.id }, 'job past its deadline: refunded, failed, flagged for review');
           }

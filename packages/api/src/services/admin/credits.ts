@@ -125,12 +125,19 @@ export async function topUpAsAdmin({
     actor: ctx.principal.sub,
     requestId: ctx.requestId,
   });
+  ctx.deps.metrics.recordMoneyMovement({
+    op: 'topUp',
+    result: r,
+    tenantId: book,
+    amountMicroCents: input.amountMicroCents,
+  });
   return { ...creditOutcome(r, input.tenantId), livemode: book === input.tenantId };
 }
 
 /** The sandbox book of a tenant (opened on first use); NOT_FOUND for an unknown tenant. */
 async function sandboxOf(ctx: PrincipalCtx, tenantId: string): Promise<string> {
   const opened = await ensureSandbox(ctx.deps.db, { liveTenantId: tenantId, actor: ctx.principal.sub });
+  ctx.deps.metrics.recordMoneyMovement({ op: 'ensureSandbox', result: opened });
   if (!opened.ok)
     throw new DomainError({
       reason: 'TENANT_NOT_FOUND',
@@ -161,6 +168,12 @@ export async function adjustAsAdmin({
     ceilingMicroCents: MAX_WIRE_MICRO_CENTS,
     actor: ctx.principal.sub,
     requestId: ctx.requestId,
+  });
+  ctx.deps.metrics.recordMoneyMovement({
+    op: 'adjust',
+    result: r,
+    tenantId: input.tenantId,
+    amountMicroCents: input.amountMicroCents,
   });
   return creditOutcome(r, input.tenantId);
 }

@@ -140,6 +140,7 @@ export async function resolveJobAsAdmin({
     actor: ctx.principal.sub,
     requestId: ctx.requestId,
   });
+  ctx.deps.metrics.recordMoneyMovement({ op: 'resolveJob', result: r });
   if (!r.ok) {
     switch (r.reason) {
       case 'JOB_NOT_FOUND':
