@@ -1,9 +1,9 @@
-// The capture-failure fallback of jobs.submit (services/jobs.ts): Pixelbyte accepted the job (and
-// charged the operator) but the capture cannot be stored, even after the retries. The job must not
-// be lost: it is marked `unknown` WITH the upstream id, so the poller captures it later; the tenant is
-// charged exactly once in the end. (The `after-upstream-accept` fail point covers a crash at that
-// step, in test/reliability/crash.test.ts; this covers the gateway staying up while the capture
-// keeps failing.)
+// The capture-failure fallback of jobs.submit (recordAcceptance in services/submit-steps.ts):
+// Pixelbyte accepted the job (and charged the operator) but the capture cannot be stored, even after
+// the retries. The job must not be lost: it is marked `unknown` WITH the upstream id, so the poller
+// captures it later; the tenant is charged exactly once in the end. (The `after-upstream-accept` fail
+// point covers a crash at that step, in test/reliability/crash.test.ts; this covers the gateway
+// staying up while the capture keeps failing.)
 //
 // The fault is real Postgres behaviour, not a mock: a trigger the test installs makes every insert of
 // a `capture` ledger transaction fail (as a broken constraint or a bad deploy would), while the rest
