@@ -156,9 +156,9 @@ function pathOf(issue: Issue): string {
 }
 
 /**
- * The reasons of errors that did not start as a DomainError: the codes tRPC's fetch adapter and the
- * REST body parser (rest/routes.ts) throw. Nothing else throws a bare TRPCError; were one to, it is
- * answered as INTERNAL (with its own code), never with a reason outside the vocabulary.
+ * The reasons of errors that did not start as a DomainError: the codes tRPC's fetch adapter throws
+ * (tollgate's own code throws DomainErrors). Were another code to arrive here, it is answered as
+ * INTERNAL (with its own code), never with a reason outside the vocabulary.
  */
 const DEFAULT_REASON: Partial<Record<TRPCError['code'], Reason>> = {
   PARSE_ERROR: 'MALFORMED_JSON',

@@ -80,7 +80,8 @@ export const REASONS = {
     code: 'PARSE_ERROR',
     status: 400,
     message: 'Malformed JSON body',
-    // tRPC keeps BAD_REQUEST for some unparsable inputs, and so does the REST body parser.
+    // The REST body parser answers BAD_REQUEST (rest/routes.ts), as does a tRPC BAD_REQUEST caused
+    // by a JSON SyntaxError (errors.ts describeTRPCError).
     also: { BAD_REQUEST: 400 },
   },
 

@@ -27,12 +27,12 @@ export type Problem = {
 };
 
 /** Problem type URIs: not dereferenceable, stable (they never change for a reason). */
-export function problemType(reason: string): string {
+export function problemType(reason: Reason): string {
   return `urn:tollgate:problem:${reason}`;
 }
 
 /** INSUFFICIENT_BALANCE → "Insufficient balance". */
-export function problemTitle(reason: string): string {
+export function problemTitle(reason: Reason): string {
   const words = reason.toLowerCase().replaceAll('_', ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }

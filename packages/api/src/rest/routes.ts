@@ -36,15 +36,16 @@ async function jsonBody(c: HonoContext<AppEnv>): Promise<unknown> {
   if (text === '') return undefined;
   const type = c.req.header('content-type');
   if (type !== undefined && !JSON_CONTENT_TYPE.test(type)) {
-    throw new TRPCError({
-      code: 'UNSUPPORTED_MEDIA_TYPE',
+    throw new DomainError({
+      reason: 'UNSUPPORTED_MEDIA_TYPE',
       message: `send the body as application/json (got ${type.slice(0, 100)})`,
     });
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new TRPCError({ code: 'BAD_REQUEST', message: 'Malformed JSON body', cause: err });
+    // BAD_REQUEST, not tRPC's PARSE_ERROR: the REST answer has always said so (both are 400).
+    throw new DomainError({ reason: 'MALFORMED_JSON', code: 'BAD_REQUEST', cause: err });
   }
 }
 
