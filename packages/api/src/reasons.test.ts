@@ -108,6 +108,21 @@ describe('the reasons table (reasons.ts)', () => {
     expect(getHTTPStatusCodeFromError(toTRPCError(second))).toBe(412);
   });
 
+  it('no dead entries: every reason is written as a literal in the server sources outside this table', () => {
+    const sources: string[] = [];
+    const walk = (dir: URL) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(new URL(`${e.name}/`, dir));
+        else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && e.name !== 'reasons.ts') {
+          sources.push(readFileSync(new URL(e.name, dir), 'utf8'));
+        }
+      }
+    };
+    for (const pkg of ['api', 'db', 'pricing']) walk(new URL(`packages/${pkg}/src/`, ROOT));
+    const text = sources.join('\n');
+    expect(Object.keys(REASONS).filter((r) => !text.includes(`'${r}'`))).toEqual([]);
+  });
+
   it('reason names are what clients branch on: upper snake case, and isReason knows only them', () => {
     for (const reason of Object.keys(REASONS)) expect(reason).toMatch(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/);
     expect(isReason('INSUFFICIENT_BALANCE')).toBe(true);
