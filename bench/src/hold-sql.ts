@@ -1,4 +1,4 @@
-// Baseline (b): the hold `jobs.submit` runs in the ledger (`openJob` in packages/db/src/ledger/jobs.ts),
+// Baseline (b): the hold `jobs.submit` runs in the ledger (`openJob` in packages/db/src/ledger/open.ts),
 // sent as raw SQL and looped from postgres.js: the same ONE statement, `tollgate_open_job` (migration
 // 0006: the conditional balance UPDATE with limits, the job row, the hold row, the ledger transaction
 // and its two lines; COMMIT runs the deferred double-entry triggers), with the same arguments. No

@@ -55,7 +55,7 @@ describe('poller', () => {
     // The first completion went alone (and waited); the other 11 queued meanwhile and went as one
     // statement after it: two transactions wrote the 12 completions. (The ledger sends one group
     // statement per step at a time, up to 100 entries: GROUP_IN_FLIGHT / MAX_GROUP in
-    // packages/db/src/ledger/jobs.ts.)
+    // packages/db/src/ledger/group-commit.ts.)
     expect(new Set(rows.map((r) => r.xid)).size).toBe(2);
     const [balance] = await h.db.sql<{ active: number }[]>`
       SELECT active_jobs AS active FROM tenant_balances WHERE tenant_id = ${tenantId}`;

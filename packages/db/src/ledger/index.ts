@@ -1,5 +1,26 @@
 // `@tollgate/db/ledger`: the only code that moves money. Every operation is one DB transaction,
 // takes `db` first, returns business outcomes as values and throws only on bugs or infrastructure.
+
+export {
+  type AdvanceJobInput,
+  advanceJob,
+  flagUnknownJobForReview,
+  markJobUnknown,
+  recordCancelAnswered,
+  type UpstreamJobState,
+} from './advance';
+export {
+  type CaptureInput,
+  capture,
+  type HoldInput,
+  type HoldResult,
+  hold,
+  type ReleaseInput,
+  refund,
+  release,
+} from './bare-holds';
+export { type CaptureJobInput, captureJob } from './capture';
+export { claimJobsToPoll, claimOverdueJobs } from './claims';
 export {
   type AdjustInput,
   type AdjustResult,
@@ -8,55 +29,13 @@ export {
   type TopUpInput,
   topUp,
 } from './credits';
-export {
-  type CaptureInput,
-  type CaptureResult,
-  capture,
-  getHold,
-  type HoldInput,
-  type HoldRefusal,
-  type HoldResult,
-  hold,
-  type RefundResult,
-  type ReleaseInput,
-  type ReleaseResult,
-  type ResolveRefusal,
-  refund,
-  release,
-} from './holds';
+export type { CaptureResult, RefundResult, ReleaseResult, ResolveRefusal } from './hold-resolution';
 /** The list cursors' format (created_at, id), for lists built outside this package (admin lists). */
 export { cursorTime, decodeCursor, encodeCursor, PG_BIGINT_MAX } from './internal';
-export {
-  type AdvanceJobInput,
-  advanceJob,
-  type CaptureJobInput,
-  captureJob,
-  claimJobsToPoll,
-  claimOverdueJobs,
-  DEFAULT_MAX_DURATION_SECONDS,
-  ENDED_BY_TOLLGATE,
-  type ExpireUnknownJobResult,
-  expireOverdueJob,
-  expireUnknownJob,
-  flagUnknownJobForReview,
-  getJob,
-  isTerminal,
-  type JobError,
-  type LedgerEntry,
-  type ListJobsInput,
-  type ListLedgerInput,
-  listJobs,
-  listLedger,
-  markJobUnknown,
-  type OpenJobInput,
-  type OpenJobResult,
-  openJob,
-  type ReleaseJobInput,
-  recordCancelAnswered,
-  releaseJob,
-  secondsUntilFirstJobEnds,
-  type UpstreamJobState,
-} from './jobs';
+export { DEFAULT_MAX_DURATION_SECONDS, ENDED_BY_TOLLGATE, isTerminal, type JobError } from './job-row';
+export type { HoldRefusal } from './limits';
+export { type OpenJobInput, type OpenJobResult, openJob } from './open';
+export { getHold, getJob, type ListJobsInput, listJobs, secondsUntilFirstJobEnds } from './reads';
 export {
   type Discrepancy,
   type DiscrepancyKind,
@@ -66,6 +45,14 @@ export {
 } from './reconcile';
 export { type ResolveJobInput, type ResolveJobResult, resolveJob } from './resolve';
 export { type EnsureSandboxResult, ensureSandbox, resetSandboxBalance } from './sandbox';
+export {
+  type ExpireUnknownJobResult,
+  expireOverdueJob,
+  expireUnknownJob,
+  type ReleaseJobInput,
+  releaseJob,
+} from './settle';
+export { type LedgerEntry, type ListLedgerInput, listLedger } from './statement';
 export {
   type Account,
   type CreateTenantInput,

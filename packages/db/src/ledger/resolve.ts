@@ -3,9 +3,10 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { type Job, type JobStatus, jobs } from '../schema';
-import { captureInTx, refundInTx, releaseInTx } from './holds';
+import { captureInTx } from './capture';
 import { inTransaction, jsonSafe, type Tx, writeAudit } from './internal';
-import { ENDED_BY_TOLLGATE, endActiveJob } from './jobs';
+import { ENDED_BY_TOLLGATE, endActiveJob } from './job-row';
+import { refundInTx, releaseInTx } from './settle';
 
 export interface ResolveJobInput {
   jobId: string;

@@ -5,7 +5,7 @@ import postgres from 'postgres';
 import { inject } from 'vitest';
 import { createDb, type Db, migrate, type Sql } from '../client';
 import { topUp } from '../ledger/credits';
-import { openJob } from '../ledger/jobs';
+import { openJob } from '../ledger/open';
 import { createTenant, setTenantStatus, type TenantLimits } from '../ledger/tenants';
 import type { Job, Tenant, TenantStatus } from '../schema';
 import './provided-context';

@@ -1,0 +1,77 @@
+// Job-level operations (open.ts, capture.ts, settle.ts, advance.ts): money and job state change
+// together, in one transaction each. These are the calls the gateway makes around the upstream
+// submit (which itself happens outside any transaction). Every operation is idempotent and a job
+// never moves backwards.
+//
+// This module: the `jobs` row as every job step handles it: terminal states, row mapping (a
+// function's snake_case row → the typed Job), lock and save under the row lock, and freeing the
+// tenant's job slot.
+import { eq, getTableColumns, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import { type Job, type JobStatus, jobs, TERMINAL_JOB_STATUSES } from '../schema';
+import type { Tx } from './internal';
+
+export function isTerminal(status: JobStatus): boolean {
+  return (TERMINAL_JOB_STATUSES as readonly JobStatus[]).includes(status);
+}
+
+/** Default time a job may stay non-terminal before reconcile reports it overdue. */
+export const DEFAULT_MAX_DURATION_SECONDS = 3_600;
+// The first poll after upstream accepted a job is due 5 s later (set by tollgate_capture_job, migration
+// 0006); later polls back off (see claimJobsToPoll).
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+/**
+ * Stored in the `error` of a job tollgate ended on its own while it still ran upstream (deadline,
+ * an admin's decision): Pixelbyte never failed it, so it kept the operator's money (finance's upstream
+ * cost). Upstream errors are stored as `{ code, message }` only, so Pixelbyte cannot write it.
+ */
+export const ENDED_BY_TOLLGATE = { source: 'tollgate' } as const;
+
+/** A `jobs` row as Postgres returned it (snake_case, driver values) → the typed Job Drizzle selects give. */
+const JOB_COLUMNS = Object.entries(getTableColumns(jobs));
+
+export function jobFromRow(row: Record<string, unknown>): Job {
+  const job: Record<string, unknown> = {};
+  for (const [key, column] of JOB_COLUMNS) {
+    const value = row[column.name];
+    job[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return job as Job;
+}
+
+export async function lockJob(tx: Tx, jobId: string): Promise<Job> {
+  const [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId)).for('update');
+  // Job ids come from openJob: an unknown one is a caller bug, not a business outcome.
+  if (!job) throw new Error(`job ${jobId} not found`);
+  return job;
+}
+
+export async function saveJob(tx: Tx, jobId: string, set: PgUpdateSetSource<typeof jobs>): Promise<Job> {
+  const [job] = await tx
+    .update(jobs)
+    .set({ ...set, updatedAt: sql`now()` })
+    .where(eq(jobs.id, jobId))
+    .returning();
+  if (!job) throw new Error(`bug: locked job ${jobId} vanished`);
+  return job;
+}
+
+/**
+ * A job reached a terminal state: free its concurrency slot (exactly once, under the job row lock).
+ * Never below zero: if active_jobs drifted below the true count, `- 1` would break the CHECK and the
+ * job could never end (every retry fails, the money stays held); reconcile reports the drift
+ * (ACTIVE_JOBS_MISMATCH). The same rule in SQL: tollgate_complete_job (migration 0015).
+ */
+export async function endActiveJob(tx: Tx, tenantId: string): Promise<void> {
+  await tx.execute(
+    sql`UPDATE tenant_balances SET active_jobs = greatest(active_jobs - 1, 0), updated_at = now() WHERE tenant_id = ${tenantId}`,
+  );
+}
+
+/** The actor of a job step nobody named: the job itself. */
+export const jobActor = (job: Job, actor: string | undefined) => actor ?? `system:job:${job.id}`;
