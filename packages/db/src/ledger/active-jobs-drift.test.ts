@@ -5,14 +5,13 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, createTestTenant, openTestJob, type TestDatabase } from '../testing';
+import { hold, release } from '../testing/bare-holds';
 import {
   advanceJob,
   captureJob,
   getAccount,
-  hold,
   markJobUnknown,
   reconcile,
-  release,
   releaseJob,
   resolveJob,
 } from './index';

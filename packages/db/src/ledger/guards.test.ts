@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, createTestTenant, type TestDatabase } from '../testing';
-import { getAccount, hold, reconcile, topUp } from './index';
+import { hold } from '../testing/bare-holds';
+import { getAccount, reconcile, topUp } from './index';
 
 let t: TestDatabase;
 beforeAll(async () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../client';
 import { createTestDatabase, createTestTenant, type TestDatabase } from '../testing';
-import { capture, getAccount, getHold, hold, reconcile, refund, release, updateTenant } from './index';
+import { capture, hold, refund, release } from '../testing/bare-holds';
+import { getAccount, getHold, reconcile, updateTenant } from './index';
 
 let t: TestDatabase;
 beforeAll(async () => {

@@ -9,16 +9,6 @@ export {
   recordCancelAnswered,
   type UpstreamJobState,
 } from './advance';
-export {
-  type CaptureInput,
-  capture,
-  type HoldInput,
-  type HoldResult,
-  hold,
-  type ReleaseInput,
-  refund,
-  release,
-} from './bare-holds';
 export { type CaptureJobInput, captureJob } from './capture';
 export { claimJobsToPoll, claimOverdueJobs } from './claims';
 export {

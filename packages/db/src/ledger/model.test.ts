@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, createTestTenant, type TestDatabase } from '../testing';
-import { adjust, capture, getAccount, hold, reconcile, refund, release, topUp } from './index';
+import { capture, hold, refund, release } from '../testing/bare-holds';
+import { adjust, getAccount, reconcile, topUp } from './index';
 
 let t: TestDatabase;
 beforeAll(async () => {

@@ -3,18 +3,15 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../schema';
 import { createTestDatabase, createTestTenant, openTestJob, type TestDatabase } from '../testing';
+import { capture, hold, refund, release } from '../testing/bare-holds';
 import {
   adjust,
   advanceJob,
-  capture,
   captureJob,
   ENDED_BY_TOLLGATE,
   expireOverdueJob,
-  hold,
   markJobUnknown,
   reconcile,
-  refund,
-  release,
   releaseJob,
 } from './index';
 import { resolveJob } from './resolve';

@@ -1,11 +1,13 @@
-// Bare holds (no job): hold, capture, release, refund of a hold by id. The gateway never calls
-// these (jobs use openJob / captureJob / releaseJob / advanceJob); tests use them.
+// TEST-ONLY: bare holds (no job): hold, capture, release, refund of a hold by id. The gateway never
+// calls these (jobs use openJob / captureJob / releaseJob / advanceJob), so they are not exported from
+// `@tollgate/db/ledger`. Tests use them as a small model of a hold's lifecycle: the ledger's own
+// hold-level steps (captureInTx, releaseInTx, refundInTx: ../ledger/capture.ts, ../ledger/settle.ts)
+// driven directly, with partial captures and idempotency by key (model.test.ts, holds.test.ts).
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { newId } from '../ids';
-import { ledgerLines, ledgerTransactions } from '../schema';
-import { captureInTx } from './capture';
-import type { CaptureResult, RefundResult, ReleaseResult } from './hold-resolution';
+import { captureInTx } from '../ledger/capture';
+import type { CaptureResult, RefundResult, ReleaseResult } from '../ledger/hold-resolution';
 import {
   canonicalJson,
   inTransaction,
@@ -14,9 +16,10 @@ import {
   postTransaction,
   rows,
   type Tx,
-} from './internal';
-import { diagnose, type HoldRefusal } from './limits';
-import { refundInTx, releaseInTx } from './settle';
+} from '../ledger/internal';
+import { diagnose, type HoldRefusal } from '../ledger/limits';
+import { refundInTx, releaseInTx } from '../ledger/settle';
+import { ledgerLines, ledgerTransactions } from '../schema';
 
 interface Reserved {
   ok: true;
