@@ -3,7 +3,7 @@
 -- id to two jobs at once are serialised: the second one waits, then (a new statement, a new
 -- snapshot) sees the first one's link and is refused, instead of failing on the unique index.
 -- Every writer of upstream_job_id calls this first (tollgate_capture_job; markJobUnknown and
--- captureJob's slow path in packages/db/src/ledger/jobs.ts).
+-- captureJob's slow path, through linkUpstreamJobId in packages/db/src/ledger/capture.ts).
 CREATE OR REPLACE FUNCTION tollgate_upstream_job_id_free(p_job_id text, p_upstream_job_id text)
 RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
