@@ -10,6 +10,7 @@ import type {
   OpenJobResult,
   ResolveJobResult,
   releaseJob,
+  resetSandboxBalance,
 } from '@tollgate/db/ledger';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -31,7 +32,8 @@ export type MoneyMovement =
  * The result of a ledger call that moves money, named by the call: the one input of the money
  * counter (`recordMoneyMovement`). What moved is read from the result (what the ledger did), never
  * from a job the caller read before the call, which may be stale. Credits carry the tenant and amount
- * the caller asked for: their results say only whether the credit was written or replayed.
+ * the caller asked for: their results say only whether the credit was written or replayed (and a
+ * balance reset's result does not name its tenant).
  */
 export type LedgerMoneyResult =
   | { op: 'openJob'; result: OpenJobResult }
@@ -43,7 +45,8 @@ export type LedgerMoneyResult =
   | { op: 'resolveJob'; result: ResolveJobResult }
   | { op: 'topUp'; result: CreditResult; tenantId: string; amountMicroCents: bigint }
   | { op: 'adjust'; result: AdjustResult; tenantId: string; amountMicroCents: bigint }
-  | { op: 'ensureSandbox'; result: EnsureSandboxResult };
+  | { op: 'ensureSandbox'; result: EnsureSandboxResult }
+  | { op: 'resetSandboxBalance'; result: Awaited<ReturnType<typeof resetSandboxBalance>>; tenantId: string };
 
 type MoneyMoved = { movement: MoneyMovement; amountMicroCents: bigint; tenantId: string };
 
@@ -97,13 +100,15 @@ function moneyMovedBy(r: LedgerMoneyResult): MoneyMoved[] {
       return [moved('topped_up', r.amountMicroCents, r.tenantId)];
     case 'adjust':
       if (!r.result.ok || r.result.replayed) return [];
-      return r.amountMicroCents > 0n
-        ? [moved('adjusted_up', r.amountMicroCents, r.tenantId)]
-        : [moved('adjusted_down', -r.amountMicroCents, r.tenantId)];
+      return [adjusted(r.amountMicroCents, r.tenantId)];
     case 'ensureSandbox':
       // A sandbox opens with its starting test credit (test money: the `test` book).
       if (!r.result.ok || !r.result.created) return [];
       return [moved('topped_up', SANDBOX_START_MICRO_CENTS, r.result.tenantId)];
+    case 'resetSandboxBalance':
+      // The test balance put back to $100.00: an adjustment of the difference (none when already there).
+      if (!r.result.ok) return [];
+      return [adjusted(r.result.adjustedMicroCents, r.tenantId)];
     default: {
       const never: never = r;
       throw new Error(`unhandled ledger call ${String((never as LedgerMoneyResult).op)}`);
@@ -113,6 +118,13 @@ function moneyMovedBy(r: LedgerMoneyResult): MoneyMoved[] {
 
 function moved(movement: MoneyMovement, amountMicroCents: bigint, tenantId: string): MoneyMoved {
   return { movement, amountMicroCents, tenantId };
+}
+
+/** A signed adjustment, counted by its direction (a counter only grows). */
+function adjusted(signedMicroCents: bigint, tenantId: string): MoneyMoved {
+  return signedMicroCents > 0n
+    ? moved('adjusted_up', signedMicroCents, tenantId)
+    : moved('adjusted_down', -signedMicroCents, tenantId);
 }
 
 /**

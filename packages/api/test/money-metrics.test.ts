@@ -3,7 +3,7 @@
 // top-ups and adjustments. Read back from the real /metrics endpoint; each test compares the counter
 // before and after its own calls (the file's gateway is its own, and no worker runs in the background).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHEAP_INPUT, CHEAP_MODEL, CHEAP_PRICE, type Harness, startHarness } from './harness.ts';
+import { CHEAP_INPUT, CHEAP_MODEL, CHEAP_PRICE, type Harness, makeClient, startHarness } from './harness.ts';
 
 type Movement = 'held' | 'captured' | 'released' | 'refunded' | 'topped_up' | 'adjusted_up' | 'adjusted_down';
 
@@ -132,6 +132,22 @@ describe('money metrics: every path that moves money is counted, admin resolve i
     );
     expect(moved('topped_up', 'test')).toBe(100_000_000 + 1_000_000);
     expect(moved('topped_up', 'live')).toBe(0);
+    await h.expectReconciled();
+  });
+
+  it('test mode: the sandbox opened on first use, the test job, then the balance reset, all in the test book', async () => {
+    const { tenantId } = await h.createTenant();
+    const issued = await h.admin.admin.tenants.issueToken.mutate({ tenantId, mode: 'test' });
+    const test = makeClient(h.url, issued.token);
+    const submitted = await countedDuring(h, () =>
+      test.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT }),
+    );
+    expect(submitted('topped_up', 'test')).toBe(100_000_000);
+    expect(submitted('held', 'test')).toBe(CHEAP_PRICE);
+    expect(submitted('held', 'live')).toBe(0);
+    const reset = await countedDuring(h, () => test.account.resetTestBalance.mutate());
+    expect(reset('adjusted_up', 'test')).toBe(CHEAP_PRICE);
+    expect(reset('adjusted_down', 'test')).toBe(0);
     await h.expectReconciled();
   });
 });

@@ -119,6 +119,7 @@ export async function resetTestBalanceForTenant({ ctx }: { ctx: TenantCtx }) {
     throw new DomainError({ reason: 'TEST_MODE_ONLY' });
   }
   const r = await resetSandboxBalance(ctx.deps.db, { tenantId: ctx.tenant.id, actor: ctx.principal.sub });
+  ctx.deps.metrics.recordMoneyMovement({ op: 'resetSandboxBalance', result: r, tenantId: ctx.tenant.id });
   if (!r.ok) throw new DomainError({ reason: 'TENANT_NOT_FOUND' });
   return getAccountForTenant({ ctx });
 }

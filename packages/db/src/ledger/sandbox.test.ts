@@ -82,7 +82,11 @@ describe('sandbox (test mode book)', () => {
     };
     await openTestJob(t.db, { tenantId, quoteMicroCents: 30_000_000n });
     const reset = await resetSandboxBalance(t.db, { tenantId, actor: 'tenant' });
-    expect(reset).toMatchObject({ ok: true, availableMicroCents: SANDBOX_START_MICRO_CENTS });
+    expect(reset).toMatchObject({
+      ok: true,
+      availableMicroCents: SANDBOX_START_MICRO_CENTS,
+      adjustedMicroCents: 30_000_000n,
+    });
     expect(await getAccount(t.db, tenantId)).toMatchObject({
       availableMicroCents: SANDBOX_START_MICRO_CENTS,
       heldMicroCents: 30_000_000n,
@@ -91,6 +95,7 @@ describe('sandbox (test mode book)', () => {
       ok: true,
       availableMicroCents: SANDBOX_START_MICRO_CENTS,
       transactionId: null,
+      adjustedMicroCents: 0n,
     });
     expect(await resetSandboxBalance(t.db, { tenantId: live.id, actor: 'tenant' })).toEqual({
       ok: false,

@@ -64,13 +64,13 @@ export async function ensureSandbox(
 /**
  * Puts a sandbox's available test balance back to $100.00 (an adjustment of the difference; money
  * held by test jobs in flight stays held and settles as usual). Refused for a live tenant: this can
- * only ever move test money.
+ * only ever move test money. `adjustedMicroCents`: the signed difference written (0: nothing moved).
  */
 export async function resetSandboxBalance(
   db: Db,
   input: { tenantId: string; actor: string },
 ): Promise<
-  | { ok: true; availableMicroCents: bigint; transactionId: string | null }
+  | { ok: true; availableMicroCents: bigint; transactionId: string | null; adjustedMicroCents: bigint }
   | { ok: false; reason: 'TENANT_NOT_FOUND' | 'NOT_A_SANDBOX' }
 > {
   type Result = Awaited<ReturnType<typeof resetSandboxBalance>>;
@@ -84,7 +84,12 @@ export async function resetSandboxBalance(
     if (row.mode !== 'test') return refuse({ ok: false, reason: 'NOT_A_SANDBOX' });
     const delta = SANDBOX_START_MICRO_CENTS - BigInt(row.available_micro_cents);
     if (delta === 0n)
-      return { ok: true, availableMicroCents: SANDBOX_START_MICRO_CENTS, transactionId: null };
+      return {
+        ok: true,
+        availableMicroCents: SANDBOX_START_MICRO_CENTS,
+        transactionId: null,
+        adjustedMicroCents: 0n,
+      };
     await tx.execute(
       sql`UPDATE tenant_balances SET available_micro_cents = ${SANDBOX_START_MICRO_CENTS}, updated_at = now()
           WHERE tenant_id = ${input.tenantId}`,
@@ -98,7 +103,12 @@ export async function resetSandboxBalance(
       reason: 'test balance reset to $100.00',
       actor: input.actor,
     });
-    return { ok: true, availableMicroCents: SANDBOX_START_MICRO_CENTS, transactionId };
+    return {
+      ok: true,
+      availableMicroCents: SANDBOX_START_MICRO_CENTS,
+      transactionId,
+      adjustedMicroCents: delta,
+    };
   });
 }
 
