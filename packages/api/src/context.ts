@@ -1,4 +1,5 @@
-import { type AuthResult, bearerToken } from './auth/jwt.ts';
+import type { AuthResult } from './auth/jwt.ts';
+import { authenticateHeader } from './auth/roles.ts';
 import type { AppDeps } from './deps.ts';
 import type { Logger } from './logger.ts';
 import type { ResponseFacts } from './services/context.ts';
@@ -44,11 +45,6 @@ export async function createRequestContext(opts: {
   requestId: string;
   log: Logger;
 }): Promise<Context> {
-  const header = opts.headers.get('authorization');
-  const token = bearerToken(header);
-  let auth: AuthResult | null = null;
-  if (token) auth = await opts.deps.auth.verify(token);
-  else if (header)
-    auth = { ok: false, reason: 'INVALID_TOKEN', message: 'Authorization must be "Bearer <token>"' };
+  const auth = await authenticateHeader(opts.deps.auth, opts.headers.get('authorization'));
   return createInnerContext({ deps: opts.deps, auth, requestId: opts.requestId, log: opts.log });
 }

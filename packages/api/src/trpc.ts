@@ -1,8 +1,15 @@
 import { sandboxTenantId } from '@tollgate/db';
 import { ensureSandbox } from '@tollgate/db/ledger';
 import { initTRPC } from '@trpc/server';
-import { invalidKeyError } from './auth/authenticator.ts';
 import type { Principal } from './auth/jwt.ts';
+import {
+  ADMIN_ROLE,
+  FINANCE_ROLE,
+  type RoleRequirement,
+  requireRole,
+  TENANT_ROLE,
+  type TenantPrincipal,
+} from './auth/roles.ts';
 import {
   type KeyCheck,
   loadTenantForRequest,
@@ -35,36 +42,6 @@ const t = initTRPC.context<Context>().create({
     return { ...shape, message, data };
   },
 });
-
-function requirePrincipal(ctx: Context): Principal {
-  if (ctx.auth === null) {
-    throw new DomainError({ reason: 'MISSING_TOKEN' });
-  }
-  if (!ctx.auth.ok) {
-    throw new DomainError({ reason: ctx.auth.reason, message: ctx.auth.message });
-  }
-  return ctx.auth.principal;
-}
-
-function wrongRole(required: string): DomainError {
-  return new DomainError({
-    reason: 'WRONG_ROLE',
-    message: `this procedure needs the ${required} role`,
-  });
-}
-
-/**
- * WRONG_ROLE for a caller whose role does not fit, except a tenant API key that is revoked or
- * expired: INVALID_CREDENTIALS, as everywhere (the authenticator trusts which tenant a key belongs
- * to and leaves its validity to the tenant read, which a non-tenant procedure does not make). Only
- * tenants have API keys, so on a tenant procedure this is always WRONG_ROLE, without a read.
- */
-async function refuseRole(ctx: Context, principal: Principal, required: string): Promise<never> {
-  if (principal.key?.kind === 'api_key' && !(await ctx.deps.auth.isKeyValid(principal.key))) {
-    throw invalidKeyError();
-  }
-  throw wrongRole(required);
-}
 
 /** The API key a tenant request came with, for the tenant read to check (auth/tenant.ts). */
 function keyCheckOf(ctx: Context, principal: Principal): KeyCheck | undefined {
@@ -116,26 +93,20 @@ const refuseWhileDatabaseDown = t.middleware(({ ctx, next }) => {
 });
 
 /**
- * The procedures of one role: the caller (`ctx.principal`) is authenticated and `accepts` it (else
- * 401 / 403, `refuseRole`), its input is storable text, and the database is not known to be down,
- * checked in that order.
+ * The procedures of one role: the caller (`ctx.principal`) is authenticated with a role `required`
+ * accepts (else 401 / 403: auth/roles.ts `requireRole`, shared with the CSV routes), its input is
+ * storable text, and the database is not known to be down, checked in that order.
  */
-function roleProcedure<P extends Principal>(
-  required: string,
-  accepts: (principal: Principal) => principal is P,
-) {
+function roleProcedure<P extends Principal>(required: RoleRequirement<P>) {
   return base
-    .use(async ({ ctx, next }) => {
-      const principal = requirePrincipal(ctx);
-      if (!accepts(principal)) return refuseRole(ctx, principal, required);
-      return next({ ctx: { principal } });
-    })
+    .use(async ({ ctx, next }) =>
+      next({ ctx: { principal: await requireRole(ctx.deps.auth, ctx.auth, required) } }),
+    )
     .use(refuseUnstorableText)
     .use(refuseWhileDatabaseDown);
 }
 
-type TenantPrincipal = Extract<Principal, { role: 'tenant' }>;
-const tenantCaller = roleProcedure('tenant', (p): p is TenantPrincipal => p.role === 'tenant');
+const tenantCaller = roleProcedure(TENANT_ROLE);
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -190,10 +161,7 @@ export const pricedTenantProcedure = tenantCaller.use(async ({ ctx, next }) => {
   return next({ ctx: { tenant, pricing } });
 });
 
-export const adminProcedure = roleProcedure('admin', (p): p is Principal => p.role === 'admin');
+export const adminProcedure = roleProcedure(ADMIN_ROLE);
 
-/** Finance reports: finance or admin role. */
-export const financeProcedure = roleProcedure(
-  'finance',
-  (p): p is Principal => p.role === 'finance' || p.role === 'admin',
-);
+/** Finance reports: finance or admin role (the CSV routes take the same FINANCE_ROLE). */
+export const financeProcedure = roleProcedure(FINANCE_ROLE);

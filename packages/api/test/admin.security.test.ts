@@ -128,6 +128,27 @@ describe('admin/finance role matrix and audit', () => {
       expect(await forbidden.json()).toMatchObject({ code: 'FORBIDDEN', reason: 'WRONG_ROLE' });
       const anonymous = await fetch(`${h.url}${path}`);
       expect(anonymous.status, `anonymous ${path}`).toBe(401);
+      await anonymous.body?.cancel();
+    }
+
+    // The CSV routes and the finance procedures refuse through one role check: the same status,
+    // code, reason and message on both transports (tenant, no credentials, another scheme than Bearer).
+    for (const [who, authorization] of [
+      ['tenant', `Bearer ${tenant.token}`],
+      ['anonymous', null],
+      ['not Bearer', 'Basic Zm9vOmJhcg=='],
+    ] as const) {
+      const headers: Record<string, string> = authorization === null ? {} : { authorization };
+      const trpc = await fetch(`${h.url}/trpc/finance.balances`, { headers });
+      const trpcError = ((await trpc.json()) as { error: { message: string; data: Record<string, unknown> } })
+        .error;
+      const csv = await fetch(`${h.url}/reports/ledger.csv?${q}`, { headers });
+      expect(csv.status, who).toBe(trpc.status);
+      expect(await csv.json(), who).toMatchObject({
+        code: trpcError.data.code,
+        reason: trpcError.data.reason,
+        message: trpcError.message,
+      });
     }
   });
 

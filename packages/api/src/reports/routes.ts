@@ -4,8 +4,8 @@ import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { invalidKeyError } from '../auth/authenticator.ts';
-import { bearerToken } from '../auth/jwt.ts';
+import type { Principal } from '../auth/jwt.ts';
+import { authenticateHeader, FINANCE_ROLE, requireRole } from '../auth/roles.ts';
 import type { AppDeps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -26,29 +26,12 @@ import { CrlfRecords, CSV_BLANK_CLASS, csvRecord } from './csv.ts';
 const dialect = new PgDialect();
 const encoder = new TextEncoder();
 
-/** Finance or admin credential (operator key or JWT), from the Authorization header (the same authenticator as /trpc). */
-async function requireFinance(deps: AppDeps, header: string | undefined): Promise<{ sub: string }> {
-  const token = bearerToken(header ?? null);
-  if (!token) {
-    throw new DomainError({
-      reason: 'MISSING_TOKEN',
-      message: 'Authorization: Bearer <operator key or JWT> is required',
-    });
-  }
-  const auth = await deps.auth.verify(token);
-  if (!auth.ok) {
-    throw new DomainError({ reason: auth.reason, message: auth.message });
-  }
-  if (auth.principal.role !== 'finance' && auth.principal.role !== 'admin') {
-    // A revoked or expired tenant API key is INVALID_CREDENTIALS here too (see trpc.ts `refuseRole`).
-    const key = auth.principal.key;
-    if (key?.kind === 'api_key' && !(await deps.auth.isKeyValid(key))) throw invalidKeyError();
-    throw new DomainError({
-      reason: 'WRONG_ROLE',
-      message: 'reports need the finance role',
-    });
-  }
-  return { sub: auth.principal.sub };
+/**
+ * The caller of a CSV route: finance or admin (operator key or JWT), from the Authorization header,
+ * authenticated and refused exactly as the `finance.*` procedures are (auth/roles.ts).
+ */
+async function requireFinance(deps: AppDeps, header: string | undefined): Promise<Principal> {
+  return requireRole(deps.auth, await authenticateHeader(deps.auth, header), FINANCE_ROLE);
 }
 
 /** `2025-01-01` (a UTC day) or an ISO 8601 time with offset. */
