@@ -523,8 +523,7 @@ export const COMMANDS: Command[] = [
         cursor: str(v, 'cursor'),
         limit: int(v, 'limit', cmd) ?? 20,
       });
-      const rows = page.items.map((t) => ({ ...t }) as Record<string, unknown>);
-      return { data: page, text: table(rows, TENANT_COLUMNS) + nextCursorLine(page) };
+      return { data: page, text: table(page.items, TENANT_COLUMNS) + nextCursorLine(page) };
     },
   },
   {
@@ -786,8 +785,7 @@ export const COMMANDS: Command[] = [
         };
       }
       const page = await ctx.client.jobs.list.query(common);
-      const rows = page.items.map((j) => ({ ...j }) as Record<string, unknown>);
-      return { data: page, text: table(rows, JOB_COLUMNS) + nextCursorLine(page) };
+      return { data: page, text: table(page.items, JOB_COLUMNS) + nextCursorLine(page) };
     },
   },
   {
@@ -857,10 +855,9 @@ export const COMMANDS: Command[] = [
           limit: int(v, 'limit', cmd) ?? 10,
         }),
       ]);
-      const rows = statement.items.map((l) => ({ ...l }) as Record<string, unknown>);
       return {
         data: { account, statement },
-        text: `${keyValues(account)}\nSTATEMENT (newest first)\n${table(rows, STATEMENT_COLUMNS)}${nextCursorLine(statement)}`,
+        text: `${keyValues(account)}\nSTATEMENT (newest first)\n${table(statement.items, STATEMENT_COLUMNS)}${nextCursorLine(statement)}`,
       };
     },
   },
@@ -886,7 +883,7 @@ export const COMMANDS: Command[] = [
     examples: ['tollgate models list', 'tollgate models list --json | jq ".items[].model"'],
     async run(ctx) {
       const r = await ctx.client.models.list.query();
-      const rows = r.items.map((m) => ({ ...m, perUnit: `per ${m.unit}` }) as Record<string, unknown>);
+      const rows = r.items.map((m) => ({ ...m, perUnit: `per ${m.unit}` }));
       return {
         data: r,
         text: table(rows, ['model', 'category', 'baseCostMicroCents', 'perUnit', 'defaultCostMicroCents']),
@@ -995,7 +992,6 @@ export const COMMANDS: Command[] = [
         all.push(...page.rows);
         cursor = page.nextCursor;
       }
-      const rows = all.map((row) => ({ ...row }) as Record<string, unknown>);
       const cols = [
         ...USAGE_DIMENSIONS.filter((d) => r.groupBy.includes(d)).flatMap((d) =>
           d === 'tenant' ? ['tenantId', 'tenantName'] : [d],
@@ -1013,7 +1009,7 @@ export const COMMANDS: Command[] = [
       const totals = keyValues(r.totals, cols.slice(cols.indexOf('jobs')));
       return {
         data: { ...r, rows: all, nextCursor: null },
-        text: `USAGE ${r.from} to ${r.to}\n${table(rows, cols)}\nTOTALS\n${totals}`,
+        text: `USAGE ${r.from} to ${r.to}\n${table(all, cols)}\nTOTALS\n${totals}`,
       };
     },
   },

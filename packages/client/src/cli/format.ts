@@ -51,9 +51,9 @@ export function foldExact(obj: Record<string, unknown>): Record<string, unknown>
   return out;
 }
 
-/** A plain, aligned text table (no colours: it must survive pipes and logs). */
-export function table(unfolded: readonly Record<string, unknown>[], columns: readonly string[]): string {
-  const rows = unfolded.map(foldExact);
+/** A plain, aligned text table (no colours: it must survive pipes and logs); rows are the API's objects as they come. */
+export function table(unfolded: readonly object[], columns: readonly string[]): string {
+  const rows = unfolded.map((r) => foldExact(r as Record<string, unknown>));
   if (rows.length === 0) return '(none)\n';
   const head = columns.map(header);
   const body = rows.map((r) => columns.map((c) => cell(c, r[c])));

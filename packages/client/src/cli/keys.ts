@@ -1,7 +1,14 @@
 // `tollgate keys …` (tenant API keys) and `tollgate operators …` (operator keys), product.md "Credentials".
 import type * as Bootstrap from '@tollgate/api/operators-bootstrap';
 import { int, type OptionSpec, str } from './args.ts';
-import { type Command, type CommandContext, type CommandResult, isoArg, oneOf } from './commands.ts';
+import {
+  type Command,
+  type CommandContext,
+  type CommandResult,
+  isoArg,
+  nextCursorLine,
+  oneOf,
+} from './commands.ts';
 import { UsageError } from './exit-codes.ts';
 import { keyValues, table } from './format.ts';
 
@@ -41,10 +48,6 @@ function positional(
 
 function optionalIso(v: string | undefined, flag: string, cmd: string[]): string | undefined {
   return v === undefined ? undefined : isoArg(v, flag, cmd);
-}
-
-function more(page: { nextCursor: string | null }): string {
-  return page.nextCursor ? `more: --cursor ${page.nextCursor}\n` : '';
 }
 
 /**
@@ -115,8 +118,7 @@ export const KEY_COMMANDS: Command[] = [
         tenantId === undefined
           ? await ctx.client.account.keys.list.query(input)
           : await ctx.client.admin.keys.list.query({ ...input, tenantId });
-      const rows = page.items.map((k) => ({ ...k }) as Record<string, unknown>);
-      return { data: page, text: table(rows, KEY_COLUMNS) + more(page) };
+      return { data: page, text: table(page.items, KEY_COLUMNS) + nextCursorLine(page) };
     },
   },
   {
@@ -175,8 +177,7 @@ export const KEY_COMMANDS: Command[] = [
         cursor: str(v, 'cursor'),
         limit: int(v, 'limit', this.path) ?? 20,
       });
-      const rows = page.items.map((k) => ({ ...k }) as Record<string, unknown>);
-      return { data: page, text: table(rows, OPERATOR_COLUMNS) + more(page) };
+      return { data: page, text: table(page.items, OPERATOR_COLUMNS) + nextCursorLine(page) };
     },
   },
   {

@@ -285,8 +285,7 @@ export const OPERATOR_COMMANDS: Command[] = [
         cursor: str(v, 'cursor'),
         limit: int(v, 'limit', this.path) ?? 20,
       });
-      const rows = r.items.map((p) => ({ ...p }) as Record<string, unknown>);
-      return { data: r, text: table(rows, PRICE_COLUMNS) + nextCursorLine(r) };
+      return { data: r, text: table(r.items, PRICE_COLUMNS) + nextCursorLine(r) };
     },
   },
   {
@@ -338,9 +337,8 @@ export const OPERATOR_COMMANDS: Command[] = [
     async run(ctx) {
       const mode = modeArg(ctx, this.path);
       const r = await ctx.client.finance.balances.query(mode === undefined ? undefined : { mode });
-      const rows = r.tenants.map((t) => ({ ...t }) as Record<string, unknown>);
       const text = [
-        table(rows, ['tenantId', 'name', 'status', 'availableMicroCents', 'heldMicroCents']),
+        table(r.tenants, ['tenantId', 'name', 'status', 'availableMicroCents', 'heldMicroCents']),
         `\nTOTALS\n${keyValues(r.totals)}`,
         `\nPLATFORM (from the ledger)\n${keyValues(r.platform)}`,
         `\n${r.balanced ? 'balanced: tenants + platform accounts sum to zero' : 'NOT BALANCED: run tollgate reconcile'}\n`,

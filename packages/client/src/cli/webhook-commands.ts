@@ -67,8 +67,7 @@ export const WEBHOOK_COMMANDS: Command[] = [
         cursor: str(v, 'cursor'),
         limit: int(v, 'limit', cmd) ?? 20,
       });
-      const rows = r.items.map((d) => ({ ...d }) as Record<string, unknown>);
-      return { data: r, text: table(rows, DELIVERY_COLUMNS) + nextCursorLine(r) };
+      return { data: r, text: table(r.items, DELIVERY_COLUMNS) + nextCursorLine(r) };
     },
   },
   {
