@@ -15,6 +15,7 @@ import type { Mode } from '../auth/jwt.ts';
 import { generateKey } from '../auth/keys.ts';
 import { DomainError } from '../errors.ts';
 import { cursorTime, decodeCursor, pageOf } from './admin/cursor.ts';
+import { activeTenant } from './admin/tenants.ts';
 import type { PrincipalCtx, TenantCtx } from './context.ts';
 
 /**
@@ -123,19 +124,7 @@ export async function createApiKey({
       .from(tenants)
       .where(eq(tenants.id, input.tenantId))
       .for('share');
-    if (!tenant) {
-      throw new DomainError({
-        reason: 'TENANT_NOT_FOUND',
-        message: `tenant ${input.tenantId} not found`,
-      });
-    }
-    if (tenant.status !== 'active') {
-      throw new DomainError({
-        code: 'PRECONDITION_FAILED',
-        reason: 'TENANT_SUSPENDED',
-        message: 'cannot create a key for a suspended tenant',
-      });
-    }
+    activeTenant(tenant, input.tenantId, 'create a key');
     const [created] = await tx
       .insert(apiKeys)
       .values({

@@ -3,6 +3,7 @@ import { type AdjustResult, adjust, ensureSandbox, topUp } from '@tollgate/db/le
 import { DomainError } from '../../errors.ts';
 import type { PrincipalCtx } from '../context.ts';
 import { MAX_WIRE_MICRO_CENTS, sha256Hex, toWireAmount } from '../wire.ts';
+import { tenantNotFound } from './tenants.ts';
 
 type CreditRefusal = Extract<AdjustResult, { ok: false }>;
 
@@ -38,10 +39,7 @@ function creditRefusalError(r: CreditRefusal, tenantId: string): DomainError {
         },
       });
     case 'TENANT_NOT_FOUND':
-      return new DomainError({
-        reason: 'TENANT_NOT_FOUND',
-        message: `tenant ${tenantId} not found`,
-      });
+      return tenantNotFound(tenantId);
     case 'INVALID_AMOUNT':
       return new DomainError({
         reason: 'AMOUNT_OUT_OF_RANGE',
@@ -138,11 +136,7 @@ export async function topUpAsAdmin({
 async function sandboxOf(ctx: PrincipalCtx, tenantId: string): Promise<string> {
   const opened = await ensureSandbox(ctx.deps.db, { liveTenantId: tenantId, actor: ctx.principal.sub });
   ctx.deps.metrics.recordMoneyMovement({ op: 'ensureSandbox', result: opened });
-  if (!opened.ok)
-    throw new DomainError({
-      reason: 'TENANT_NOT_FOUND',
-      message: `tenant ${tenantId} not found`,
-    });
+  if (!opened.ok) throw tenantNotFound(tenantId);
   return opened.tenantId;
 }
 

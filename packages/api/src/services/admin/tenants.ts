@@ -104,19 +104,7 @@ export async function issueTenantToken({
   if (!jwt.signingSecret) {
     throw new DomainError({ reason: 'TOKEN_SIGNING_UNAVAILABLE' });
   }
-  const tenant = await getTenant(ctx.deps.db, input.tenantId);
-  if (!tenant)
-    throw new DomainError({
-      reason: 'TENANT_NOT_FOUND',
-      message: `tenant ${input.tenantId} not found`,
-    });
-  if (tenant.status !== 'active') {
-    throw new DomainError({
-      code: 'PRECONDITION_FAILED',
-      reason: 'TENANT_SUSPENDED',
-      message: 'cannot issue a token for a suspended tenant',
-    });
-  }
+  const tenant = activeTenant(await getTenant(ctx.deps.db, input.tenantId), input.tenantId, 'issue a token');
   const sub = input.sub ?? `tenant:${tenant.id}`;
   const signed = await signToken({
     secret: jwt.signingSecret,
@@ -176,8 +164,28 @@ function withBalance(r: TenantRow): TenantWithBalanceView {
   };
 }
 
-const tenantNotFound = (tenantId: string) =>
+export const tenantNotFound = (tenantId: string) =>
   new DomainError({ reason: 'TENANT_NOT_FOUND', message: `tenant ${tenantId} not found` });
+
+/**
+ * The tenant a credential is made for (a token, an API key): TENANT_NOT_FOUND without its row,
+ * 412 TENANT_SUSPENDED while it is suspended (`cannot <what> for a suspended tenant`).
+ */
+export function activeTenant<T extends { status: string }>(
+  tenant: T | undefined,
+  tenantId: string,
+  what: string,
+): T {
+  if (!tenant) throw tenantNotFound(tenantId);
+  if (tenant.status !== 'active') {
+    throw new DomainError({
+      code: 'PRECONDITION_FAILED',
+      reason: 'TENANT_SUSPENDED',
+      message: `cannot ${what} for a suspended tenant`,
+    });
+  }
+  return tenant;
+}
 
 /**
  * Tenants newest first with their balances; filters: status, name (case-insensitive substring),
