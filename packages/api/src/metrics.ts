@@ -62,12 +62,10 @@ function moneyMovedBy(r: LedgerMoneyResult): MoneyMoved[] {
       if (!r.result.ok || r.result.replayed) return [];
       return [moved('held', r.result.job.costMicroCents, r.result.job.tenantId)];
     case 'captureJob':
-      // The submit's capture. Its result does not say whether this call captured (it is idempotent);
-      // counted unless the job came back `unknown` (the upstream id is another job's: not captured).
-      if (r.result.job.status === 'unknown') return [];
+      if (!r.result.captured) return [];
       return [moved('captured', r.result.job.costMicroCents, r.result.job.tenantId)];
     case 'releaseJob':
-      // The submit's release; like captureJob's, its result does not say whether this call released.
+      if (!r.result.released) return [];
       return [moved('released', r.result.job.costMicroCents, r.result.job.tenantId)];
     case 'advanceJob': {
       const { job, changed, captured } = r.result;

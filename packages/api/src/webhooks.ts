@@ -82,6 +82,7 @@ export async function handlePixelbyteWebhook(
           estimatedCompletionTime: null,
           actor: SYSTEM_ACTOR.webhook,
         });
+        deps.metrics.recordMoneyMovement({ op: 'captureJob', result: flagged });
         req.log.warn({ jobId: job.id, upstreamJobId }, 'webhook for a rejected job: flagged for review');
         deps.metrics.webhooks.inc({ result: 'rejected_flagged' });
         return { status: 200, body: { ok: true, jobId: job.id, status: flagged.job.status } };

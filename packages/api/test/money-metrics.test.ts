@@ -58,6 +58,18 @@ describe('money metrics: every path that moves money is counted, admin resolve i
     await h.expectReconciled();
   });
 
+  it('submit refused upstream: held then released, nothing captured', async () => {
+    const { client } = await h.createTenant({ balanceMicroCents: 1_000_000 });
+    h.sim.control.failNextSubmits({ code: 'INVALID_INPUT', status: 400, count: 1 });
+    const moved = await countedDuring(h, () =>
+      expect(client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT })).rejects.toThrow(),
+    );
+    expect(moved('held')).toBe(CHEAP_PRICE);
+    expect(moved('released')).toBe(CHEAP_PRICE);
+    expect(moved('captured')).toBe(0);
+    await h.expectReconciled();
+  });
+
   it('admin resolve of an unknown job by charge counts the capture', async () => {
     const job = await unknownJob();
     const moved = await countedDuring(h, () =>

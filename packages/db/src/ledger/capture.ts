@@ -181,8 +181,13 @@ export interface CaptureJobInput {
  * id and cost, job → `pending`. Idempotent. If the job was already released (`rejected`, e.g. its
  * unknown outcome expired), the tenant is NOT charged after the fact: the job is flagged
  * `needs_review` for finance instead. A second, different upstream id is flagged the same way.
+ * `captured` says whether this call captured the hold (false on a replay, for a job another path
+ * captured or released first, and for an upstream id that is another job's: the job comes back `unknown`).
  */
-export async function captureJob(db: Db, input: CaptureJobInput): Promise<{ ok: true; job: Job }> {
+export async function captureJob(
+  db: Db,
+  input: CaptureJobInput,
+): Promise<{ ok: true; job: Job; captured: boolean }> {
   const upstream = {
     upstreamJobId: input.upstreamJobId,
     upstreamCostMicroCents: input.upstreamCostMicroCents,
@@ -190,7 +195,7 @@ export async function captureJob(db: Db, input: CaptureJobInput): Promise<{ ok: 
   };
   // The usual case (the job is still `submitting`): one statement, no transaction round trips.
   const captured = await captureGrouped(db, captureEntry(input.jobId, upstream, input.actor));
-  if (captured) return { ok: true, job: captured };
+  if (captured) return { ok: true, job: captured, captured: captured.status !== 'unknown' };
   return db.transaction(async (tx) => {
     const job = await lockJob(tx, input.jobId);
     switch (job.status) {
@@ -199,7 +204,7 @@ export async function captureJob(db: Db, input: CaptureJobInput): Promise<{ ok: 
         // Not reached in practice (no state goes back to these), kept so every state is handled.
         const again = await captureAccepted(tx, job.id, upstream, input.actor);
         if (!again) throw new Error(`bug: job ${job.id} (${job.status}) not capturable`);
-        return { ok: true as const, job: again };
+        return { ok: true as const, job: again, captured: again.status !== 'unknown' };
       }
       case 'rejected':
         return {
@@ -209,6 +214,7 @@ export async function captureJob(db: Db, input: CaptureJobInput): Promise<{ ok: 
             ...(await linkUpstreamJobId(tx, job, input.upstreamJobId)),
             upstreamCostMicroCents: job.upstreamCostMicroCents ?? input.upstreamCostMicroCents,
           }),
+          captured: false,
         };
       case 'pending':
       case 'processing':
@@ -216,7 +222,11 @@ export async function captureJob(db: Db, input: CaptureJobInput): Promise<{ ok: 
       case 'failed':
       case 'cancelled':
         if (job.upstreamJobId !== null && job.upstreamJobId !== input.upstreamJobId) {
-          return { ok: true as const, job: await saveJob(tx, job.id, { needsReview: true }) };
+          return {
+            ok: true as const,
+            job: await saveJob(tx, job.id, { needsReview: true }),
+            captured: false,
+          };
         }
         // A webhook/poller captured first (cost unknown: the status endpoint does not report it);
         // the submit's answer brings Pixelbyte's charge: keep it for finance (no money moves).
@@ -229,9 +239,10 @@ export async function captureJob(db: Db, input: CaptureJobInput): Promise<{ ok: 
               upstreamCostMicroCents: upstreamCost,
               costMismatch: upstreamCost !== job.listCostMicroCents,
             }),
+            captured: false,
           };
         }
-        return { ok: true as const, job };
+        return { ok: true as const, job, captured: false };
       default: {
         const never: never = job.status;
         throw new Error(`unhandled job status ${String(never)}`);

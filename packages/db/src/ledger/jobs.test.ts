@@ -84,12 +84,13 @@ describe('job lifecycle', () => {
     });
 
     const captured = await captureJob(t.db, accepted(opened.job, 40_000n));
+    expect(captured.captured, 'the first capture captures').toBe(true);
     expect(captured.job).toMatchObject({
       status: 'pending',
       upstreamJobId: `up_${opened.job.id}`,
       costMismatch: false,
     });
-    expect(await captureJob(t.db, accepted(opened.job, 40_000n))).toEqual(captured);
+    expect(await captureJob(t.db, accepted(opened.job, 40_000n))).toEqual({ ...captured, captured: false });
     expect(await getAccount(t.db, tenant.id)).toMatchObject({
       availableMicroCents: 56_000n,
       heldMicroCents: 0n,
@@ -139,8 +140,11 @@ describe('job lifecycle', () => {
     const job = await openTestJob(t.db, { tenantId: tenant.id, quoteMicroCents: 30_000n });
     const error = { code: 'INVALID_INPUT', message: 'bad prompt' };
     const rejected = await releaseJob(t.db, { jobId: job.id, status: 'rejected', error });
-    expect(rejected.job).toMatchObject({ status: 'rejected', error });
-    expect(await releaseJob(t.db, { jobId: job.id, status: 'rejected', error })).toEqual(rejected);
+    expect(rejected).toMatchObject({ released: true, job: { status: 'rejected', error } });
+    expect(await releaseJob(t.db, { jobId: job.id, status: 'rejected', error })).toEqual({
+      ...rejected,
+      released: false,
+    });
     expect(await getHold(t.db, job.holdId)).toMatchObject({ status: 'released' });
     expect(await getAccount(t.db, tenant.id)).toMatchObject({
       availableMicroCents: 100_000n,
@@ -271,7 +275,10 @@ describe('job lifecycle', () => {
 
     // A late acceptance of the expired job does not charge the tenant after the fact.
     const late = await captureJob(t.db, accepted(b));
-    expect(late.job).toMatchObject({ status: 'rejected', needsReview: true, upstreamJobId: `up_${b.id}` });
+    expect(late).toMatchObject({
+      captured: false,
+      job: { status: 'rejected', needsReview: true, upstreamJobId: `up_${b.id}` },
+    });
     expect(await getAccount(t.db, tenant.id)).toMatchObject({
       availableMicroCents: 90_000n,
       heldMicroCents: 0n,
@@ -292,9 +299,10 @@ describe('one upstream job, at most one of our jobs (issue 23 item 1)', () => {
     );
     const shared = `up_shared_${tenant.id}`;
     const pool = createDb(t.url, { max: 10 });
+    let capturedCount = -1;
     try {
       // Every path that links an id at once: grouped captures, a slow-path capture, markJobUnknown.
-      await Promise.all(
+      const results = await Promise.all(
         opened.map((job, i) =>
           i === 9
             ? markJobUnknown(pool.db, {
@@ -305,6 +313,7 @@ describe('one upstream job, at most one of our jobs (issue 23 item 1)', () => {
             : captureJob(pool.db, { ...accepted(job), upstreamJobId: shared }),
         ),
       );
+      capturedCount = results.filter((r) => 'captured' in r && r.captured).length;
     } finally {
       await pool.close();
     }
@@ -325,6 +334,7 @@ describe('one upstream job, at most one of our jobs (issue 23 item 1)', () => {
       SELECT count(*) AS n FROM ledger_transactions WHERE tenant_id = ${tenant.id} AND kind = 'capture'`;
     // The one linked job was captured (or, if markJobUnknown won the id, is unknown with it and due a poll).
     expect(Number(captures[0]?.n)).toBe(linked[0]?.status === 'pending' ? 1 : 0);
+    expect(capturedCount, 'captureJob calls that answered captured: true').toBe(Number(captures[0]?.n));
     expect(await getAccount(t.db, tenant.id)).toMatchObject({
       heldMicroCents: (linked[0]?.status === 'pending' ? 9n : 10n) * 10_000n,
     });
@@ -425,6 +435,7 @@ describe('capture after a webhook captured first', () => {
     });
     expect(first.job).toMatchObject({ upstreamCostMicroCents: null, costMismatch: false });
     const late = await captureJob(t.db, accepted(first.job, first.job.listCostMicroCents + 1n));
+    expect(late.captured, 'a capture after the webhook captured moves no money').toBe(false);
     expect(late.job).toMatchObject({
       status: 'processing',
       upstreamCostMicroCents: first.job.listCostMicroCents + 1n,
@@ -743,7 +754,10 @@ describe('openJob idempotency', () => {
       idempotencyKey: null,
       releasedIdempotencyKey: 'retry-me',
     });
-    expect(await releaseJob(t.db, { jobId: first.job.id, status: 'rejected', error })).toEqual(rejected);
+    expect(await releaseJob(t.db, { jobId: first.job.id, status: 'rejected', error })).toEqual({
+      ...rejected,
+      released: false,
+    });
 
     const second = await openJob(t.db, args);
     if (!second.ok) throw new Error(second.reason);

@@ -152,17 +152,22 @@ export interface ReleaseJobInput {
 
 /**
  * Upstream definitively refused (or the request was never sent): release the hold (the tenant is
- * not charged), job → `rejected`. Idempotent; a job already accepted is returned unchanged.
+ * not charged), job → `rejected`. Idempotent; a job already accepted (or released) is returned
+ * unchanged, and `released` says whether this call released the hold.
  *
  * A `submitting` job also gives its idempotency key back (moved to `released_idempotency_key` in
  * the same transaction): Pixelbyte created nothing, so a retry with the same key must make a fresh
  * attempt instead of replaying the refusal forever. An `unknown` job keeps its key: upstream may
  * have created the job, and a retry must never create a second one.
  */
-export async function releaseJob(db: Db, input: ReleaseJobInput): Promise<{ ok: true; job: Job }> {
+export async function releaseJob(
+  db: Db,
+  input: ReleaseJobInput,
+): Promise<{ ok: true; job: Job; released: boolean }> {
   return db.transaction(async (tx) => {
     const job = await lockJob(tx, input.jobId);
-    if (job.status !== 'submitting' && job.status !== 'unknown') return { ok: true as const, job };
+    if (job.status !== 'submitting' && job.status !== 'unknown')
+      return { ok: true as const, job, released: false };
     const released = await releaseInTx(tx, job.holdId, {
       actor: jobActor(job, input.actor),
       reason: `upstream rejected: ${input.error.code}`,
@@ -178,7 +183,7 @@ export async function releaseJob(db: Db, input: ReleaseJobInput): Promise<{ ok: 
       nextPollAt: null,
       ...(releaseKey ? { idempotencyKey: null, releasedIdempotencyKey: job.idempotencyKey } : {}),
     });
-    return { ok: true as const, job: saved };
+    return { ok: true as const, job: saved, released: true };
   });
 }
 
