@@ -3,7 +3,7 @@ import { useId, useState } from 'react';
 import { usd } from '../money.ts';
 import { Link } from '../router.tsx';
 import { useTRPC } from '../trpc.ts';
-import { PageTitle, QueryView, StatusBadge } from '../ui.tsx';
+import { AmountCard, PageTitle, QueryView, StatusBadge, TableHead } from '../ui.tsx';
 
 const PAGE_SIZE = 50;
 
@@ -29,22 +29,13 @@ export function BalancesPage({ canOpenTenants }: { canOpenTenants: boolean }) {
           return (
             <>
               <section className="cards" aria-label="Totals">
-                <div className="card">
-                  <span className="label">Tenants' available</span>
-                  <span className="amount">{usd(data.totals.availableMicroCentsExact)}</span>
-                </div>
-                <div className="card">
-                  <span className="label">Tenants' held</span>
-                  <span className="amount">{usd(data.totals.heldMicroCentsExact)}</span>
-                </div>
-                <div className="card">
-                  <span className="label">Platform revenue</span>
-                  <span className="amount">{usd(data.platform.revenueMicroCentsExact)}</span>
-                </div>
-                <div className="card">
-                  <span className="label">Funding received</span>
-                  <span className="amount">{usd(-BigInt(data.platform.fundingMicroCentsExact))}</span>
-                </div>
+                <AmountCard label="Tenants' available" amount={usd(data.totals.availableMicroCentsExact)} />
+                <AmountCard label="Tenants' held" amount={usd(data.totals.heldMicroCentsExact)} />
+                <AmountCard label="Platform revenue" amount={usd(data.platform.revenueMicroCentsExact)} />
+                <AmountCard
+                  label="Funding received"
+                  amount={usd(-BigInt(data.platform.fundingMicroCentsExact))}
+                />
                 <div className="card">
                   <span className="label">Double entry</span>
                   <span className={data.balanced ? 'ok' : 'error'}>
@@ -73,18 +64,14 @@ export function BalancesPage({ canOpenTenants }: { canOpenTenants: boolean }) {
               ) : (
                 <table>
                   <caption className="sr-only">Tenant balances</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Tenant</th>
-                      <th scope="col">Status</th>
-                      <th scope="col" className="num">
-                        Available
-                      </th>
-                      <th scope="col" className="num">
-                        Held
-                      </th>
-                    </tr>
-                  </thead>
+                  <TableHead
+                    columns={[
+                      'Tenant',
+                      'Status',
+                      { label: 'Available', num: true },
+                      { label: 'Held', num: true },
+                    ]}
+                  />
                   <tbody>
                     {shown.map((t) => (
                       <tr key={t.tenantId}>

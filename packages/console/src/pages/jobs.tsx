@@ -3,7 +3,17 @@ import { type FormEvent, useId, useState } from 'react';
 import { usd } from '../money.ts';
 import { Link } from '../router.tsx';
 import { useTRPC } from '../trpc.ts';
-import { ErrorMessage, Pager, PageTitle, QueryView, StatusBadge, useCursorPages, utc } from '../ui.tsx';
+import {
+  ErrorMessage,
+  Field,
+  PagedQueryView,
+  PageTitle,
+  StatusBadge,
+  TableHead,
+  TextField,
+  useCursorPages,
+  utc,
+} from '../ui.tsx';
 
 /** product.md's job statuses, in lifecycle order. */
 const STATUSES = [
@@ -36,38 +46,31 @@ export function JobsPage() {
         ...(needsReview ? { needsReview: true } : {}),
         ...(stuck ? { stuck: true } : {}),
         ...(tenant === '' ? {} : { tenantId: tenant }),
-        ...(pages.cursor === undefined ? {} : { cursor: pages.cursor }),
+        ...pages.input,
       },
       // While the next page or filter loads, the current rows stay (no flash of "Loading…" per keystroke).
       { placeholderData: keepPreviousData },
     ),
   );
-  const ids = { status: useId(), review: useId(), stuck: useId(), tenant: useId() };
+  const ids = { review: useId(), stuck: useId() };
 
   return (
     <>
       <PageTitle>Jobs</PageTitle>
       <div className="toolbar">
-        <div className="field inline">
-          <label htmlFor={ids.status}>Status</label>
-          <select id={ids.status} value={status} onChange={(e) => setStatus(e.target.value as Status | '')}>
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field inline">
-          <label htmlFor={ids.tenant}>Tenant id</label>
-          <input
-            id={ids.tenant}
-            value={tenantId}
-            placeholder="ten_…"
-            onChange={(e) => setTenantId(e.target.value)}
-          />
-        </div>
+        <Field label="Status" inline>
+          {(id) => (
+            <select id={id} value={status} onChange={(e) => setStatus(e.target.value as Status | '')}>
+              <option value="">any</option>
+              {STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <TextField label="Tenant id" inline value={tenantId} placeholder="ten_…" onValue={setTenantId} />
         <div className="check">
           <input
             id={ids.review}
@@ -87,71 +90,56 @@ export function JobsPage() {
           <label htmlFor={ids.stuck}>Stuck (unknown or overdue)</label>
         </div>
       </div>
-      <QueryView query={query} isEmpty={(d) => d.items.length === 0} empty="No job matches these filters.">
+      <PagedQueryView query={query} pages={pages} label="Jobs" empty="No job matches these filters.">
         {(data) => (
-          <>
-            <table>
-              <caption className="sr-only">Jobs, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Job</th>
-                  <th scope="col">Tenant</th>
-                  <th scope="col">Model</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" className="num">
-                    Charged
-                  </th>
-                  <th scope="col" className="num">
-                    Refunded
-                  </th>
-                  <th scope="col" className="num">
-                    Upstream cost
-                  </th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Review</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.items.map((j) => (
-                  <tr key={j.id}>
-                    <td>
-                      <code>{j.id}</code>
-                    </td>
-                    <td>
-                      <Link to={`/tenants/${j.tenantId}`}>{j.tenantId}</Link>
-                    </td>
-                    <td className="nowrap">{j.model}</td>
-                    <td>
-                      <StatusBadge status={j.status} />
-                      {j.overdue ? <span className="badge badge-failed">overdue</span> : null}
-                    </td>
-                    <td className="num">{usd(j.costMicroCents)}</td>
-                    <td className="num">{usd(j.refundedMicroCents)}</td>
-                    <td className="num">
-                      {j.upstreamCostMicroCents === null ? '—' : usd(j.upstreamCostMicroCents)}
-                    </td>
-                    <td className="nowrap">{utc(j.createdAt)}</td>
-                    <td>
-                      {j.needsReview || j.status === 'unknown' || j.overdue ? (
-                        <ResolveForm jobId={j.id} />
-                      ) : (
-                        <span className="muted">—</span>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            <Pager
-              label="Jobs"
-              page={pages.page}
-              nextCursor={data.nextCursor}
-              onNext={pages.next}
-              onPrevious={pages.previous}
+          <table>
+            <caption className="sr-only">Jobs, newest first</caption>
+            <TableHead
+              columns={[
+                'Job',
+                'Tenant',
+                'Model',
+                'Status',
+                { label: 'Charged', num: true },
+                { label: 'Refunded', num: true },
+                { label: 'Upstream cost', num: true },
+                'Created',
+                'Review',
+              ]}
             />
-          </>
+            <tbody>
+              {data.items.map((j) => (
+                <tr key={j.id}>
+                  <td>
+                    <code>{j.id}</code>
+                  </td>
+                  <td>
+                    <Link to={`/tenants/${j.tenantId}`}>{j.tenantId}</Link>
+                  </td>
+                  <td className="nowrap">{j.model}</td>
+                  <td>
+                    <StatusBadge status={j.status} />
+                    {j.overdue ? <span className="badge badge-failed">overdue</span> : null}
+                  </td>
+                  <td className="num">{usd(j.costMicroCents)}</td>
+                  <td className="num">{usd(j.refundedMicroCents)}</td>
+                  <td className="num">
+                    {j.upstreamCostMicroCents === null ? '—' : usd(j.upstreamCostMicroCents)}
+                  </td>
+                  <td className="nowrap">{utc(j.createdAt)}</td>
+                  <td>
+                    {j.needsReview || j.status === 'unknown' || j.overdue ? (
+                      <ResolveForm jobId={j.id} />
+                    ) : (
+                      <span className="muted">—</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         )}
-      </QueryView>
+      </PagedQueryView>
     </>
   );
 }

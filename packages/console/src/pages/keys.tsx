@@ -1,7 +1,17 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { useTRPC } from '../trpc.ts';
-import { ErrorMessage, Pager, PageTitle, QueryView, StatusBadge, useCursorPages, utc } from '../ui.tsx';
+import {
+  ErrorMessage,
+  Field,
+  PagedQueryView,
+  PageTitle,
+  StatusBadge,
+  TableHead,
+  TextField,
+  useCursorPages,
+  utc,
+} from '../ui.tsx';
 
 const PAGE_SIZE = 25;
 
@@ -48,20 +58,18 @@ function KeysTable<T extends KeyRow>(props: {
   return (
     <table>
       <caption className="sr-only">{props.caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">{props.extra.header}</th>
-          <th scope="col">Prefix</th>
-          <th scope="col">State</th>
-          <th scope="col">Created</th>
-          <th scope="col">Last used</th>
-          <th scope="col">Expires</th>
-          <th scope="col">
-            <span className="sr-only">Actions</span>
-          </th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          'Name',
+          props.extra.header,
+          'Prefix',
+          'State',
+          'Created',
+          'Last used',
+          'Expires',
+          { label: 'Actions', hidden: true },
+        ]}
+      />
       <tbody>
         {props.items.map((k) => (
           <tr key={k.id}>
@@ -103,7 +111,7 @@ export function TenantKeys({ tenantId, suspended }: { tenantId: string; suspende
   const pages = useCursorPages(tenantId);
   const query = useQuery(
     trpc.admin.keys.list.queryOptions(
-      { tenantId, limit: PAGE_SIZE, ...(pages.cursor === undefined ? {} : { cursor: pages.cursor }) },
+      { tenantId, limit: PAGE_SIZE, ...pages.input },
       { placeholderData: keepPreviousData },
     ),
   );
@@ -113,7 +121,7 @@ export function TenantKeys({ tenantId, suspended }: { tenantId: string; suspende
   const [name, setName] = useState('');
   const [mode, setMode] = useState<'live' | 'test'>('live');
   const [expires, setExpires] = useState('');
-  const ids = { h: useId(), name: useId(), mode: useId(), expires: useId() };
+  const headingId = useId();
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -123,24 +131,25 @@ export function TenantKeys({ tenantId, suspended }: { tenantId: string; suspende
   };
 
   return (
-    <section aria-labelledby={ids.h}>
-      <h2 id={ids.h}>API keys</h2>
+    <section aria-labelledby={headingId}>
+      <h2 id={headingId}>API keys</h2>
       <form className="toolbar" onSubmit={submit} aria-label="New API key">
-        <div className="field inline">
-          <label htmlFor={ids.name}>Key name</label>
-          <input id={ids.name} value={name} maxLength={200} onChange={(e) => setName(e.target.value)} />
-        </div>
-        <div className="field inline">
-          <label htmlFor={ids.mode}>Mode</label>
-          <select id={ids.mode} value={mode} onChange={(e) => setMode(e.target.value as 'live' | 'test')}>
-            <option value="live">live (tg_live_)</option>
-            <option value="test">test (tg_test_)</option>
-          </select>
-        </div>
-        <div className="field inline">
-          <label htmlFor={ids.expires}>Expires (UTC day, optional)</label>
-          <input id={ids.expires} type="date" value={expires} onChange={(e) => setExpires(e.target.value)} />
-        </div>
+        <TextField label="Key name" inline value={name} maxLength={200} onValue={setName} />
+        <Field label="Mode" inline>
+          {(id) => (
+            <select id={id} value={mode} onChange={(e) => setMode(e.target.value as 'live' | 'test')}>
+              <option value="live">live (tg_live_)</option>
+              <option value="test">test (tg_test_)</option>
+            </select>
+          )}
+        </Field>
+        <TextField
+          label="Expires (UTC day, optional)"
+          inline
+          type="date"
+          value={expires}
+          onValue={setExpires}
+        />
         <button type="submit" disabled={create.isPending || name.trim() === '' || suspended}>
           Create key
         </button>
@@ -153,30 +162,21 @@ export function TenantKeys({ tenantId, suspended }: { tenantId: string; suspende
         <OneTimeKey label={`New key "${create.data.name}"`} value={create.data.key} />
       ) : null}
       {revoke.isError ? <ErrorMessage error={revoke.error} /> : null}
-      <QueryView query={query} isEmpty={(d) => d.items.length === 0} empty="No API keys yet.">
+      <PagedQueryView query={query} pages={pages} label="API keys" empty="No API keys yet.">
         {(data) => (
-          <>
-            <KeysTable
-              caption="API keys, newest first"
-              items={data.items}
-              extra={{ header: 'Mode', cell: (k) => k.mode }}
-              revoking={revoke.isPending}
-              onRevoke={(k) => {
-                if (window.confirm(`Revoke "${k.name}"? Requests with it are refused within a second.`)) {
-                  revoke.mutate({ id: k.id });
-                }
-              }}
-            />
-            <Pager
-              label="API keys"
-              page={pages.page}
-              nextCursor={data.nextCursor}
-              onNext={pages.next}
-              onPrevious={pages.previous}
-            />
-          </>
+          <KeysTable
+            caption="API keys, newest first"
+            items={data.items}
+            extra={{ header: 'Mode', cell: (k) => k.mode }}
+            revoking={revoke.isPending}
+            onRevoke={(k) => {
+              if (window.confirm(`Revoke "${k.name}"? Requests with it are refused within a second.`)) {
+                revoke.mutate({ id: k.id });
+              }
+            }}
+          />
         )}
-      </QueryView>
+      </PagedQueryView>
     </section>
   );
 }
@@ -191,7 +191,7 @@ export function OperatorsPage() {
       {
         includeRevoked: true,
         limit: PAGE_SIZE,
-        ...(pages.cursor === undefined ? {} : { cursor: pages.cursor }),
+        ...pages.input,
       },
       { placeholderData: keepPreviousData },
     ),
@@ -202,7 +202,6 @@ export function OperatorsPage() {
   const [name, setName] = useState('');
   const [role, setRole] = useState<'admin' | 'finance'>('finance');
   const [expires, setExpires] = useState('');
-  const ids = { name: useId(), role: useId(), expires: useId() };
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -219,21 +218,22 @@ export function OperatorsPage() {
         What a key does is recorded under its id and name in the audit log.
       </p>
       <form className="toolbar" onSubmit={submit} aria-label="New operator key">
-        <div className="field inline">
-          <label htmlFor={ids.name}>Key name</label>
-          <input id={ids.name} value={name} maxLength={200} onChange={(e) => setName(e.target.value)} />
-        </div>
-        <div className="field inline">
-          <label htmlFor={ids.role}>Role</label>
-          <select id={ids.role} value={role} onChange={(e) => setRole(e.target.value as 'admin' | 'finance')}>
-            <option value="finance">finance (read-only)</option>
-            <option value="admin">admin</option>
-          </select>
-        </div>
-        <div className="field inline">
-          <label htmlFor={ids.expires}>Expires (UTC day, optional)</label>
-          <input id={ids.expires} type="date" value={expires} onChange={(e) => setExpires(e.target.value)} />
-        </div>
+        <TextField label="Key name" inline value={name} maxLength={200} onValue={setName} />
+        <Field label="Role" inline>
+          {(id) => (
+            <select id={id} value={role} onChange={(e) => setRole(e.target.value as 'admin' | 'finance')}>
+              <option value="finance">finance (read-only)</option>
+              <option value="admin">admin</option>
+            </select>
+          )}
+        </Field>
+        <TextField
+          label="Expires (UTC day, optional)"
+          inline
+          type="date"
+          value={expires}
+          onValue={setExpires}
+        />
         <button type="submit" disabled={create.isPending || name.trim() === ''}>
           Create key
         </button>
@@ -243,30 +243,21 @@ export function OperatorsPage() {
         <OneTimeKey label={`New ${create.data.role} key "${create.data.name}"`} value={create.data.key} />
       ) : null}
       {revoke.isError ? <ErrorMessage error={revoke.error} /> : null}
-      <QueryView query={query} isEmpty={(d) => d.items.length === 0} empty="No operator keys yet.">
+      <PagedQueryView query={query} pages={pages} label="Operator keys" empty="No operator keys yet.">
         {(data) => (
-          <>
-            <KeysTable
-              caption="Operator keys, newest first"
-              items={data.items}
-              extra={{ header: 'Role', cell: (k) => k.role }}
-              revoking={revoke.isPending}
-              onRevoke={(k) => {
-                if (window.confirm(`Revoke "${k.name}"? It is refused everywhere within a second.`)) {
-                  revoke.mutate({ id: k.id });
-                }
-              }}
-            />
-            <Pager
-              label="Operator keys"
-              page={pages.page}
-              nextCursor={data.nextCursor}
-              onNext={pages.next}
-              onPrevious={pages.previous}
-            />
-          </>
+          <KeysTable
+            caption="Operator keys, newest first"
+            items={data.items}
+            extra={{ header: 'Role', cell: (k) => k.role }}
+            revoking={revoke.isPending}
+            onRevoke={(k) => {
+              if (window.confirm(`Revoke "${k.name}"? It is refused everywhere within a second.`)) {
+                revoke.mutate({ id: k.id });
+              }
+            }}
+          />
         )}
-      </QueryView>
+      </PagedQueryView>
     </>
   );
 }

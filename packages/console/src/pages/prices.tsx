@@ -1,7 +1,16 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useId, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { useTRPC } from '../trpc.ts';
-import { ErrorMessage, Pager, PageTitle, QueryView, useCursorPages, utc } from '../ui.tsx';
+import {
+  Field,
+  FormPanel,
+  PagedQueryView,
+  PageTitle,
+  TableHead,
+  TextField,
+  useCursorPages,
+  utc,
+} from '../ui.tsx';
 
 const PAGE_SIZE = 25;
 
@@ -27,13 +36,12 @@ export function PricesPage() {
       {
         limit: PAGE_SIZE,
         ...(filter === '' ? {} : { model: filter }),
-        ...(pages.cursor === undefined ? {} : { cursor: pages.cursor }),
+        ...pages.input,
       },
       // While the next page or filter loads, the current rows stay (no flash of "Loading…" per keystroke).
       { placeholderData: keepPreviousData },
     ),
   );
-  const modelId = useId();
   return (
     <>
       <PageTitle>Prices</PageTitle>
@@ -42,64 +50,44 @@ export function PricesPage() {
         effective date (database clock); the latest one in force wins.
       </p>
       <div className="toolbar">
-        <div className="field inline">
-          <label htmlFor={modelId}>Model</label>
-          <input id={modelId} value={model} onChange={(e) => setModel(e.target.value)} />
-        </div>
+        <TextField label="Model" inline value={model} onValue={setModel} />
         <button type="button" className="primary" onClick={() => setEditing(true)} disabled={editing}>
           New price override
         </button>
       </div>
       {editing ? <OverrideForm onClose={() => setEditing(false)} /> : null}
-      <QueryView
+      <PagedQueryView
         query={query}
-        isEmpty={(d) => d.items.length === 0}
+        pages={pages}
+        label="Price overrides"
         empty="No price overrides: the built-in prices apply."
       >
         {(data) => (
-          <>
-            <table>
-              <caption className="sr-only">Price overrides</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Model</th>
-                  <th scope="col">Price version</th>
-                  <th scope="col">Effective from</th>
-                  <th scope="col">In force</th>
-                  <th scope="col">By</th>
-                  <th scope="col">Rule</th>
+          <table>
+            <caption className="sr-only">Price overrides</caption>
+            <TableHead columns={['Model', 'Price version', 'Effective from', 'In force', 'By', 'Rule']} />
+            <tbody>
+              {data.items.map((o) => (
+                <tr key={o.id}>
+                  <td>{o.model}</td>
+                  <td>
+                    <code>{o.priceVersion}</code>
+                  </td>
+                  <td>{utc(o.effectiveFrom)}</td>
+                  <td>{o.inForce ? 'yes' : 'no'}</td>
+                  <td>{o.createdBy}</td>
+                  <td>
+                    <details>
+                      <summary>Rule JSON</summary>
+                      <pre>{JSON.stringify(o.rule, null, 2)}</pre>
+                    </details>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {data.items.map((o) => (
-                  <tr key={o.id}>
-                    <td>{o.model}</td>
-                    <td>
-                      <code>{o.priceVersion}</code>
-                    </td>
-                    <td>{utc(o.effectiveFrom)}</td>
-                    <td>{o.inForce ? 'yes' : 'no'}</td>
-                    <td>{o.createdBy}</td>
-                    <td>
-                      <details>
-                        <summary>Rule JSON</summary>
-                        <pre>{JSON.stringify(o.rule, null, 2)}</pre>
-                      </details>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            <Pager
-              label="Price overrides"
-              page={pages.page}
-              nextCursor={data.nextCursor}
-              onNext={pages.next}
-              onPrevious={pages.previous}
-            />
-          </>
+              ))}
+            </tbody>
+          </table>
         )}
-      </QueryView>
+      </PagedQueryView>
     </>
   );
 }
@@ -116,7 +104,6 @@ function OverrideForm({ onClose }: { onClose: () => void }) {
       onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.admin.prices.list.queryKey() }),
     }),
   );
-  const ids = { rule: useId(), from: useId(), h: useId() };
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (upsert.isPending) return;
@@ -133,49 +120,39 @@ function OverrideForm({ onClose }: { onClose: () => void }) {
     upsert.mutate({ rule: parsed as Record<string, unknown>, effectiveFrom: `${effectiveFrom}:00Z` });
   };
   return (
-    <section className="panel" aria-labelledby={ids.h}>
-      <h2 id={ids.h}>New price override</h2>
-      <form onSubmit={submit} noValidate>
-        <div className="field">
-          <label htmlFor={ids.rule}>Rule (JSON)</label>
+    <FormPanel
+      title="New price override"
+      onSubmit={submit}
+      call={upsert}
+      invalid={invalid}
+      done={
+        upsert.isSuccess
+          ? upsert.data.replayed
+            ? 'Same override already stored: nothing changed.'
+            : 'Saved.'
+          : null
+      }
+      submitLabel="Save override"
+      onClose={onClose}
+    >
+      <Field label="Rule (JSON)">
+        {(id) => (
           <textarea
-            id={ids.rule}
+            id={id}
             rows={12}
             className="code"
             spellCheck={false}
             value={rule}
             onChange={(e) => setRule(e.target.value)}
           />
-        </div>
-        <div className="field">
-          <label htmlFor={ids.from}>Effective from (UTC)</label>
-          <input
-            id={ids.from}
-            type="datetime-local"
-            value={effectiveFrom}
-            onChange={(e) => setEffectiveFrom(e.target.value)}
-          />
-        </div>
-        {invalid ? (
-          <p role="alert" className="error">
-            {invalid}
-          </p>
-        ) : null}
-        {upsert.isError ? <ErrorMessage error={upsert.error} /> : null}
-        {upsert.isSuccess ? (
-          <p role="status" className="ok">
-            {upsert.data.replayed ? 'Same override already stored: nothing changed.' : 'Saved.'}
-          </p>
-        ) : null}
-        <div className="actions">
-          <button type="submit" className="primary" disabled={upsert.isPending}>
-            Save override
-          </button>
-          <button type="button" onClick={onClose}>
-            Close
-          </button>
-        </div>
-      </form>
-    </section>
+        )}
+      </Field>
+      <TextField
+        label="Effective from (UTC)"
+        type="datetime-local"
+        value={effectiveFrom}
+        onValue={setEffectiveFrom}
+      />
+    </FormPanel>
   );
 }

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { usd } from '../money.ts';
 import { useTRPC } from '../trpc.ts';
-import { PageTitle, QueryView } from '../ui.tsx';
+import { AmountCard, PageTitle, QueryView, TableHead } from '../ui.tsx';
 
 /** `admin.reconcile()` (finance may call it): balances = ledger, holds resolved once, revenue = captures. */
 export function ReconcilePage() {
@@ -24,22 +24,10 @@ export function ReconcilePage() {
                 : `${r.discrepancies.length} discrepanc${r.discrepancies.length === 1 ? 'y' : 'ies'} found.`}
             </p>
             <section className="cards" aria-label="All-time totals">
-              <div className="card">
-                <span className="label">Charged</span>
-                <span className="amount">{usd(r.totals.chargedMicroCentsExact)}</span>
-              </div>
-              <div className="card">
-                <span className="label">Refunded</span>
-                <span className="amount">{usd(r.totals.refundedMicroCentsExact)}</span>
-              </div>
-              <div className="card">
-                <span className="label">Upstream cost</span>
-                <span className="amount">{usd(r.totals.upstreamCostMicroCentsExact)}</span>
-              </div>
-              <div className="card">
-                <span className="label">Margin</span>
-                <span className="amount">{usd(r.totals.marginMicroCentsExact)}</span>
-              </div>
+              <AmountCard label="Charged" amount={usd(r.totals.chargedMicroCentsExact)} />
+              <AmountCard label="Refunded" amount={usd(r.totals.refundedMicroCentsExact)} />
+              <AmountCard label="Upstream cost" amount={usd(r.totals.upstreamCostMicroCentsExact)} />
+              <AmountCard label="Margin" amount={usd(r.totals.marginMicroCentsExact)} />
             </section>
             <FlagTable title="Discrepancies" rows={r.discrepancies} />
             <FlagTable title="Flags for review" rows={r.flags} />
@@ -58,14 +46,7 @@ function FlagTable({ title, rows }: { title: string; rows: Flag[] }) {
     <section>
       <h2>{title}</h2>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Kind</th>
-            <th scope="col">Tenant</th>
-            <th scope="col">Job</th>
-            <th scope="col">Details</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Kind', 'Tenant', 'Job', 'Details']} />
         <tbody>
           {rows.map((d, i) => (
             <tr key={`${d.kind}-${d.jobId ?? d.tenantId ?? i}`}>

@@ -3,7 +3,16 @@ import { type FormEvent, useId, useState } from 'react';
 import { parseUsdInput, usd } from '../money.ts';
 import { Link } from '../router.tsx';
 import { useTRPC } from '../trpc.ts';
-import { ErrorMessage, PageTitle, QueryView, StatusBadge, utc } from '../ui.tsx';
+import {
+  AmountCard,
+  ErrorMessage,
+  FormPanel,
+  PageTitle,
+  QueryView,
+  StatusBadge,
+  TextField,
+  utc,
+} from '../ui.tsx';
 import { TenantKeys } from './keys.tsx';
 
 /** A fresh reference for a credit form (the operator may replace it with the invoice number). */
@@ -37,20 +46,9 @@ export function TenantPage({ tenantId }: { tenantId: string }) {
           <>
             <PageTitle>{t.name}</PageTitle>
             <section aria-label="Balance" className="cards">
-              <div className="card">
-                <span className="label">Available</span>
-                <span className="amount" data-testid="available">
-                  {usd(t.availableMicroCents)}
-                </span>
-              </div>
-              <div className="card">
-                <span className="label">Held</span>
-                <span className="amount">{usd(t.heldMicroCents)}</span>
-              </div>
-              <div className="card">
-                <span className="label">Spent today (UTC)</span>
-                <span className="amount">{usd(t.spentTodayMicroCents)}</span>
-              </div>
+              <AmountCard label="Available" amount={usd(t.availableMicroCents)} testId="available" />
+              <AmountCard label="Held" amount={usd(t.heldMicroCents)} />
+              <AmountCard label="Spent today (UTC)" amount={usd(t.spentTodayMicroCents)} />
               <div className="card">
                 <span className="label">Status</span>
                 <StatusBadge status={t.status} />
@@ -121,14 +119,6 @@ function useRefreshTenant(tenantId: string) {
   };
 }
 
-function Done({ text }: { text: string }) {
-  return (
-    <p role="status" className="ok">
-      {text}
-    </p>
-  );
-}
-
 function TopUpForm({ tenantId, onClose }: { tenantId: string; onClose: () => void }) {
   const trpc = useTRPC();
   const refresh = useRefreshTenant(tenantId);
@@ -136,9 +126,6 @@ function TopUpForm({ tenantId, onClose }: { tenantId: string; onClose: () => voi
   const [reference, setReference] = useState(() => newReference('topup'));
   const [invalid, setInvalid] = useState<string | null>(null);
   const topUp = useMutation(trpc.admin.credits.topUp.mutationOptions({ onSuccess: refresh }));
-  const amountId = useId();
-  const referenceId = useId();
-  const headingId = useId();
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -156,59 +143,39 @@ function TopUpForm({ tenantId, onClose }: { tenantId: string; onClose: () => voi
     });
   };
 
+  const done = !topUp.isSuccess
+    ? null
+    : topUp.data.replayed
+      ? `Already credited under this reference: nothing added. Available: ${usd(topUp.data.availableMicroCents)}.`
+      : `Credited. Available: ${usd(topUp.data.availableMicroCents)}.`;
+
   return (
-    <section className="panel" aria-labelledby={headingId}>
-      <h2 id={headingId}>Top up</h2>
-      <form onSubmit={submit} noValidate>
-        <div className="field">
-          <label htmlFor={amountId}>Amount (USD)</label>
-          <input
-            id={amountId}
-            inputMode="decimal"
-            value={amount}
-            onChange={(e) => setAmount(e.target.value)}
-            aria-invalid={invalid !== null}
-            // biome-ignore lint/a11y/noAutofocus: the form was just opened by its button
-            autoFocus
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={referenceId}>Reference</label>
-          <input
-            id={referenceId}
-            value={reference}
-            onChange={(e) => setReference(e.target.value)}
-            maxLength={200}
-          />
-          <p className="muted small">
-            The payment or invoice reference. Submitting the same reference again credits nothing more.
-          </p>
-        </div>
-        {invalid ? (
-          <p role="alert" className="error">
-            {invalid}
-          </p>
-        ) : null}
-        {topUp.isError ? <ErrorMessage error={topUp.error} /> : null}
-        {topUp.isSuccess ? (
-          <Done
-            text={
-              topUp.data.replayed
-                ? `Already credited under this reference: nothing added. Available: ${usd(topUp.data.availableMicroCents)}.`
-                : `Credited. Available: ${usd(topUp.data.availableMicroCents)}.`
-            }
-          />
-        ) : null}
-        <div className="actions">
-          <button type="submit" className="primary" disabled={topUp.isPending} aria-busy={topUp.isPending}>
-            Confirm top-up
-          </button>
-          <button type="button" onClick={onClose}>
-            Close
-          </button>
-        </div>
-      </form>
-    </section>
+    <FormPanel
+      title="Top up"
+      onSubmit={submit}
+      call={topUp}
+      invalid={invalid}
+      done={done}
+      submitLabel="Confirm top-up"
+      onClose={onClose}
+    >
+      <TextField
+        label="Amount (USD)"
+        inputMode="decimal"
+        value={amount}
+        onValue={setAmount}
+        aria-invalid={invalid !== null}
+        // The form was just opened by its button: typing goes straight in.
+        autoFocus
+      />
+      <TextField
+        label="Reference"
+        value={reference}
+        onValue={setReference}
+        maxLength={200}
+        hint="The payment or invoice reference. Submitting the same reference again credits nothing more."
+      />
+    </FormPanel>
   );
 }
 
@@ -220,9 +187,6 @@ function AdjustForm({ tenantId, onClose }: { tenantId: string; onClose: () => vo
   const [reference] = useState(() => newReference('adjust'));
   const [invalid, setInvalid] = useState<string | null>(null);
   const adjust = useMutation(trpc.admin.credits.adjust.mutationOptions({ onSuccess: refresh }));
-  const amountId = useId();
-  const reasonId = useId();
-  const headingId = useId();
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -241,49 +205,30 @@ function AdjustForm({ tenantId, onClose }: { tenantId: string; onClose: () => vo
   };
 
   return (
-    <section className="panel" aria-labelledby={headingId}>
-      <h2 id={headingId}>Adjust balance</h2>
-      <form onSubmit={submit} noValidate>
-        <div className="field">
-          <label htmlFor={amountId}>Amount (USD)</label>
-          <input
-            id={amountId}
-            inputMode="decimal"
-            value={amount}
-            onChange={(e) => setAmount(e.target.value)}
-            aria-describedby={`${amountId}-hint`}
-            // biome-ignore lint/a11y/noAutofocus: the form was just opened by its button
-            autoFocus
-          />
-          <p id={`${amountId}-hint`} className="muted small">
-            Positive credits the tenant, negative (e.g. -2.50) debits it; never below zero.
-          </p>
-        </div>
-        <div className="field">
-          <label htmlFor={reasonId}>Reason</label>
-          <input id={reasonId} value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} />
-        </div>
-        {invalid ? (
-          <p role="alert" className="error">
-            {invalid}
-          </p>
-        ) : null}
-        {adjust.isError ? <ErrorMessage error={adjust.error} /> : null}
-        {adjust.isSuccess ? (
-          <Done
-            text={`${adjust.data.replayed ? 'Already applied: nothing changed.' : 'Adjusted.'} Available: ${usd(adjust.data.availableMicroCents)}.`}
-          />
-        ) : null}
-        <div className="actions">
-          <button type="submit" className="primary" disabled={adjust.isPending} aria-busy={adjust.isPending}>
-            Confirm adjustment
-          </button>
-          <button type="button" onClick={onClose}>
-            Close
-          </button>
-        </div>
-      </form>
-    </section>
+    <FormPanel
+      title="Adjust balance"
+      onSubmit={submit}
+      call={adjust}
+      invalid={invalid}
+      done={
+        adjust.isSuccess
+          ? `${adjust.data.replayed ? 'Already applied: nothing changed.' : 'Adjusted.'} Available: ${usd(adjust.data.availableMicroCents)}.`
+          : null
+      }
+      submitLabel="Confirm adjustment"
+      onClose={onClose}
+    >
+      <TextField
+        label="Amount (USD)"
+        inputMode="decimal"
+        value={amount}
+        onValue={setAmount}
+        hint="Positive credits the tenant, negative (e.g. -2.50) debits it; never below zero."
+        // The form was just opened by its button: typing goes straight in.
+        autoFocus
+      />
+      <TextField label="Reason" value={reason} maxLength={500} onValue={setReason} />
+    </FormPanel>
   );
 }
 
@@ -315,14 +260,6 @@ function SettingsForm({ tenant, onClose }: { tenant: TenantForSettings; onClose:
   const [webhookUrl, setWebhookUrl] = useState(tenant.webhookUrl ?? '');
   const [invalid, setInvalid] = useState<string | null>(null);
   const update = useMutation(trpc.admin.tenants.update.mutationOptions({ onSuccess: refresh }));
-  const ids = {
-    markup: useId(),
-    concurrent: useId(),
-    daily: useId(),
-    rpm: useId(),
-    webhook: useId(),
-    h: useId(),
-  };
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -351,66 +288,41 @@ function SettingsForm({ tenant, onClose }: { tenant: TenantForSettings; onClose:
   };
 
   return (
-    <section className="panel" aria-labelledby={ids.h}>
-      <h2 id={ids.h}>Edit settings</h2>
-      <form onSubmit={submit} noValidate>
-        <div className="field">
-          <label htmlFor={ids.markup}>Markup (basis points)</label>
-          <input
-            id={ids.markup}
-            inputMode="numeric"
-            value={markup}
-            onChange={(e) => setMarkup(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={ids.concurrent}>Max concurrent jobs (empty: unlimited)</label>
-          <input
-            id={ids.concurrent}
-            inputMode="numeric"
-            value={concurrent}
-            onChange={(e) => setConcurrent(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={ids.daily}>Daily spend limit, USD (empty: unlimited)</label>
-          <input
-            id={ids.daily}
-            inputMode="decimal"
-            value={daily}
-            onChange={(e) => setDaily(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={ids.rpm}>Requests per minute (empty: unlimited)</label>
-          <input id={ids.rpm} inputMode="numeric" value={rpm} onChange={(e) => setRpm(e.target.value)} />
-        </div>
-        <div className="field">
-          <label htmlFor={ids.webhook}>Webhook URL (https; empty: none)</label>
-          <input
-            id={ids.webhook}
-            type="url"
-            value={webhookUrl}
-            onChange={(e) => setWebhookUrl(e.target.value)}
-          />
-        </div>
-        {invalid ? (
-          <p role="alert" className="error">
-            {invalid}
-          </p>
-        ) : null}
-        {update.isError ? <ErrorMessage error={update.error} /> : null}
-        {update.isSuccess ? <Done text="Saved." /> : null}
-        <div className="actions">
-          <button type="submit" className="primary" disabled={update.isPending} aria-busy={update.isPending}>
-            Save settings
-          </button>
-          <button type="button" onClick={onClose}>
-            Close
-          </button>
-        </div>
-      </form>
-    </section>
+    <FormPanel
+      title="Edit settings"
+      onSubmit={submit}
+      call={update}
+      invalid={invalid}
+      done={update.isSuccess ? 'Saved.' : null}
+      submitLabel="Save settings"
+      onClose={onClose}
+    >
+      <TextField label="Markup (basis points)" inputMode="numeric" value={markup} onValue={setMarkup} />
+      <TextField
+        label="Max concurrent jobs (empty: unlimited)"
+        inputMode="numeric"
+        value={concurrent}
+        onValue={setConcurrent}
+      />
+      <TextField
+        label="Daily spend limit, USD (empty: unlimited)"
+        inputMode="decimal"
+        value={daily}
+        onValue={setDaily}
+      />
+      <TextField
+        label="Requests per minute (empty: unlimited)"
+        inputMode="numeric"
+        value={rpm}
+        onValue={setRpm}
+      />
+      <TextField
+        label="Webhook URL (https; empty: none)"
+        type="url"
+        value={webhookUrl}
+        onValue={setWebhookUrl}
+      />
+    </FormPanel>
   );
 }
 

@@ -2,7 +2,7 @@ import { type UseQueryResult, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { usd } from '../money.ts';
 import { useTRPC } from '../trpc.ts';
-import { ErrorMessage, PageTitle, QueryView } from '../ui.tsx';
+import { AmountCard, ErrorMessage, PageTitle, QueryView, TableHead } from '../ui.tsx';
 import { type DayPoint, UsageChart } from './usage-chart.tsx';
 
 const DAY_MS = 86_400_000;
@@ -136,29 +136,17 @@ export function UsagePage(props: { credential: string; apiBase: string }) {
                 <h2 id={ids.h}>Per day</h2>
                 <table>
                   <caption className="sr-only">Usage per UTC day</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Day</th>
-                      <th scope="col" className="num">
-                        Jobs
-                      </th>
-                      <th scope="col" className="num">
-                        Revenue
-                      </th>
-                      <th scope="col" className="num">
-                        Refunds
-                      </th>
-                      <th scope="col" className="num">
-                        Net
-                      </th>
-                      <th scope="col" className="num">
-                        Upstream cost
-                      </th>
-                      <th scope="col" className="num">
-                        Margin
-                      </th>
-                    </tr>
-                  </thead>
+                  <TableHead
+                    columns={[
+                      'Day',
+                      { label: 'Jobs', num: true },
+                      { label: 'Revenue', num: true },
+                      { label: 'Refunds', num: true },
+                      { label: 'Net', num: true },
+                      { label: 'Upstream cost', num: true },
+                      { label: 'Margin', num: true },
+                    ]}
+                  />
                   <tbody>
                     {data.rows.map((r) => (
                       <tr key={r.day}>
@@ -205,22 +193,10 @@ export function UsagePage(props: { credential: string; apiBase: string }) {
 function TotalsCards({ totals }: { totals: Totals }) {
   return (
     <section className="cards" aria-label="Totals for the period">
-      <div className="card">
-        <span className="label">Revenue</span>
-        <span className="amount">{usd(totals.chargedMicroCentsExact)}</span>
-      </div>
-      <div className="card">
-        <span className="label">Refunds</span>
-        <span className="amount">{usd(totals.refundedMicroCentsExact)}</span>
-      </div>
-      <div className="card">
-        <span className="label">Upstream cost</span>
-        <span className="amount">{usd(totals.upstreamCostMicroCentsExact)}</span>
-      </div>
-      <div className="card">
-        <span className="label">Margin</span>
-        <span className="amount">{usd(totals.marginMicroCentsExact)}</span>
-      </div>
+      <AmountCard label="Revenue" amount={usd(totals.chargedMicroCentsExact)} />
+      <AmountCard label="Refunds" amount={usd(totals.refundedMicroCentsExact)} />
+      <AmountCard label="Upstream cost" amount={usd(totals.upstreamCostMicroCentsExact)} />
+      <AmountCard label="Margin" amount={usd(totals.marginMicroCentsExact)} />
     </section>
   );
 }
@@ -261,20 +237,14 @@ function TopTable(props: {
                 </p>
               ) : null}
               <table>
-                <thead>
-                  <tr>
-                    <th scope="col">{props.title === 'Top tenants' ? 'Tenant' : 'Model'}</th>
-                    <th scope="col" className="num">
-                      Jobs
-                    </th>
-                    <th scope="col" className="num">
-                      Net revenue
-                    </th>
-                    <th scope="col" className="num">
-                      Margin
-                    </th>
-                  </tr>
-                </thead>
+                <TableHead
+                  columns={[
+                    props.title === 'Top tenants' ? 'Tenant' : 'Model',
+                    { label: 'Jobs', num: true },
+                    { label: 'Net revenue', num: true },
+                    { label: 'Margin', num: true },
+                  ]}
+                />
                 <tbody>
                   {top.map((r) => (
                     <tr key={props.keyOf(r) ?? '—'}>
