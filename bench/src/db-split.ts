@@ -5,6 +5,8 @@
 // (env, default 10) across tenants, what group commit saves. Tells which step costs the database most.
 // With 10 concurrent callers the ledger's own group commit (@tollgate/db/client groupStatements) groups the steps too.
 // `pnpm --filter @tollgate/bench exec tsx src/db-split.ts` [jobs, default 3000]
+// SETUP_SQL='…' runs once after the migrations (an A/B of a table setting or a trigger, e.g.
+// `ALTER TABLE usage_daily DISABLE TRIGGER …` to see what a trigger costs per step).
 import { performance } from 'node:perf_hooks';
 import { createDb, migrate } from '@tollgate/db/client';
 import { advanceJob, captureJob, claimJobsToPoll, createTenant, openJob, topUp } from '@tollgate/db/ledger';
@@ -20,6 +22,7 @@ const database = await startDatabase(process.env.DATABASE_URL);
 try {
   await migrate(database.url);
   const { db, sql, close } = createDb(database.url, { max: POOL });
+  if (process.env.SETUP_SQL) await sql.unsafe(process.env.SETUP_SQL);
   const tenants: string[] = [];
   for (let i = 0; i < 100; i++) {
     const t = await createTenant(db, { name: `split-${i}`, actor: 'bench' });

@@ -57,6 +57,52 @@ function gitCommit(): string | null {
   }
 }
 
+/** Scenario ids in run order (`--only` takes any of them). */
+const SCENARIO_IDS = [
+  'reports',
+  'baseline-proxy',
+  'baseline-sql-spread',
+  'gateway-spread',
+  'gateway-spread-keys',
+  'baseline-sql-hot',
+  'gateway-hot',
+  'rest-vs-trpc',
+  'added-latency',
+  'memory-soak',
+  'cli-startup',
+] as const;
+type ScenarioId = (typeof SCENARIO_IDS)[number];
+
+/**
+ * `--only a,b`: the scenarios to run (null = all). added-latency and memory-soak run at half of
+ * gateway-spread's max tps, so they bring gateway-spread along unless `--latency-rps` fixes the rate
+ * (the way to compare two builds at the same arrival rate).
+ */
+function parseOnly(only: string | undefined, latencyRps: string | undefined): Set<ScenarioId> | null {
+  if (only === undefined) return null;
+  const ids = only
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+  const unknown = ids.filter((x) => !(SCENARIO_IDS as readonly string[]).includes(x));
+  if (unknown.length > 0 || ids.length === 0) {
+    throw new Error(
+      `--only: unknown scenario ${unknown.join(', ') || '(none given)'}; one of ${SCENARIO_IDS.join(', ')}`,
+    );
+  }
+  const set = new Set(ids as ScenarioId[]);
+  if (latencyRps === undefined && (set.has('added-latency') || set.has('memory-soak'))) {
+    if (!set.has('gateway-spread'))
+      log(
+        '--only: gateway-spread also runs (its max tps sets the latency rate; --latency-rps fixes it instead)',
+      );
+    set.add('gateway-spread');
+  }
+  return set;
+}
+
+const byIdOf = (results: readonly ScenarioResult[], id: string) => results.find((r) => r.id === id);
+
 const fig = (s: ScenarioResult | undefined, key: string): number | null =>
   s && s.status !== 'skipped' ? (s.figures[key] ?? null) : null;
 
@@ -65,16 +111,23 @@ async function main(): Promise<void> {
     options: {
       quick: { type: 'boolean' },
       profile: { type: 'boolean' },
+      only: { type: 'string' },
+      'latency-rps': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'Usage: pnpm bench [--quick] [--profile]\n  --quick    ≤ 60 s smoke run (short phases, 100 tenants)\n  --profile  write a V8 CPU profile of the gateway to bench/results/profiles/\nSet DATABASE_URL to use your own Postgres server (a throwaway database is created on it).\n',
+      `Usage: pnpm bench [--quick] [--profile] [--only <ids>] [--latency-rps <n>]\n  --quick    ≤ 60 s smoke run (short phases, 100 tenants)\n  --profile  write a V8 CPU profile of the gateway to bench/results/profiles/\n  --only     run only these scenarios (comma-separated: ${SCENARIO_IDS.join(', ')})\n  --latency-rps  the rate of added-latency and memory-soak instead of half of gateway-spread's max\nSet DATABASE_URL to use your own Postgres server (a throwaway database is created on it).\n`,
     );
     return;
   }
   const cfg = CONFIGS[values.quick ? 'quick' : 'full'];
+  const only = parseOnly(values.only, values['latency-rps']);
+  const latencyRpsArg = values['latency-rps'] === undefined ? undefined : Number(values['latency-rps']);
+  if (latencyRpsArg !== undefined && !(Number.isInteger(latencyRpsArg) && latencyRpsArg > 0)) {
+    throw new Error(`--latency-rps must be a positive integer, not ${values['latency-rps']}`);
+  }
   const startedAt = new Date();
   const loadStart = os.loadavg();
   // Read before the gateway is built: the commit and tree that are measured, whatever is edited during the run.
@@ -141,24 +194,29 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1_500));
     const rssAtRest = rssMb(stack.gateway.child.pid);
     await warmUp(ctx);
+    const c = ctx;
+    const run = async (id: ScenarioId, go: () => Promise<ScenarioResult>) => {
+      if (only === null || only.has(id)) results.push(await go());
+    };
     // Reports first: the load scenarios fill the ledger too, and the first report measurement is
     // at 100k lines. The load scenarios then run on a ledger of 1M lines, as a busy operator's is.
-    results.push(await reports(ctx));
+    await run('reports', () => reports(c));
 
-    results.push(await baselineProxy(ctx));
-    results.push(await baselineSql(ctx, 'spread'));
-    const spreadResult = await gatewaySubmit(ctx, 'spread');
-    results.push(spreadResult);
-    results.push(await gatewaySpreadKeys(ctx));
-    results.push(await baselineSql(ctx, 'hot'));
-    results.push(await gatewaySubmit(ctx, 'hot'));
-    results.push(await restVsTrpc(ctx));
+    await run('baseline-proxy', () => baselineProxy(c));
+    await run('baseline-sql-spread', () => baselineSql(c, 'spread'));
+    await run('gateway-spread', () => gatewaySubmit(c, 'spread'));
+    const spreadResult = byIdOf(results, 'gateway-spread');
+    await run('gateway-spread-keys', () => gatewaySpreadKeys(c));
+    await run('baseline-sql-hot', () => baselineSql(c, 'hot'));
+    await run('gateway-hot', () => gatewaySubmit(c, 'hot'));
+    await run('rest-vs-trpc', () => restVsTrpc(c));
     // Half of the saturation rate measured above (scenario 1, same run): loaded, not queueing.
-    const latencyRps = Math.max(10, Math.floor((fig(spreadResult, 'maxTps') ?? 100) / 2));
-    results.push(await addedLatency(ctx, latencyRps));
-    const soakRps = Math.max(10, Math.min(500, Math.floor((fig(spreadResult, 'maxTps') ?? 100) * 0.5)));
-    results.push(await soak(ctx, soakRps));
-    results.push(await cliStartup(ctx));
+    const latencyRps = latencyRpsArg ?? Math.max(10, Math.floor((fig(spreadResult, 'maxTps') ?? 100) / 2));
+    await run('added-latency', () => addedLatency(c, latencyRps));
+    const soakRps =
+      latencyRpsArg ?? Math.max(10, Math.min(500, Math.floor((fig(spreadResult, 'maxTps') ?? 100) * 0.5)));
+    await run('memory-soak', () => soak(c, soakRps));
+    await run('cli-startup', () => cliStartup(c));
     phase.name = 'rest-after';
     await new Promise((r) => setTimeout(r, 1_500));
     const rssAfter = rssMb(stack.gateway.child.pid);
@@ -316,6 +374,9 @@ async function main(): Promise<void> {
     const out = {
       schema: 1,
       mode: cfg.mode,
+      // `--only` runs (null: every scenario) and a `--latency-rps` rate: not a full run's verdict.
+      only: only === null ? null : [...only],
+      latencyRps: latencyRpsArg ?? null,
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       seconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
@@ -431,7 +492,10 @@ async function main(): Promise<void> {
 
     const dir = path.join(REPO_ROOT, 'bench/results');
     mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `${fileTimestamp(startedAt)}${cfg.mode === 'quick' ? '-quick' : ''}.json`);
+    const file = path.join(
+      dir,
+      `${fileTimestamp(startedAt)}${cfg.mode === 'quick' ? '-quick' : ''}${only === null ? '' : '-only'}.json`,
+    );
     const json = `${JSON.stringify(out, null, 2)}\n`;
     writeFileSync(file, json);
     writeFileSync(path.join(dir, 'latest.json'), json);
