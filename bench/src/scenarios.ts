@@ -763,10 +763,14 @@ export function reports(ctx: Ctx) {
         // and each first read setting hint bits: artifacts of the seeding. Settle it first.
         await ctx.stack.sql`VACUUM ANALYZE`;
         const [after] = await ctx.stack.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM ledger_lines`;
-        const [rollup] = await ctx.stack.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM usage_daily`;
+        const [rollup] = await ctx.stack.sql<{ n: bigint; pages: bigint }[]>`
+          SELECT count(*) AS n, pg_relation_size('usage_daily') / current_setting('block_size')::int AS pages
+            FROM usage_daily`;
         return {
           lines: Number(after?.n ?? 0n),
           rollupRows: Number(rollup?.n ?? 0n),
+          // What a report of the whole period reads: it must not grow with the ledger either.
+          rollupPages: Number(rollup?.pages ?? 0n),
           seconds: Math.round((performance.now() - t0) / 100) / 10,
         };
       };
@@ -799,19 +803,21 @@ export function reports(ctx: Ctx) {
       ctx.phase.name = 'reports-usage';
       const atSmall = await measure();
       ctx.log(
-        `  ${small.lines.toLocaleString('en')} lines (${small.rollupRows.toLocaleString('en')} roll-up rows): month ${atSmall.monthMs} ms, year ${atSmall.yearMs} ms`,
+        `  ${small.lines.toLocaleString('en')} lines (${small.rollupRows.toLocaleString('en')} roll-up rows, ${small.rollupPages.toLocaleString('en')} pages): month ${atSmall.monthMs} ms, year ${atSmall.yearMs} ms`,
       );
       ctx.phase.name = 'reports-seed';
       const large = await seedTo(ctx.cfg.reportLines);
       ctx.phase.name = 'reports-usage';
       const atLarge = await measure();
       ctx.log(
-        `  ${large.lines.toLocaleString('en')} lines (${large.rollupRows.toLocaleString('en')} roll-up rows): month ${atLarge.monthMs} ms, year ${atLarge.yearMs} ms`,
+        `  ${large.lines.toLocaleString('en')} lines (${large.rollupRows.toLocaleString('en')} roll-up rows, ${large.rollupPages.toLocaleString('en')} pages): month ${atLarge.monthMs} ms, year ${atLarge.yearMs} ms`,
       );
       s.figures.ledgerLinesSmall = small.lines;
       s.figures.ledgerLines = large.lines;
       s.figures.rollupRowsSmall = small.rollupRows;
       s.figures.rollupRows = large.rollupRows;
+      s.figures.rollupPagesSmall = small.rollupPages;
+      s.figures.rollupPages = large.rollupPages;
       s.figures.seedSeconds = Math.round((small.seconds + large.seconds) * 10) / 10;
       s.figures.usageMonthRows = atLarge.rows.month;
       s.figures.usageYearRows = atLarge.rows.year;
