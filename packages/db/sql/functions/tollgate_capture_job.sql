@@ -47,14 +47,11 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'bug: no balance row for tenant %', v_job.tenant_id;
   END IF;
-  INSERT INTO ledger_transactions (id, kind, tenant_id, hold_id, job_id, idempotency_key,
-      request_fingerprint, reason, actor)
-    VALUES (p_txn_id, 'capture', v_job.tenant_id, v_job.hold_id, v_job.id, 'capture:' || v_job.hold_id,
-      format('{"capturedMicroCents":"%s","holdId":"%s","op":"capture"}', v_amount, v_job.hold_id),
-      'accepted upstream', coalesce(p_actor, 'system:job:' || v_job.id));
-  INSERT INTO ledger_lines (transaction_id, account, tenant_id, amount_micro_cents, balance_after_micro_cents)
-    VALUES (p_txn_id, 'tenant_held', v_job.tenant_id, -v_amount, v_held),
-           (p_txn_id, 'platform_revenue', NULL, v_amount, NULL);
+  -- The job first, then its capture transaction (migration 0020): the transaction's roll-up trigger
+  -- (tollgate_usage_upstream_of_transaction) then reads the upstream cost already set and adds it
+  -- once. In the other order it counted the capture as `upstream cost unknown` and the job's UPDATE
+  -- (tollgate_usage_upstream_of_job) moved it back: two roll-up upserts per table instead of one.
+  -- The job, hold and balance rows are all locked by now: the lock order is unchanged.
   UPDATE jobs SET
       status = 'pending',
       upstream_job_id = v_upstream,
@@ -67,6 +64,14 @@ BEGIN
       updated_at = now()
     WHERE id = v_job.id
     RETURNING * INTO v_job;
+  INSERT INTO ledger_transactions (id, kind, tenant_id, hold_id, job_id, idempotency_key,
+      request_fingerprint, reason, actor)
+    VALUES (p_txn_id, 'capture', v_job.tenant_id, v_job.hold_id, v_job.id, 'capture:' || v_job.hold_id,
+      format('{"capturedMicroCents":"%s","holdId":"%s","op":"capture"}', v_amount, v_job.hold_id),
+      'accepted upstream', coalesce(p_actor, 'system:job:' || v_job.id));
+  INSERT INTO ledger_lines (transaction_id, account, tenant_id, amount_micro_cents, balance_after_micro_cents)
+    VALUES (p_txn_id, 'tenant_held', v_job.tenant_id, -v_amount, v_held),
+           (p_txn_id, 'platform_revenue', NULL, v_amount, NULL);
   RETURN NEXT v_job;
 END;
 $$;
