@@ -104,7 +104,6 @@ try {
         fingerprint: 'f',
         maxDurationSeconds: 3600,
         actor: 'bench',
-        holdFingerprint: `{"op":"hold","jobId":"${jobId}"}`,
       };
     }).sort((a, b) => String(a.tenantId).localeCompare(String(b.tenantId)));
     const rows = await sql`SELECT id FROM tollgate_open_jobs(${JSON.stringify(entries)}::jsonb)`;

@@ -33,8 +33,7 @@ export async function rawHold(
     SELECT id FROM tollgate_open_job(
       ${jobId}, ${holdId}, ${benchId('txn')}, ${h.tenantId}, ${h.model}, ${JSON.stringify(h.input)}::jsonb,
       ${amount}::bigint, ${amount}::bigint, 'bench', ARRAY(SELECT jsonb_array_elements_text('[]'::jsonb)),
-      NULL, NULL, ${`bench:${jobId}`}, 3600::int, ${`tenant:${h.tenantId}`},
-      ${JSON.stringify({ amountMicroCents: amount, jobId, op: 'hold' })})`;
+      NULL, NULL, ${`bench:${jobId}`}, 3600::int, ${`tenant:${h.tenantId}`})`;
   return opened.length === 1;
 }
 

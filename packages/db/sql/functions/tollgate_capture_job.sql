@@ -1,18 +1,16 @@
 -- captureJob's happy path: the job (`submitting`/`unknown`) was accepted upstream, so its whole hold
--- is captured (held −x, platform_revenue +x) and the job becomes `pending` with its upstream id and
--- cost. Collision check: it is captured only if the upstream id it is captured with is not another
--- job's (tollgate_upstream_job_id_free); otherwise the job becomes (or stays) `unknown`, flagged, and
--- that row is returned (status `unknown`, nothing captured) so the caller can tell the tenant; its
--- grace period starts when it turns unknown (an `unknown` job keeps its `updated_at`). No row: the
--- job is not in a capturable state (the caller's slow path decides).
+-- is captured (tollgate_capture_hold: held −x, platform_revenue +x) and the job becomes `pending`
+-- with its upstream id and cost. Collision check: it is captured only if the upstream id it is
+-- captured with is not another job's (tollgate_upstream_job_id_free); otherwise the job becomes (or
+-- stays) `unknown`, flagged, and that row is returned (status `unknown`, nothing captured) so the
+-- caller can tell the tenant; its grace period starts when it turns unknown (an `unknown` job keeps
+-- its `updated_at`). No row: the job is not in a capturable state (the caller's slow path decides).
 CREATE OR REPLACE FUNCTION tollgate_capture_job(
   p_job_id text, p_txn_id text, p_upstream_job_id text, p_upstream_cost bigint,
   p_estimated_completion_time timestamptz, p_actor text
 ) RETURNS SETOF jobs LANGUAGE plpgsql AS $$
 DECLARE
   v_job jobs;
-  v_amount bigint;
-  v_held bigint;
   v_upstream text;
 BEGIN
   SELECT * INTO v_job FROM jobs WHERE id = p_job_id FOR UPDATE;
@@ -34,24 +32,12 @@ BEGIN
     RETURN NEXT v_job;
     RETURN;
   END IF;
-  UPDATE holds SET status = 'captured', resolved_at = now(), captured_micro_cents = amount_micro_cents
-    WHERE id = v_job.hold_id AND status = 'open'
-    RETURNING amount_micro_cents INTO v_amount;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'bug: job % (%) has no open hold %', v_job.id, v_job.status, v_job.hold_id;
-  END IF;
-  -- held_micro_cents >= 0 is a CHECK: a balance holding less than the hold raises here.
-  UPDATE tenant_balances SET held_micro_cents = held_micro_cents - v_amount, updated_at = now()
-    WHERE tenant_id = v_job.tenant_id
-    RETURNING held_micro_cents INTO v_held;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'bug: no balance row for tenant %', v_job.tenant_id;
-  END IF;
   -- The job first, then its capture transaction (migration 0020): the transaction's roll-up trigger
   -- (tollgate_usage_upstream_of_transaction) then reads the upstream cost already set and adds it
   -- once. In the other order it counted the capture as `upstream cost unknown` and the job's UPDATE
   -- (tollgate_usage_upstream_of_job) moved it back: two roll-up upserts per table instead of one.
-  -- The job, hold and balance rows are all locked by now: the lock order is unchanged.
+  -- The job row is locked since the first statement; the hold, then the balance, are locked by the
+  -- capture: the lock order (job, hold, balance) is unchanged.
   UPDATE jobs SET
       status = 'pending',
       upstream_job_id = v_upstream,
@@ -64,14 +50,11 @@ BEGIN
       updated_at = now()
     WHERE id = v_job.id
     RETURNING * INTO v_job;
-  INSERT INTO ledger_transactions (id, kind, tenant_id, hold_id, job_id, idempotency_key,
-      request_fingerprint, reason, actor)
-    VALUES (p_txn_id, 'capture', v_job.tenant_id, v_job.hold_id, v_job.id, 'capture:' || v_job.hold_id,
-      format('{"capturedMicroCents":"%s","holdId":"%s","op":"capture"}', v_amount, v_job.hold_id),
-      'accepted upstream', coalesce(p_actor, 'system:job:' || v_job.id));
-  INSERT INTO ledger_lines (transaction_id, account, tenant_id, amount_micro_cents, balance_after_micro_cents)
-    VALUES (p_txn_id, 'tenant_held', v_job.tenant_id, -v_amount, v_held),
-           (p_txn_id, 'platform_revenue', NULL, v_amount, NULL);
+  PERFORM 1 FROM tollgate_capture_hold(v_job.hold_id, NULL, p_txn_id, 'accepted upstream',
+    coalesce(p_actor, 'system:job:' || v_job.id));
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'bug: job % has no open hold %', v_job.id, v_job.hold_id;
+  END IF;
   RETURN NEXT v_job;
 END;
 $$;

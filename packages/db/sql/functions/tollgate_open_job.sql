@@ -6,8 +6,7 @@
 CREATE OR REPLACE FUNCTION tollgate_open_job(
   p_job_id text, p_hold_id text, p_txn_id text, p_tenant_id text, p_model text, p_input jsonb,
   p_quote bigint, p_list_cost bigint, p_price_version text, p_tags text[], p_webhook_url text,
-  p_idempotency_key text, p_fingerprint text, p_max_duration_seconds integer, p_actor text,
-  p_hold_fingerprint text
+  p_idempotency_key text, p_fingerprint text, p_max_duration_seconds integer, p_actor text
 ) RETURNS SETOF jobs LANGUAGE plpgsql AS $$
 DECLARE
   v_available bigint;
@@ -35,7 +34,7 @@ BEGIN
   INSERT INTO ledger_transactions (id, kind, tenant_id, hold_id, job_id, idempotency_key,
       request_fingerprint, actor)
     VALUES (p_txn_id, 'hold', p_tenant_id, p_hold_id, p_job_id, 'hold:job:' || p_job_id,
-      p_hold_fingerprint, p_actor);
+      tollgate_fingerprint('hold', p_job_id, p_quote), p_actor);
   INSERT INTO ledger_lines (transaction_id, account, tenant_id, amount_micro_cents, balance_after_micro_cents)
     VALUES (p_txn_id, 'tenant_available', p_tenant_id, -p_quote, v_available),
            (p_txn_id, 'tenant_held', p_tenant_id, p_quote, v_held);

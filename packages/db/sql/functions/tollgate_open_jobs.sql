@@ -13,7 +13,7 @@ BEGIN
       (e->>'quote')::bigint, (e->>'listCost')::bigint, e->>'priceVersion',
       ARRAY(SELECT t.tag FROM jsonb_array_elements_text(e->'tags') WITH ORDINALITY AS t(tag, n) ORDER BY t.n),
       e->>'webhookUrl', e->>'idempotencyKey', e->>'fingerprint', (e->>'maxDurationSeconds')::int,
-      e->>'actor', e->>'holdFingerprint');
+      e->>'actor');
   END LOOP;
 END;
 $$;

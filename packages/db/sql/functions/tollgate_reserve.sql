@@ -1,6 +1,7 @@
 -- Moves `p_amount` from available to held if the tenant is active, has the money and is within
--- every limit; bumps the limit counters in the same statement (resetting the day / minute window
--- when it rolled over on the DB clock). No row = refused (the caller diagnoses which check failed).
+-- every limit (tollgate_hold_refusal, the one definition of those rules); bumps the limit counters
+-- in the same statement (resetting the day / minute window when it rolled over on the DB clock).
+-- No row = refused; the caller reads which check failed with the same definition (`diagnose`).
 -- The single conditional UPDATE of a hold, used by tollgate_open_job and by the TypeScript `reserve`.
 CREATE OR REPLACE FUNCTION tollgate_reserve(p_tenant_id text, p_amount bigint)
 RETURNS TABLE (available_micro_cents bigint, held_micro_cents bigint)
@@ -21,13 +22,10 @@ LANGUAGE sql AS $$
   FROM tenants t, clock c
   WHERE b.tenant_id = p_tenant_id
     AND t.id = b.tenant_id
-    AND t.status = 'active'
-    AND b.available_micro_cents >= p_amount
-    AND (t.max_concurrent_jobs IS NULL OR b.active_jobs < t.max_concurrent_jobs)
-    AND (t.daily_spend_limit_micro_cents IS NULL OR
-         (CASE WHEN b.spend_day = c.today THEN b.spend_today_micro_cents ELSE 0 END)
-           <= t.daily_spend_limit_micro_cents - p_amount)
-    AND (t.requests_per_minute IS NULL OR
-         (CASE WHEN b.rate_window_start = c.minute THEN b.rate_window_count ELSE 0 END) < t.requests_per_minute)
+    AND tollgate_hold_refusal(t.status::text, t.requests_per_minute, t.max_concurrent_jobs,
+          t.daily_spend_limit_micro_cents,
+          CASE WHEN b.rate_window_start = c.minute THEN b.rate_window_count ELSE 0 END, b.active_jobs,
+          CASE WHEN b.spend_day = c.today THEN b.spend_today_micro_cents ELSE 0 END,
+          b.available_micro_cents, p_amount) IS NULL
   RETURNING b.available_micro_cents, b.held_micro_cents
 $$;

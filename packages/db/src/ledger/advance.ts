@@ -6,7 +6,7 @@ import { type Job, type JobStatus, jobs } from '../schema';
 import { captureAccepted, linkUpstreamJobId } from './capture';
 import { groupedJobStep } from './group-commit';
 import { type Executor, jsonSafe, preparedRows } from './internal';
-import { endActiveJob, isTerminal, type JobError, jobActor, jobFromRow, lockJob, saveJob } from './job-row';
+import { freeJobSlot, isTerminal, type JobError, jobActor, jobFromRow, lockJob, saveJob } from './job-row';
 import { refundInTx } from './settle';
 
 /**
@@ -205,7 +205,7 @@ export async function advanceJob(
           reason: `upstream ${target}`,
         });
         if (!refunded.ok) throw new Error(`bug: job ${job.id} charge not refundable: ${refunded.reason}`);
-        await endActiveJob(tx, job.tenantId);
+        await freeJobSlot(tx, job.tenantId);
         job = await saveJob(tx, job.id, {
           status: target,
           // Pixelbyte answered our cancel `cancelled`, and the job failed instead: the refund follows

@@ -1,24 +1,21 @@
-// Capture: a hold is charged (held → revenue) when upstream accepted its job. `captureJob` is the
-// job step (`tollgate_capture_job`, grouped); `captureInTx` the hold-level capture admin resolve uses.
+// Capture: a hold is charged (held → revenue) when upstream accepted its job. One implementation in
+// SQL, `tollgate_capture_hold`: `captureJob` is the job step (`tollgate_capture_job`, grouped, which
+// calls it); `captureInTx` calls it for admin resolve and the bare-hold capture.
 import { sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { newId } from '../ids';
 import type { Job } from '../schema';
 import { groupedJobStep } from './group-commit';
-import {
-  activeJobDecrement,
-  balancesOf,
-  type CaptureResult,
-  existingByKey,
-  giveBackSpend,
-  type ResolveOptions,
-  readHold,
-  resolveHoldAndBalance,
-} from './hold-resolution';
-import { canonicalJson, type Executor, postTransaction, preparedRows, rows, type Tx } from './internal';
+import { type CaptureResult, existingByKey, type ResolveOptions, readHold } from './hold-resolution';
+import { type Executor, fingerprintOf, preparedRows, rows, type Tx } from './internal';
 import { jobFromRow, lockJob, saveJob } from './job-row';
 
-/** Capture within an open transaction (used by `capture` and the job operations). */
+/**
+ * Capture of a hold within an open transaction: `tollgate_capture_hold`, the one implementation of a
+ * capture (submit's `tollgate_capture_job` calls it too). `amount` undefined = the whole hold (two
+ * ledger lines); less than the hold = the rest is released in the same transaction (a third line).
+ * Used by admin resolve and the bare-hold `capture`; replays and refusals are read here.
+ */
 export async function captureInTx(
   tx: Tx,
   holdId: string,
@@ -27,85 +24,35 @@ export async function captureInTx(
 ): Promise<CaptureResult> {
   if (amount !== undefined && (typeof amount !== 'bigint' || amount < 0n))
     return { ok: false, reason: 'INVALID_AMOUNT' };
-  const key = `capture:${holdId}`;
-  const h = await resolveHoldAndBalance(
+  const transactionId = newId('txn');
+  const [h] = await rows<{ captured_micro_cents: bigint; released_micro_cents: bigint }>(
     tx,
-    sql`UPDATE holds SET status = 'captured', resolved_at = now(),
-          captured_micro_cents = coalesce(${amount ?? null}::bigint, amount_micro_cents)
-        WHERE id = ${holdId} AND status = 'open' AND amount_micro_cents >= coalesce(${amount ?? null}::bigint, 0)`,
-    sql`held_micro_cents = tb.held_micro_cents - h.amount_micro_cents,
-        available_micro_cents = tb.available_micro_cents + (h.amount_micro_cents - h.captured_micro_cents),
-        active_jobs = greatest(tb.active_jobs - ${activeJobDecrement(opts)}, 0),
-        spend_today_micro_cents = ${giveBackSpend(sql`(h.amount_micro_cents - h.captured_micro_cents)`)}`,
-    sql`tb.held_micro_cents >= h.amount_micro_cents`,
+    sql`SELECT captured_micro_cents, released_micro_cents FROM tollgate_capture_hold(
+      ${holdId}, ${amount ?? null}::bigint, ${transactionId}, ${opts.reason ?? null}, ${opts.actor})`,
   );
-  if (!h) {
-    const state = await readHold(tx, holdId);
-    if (!state) return { ok: false, reason: 'HOLD_NOT_FOUND' };
-    if (state.status === 'released')
-      return { ok: false, reason: 'HOLD_ALREADY_RESOLVED', status: 'released' };
-    if (state.status === 'open') return { ok: false, reason: 'INVALID_AMOUNT' };
-    const fingerprint = canonicalJson({
-      op: 'capture',
-      holdId,
-      capturedMicroCents: amount ?? state.amount_micro_cents,
-    });
-    const existing = await existingByKey(tx, key);
-    if (!existing || existing.fp !== fingerprint) return { ok: false, reason: 'IDEMPOTENCY_CONFLICT' };
-    const captured = state.captured_micro_cents ?? 0n;
+  if (h) {
     return {
       ok: true,
-      transactionId: existing.id,
-      replayed: true,
-      capturedMicroCents: captured,
-      releasedMicroCents: state.amount_micro_cents - captured,
+      transactionId,
+      replayed: false,
+      capturedMicroCents: h.captured_micro_cents,
+      releasedMicroCents: h.released_micro_cents,
     };
   }
-  const captured = h.captured_micro_cents ?? 0n;
-  const released = h.amount_micro_cents - captured;
-  const b = balancesOf(h);
-  if (!b) throw new Error(`bug: tenant ${h.tenant_id} holds less than hold ${holdId}`);
-  const transactionId = newId('txn');
-  await postTransaction(
-    tx,
-    {
-      id: transactionId,
-      kind: 'capture',
-      tenantId: h.tenant_id,
-      holdId,
-      jobId: h.job_id,
-      idempotencyKey: key,
-      requestFingerprint: canonicalJson({ op: 'capture', holdId, capturedMicroCents: captured }),
-      reason: opts.reason ?? null,
-      actor: opts.actor,
-    },
-    [
-      {
-        account: 'tenant_held',
-        tenantId: h.tenant_id,
-        amountMicroCents: -h.amount_micro_cents,
-        balanceAfterMicroCents: b.held_micro_cents,
-      },
-      {
-        account: 'platform_revenue',
-        tenantId: null,
-        amountMicroCents: captured,
-        balanceAfterMicroCents: null,
-      },
-      {
-        account: 'tenant_available',
-        tenantId: h.tenant_id,
-        amountMicroCents: released,
-        balanceAfterMicroCents: b.available_micro_cents,
-      },
-    ],
-  );
+  const state = await readHold(tx, holdId);
+  if (!state) return { ok: false, reason: 'HOLD_NOT_FOUND' };
+  if (state.status === 'released') return { ok: false, reason: 'HOLD_ALREADY_RESOLVED', status: 'released' };
+  if (state.status === 'open') return { ok: false, reason: 'INVALID_AMOUNT' };
+  const existing = await existingByKey(tx, `capture:${holdId}`);
+  const requested = await fingerprintOf(tx, 'capture', holdId, amount ?? state.amount_micro_cents);
+  if (!existing || existing.fp !== requested) return { ok: false, reason: 'IDEMPOTENCY_CONFLICT' };
+  const captured = state.captured_micro_cents ?? 0n;
   return {
     ok: true,
-    transactionId,
-    replayed: false,
+    transactionId: existing.id,
+    replayed: true,
     capturedMicroCents: captured,
-    releasedMicroCents: released,
+    releasedMicroCents: state.amount_micro_cents - captured,
   };
 }
 

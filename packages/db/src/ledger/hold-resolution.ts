@@ -109,26 +109,18 @@ export async function existingByKey(tx: Tx, key: string): Promise<{ id: string; 
 }
 
 /**
- * Gives money back to available (held → available on release; revenue → available on refund) and
- * un-counts it from today's spend if the hold was made today: released or refunded money was not
- * spent. A hold made on an earlier UTC day does not touch today's counter.
+ * Today's spend once `amount` of the hold went back to the tenant (`tollgate_spend_given_back`, the
+ * one definition, shared with tollgate_capture_hold): un-counted if the hold was made today.
  */
 export function giveBackSpend(amount: SQL) {
-  return sql`CASE WHEN tb.spend_day = h.day AND tb.spend_day = (now() AT TIME ZONE 'UTC')::date
-    THEN greatest(tb.spend_today_micro_cents - ${amount}, 0) ELSE tb.spend_today_micro_cents END`;
+  return sql`tollgate_spend_given_back(tb.spend_day, tb.spend_today_micro_cents, h.day, ${amount})`;
 }
 
 /**
- * Active-job decrement of a bare hold's resolution (a job's hold leaves it to the job op); applied
- * with greatest(…, 0) like every slot release (see endActiveJob in job-row.ts).
+ * Who resolves a hold and why. A bare hold (no job) frees its concurrency slot when it is resolved;
+ * a job's hold leaves that to the job step, at the job's terminal state (`freeJobSlot`).
  */
-export function activeJobDecrement(opts: ResolveOptions) {
-  return opts.keepActiveJob ? sql`0` : sql`CASE WHEN h.job_id IS NULL THEN 1 ELSE 0 END`;
-}
-
 export interface ResolveOptions {
   actor: string;
   reason?: string;
-  /** When the hold belongs to a job, the job op decrements active_jobs itself (at the job's terminal state). */
-  keepActiveJob?: boolean;
 }

@@ -70,6 +70,29 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
+/** The ops whose ledger fingerprint `tollgate_fingerprint` builds (packages/db/sql/functions). */
+export type FingerprintOp = 'hold' | 'bare_hold' | 'capture' | 'release' | 'refund';
+
+/**
+ * SQL: the request fingerprint of a hold movement, built by `tollgate_fingerprint` (the one place,
+ * shared with the SQL money functions). Embed it in a statement (`postTransaction` takes it as is).
+ */
+export function fingerprint(op: FingerprintOp, subject: string, amount: bigint | null = null): SQL {
+  return sql`tollgate_fingerprint(${op}, ${subject}, ${amount}::bigint)`;
+}
+
+/** The fingerprint `tollgate_fingerprint` gives, read (to compare with a stored one on a replay). */
+export async function fingerprintOf(
+  ex: Executor,
+  op: FingerprintOp,
+  subject: string,
+  amount: bigint | null = null,
+): Promise<string> {
+  const [row] = await rows<{ fp: string }>(ex, sql`SELECT ${fingerprint(op, subject, amount)} AS fp`);
+  if (!row) throw new Error('bug: tollgate_fingerprint returned no row');
+  return row.fp;
+}
+
 /** Makes a value storable in jsonb (bigint → decimal string, Date → ISO string). */
 export function jsonSafe(value: unknown): unknown {
   return JSON.parse(canonicalJson(value) ?? 'null');
@@ -98,7 +121,8 @@ export interface NewTransaction {
   holdId?: string | null;
   jobId?: string | null;
   idempotencyKey: string;
-  requestFingerprint: string;
+  /** The caller's fingerprint, or `fingerprint(…)` (SQL, evaluated in the INSERT). */
+  requestFingerprint: string | SQL;
   reference?: string | null;
   reason?: string | null;
   actor: string;

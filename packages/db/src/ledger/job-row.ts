@@ -62,15 +62,12 @@ export async function saveJob(tx: Tx, jobId: string, set: PgUpdateSetSource<type
 }
 
 /**
- * A job reached a terminal state: free its concurrency slot (exactly once, under the job row lock).
- * Never below zero: if active_jobs drifted below the true count, `- 1` would break the CHECK and the
- * job could never end (every retry fails, the money stays held); reconcile reports the drift
- * (ACTIVE_JOBS_MISMATCH). The same rule in SQL: tollgate_complete_job (migration 0015).
+ * A job reached a terminal state: free its concurrency slot (exactly once, under the job row lock),
+ * with `tollgate_free_job_slot`, the one implementation (never below zero; tollgate_complete_job and
+ * tollgate_capture_hold call it too).
  */
-export async function endActiveJob(tx: Tx, tenantId: string): Promise<void> {
-  await tx.execute(
-    sql`UPDATE tenant_balances SET active_jobs = greatest(active_jobs - 1, 0), updated_at = now() WHERE tenant_id = ${tenantId}`,
-  );
+export async function freeJobSlot(tx: Tx, tenantId: string): Promise<void> {
+  await tx.execute(sql`SELECT tollgate_free_job_slot(${tenantId})`);
 }
 
 /** The actor of a job step nobody named: the job itself. */

@@ -5,9 +5,9 @@ import type { Db } from '../client';
 import { newId } from '../ids';
 import { type Job, jobs } from '../schema';
 import { groupedJobStep } from './group-commit';
-import { canonicalJson, jsonSafe, preparedRows } from './internal';
+import { type Executor, inTransaction, jsonSafe, preparedRows } from './internal';
 import { DEFAULT_MAX_DURATION_SECONDS, jobFromRow } from './job-row';
-import { diagnose, type HoldRefusal } from './limits';
+import { type HoldRefusal, holdRefusal } from './limits';
 
 export interface OpenJobInput {
   tenantId: string;
@@ -44,11 +44,13 @@ export type OpenJobResult =
     };
 
 /**
- * Opens a job: the hold (money + limits, `reserve`), the job row (`submitting`), the hold row and its
- * ledger transaction, all in ONE statement (`tollgate_open_job`, migration 0006): one round trip,
- * the tenant's balance row locked only for that statement. A refusal changes nothing, so a refused
- * key stays free. When the statement returns no job, this reads why: the idempotency key already
- * names a job (replay / conflict / in flight), or which check the hold failed.
+ * Opens a job: the hold (money + limits, `tollgate_reserve`), the job row (`submitting`), the hold row
+ * and its ledger transaction, all in ONE statement (`tollgate_open_job`): one round trip, the
+ * tenant's balance row locked only for that statement, grouped with concurrent opens. A refusal
+ * changes nothing, so a refused key stays free. When the statement returns no job, `openLocked`
+ * decides under the tenant's balance row lock: the idempotency key already names a job (replay /
+ * conflict / in flight), or which check refuses (`holdRefusal`, the rules the reserve applies),
+ * or, when none does any more, the open is made there.
  */
 export async function openJob(db: Db, input: OpenJobInput): Promise<OpenJobResult> {
   if (typeof input.quoteMicroCents !== 'bigint' || input.quoteMicroCents <= 0n) {
@@ -56,26 +58,55 @@ export async function openJob(db: Db, input: OpenJobInput): Promise<OpenJobResul
       `openJob: quoteMicroCents must be a positive bigint, got ${String(input.quoteMicroCents)}`,
     );
   }
-  // A refusal diagnosed as "nothing fails", or a concurrent request that claimed the same key
-  // between our check and our insert, means the state moved under us (read committed): try again.
-  // The first attempt may be grouped with concurrent opens (group commit, any tenants).
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const entry = openEntry(input);
-    const opened = attempt === 0 ? await openGrouped(db, entry) : await tryOpenJob(db, entry);
-    if (opened === 'KEY_RACE') continue;
-    if (opened) return { ok: true, job: opened, replayed: false };
-    if (input.idempotencyKey !== undefined) {
-      const existing = await findByKey(db, input.tenantId, input.idempotencyKey);
-      if (existing) {
-        if (existing.fingerprint !== input.fingerprint) return { ok: false, reason: 'IDEMPOTENCY_CONFLICT' };
-        if (existing.status === 'submitting') return { ok: false, reason: 'IDEMPOTENCY_IN_FLIGHT' };
-        return { ok: true, job: existing, replayed: true };
-      }
-    }
-    const refusal = await diagnose(db, input.tenantId, input.quoteMicroCents);
+  const opened = await openGrouped(db, openEntry(input));
+  if (opened !== undefined && opened !== 'KEY_RACE') return { ok: true, job: opened, replayed: false };
+  if (opened === undefined) {
+    // Refused, or the key names a job: read which (a refusal read now is one the open would get now).
+    const replay = keyAnswer(await findByKey(db, input.tenantId, input.idempotencyKey), input);
+    if (replay) return replay;
+    const refusal = await holdRefusal(db, input.tenantId, input.quoteMicroCents, { lock: false });
     if (refusal) return refusal;
+    // No check refuses any more (a slot or the minute freed up meanwhile): open under the lock.
   }
-  throw new Error(`openJob for ${input.tenantId} kept failing without a failing check (contention?)`);
+  // KEY_RACE: a concurrent request with the same key inserted its job first and committed; the
+  // next pass reads that job, unless its key was given back meanwhile (a refused submit): then the
+  // open is tried afresh. The passes are for that race only.
+  for (let pass = 0; pass < 5; pass++) {
+    const result = await openLocked(db, input);
+    if (result !== 'KEY_RACE') return result;
+  }
+  throw new Error(`openJob for ${input.tenantId}: the idempotency key kept changing hands`);
+}
+
+/** What the idempotency key already names, if anything. */
+function keyAnswer(existing: Job | undefined, input: OpenJobInput): OpenJobResult | undefined {
+  if (!existing) return undefined;
+  if (existing.fingerprint !== input.fingerprint) return { ok: false, reason: 'IDEMPOTENCY_CONFLICT' };
+  if (existing.status === 'submitting') return { ok: false, reason: 'IDEMPOTENCY_IN_FLIGHT' };
+  return { ok: true, job: existing, replayed: true };
+}
+
+/**
+ * The slow path of an open, in one transaction: the key's job if it has one, else the hold's checks
+ * on the LOCKED balance row (a refusal is final), else the open itself under that lock (the reserve
+ * cannot be refused by a balance change; a tenant change committed in between is read again).
+ */
+async function openLocked(db: Db, input: OpenJobInput): Promise<OpenJobResult | 'KEY_RACE'> {
+  return inTransaction<OpenJobResult | 'KEY_RACE'>(db, async (tx, refuse) => {
+    const byKey = async () => keyAnswer(await findByKey(tx, input.tenantId, input.idempotencyKey), input);
+    const replay = await byKey();
+    if (replay) return replay;
+    const refusal = await holdRefusal(tx, input.tenantId, input.quoteMicroCents, { lock: true });
+    if (refusal) return refusal;
+    const opened = await tryOpenJob(tx, openEntry(input));
+    // The unique violation aborted the transaction: roll it back, the caller reads the key again.
+    if (opened === 'KEY_RACE') return refuse('KEY_RACE');
+    if (opened) return { ok: true, job: opened, replayed: false };
+    const now =
+      (await byKey()) ?? (await holdRefusal(tx, input.tenantId, input.quoteMicroCents, { lock: true }));
+    if (now) return now;
+    throw new Error(`bug: tollgate_open_job refused ${input.tenantId} where tollgate_hold_refusal allows it`);
+  });
 }
 
 /** One attempt at opening a job: the arguments of `tollgate_open_job`, fresh ids included. */
@@ -95,13 +126,11 @@ interface OpenEntry {
   fingerprint: string;
   maxDurationSeconds: number;
   actor: string;
-  holdFingerprint: string;
 }
 
 function openEntry(input: OpenJobInput): OpenEntry {
-  const jobId = newId('job');
   return {
-    jobId,
+    jobId: newId('job'),
     holdId: newId('hold'),
     txnId: newId('txn'),
     tenantId: input.tenantId,
@@ -116,22 +145,21 @@ function openEntry(input: OpenJobInput): OpenEntry {
     fingerprint: input.fingerprint,
     maxDurationSeconds: input.maxDurationSeconds ?? DEFAULT_MAX_DURATION_SECONDS,
     actor: input.actor ?? `tenant:${input.tenantId}`,
-    holdFingerprint: canonicalJson({ op: 'hold', jobId, amountMicroCents: input.quoteMicroCents }),
   };
 }
 
 type Opened = Job | undefined | 'KEY_RACE';
 
-async function tryOpenJob(db: Db, e: OpenEntry): Promise<Opened> {
+async function tryOpenJob(ex: Executor, e: OpenEntry): Promise<Opened> {
   try {
     const [row] = await preparedRows<Record<string, unknown>>(
-      db,
+      ex,
       sql`SELECT * FROM tollgate_open_job(
         ${e.jobId}, ${e.holdId}, ${e.txnId}, ${e.tenantId}, ${e.model},
         ${JSON.stringify(e.input)}::jsonb, ${e.quote}, ${e.listCost},
         ${e.priceVersion}, ${tagsArray(e.tags)},
         ${e.webhookUrl}, ${e.idempotencyKey}, ${e.fingerprint},
-        ${e.maxDurationSeconds}::int, ${e.actor}, ${e.holdFingerprint})`,
+        ${e.maxDurationSeconds}::int, ${e.actor})`,
     );
     return row ? jobFromRow(row) : undefined;
   } catch (err) {
@@ -148,8 +176,13 @@ function tagsArray(tags: readonly string[]) {
     WITH ORDINALITY AS t(tag, n) ORDER BY t.n)`;
 }
 
-async function findByKey(db: Db, tenantId: string, idempotencyKey: string): Promise<Job | undefined> {
-  const [job] = await db
+async function findByKey(
+  ex: Executor,
+  tenantId: string,
+  idempotencyKey: string | undefined,
+): Promise<Job | undefined> {
+  if (idempotencyKey === undefined) return undefined;
+  const [job] = await ex
     .select()
     .from(jobs)
     .where(and(eq(jobs.tenantId, tenantId), eq(jobs.idempotencyKey, idempotencyKey)));

@@ -5,7 +5,7 @@ import type { Db } from '../client';
 import { type Job, type JobStatus, jobs } from '../schema';
 import { captureInTx } from './capture';
 import { inTransaction, jsonSafe, type Tx, writeAudit } from './internal';
-import { ENDED_BY_TOLLGATE, endActiveJob } from './job-row';
+import { ENDED_BY_TOLLGATE, freeJobSlot } from './job-row';
 import { refundInTx, releaseInTx } from './settle';
 
 export interface ResolveJobInput {
@@ -29,7 +29,7 @@ export type ResolveJobResult =
 
 async function finish(tx: Tx, job: Job, set: Partial<typeof jobs.$inferInsert>): Promise<Job> {
   // The job leaves the non-terminal set: free its concurrency slot exactly once (under the job lock).
-  await endActiveJob(tx, job.tenantId);
+  await freeJobSlot(tx, job.tenantId);
   const [saved] = await tx
     .update(jobs)
     .set({ ...set, nextPollAt: null, completedAt: sql`now()`, updatedAt: sql`now()` })
@@ -60,11 +60,11 @@ export async function resolveJob(db: Db, input: ResolveJobInput): Promise<Resolv
       case 'submitting':
       case 'unknown': {
         if (input.decision === 'charge') {
-          const r = await captureInTx(tx, job.holdId, undefined, { ...opts, keepActiveJob: true });
+          const r = await captureInTx(tx, job.holdId, undefined, opts);
           if (!r.ok) throw new Error(`bug: job ${job.id} hold not capturable: ${r.reason}`);
           saved = await finish(tx, job, { status: 'completed', error: null });
         } else {
-          const r = await releaseInTx(tx, job.holdId, { ...opts, keepActiveJob: true });
+          const r = await releaseInTx(tx, job.holdId, opts);
           if (!r.ok) throw new Error(`bug: job ${job.id} hold not releasable: ${r.reason}`);
           saved = await finish(tx, job, { status: 'rejected', error: jsonSafe(error) });
         }

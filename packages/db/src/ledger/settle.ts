@@ -6,7 +6,6 @@ import type { Db } from '../client';
 import { newId } from '../ids';
 import { type Job, jobs } from '../schema';
 import {
-  activeJobDecrement,
   balancesOf,
   existingByKey,
   giveBackSpend,
@@ -16,8 +15,8 @@ import {
   readHold,
   resolveHoldAndBalance,
 } from './hold-resolution';
-import { canonicalJson, inTransaction, jsonSafe, postTransaction, type Tx } from './internal';
-import { ENDED_BY_TOLLGATE, endActiveJob, type JobError, jobActor, lockJob, saveJob } from './job-row';
+import { fingerprint, inTransaction, jsonSafe, postTransaction, type Tx } from './internal';
+import { ENDED_BY_TOLLGATE, freeJobSlot, type JobError, jobActor, lockJob, saveJob } from './job-row';
 
 /** Release within an open transaction (used by `release` and the job operations). */
 export async function releaseInTx(tx: Tx, holdId: string, opts: ResolveOptions): Promise<ReleaseResult> {
@@ -27,7 +26,6 @@ export async function releaseInTx(tx: Tx, holdId: string, opts: ResolveOptions):
     sql`UPDATE holds SET status = 'released', resolved_at = now() WHERE id = ${holdId} AND status = 'open'`,
     sql`held_micro_cents = tb.held_micro_cents - h.amount_micro_cents,
         available_micro_cents = tb.available_micro_cents + h.amount_micro_cents,
-        active_jobs = greatest(tb.active_jobs - ${activeJobDecrement(opts)}, 0),
         spend_today_micro_cents = ${giveBackSpend(sql`h.amount_micro_cents`)}`,
     sql`tb.held_micro_cents >= h.amount_micro_cents`,
   );
@@ -47,6 +45,7 @@ export async function releaseInTx(tx: Tx, holdId: string, opts: ResolveOptions):
   }
   const b = balancesOf(h);
   if (!b) throw new Error(`bug: tenant ${h.tenant_id} holds less than hold ${holdId}`);
+  if (h.job_id === null) await freeJobSlot(tx, h.tenant_id);
   const transactionId = newId('txn');
   await postTransaction(
     tx,
@@ -57,7 +56,7 @@ export async function releaseInTx(tx: Tx, holdId: string, opts: ResolveOptions):
       holdId,
       jobId: h.job_id,
       idempotencyKey: key,
-      requestFingerprint: canonicalJson({ op: 'release', holdId }),
+      requestFingerprint: fingerprint('release', holdId),
       reason: opts.reason ?? null,
       actor: opts.actor,
     },
@@ -80,11 +79,7 @@ export async function releaseInTx(tx: Tx, holdId: string, opts: ResolveOptions):
 }
 
 /** Refund of a captured hold within an open transaction: the whole captured amount, at most once. */
-export async function refundInTx(
-  tx: Tx,
-  holdId: string,
-  opts: Omit<ResolveOptions, 'keepActiveJob'>,
-): Promise<RefundResult> {
+export async function refundInTx(tx: Tx, holdId: string, opts: ResolveOptions): Promise<RefundResult> {
   const key = `refund:${holdId}`;
   const h = await resolveHoldAndBalance(
     tx,
@@ -121,7 +116,7 @@ export async function refundInTx(
       holdId,
       jobId: h.job_id,
       idempotencyKey: key,
-      requestFingerprint: canonicalJson({ op: 'refund', holdId }),
+      requestFingerprint: fingerprint('refund', holdId),
       reason: opts.reason ?? null,
       actor: opts.actor,
     },
@@ -171,10 +166,9 @@ export async function releaseJob(
     const released = await releaseInTx(tx, job.holdId, {
       actor: jobActor(job, input.actor),
       reason: `upstream rejected: ${input.error.code}`,
-      keepActiveJob: true,
     });
     if (!released.ok) throw new Error(`bug: job ${job.id} hold not releasable: ${released.reason}`);
-    await endActiveJob(tx, job.tenantId);
+    await freeJobSlot(tx, job.tenantId);
     const releaseKey = job.status === 'submitting' && job.idempotencyKey !== null;
     const saved = await saveJob(tx, job.id, {
       status: input.status,
@@ -214,11 +208,10 @@ export async function expireUnknownJob(
     const released = await releaseInTx(tx, job.job.holdId, {
       actor: jobActor(job.job, input.actor),
       reason: 'unknown outcome expired',
-      keepActiveJob: true,
     });
     if (!released.ok)
       throw new Error(`bug: unknown job ${job.job.id} hold not releasable: ${released.reason}`);
-    await endActiveJob(tx, job.job.tenantId);
+    await freeJobSlot(tx, job.job.tenantId);
     const saved = await saveJob(tx, job.job.id, {
       status: 'rejected',
       needsReview: true,
@@ -267,7 +260,7 @@ export async function expireOverdueJob(
       reason: 'deadline exceeded',
     });
     if (!refunded.ok) throw new Error(`bug: job ${job.id} charge not refundable: ${refunded.reason}`);
-    await endActiveJob(tx, job.tenantId);
+    await freeJobSlot(tx, job.tenantId);
     const saved = await saveJob(tx, job.id, {
       status: 'failed',
       needsReview: true,

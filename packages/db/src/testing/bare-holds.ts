@@ -9,7 +9,7 @@ import { newId } from '../ids';
 import { captureInTx } from '../ledger/capture';
 import type { CaptureResult, RefundResult, ReleaseResult } from '../ledger/hold-resolution';
 import {
-  canonicalJson,
+  fingerprintOf,
   inTransaction,
   isPositiveAmount,
   lockKey,
@@ -17,7 +17,7 @@ import {
   rows,
   type Tx,
 } from '../ledger/internal';
-import { diagnose, type HoldRefusal } from '../ledger/limits';
+import { type HoldRefusal, holdRefusal } from '../ledger/limits';
 import { refundInTx, releaseInTx } from '../ledger/settle';
 import { ledgerLines, ledgerTransactions } from '../schema';
 
@@ -28,31 +28,29 @@ interface Reserved {
 }
 
 /**
- * The single conditional UPDATE of a hold (`tollgate_reserve`, migration 0006, shared with
- * `tollgate_open_job`): moves `amount` from available to held only if the tenant is active, has the
- * money, and is within every limit; bumps the limit counters in the same statement (resetting the
- * day / minute window inline when it rolled over on the DB clock).
- * On refusal, reads the row in the same transaction to say which check failed.
+ * The hold's money and limits (`tollgate_reserve`, the conditional UPDATE shared with
+ * `tollgate_open_job`), decided first by `holdRefusal` on the locked balance row (the same rules), so
+ * a refusal says which check failed and an allowed hold cannot be refused by a concurrent change of
+ * the balance row. Only the tenant row is not locked: a suspension or a limit change committed in
+ * between refuses the reserve, and the second reading says so.
  */
 export async function reserve(tx: Tx, tenantId: string, amount: bigint): Promise<Reserved | HoldRefusal> {
-  // A refusal diagnosed as "nothing fails" means a concurrent transaction changed the row between
-  // the two statements (read committed): simply try again.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const [updated] = await rows<{ available_micro_cents: bigint; held_micro_cents: bigint }>(
-      tx,
-      sql`SELECT * FROM tollgate_reserve(${tenantId}, ${amount})`,
-    );
-    if (updated) {
-      return {
-        ok: true,
-        availableMicroCents: updated.available_micro_cents,
-        heldMicroCents: updated.held_micro_cents,
-      };
-    }
-    const refusal = await diagnose(tx, tenantId, amount);
-    if (refusal) return refusal;
+  const refusal = await holdRefusal(tx, tenantId, amount, { lock: true });
+  if (refusal) return refusal;
+  const [updated] = await rows<{ available_micro_cents: bigint; held_micro_cents: bigint }>(
+    tx,
+    sql`SELECT * FROM tollgate_reserve(${tenantId}, ${amount})`,
+  );
+  if (!updated) {
+    const changed = await holdRefusal(tx, tenantId, amount, { lock: true });
+    if (changed) return changed;
+    throw new Error(`bug: tollgate_reserve refused ${tenantId} where tollgate_hold_refusal allows it`);
   }
-  throw new Error(`hold for ${tenantId} kept failing without a failing check (contention?)`);
+  return {
+    ok: true,
+    availableMicroCents: updated.available_micro_cents,
+    heldMicroCents: updated.held_micro_cents,
+  };
 }
 
 /** Inserts the hold row and its ledger transaction (available −x, held +x) after `reserve` succeeded. */
@@ -140,8 +138,8 @@ export async function hold(db: Db, input: HoldInput): Promise<HoldResult> {
   if (!isPositiveAmount(input.amountMicroCents)) return { ok: false, reason: 'INVALID_AMOUNT' };
   const amount = input.amountMicroCents;
   const key = `hold:${input.idempotencyKey}`;
-  const fingerprint = canonicalJson({ op: 'hold', tenantId: input.tenantId, amountMicroCents: amount });
   return inTransaction<HoldResult>(db, async (tx, refuse) => {
+    const fingerprint = await fingerprintOf(tx, 'bare_hold', input.tenantId, amount);
     await lockKey(tx, key);
     const [existing] = await tx
       .select({
