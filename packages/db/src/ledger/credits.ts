@@ -152,6 +152,57 @@ async function replayTopUpReference(
   return replayed(existing);
 }
 
+/**
+ * The ledger transaction of a credit, after its caller moved the tenant's available balance: a
+ * top-up (platform_funding −x, tenant_available +x) or an adjustment (platform_adjustments ∓x,
+ * tenant_available ±x). The one place these lines are written: topUp, adjust, and the sandbox's
+ * test credits (sandbox.ts).
+ */
+export async function postCredit(
+  tx: Tx,
+  c: {
+    kind: 'top_up' | 'adjustment';
+    tenantId: string;
+    amountMicroCents: bigint;
+    availableAfterMicroCents: bigint;
+    idempotencyKey: string;
+    requestFingerprint: string;
+    reference?: string;
+    reason?: string;
+    actor: string;
+  },
+): Promise<string> {
+  const id = newId('txn');
+  await postTransaction(
+    tx,
+    {
+      id,
+      kind: c.kind,
+      tenantId: c.tenantId,
+      idempotencyKey: c.idempotencyKey,
+      requestFingerprint: c.requestFingerprint,
+      reference: c.reference ?? null,
+      reason: c.reason ?? null,
+      actor: c.actor,
+    },
+    [
+      {
+        account: c.kind === 'top_up' ? 'platform_funding' : 'platform_adjustments',
+        tenantId: null,
+        amountMicroCents: -c.amountMicroCents,
+        balanceAfterMicroCents: null,
+      },
+      {
+        account: 'tenant_available',
+        tenantId: c.tenantId,
+        amountMicroCents: c.amountMicroCents,
+        balanceAfterMicroCents: c.availableAfterMicroCents,
+      },
+    ],
+  );
+  return id;
+}
+
 /** Adds money to a tenant's available balance (platform_funding −x, tenant_available +x). */
 /** The ceiling a credit's conditional UPDATE checks: the caller's, never above the bigint range. */
 function ceilingOf(input: { ceilingMicroCents?: bigint }): bigint {
@@ -187,33 +238,16 @@ export async function topUp(db: Db, input: TopUpInput): Promise<CreditResult> {
       const exists = await rows(tx, sql`SELECT 1 FROM tenant_balances WHERE tenant_id = ${input.tenantId}`);
       return refuse({ ok: false, reason: exists.length ? 'AMOUNT_OUT_OF_RANGE' : 'TENANT_NOT_FOUND' });
     }
-    const transactionId = newId('txn');
-    await postTransaction(
-      tx,
-      {
-        id: transactionId,
-        kind: 'top_up',
-        tenantId: input.tenantId,
-        idempotencyKey: key,
-        requestFingerprint: fingerprint,
-        reference: input.reference,
-        actor: input.actor,
-      },
-      [
-        {
-          account: 'platform_funding',
-          tenantId: null,
-          amountMicroCents: -amount,
-          balanceAfterMicroCents: null,
-        },
-        {
-          account: 'tenant_available',
-          tenantId: input.tenantId,
-          amountMicroCents: amount,
-          balanceAfterMicroCents: balance.available_micro_cents,
-        },
-      ],
-    );
+    const transactionId = await postCredit(tx, {
+      kind: 'top_up',
+      tenantId: input.tenantId,
+      amountMicroCents: amount,
+      availableAfterMicroCents: balance.available_micro_cents,
+      idempotencyKey: key,
+      requestFingerprint: fingerprint,
+      reference: input.reference,
+      actor: input.actor,
+    });
     await writeAudit(tx, {
       actor: input.actor,
       action: 'credits.top_up',
@@ -278,33 +312,16 @@ export async function adjust(db: Db, input: AdjustInput): Promise<AdjustResult> 
         requiredMicroCents: -amount,
       });
     }
-    const transactionId = newId('txn');
-    await postTransaction(
-      tx,
-      {
-        id: transactionId,
-        kind: 'adjustment',
-        tenantId: input.tenantId,
-        idempotencyKey: key,
-        requestFingerprint: fingerprint,
-        reason: input.reason,
-        actor: input.actor,
-      },
-      [
-        {
-          account: 'platform_adjustments',
-          tenantId: null,
-          amountMicroCents: -amount,
-          balanceAfterMicroCents: null,
-        },
-        {
-          account: 'tenant_available',
-          tenantId: input.tenantId,
-          amountMicroCents: amount,
-          balanceAfterMicroCents: balance.available_micro_cents,
-        },
-      ],
-    );
+    const transactionId = await postCredit(tx, {
+      kind: 'adjustment',
+      tenantId: input.tenantId,
+      amountMicroCents: amount,
+      availableAfterMicroCents: balance.available_micro_cents,
+      idempotencyKey: key,
+      requestFingerprint: fingerprint,
+      reason: input.reason,
+      actor: input.actor,
+    });
     await writeAudit(tx, {
       actor: input.actor,
       action: 'credits.adjust',

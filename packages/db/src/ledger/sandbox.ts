@@ -5,7 +5,8 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { newId } from '../ids';
 import { SANDBOX_START_MICRO_CENTS, sandboxTenantId } from '../sandbox';
-import { inTransaction, postTransaction, rows, type Tx } from './internal';
+import { postCredit } from './credits';
+import { inTransaction, rows } from './internal';
 
 export type EnsureSandboxResult =
   | { ok: true; tenantId: string; created: boolean }
@@ -48,12 +49,13 @@ export async function ensureSandbox(
           SELECT ${twin}, ${SANDBOX_START_MICRO_CENTS}, low_balance_threshold_micro_cents
             FROM tenant_balances WHERE tenant_id = ${input.liveTenantId}`,
     );
-    await postTestCredit(tx, {
+    await postCredit(tx, {
       tenantId: twin,
       kind: 'top_up',
       amountMicroCents: SANDBOX_START_MICRO_CENTS,
-      balanceAfterMicroCents: SANDBOX_START_MICRO_CENTS,
+      availableAfterMicroCents: SANDBOX_START_MICRO_CENTS,
       idempotencyKey: `sandbox:start:${twin}`,
+      requestFingerprint: testCreditFingerprint('top_up', twin, SANDBOX_START_MICRO_CENTS),
       reason: 'test credit: sandbox opened',
       actor: input.actor,
     });
@@ -94,12 +96,13 @@ export async function resetSandboxBalance(
       sql`UPDATE tenant_balances SET available_micro_cents = ${SANDBOX_START_MICRO_CENTS}, updated_at = now()
           WHERE tenant_id = ${input.tenantId}`,
     );
-    const transactionId = await postTestCredit(tx, {
+    const transactionId = await postCredit(tx, {
       tenantId: input.tenantId,
       kind: 'adjustment',
       amountMicroCents: delta,
-      balanceAfterMicroCents: SANDBOX_START_MICRO_CENTS,
+      availableAfterMicroCents: SANDBOX_START_MICRO_CENTS,
       idempotencyKey: `sandbox:reset:${newId('txn')}`,
+      requestFingerprint: testCreditFingerprint('adjustment', input.tenantId, delta),
       reason: 'test balance reset to $100.00',
       actor: input.actor,
     });
@@ -112,49 +115,7 @@ export async function resetSandboxBalance(
   });
 }
 
-/** One test-money credit or correction: the platform side is funding (top-up) or adjustments. */
-async function postTestCredit(
-  tx: Tx,
-  c: {
-    tenantId: string;
-    kind: 'top_up' | 'adjustment';
-    amountMicroCents: bigint;
-    balanceAfterMicroCents: bigint;
-    idempotencyKey: string;
-    reason: string;
-    actor: string;
-  },
-): Promise<string> {
-  const id = newId('txn');
-  await postTransaction(
-    tx,
-    {
-      id,
-      kind: c.kind,
-      tenantId: c.tenantId,
-      idempotencyKey: c.idempotencyKey,
-      requestFingerprint: JSON.stringify({
-        op: c.kind,
-        tenantId: c.tenantId,
-        amountMicroCents: String(c.amountMicroCents),
-      }),
-      reason: c.reason,
-      actor: c.actor,
-    },
-    [
-      {
-        account: c.kind === 'top_up' ? 'platform_funding' : 'platform_adjustments',
-        tenantId: null,
-        amountMicroCents: -c.amountMicroCents,
-        balanceAfterMicroCents: null,
-      },
-      {
-        account: 'tenant_available',
-        tenantId: c.tenantId,
-        amountMicroCents: c.amountMicroCents,
-        balanceAfterMicroCents: c.balanceAfterMicroCents,
-      },
-    ],
-  );
-  return id;
+/** The fingerprint test credits have always stored (never replayed: each key is used once). */
+function testCreditFingerprint(kind: 'top_up' | 'adjustment', tenantId: string, amount: bigint): string {
+  return JSON.stringify({ op: kind, tenantId, amountMicroCents: String(amount) });
 }
