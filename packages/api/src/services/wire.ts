@@ -112,24 +112,8 @@ export const instantSchema = z.iso
   .refine(isStorableInstant, STORABLE_INSTANT_MESSAGE);
 export const limitSchema = z.number().int().min(1).max(100).default(20);
 
-function canonical(value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) out[k] = canonical(v);
-    }
-    return out;
-  }
-  return value;
-}
-
 /** Canonical JSON (sorted keys, bigint as strings, undefined dropped): equal requests ⇒ equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(canonical(value));
-}
+export { canonicalJson } from '@tollgate/db';
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');

@@ -1,7 +1,10 @@
 // Helpers shared by the ledger modules. Not exported from the package.
 import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
+import { canonicalJson } from '../canonical-json';
 import { type Db, queryPrepared } from '../client';
 import { auditLog, type LedgerAccount, type LedgerKind } from '../schema';
+
+export { canonicalJson };
 
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export type Executor = Db | Tx;
@@ -57,17 +60,6 @@ export async function preparedRows<T>(ex: Executor, query: SQL): Promise<T[]> {
  */
 export async function lockKey(tx: Tx, key: string): Promise<void> {
   await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
-}
-
-/** JSON with sorted keys and bigints as strings: equal arguments give equal fingerprints. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === 'bigint') return v.toString();
-    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) {
-      return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    return v;
-  });
 }
 
 /** The ops whose ledger fingerprint `tollgate_fingerprint` builds (packages/db/sql/functions). */

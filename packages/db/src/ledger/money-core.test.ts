@@ -31,6 +31,12 @@ describe('money core: one implementation per movement', () => {
     }
   });
 
+  it("canonicalJson (the gateway's request fingerprints and the ledger's): sorted keys at every depth, bigints as strings", () => {
+    expect(canonicalJson({ b: 1n, a: [{ d: 2, c: undefined }, 'x'], e: null, c: { z: true, y: 'é' } })).toBe(
+      '{"a":[{"d":2},"x"],"b":"1","c":{"y":"é","z":true},"e":null}',
+    );
+  });
+
   it('tollgate_hold_refusal: the checks in their documented order', async () => {
     // status, rpm, max concurrent, daily limit, window count, active jobs, spent today, available, amount
     const cases: [unknown[], string | null][] = [
