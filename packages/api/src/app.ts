@@ -192,15 +192,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         const text = c.req.method === 'GET' ? c.req.query('input') : await c.req.text();
         const inexact = text === undefined ? undefined : findInexactAmount(text);
         if (inexact) throw toTRPCError(inexactAmountError(inexact));
-        const ctx = await createRequestContext({
-          deps,
-          headers: c.req.raw.headers,
-          requestId: c.get('requestId'),
-          log: c.get('log'),
-        });
-        // The access log line carries the (verified) tenant id too.
-        c.set('log', ctx.log);
-        return ctx;
+        return createRequestContext(deps, c);
       },
       onError({ error, path, ctx }) {
         if (isUnexpected(error)) {

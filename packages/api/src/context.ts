@@ -1,3 +1,5 @@
+import type { Context as HonoContext } from 'hono';
+import type { AppEnv } from './app.ts';
 import type { AuthResult } from './auth/jwt.ts';
 import { authenticateHeader } from './auth/roles.ts';
 import type { AppDeps } from './deps.ts';
@@ -39,12 +41,14 @@ export function createInnerContext(opts: {
   return { deps: opts.deps, auth: opts.auth, requestId: opts.requestId, log };
 }
 
-export async function createRequestContext(opts: {
-  deps: AppDeps;
-  headers: Headers;
-  requestId: string;
-  log: Logger;
-}): Promise<Context> {
-  const auth = await authenticateHeader(opts.deps.auth, opts.headers.get('authorization'));
-  return createInnerContext({ deps: opts.deps, auth, requestId: opts.requestId, log: opts.log });
+/**
+ * The context of an HTTP request (the tRPC adapter and the REST routes): its caller verified from
+ * the Authorization header, its request id and logger. The request's access log line then carries
+ * the (verified) tenant id too: the request's logger becomes the context's.
+ */
+export async function createRequestContext(deps: AppDeps, c: HonoContext<AppEnv>): Promise<Context> {
+  const auth = await authenticateHeader(deps.auth, c.req.header('authorization'));
+  const ctx = createInnerContext({ deps, auth, requestId: c.get('requestId'), log: c.get('log') });
+  c.set('log', ctx.log);
+  return ctx;
 }

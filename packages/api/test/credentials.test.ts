@@ -413,6 +413,17 @@ describe('operator keys', () => {
     );
     const lines = logLines.join('\n');
     expect(lines, 'the log is captured at debug level').toContain('"msg":"request"');
+    // The access line of a request made with a key carries the verified tenant and key ids, on /trpc and on REST.
+    await fetch(`${h.url}/v1/account`, { headers: { authorization: `Bearer ${t.key}` } }).then((r) =>
+      r.text(),
+    );
+    for (const path of ['/trpc/jobs.submit', '/v1/account']) {
+      const access = logLines.filter((l) => l.includes('"msg":"request"') && l.includes(`"path":"${path}"`));
+      expect(
+        access.some((l) => l.includes(`"tenantId":"${t.tenantId}"`) && l.includes(`"keyId":"${t.keyId}"`)),
+        `${path}'s access line names the tenant and the key`,
+      ).toBe(true);
+    }
     for (const s of secrets) {
       expect(audit, 'audit rows never hold a key').not.toContain(s);
       expect(lines, 'log lines never hold a key').not.toContain(s);

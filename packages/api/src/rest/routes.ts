@@ -129,14 +129,7 @@ function route(
   opts: { rateLimited?: boolean } = {},
 ) {
   return async (c: HonoContext<AppEnv>): Promise<Response> => {
-    const ctx = await createRequestContext({
-      deps,
-      headers: c.req.raw.headers,
-      requestId: c.get('requestId'),
-      log: c.get('log'),
-    });
-    // The access log line carries the (verified) tenant id too, as for tRPC.
-    c.set('log', ctx.log);
+    const ctx = await createRequestContext(deps, c);
     const facts: ResponseFacts = {};
     try {
       const answer = await handler({ c, caller: createCaller({ ...ctx, facts }), facts, ctx });
