@@ -7,11 +7,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sql, TransactionSql } from 'postgres';
 
-/** One file per function, named `<function name>.sql`, holding its `CREATE OR REPLACE FUNCTION`. */
+/**
+ * One file per function, named `<function name>.sql`, holding its `CREATE OR REPLACE FUNCTION`. A
+ * compatibility overload kept for the previous release's gateways (docs/scaling.md, Upgrades) is its
+ * own file `<function name>.<what>.sql` (e.g. `tollgate_open_job.compat_2598228.sql`): functions are
+ * matched with the database's by name and arguments.
+ */
 export const functionFilesFolder = fileURLToPath(new URL('../sql/functions', import.meta.url));
 
 export interface FunctionFile {
-  /** The function's name: the file's name without `.sql`. */
+  /** The function's name: the file's name up to its first `.`. */
   name: string;
   path: string;
   text: string;
@@ -23,7 +28,7 @@ export function readFunctionFiles(folder: string = functionFilesFolder): Functio
     .sort()
     .map((f) => {
       const file = path.join(folder, f);
-      return { name: f.slice(0, -'.sql'.length), path: file, text: readFileSync(file, 'utf8') };
+      return { name: f.slice(0, f.indexOf('.')), path: file, text: readFileSync(file, 'utf8') };
     });
 }
 
@@ -44,7 +49,7 @@ export interface FunctionDrift {
   notInDatabase: FunctionFile[];
   /** Files whose definition differs from the database's: both definitions as Postgres prints them. */
   differs: { file: FunctionFile; database: DatabaseFunction; fromFile: DatabaseFunction }[];
-  /** Problems with the files themselves (a file that does not create its one function, an overload). */
+  /** Problems with the files themselves (a file that does not create its one function, e.g. one another file already created). */
   invalid: string[];
 }
 
@@ -89,17 +94,13 @@ export async function compareFunctionFiles(
     await sql.begin(async (tx) => {
       const drift: FunctionDrift = { withoutFile: [], notInDatabase: [], differs: [], invalid: [] };
       const inDatabase = await functionsOf(tx, 'public');
-      const byName = new Map<string, DatabaseFunction>();
-      for (const f of inDatabase) {
-        if (byName.has(f.name))
-          drift.invalid.push(`${f.name} is overloaded in the database (one function per name)`);
-        byName.set(f.name, f);
-      }
+      // A function is its name and arguments: an overload (a compatibility shim) has its own file.
+      const keyOf = (f: DatabaseFunction) => `${f.name}(${f.identityArguments})`;
+      const byKey = new Map(inDatabase.map((f) => [keyOf(f), f]));
+      const matched = new Set<string>();
       await tx.unsafe(`CREATE SCHEMA ${SCRATCH}`);
       await tx.unsafe(`SET LOCAL search_path = ${SCRATCH}, public`);
-      const fileNames = new Set<string>();
       for (const file of files) {
-        fileNames.add(file.name);
         const before = await functionsOf(tx, SCRATCH);
         await tx.unsafe(file.text);
         const created = (await functionsOf(tx, SCRATCH)).filter(
@@ -112,12 +113,20 @@ export async function compareFunctionFiles(
           );
           continue;
         }
-        const database = byName.get(file.name);
+        const key = keyOf(fromFile);
+        // A file alone with its name and a database function of that name with other arguments:
+        // the signature changed; compared with it, so the migration drops the old one first.
+        const database =
+          byKey.get(key) ??
+          (files.filter((o) => o.name === file.name).length === 1
+            ? inDatabase.find((f) => f.name === file.name)
+            : undefined);
+        if (database) matched.add(keyOf(database));
         if (!database) drift.notInDatabase.push(file);
         else if (database.definition !== fromFile.definition)
           drift.differs.push({ file, database, fromFile });
       }
-      drift.withoutFile = inDatabase.filter((f) => !fileNames.has(f.name));
+      drift.withoutFile = inDatabase.filter((f) => !matched.has(keyOf(f)));
       throw new Rollback(drift);
     });
   } catch (e) {
