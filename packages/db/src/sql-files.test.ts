@@ -46,6 +46,42 @@ describe('sql/functions: one file per database function, equal to what the migra
     expect(row?.n).toBe(0n);
   });
 
+  it('matches overloads by arguments: a compatibility shim has its own file', async () => {
+    const files = readFunctionFiles();
+    const shim = files.find((f) => f.name === 'tollgate_open_job' && f.path.endsWith('.compat_2598228.sql'));
+    const today = files.find(
+      (f) => f.name === 'tollgate_open_job' && f.path.endsWith('/tollgate_open_job.sql'),
+    );
+    if (!shim || !today) throw new Error('expected both tollgate_open_job files');
+    // Without the shim's file, its overload in the database has no file.
+    let drift = await compareFunctionFiles(
+      t.sql,
+      files.filter((f) => f !== shim),
+    );
+    expect(
+      drift.withoutFile.map((f) => `${f.name}: ${f.identityArguments.split(',').length} arguments`),
+    ).toEqual(['tollgate_open_job: 16 arguments']);
+    expect(drift.differs).toEqual([]);
+    // A second overload's file the migrations do not create is new (its own CREATE in a migration).
+    const another = {
+      name: 'tollgate_reserve',
+      path: 'sql/functions/tollgate_reserve.compat_test.sql',
+      text: 'CREATE OR REPLACE FUNCTION tollgate_reserve(p_tenant_id text) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;',
+    };
+    drift = await compareFunctionFiles(t.sql, [...files, another]);
+    expect(drift.notInDatabase.map((f) => f.path)).toEqual([another.path]);
+    expect(drift.differs).toEqual([]);
+    expect(drift.withoutFile).toEqual([]);
+    // Two files creating the same function: the second creates nothing new.
+    drift = await compareFunctionFiles(t.sql, [
+      ...files,
+      { ...shim, path: 'sql/functions/tollgate_open_job.copy.sql' },
+    ]);
+    expect(drift.invalid).toEqual([
+      'sql/functions/tollgate_open_job.copy.sql must create exactly the function tollgate_open_job; it created nothing',
+    ]);
+  });
+
   it('reports a file that does not create the function it is named after', async () => {
     const drift = await compareFunctionFiles(t.sql, [
       {
