@@ -4,7 +4,8 @@
 -- TENANT_SUSPENDED, RATE_LIMIT, CONCURRENT_JOBS_LIMIT, DAILY_SPEND_LIMIT, INSUFFICIENT_BALANCE
 -- (a missing tenant or balance row is TENANT_NOT_FOUND, decided by the caller). tollgate_reserve's
 -- conditional UPDATE refuses exactly when this is not NULL, and the TypeScript diagnosis reads the
--- reason from it (`diagnose`, packages/db/src/ledger): the two cannot disagree. Inlined by the planner.
+-- reason from it (`holdRefusal`, packages/db/src/ledger/limits.ts): the two cannot disagree.
+-- Inlined by the planner.
 CREATE OR REPLACE FUNCTION tollgate_hold_refusal(
   p_status text, p_requests_per_minute integer, p_max_concurrent_jobs integer,
   p_daily_spend_limit bigint, p_window_count integer, p_active_jobs integer, p_spent_today bigint,

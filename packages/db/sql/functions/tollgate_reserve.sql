@@ -1,8 +1,10 @@
 -- Moves `p_amount` from available to held if the tenant is active, has the money and is within
 -- every limit (tollgate_hold_refusal, the one definition of those rules); bumps the limit counters
 -- in the same statement (resetting the day / minute window when it rolled over on the DB clock).
--- No row = refused; the caller reads which check failed with the same definition (`diagnose`).
--- The single conditional UPDATE of a hold, used by tollgate_open_job and by the TypeScript `reserve`.
+-- No row = refused; the caller reads which check failed with the same definition (`holdRefusal`,
+-- packages/db/src/ledger/limits.ts).
+-- The single conditional UPDATE of a hold, used by tollgate_open_job (and by the test-only bare-hold
+-- `reserve`, packages/db/src/testing/bare-holds.ts).
 CREATE OR REPLACE FUNCTION tollgate_reserve(p_tenant_id text, p_amount bigint)
 RETURNS TABLE (available_micro_cents bigint, held_micro_cents bigint)
 LANGUAGE sql AS $$

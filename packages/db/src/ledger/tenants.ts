@@ -275,8 +275,8 @@ export interface RateWindow {
 
 /**
  * The tenant's current requests-per-minute window, or null when it has no such limit (or does not
- * exist). Read with the same clock and window rule as the hold's check (`diagnose`), after a submit,
- * for the RateLimit-* headers of the REST API.
+ * exist). Read with the same clock and window rule as the hold's check (`holdRefusal`, limits.ts),
+ * after a submit, for the RateLimit-* headers of the REST API.
  */
 export async function getRateWindow(db: Db, tenantId: string): Promise<RateWindow | null> {
   const [r] = await preparedRows<{ limit: number | null; used: number; reset: number }>(
