@@ -40,6 +40,13 @@ describe('loadEnv', () => {
     expect(parseDurationMs('soon')).toBeNull();
   });
 
+  it('poller: claims what is due every 100 ms by default (a trickle, not a burst every few seconds)', () => {
+    // bench/HISTORY.md "Paced poller": with 2 s, ~2 s of due jobs were read and completed in one burst
+    // that the submits arriving meanwhile queued behind (added p99 32–60 ms at 200/s; 26–37 with 100 ms).
+    expect(loadEnv({}).poll).toEqual({ intervalMs: 100, concurrency: 32, batchSize: 100 });
+    expect(loadEnv({ POLL_INTERVAL: '2s' }).poll.intervalMs).toBe(2_000);
+  });
+
   it('tenant webhooks: https only by default; http allowed by flag, never in production', () => {
     expect(loadEnv({}).tenantWebhooks).toEqual({
       allowHttp: false,

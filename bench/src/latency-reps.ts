@@ -1,0 +1,90 @@
+// Diagnostic (not part of `pnpm bench`): the added latency at ONE arrival rate, measured several times
+// on one stack (simulator direct, then the gateway, alternating), with the CPU each process spent per
+// accepted job in each gateway phase: how much a figure moves between repetitions (read the spread,
+// not one run) and where the machine's CPU went. The gateway takes POLL_* from the environment
+// (stack.ts), which is how poller settings were compared (bench/HISTORY.md, "Paced poller").
+// `pnpm --filter @tollgate/bench exec tsx src/latency-reps.ts` [rate/s, default 200] [repetitions, default 4]
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpuMs } from './cpu';
+import { runOpenLoop } from './load';
+import { submitVia, targetOf, upstreamSubmit, verifySubmit, verifyUpstream } from './scenarios';
+import { createTenants, startStack } from './stack';
+
+const rps = Number(process.argv[2] ?? 200);
+const reps = Number(process.argv[3] ?? 4);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** [user, system] CPU ms of every `postgres` process (/proc, clock ticks of 10 ms). */
+function postgresUserSysMs(): [number, number] {
+  let user = 0;
+  let sys = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      user += Number(f[11]) * 10;
+      sys += Number(f[12]) * 10;
+    } catch {}
+  }
+  return [user, sys];
+}
+/** Idle + iowait ms of the whole machine so far (/proc/stat, first line). */
+function machineIdleMs(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.split(/\s+/) ?? [];
+  return (Number(cpu[4]) + Number(cpu[5])) * 10;
+}
+
+const stack = await startStack({ databaseUrl: process.env.DATABASE_URL, dbPoolMax: 10, log });
+try {
+  const tenants = await createTenants(stack, {
+    count: 1000,
+    label: 'reps',
+    balanceMicroCents: 1e15,
+    parallel: 16,
+  });
+  const gateway = targetOf(stack.gateway.url);
+  const sim = targetOf(stack.sim.url);
+  const submit = submitVia(tenants);
+  await runOpenLoop({ target: gateway, durationMs: 8_000, rps, make: submit, verify: verifySubmit });
+  const snap = () => ({
+    gateway: cpuMs(stack.gateway.child.pid) ?? 0,
+    simulator: cpuMs(stack.sim.child.pid) ?? 0,
+    loadgen: cpuMs(process.pid) ?? 0,
+    postgres: postgresUserSysMs(),
+    idle: machineIdleMs(),
+    at: performance.now(),
+  });
+  const f = (n: number) => n.toFixed(1);
+  log(
+    `rate ${rps}/s: added p50 / p99 ms (gateway p50/p99/p99.9, simulator p50/p99); CPU ms per accepted job`,
+  );
+  for (let i = 0; i < reps; i++) {
+    const d = await runOpenLoop({
+      target: sim,
+      durationMs: 4_000,
+      rps,
+      make: upstreamSubmit,
+      verify: verifyUpstream,
+    });
+    const a = snap();
+    const g = await runOpenLoop({
+      target: gateway,
+      durationMs: 12_000,
+      rps,
+      make: submit,
+      verify: verifySubmit,
+    });
+    const b = snap();
+    const per = (x: number, y: number) => ((y - x) / Math.max(1, g.ok)).toFixed(2);
+    const idle = ((b.idle - a.idle) / (b.at - a.at) / 2) * 100; // 2 cores
+    console.log(
+      `added ${f(g.latency.p50Ms - d.latency.p50Ms)} / ${f(g.latency.p99Ms - d.latency.p99Ms)} ` +
+        `(gateway ${f(g.latency.p50Ms)}/${f(g.latency.p99Ms)}/${f(g.latency.p999Ms)}, simulator ${f(d.latency.p50Ms)}/${f(d.latency.p99Ms)}, failed ${g.failed}); ` +
+        `CPU gateway ${per(a.gateway, b.gateway)}, postgres ${per(a.postgres[0], b.postgres[0])} user + ${per(a.postgres[1], b.postgres[1])} sys, ` +
+        `simulator ${per(a.simulator, b.simulator)}, load generator ${per(a.loadgen, b.loadgen)}; machine idle ${idle.toFixed(0)}%`,
+    );
+  }
+} finally {
+  await stack.stop();
+}
