@@ -14,18 +14,29 @@ const rps = Number(process.argv[2] ?? 200);
 const reps = Number(process.argv[3] ?? 4);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** [user, system] CPU ms of every `postgres` process (/proc, clock ticks of 10 ms). */
+/** [user, system] CPU ms of one process so far (/proc, clock ticks of 10 ms); [0, 0] if it is gone. */
+function userSysMs(pid: number | string): [number, number] {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return [Number(f[11]) * 10, Number(f[12]) * 10];
+  } catch {
+    return [0, 0];
+  }
+}
+/** [user, system] CPU ms of every `postgres` process. */
 function postgresUserSysMs(): [number, number] {
   let user = 0;
   let sys = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      user += Number(f[11]) * 10;
-      sys += Number(f[12]) * 10;
-    } catch {}
+    } catch {
+      continue;
+    }
+    const [u, s] = userSysMs(pid);
+    user += u;
+    sys += s;
   }
   return [user, sys];
 }
@@ -48,7 +59,7 @@ try {
   const submit = submitVia(tenants);
   await runOpenLoop({ target: gateway, durationMs: 8_000, rps, make: submit, verify: verifySubmit });
   const snap = () => ({
-    gateway: cpuMs(stack.gateway.child.pid) ?? 0,
+    gateway: userSysMs(stack.gateway.child.pid),
     simulator: cpuMs(stack.sim.child.pid) ?? 0,
     loadgen: cpuMs(process.pid) ?? 0,
     postgres: postgresUserSysMs(),
@@ -81,7 +92,7 @@ try {
     console.log(
       `added ${f(g.latency.p50Ms - d.latency.p50Ms)} / ${f(g.latency.p99Ms - d.latency.p99Ms)} ` +
         `(gateway ${f(g.latency.p50Ms)}/${f(g.latency.p99Ms)}/${f(g.latency.p999Ms)}, simulator ${f(d.latency.p50Ms)}/${f(d.latency.p99Ms)}, failed ${g.failed}); ` +
-        `CPU gateway ${per(a.gateway, b.gateway)}, postgres ${per(a.postgres[0], b.postgres[0])} user + ${per(a.postgres[1], b.postgres[1])} sys, ` +
+        `CPU gateway ${per(a.gateway[0], b.gateway[0])} user + ${per(a.gateway[1], b.gateway[1])} sys, postgres ${per(a.postgres[0], b.postgres[0])} user + ${per(a.postgres[1], b.postgres[1])} sys, ` +
         `simulator ${per(a.simulator, b.simulator)}, load generator ${per(a.loadgen, b.loadgen)}; machine idle ${idle.toFixed(0)}%`,
     );
   }
