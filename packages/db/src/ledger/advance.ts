@@ -1,11 +1,11 @@
 // Advance: a job moves forward to what upstream reports (never backwards): unknown outcomes, the
 // cancel answer, completion (`tollgate_complete_job`, grouped), failure and cancellation (refund).
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { type Job, type JobStatus, jobs } from '../schema';
 import { captureAccepted, linkUpstreamJobId } from './capture';
 import { groupedJobStep } from './group-commit';
-import { type Executor, jsonSafe, preparedRows } from './internal';
+import { type Executor, jsonSafe, preparedRows, type Tx } from './internal';
 import { freeJobSlot, isTerminal, type JobError, jobActor, jobFromRow, lockJob, saveJob } from './job-row';
 import { refundInTx } from './settle';
 
@@ -63,12 +63,16 @@ export async function markJobUnknown(
  * and advanceJob flag it needs_review. Returns the job, changed or not.
  */
 export async function recordCancelAnswered(db: Db, jobId: string): Promise<Job | undefined> {
-  const [job] = await db
-    .update(jobs)
-    .set({ cancelAnsweredAt: sql`coalesce(${jobs.cancelAnsweredAt}, now())`, updatedAt: sql`now()` })
-    .where(and(eq(jobs.id, jobId), inArray(jobs.status, ['pending', 'processing'])))
-    .returning();
-  return job;
+  return db.transaction(async (tx) => {
+    const job = await lockJobById(tx, jobId);
+    if (job?.status !== 'pending' && job?.status !== 'processing') return undefined;
+    const [updated] = await tx
+      .update(jobs)
+      .set({ cancelAnsweredAt: sql`coalesce(${jobs.cancelAnsweredAt}, now())`, updatedAt: sql`now()` })
+      .where(eq(jobs.id, jobId))
+      .returning();
+    return updated;
+  });
 }
 
 /**
@@ -77,10 +81,23 @@ export async function recordCancelAnswered(db: Db, jobId: string): Promise<Job |
  * it is so the unknown job's grace period is not restarted. Any other job is left unchanged.
  */
 export async function flagUnknownJobForReview(db: Db, jobId: string): Promise<void> {
-  await db
-    .update(jobs)
-    .set({ needsReview: true })
-    .where(and(eq(jobs.id, jobId), eq(jobs.status, 'unknown'), isNull(jobs.upstreamJobId)));
+  await db.transaction(async (tx) => {
+    const job = await lockJobById(tx, jobId);
+    if (job?.status !== 'unknown' || job.upstreamJobId !== null) return;
+    await tx.update(jobs).set({ needsReview: true }).where(eq(jobs.id, jobId));
+  });
+}
+
+/**
+ * The job row locked by primary key alone (undefined when there is none); callers check its status
+ * afterwards. A status condition beside the id (`status IN ('pending', 'processing')`,
+ * `status = 'unknown'`) implies the partial poll index's predicate, and with statistics that say
+ * in-flight jobs are rare the planner scans that index, every job in flight, for the one id
+ * (migration 0023, packages/db/README.md).
+ */
+async function lockJobById(tx: Tx, jobId: string): Promise<Job | undefined> {
+  const [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId)).for('update');
+  return job;
 }
 
 export interface UpstreamJobState {
