@@ -4,8 +4,7 @@
 // not one run) and where the machine's CPU went. The gateway takes POLL_* from the environment
 // (stack.ts), which is how poller settings were compared (bench/HISTORY.md, "Paced poller").
 // `pnpm --filter @tollgate/bench exec tsx src/latency-reps.ts` [rate/s, default 200] [repetitions, default 4]
-import { readdirSync, readFileSync } from 'node:fs';
-import { cpuMs } from './cpu';
+import { cpuMs, machineIdleMs, postgresUserSysMs, userSysMs } from './cpu';
 import { runOpenLoop } from './load';
 import { submitVia, targetOf, upstreamSubmit, verifySubmit, verifyUpstream } from './scenarios';
 import { createTenants, startStack } from './stack';
@@ -13,38 +12,6 @@ import { createTenants, startStack } from './stack';
 const rps = Number(process.argv[2] ?? 200);
 const reps = Number(process.argv[3] ?? 4);
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-/** [user, system] CPU ms of one process so far (/proc, clock ticks of 10 ms); [0, 0] if it is gone. */
-function userSysMs(pid: number | string): [number, number] {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return [Number(f[11]) * 10, Number(f[12]) * 10];
-  } catch {
-    return [0, 0];
-  }
-}
-/** [user, system] CPU ms of every `postgres` process. */
-function postgresUserSysMs(): [number, number] {
-  let user = 0;
-  let sys = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
-    } catch {
-      continue;
-    }
-    const [u, s] = userSysMs(pid);
-    user += u;
-    sys += s;
-  }
-  return [user, sys];
-}
-/** Idle + iowait ms of the whole machine so far (/proc/stat, first line). */
-function machineIdleMs(): number {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.split(/\s+/) ?? [];
-  return (Number(cpu[4]) + Number(cpu[5])) * 10;
-}
 
 const stack = await startStack({ databaseUrl: process.env.DATABASE_URL, dbPoolMax: 10, log });
 try {
@@ -59,7 +26,7 @@ try {
   const submit = submitVia(tenants);
   await runOpenLoop({ target: gateway, durationMs: 8_000, rps, make: submit, verify: verifySubmit });
   const snap = () => ({
-    gateway: userSysMs(stack.gateway.child.pid),
+    gateway: userSysMs(stack.gateway.child.pid) ?? [0, 0],
     simulator: cpuMs(stack.sim.child.pid) ?? 0,
     loadgen: cpuMs(process.pid) ?? 0,
     postgres: postgresUserSysMs(),

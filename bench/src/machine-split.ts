@@ -7,7 +7,7 @@
 // (TENANTS=n spreads the load over n tenants instead of 100.)
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { cpuMs, postgresCpuMs } from './cpu';
+import { cpuMs, machineIdleMs, postgresCpuMs, userSysMs } from './cpu';
 import { runClosedLoop } from './load';
 import { rssMb } from './processes';
 import { submitVia, targetOf, verifySubmit } from './scenarios';
@@ -17,17 +17,6 @@ const seconds = Number(process.argv[2] ?? 10);
 const concurrency = Number(process.argv[3] ?? 64);
 const dbPoolMax = Number(process.argv[4] ?? 10);
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-/** [user, system] CPU ms of a process (/proc stat fields 14 and 15, clock ticks of 10 ms). */
-function userSysMs(pid: number): [number, number] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return [Number(f[11]) * 10, Number(f[12]) * 10];
-}
-function machineIdleMs(): number {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.split(/\s+/) ?? [];
-  return ((Number(cpu[4]) + Number(cpu[5])) * 1000) / 100;
-}
 
 const stack = await startStack({
   databaseUrl: process.env.DATABASE_URL,
@@ -68,7 +57,7 @@ try {
   const sc0 = new Map((await scans()).map((x) => [x.name, Number(x.n)]));
   const s0 = await dbStats();
   const a = read();
-  const us0 = userSysMs(stack.gateway.child.pid ?? 0);
+  const us0 = userSysMs(stack.gateway.child.pid ?? 0) ?? [0, 0];
   let rssPeak = 0;
   const sampler = setInterval(() => {
     rssPeak = Math.max(rssPeak, rssMb(stack.gateway.child.pid ?? 0) ?? 0);
@@ -97,7 +86,7 @@ try {
     verify: verifySubmit,
   });
   const b = read();
-  const us1 = userSysMs(stack.gateway.child.pid ?? 0);
+  const us1 = userSysMs(stack.gateway.child.pid ?? 0) ?? [0, 0];
   clearInterval(sampler);
   clearInterval(waitSampler);
   log(
