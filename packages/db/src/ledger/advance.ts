@@ -5,8 +5,17 @@ import type { Db } from '../client';
 import { type Job, type JobStatus, jobs } from '../schema';
 import { captureAccepted, linkUpstreamJobId } from './capture';
 import { groupedJobStep } from './group-commit';
-import { type Executor, jsonSafe, preparedRows, type Tx } from './internal';
-import { freeJobSlot, isTerminal, type JobError, jobActor, jobFromRow, lockJob, saveJob } from './job-row';
+import { type Executor, jsonSafe, preparedRows } from './internal';
+import {
+  freeJobSlot,
+  isTerminal,
+  type JobError,
+  jobActor,
+  jobFromRow,
+  lockJob,
+  lockJobIfAny,
+  saveJob,
+} from './job-row';
 import { refundInTx } from './settle';
 
 /**
@@ -64,14 +73,9 @@ export async function markJobUnknown(
  */
 export async function recordCancelAnswered(db: Db, jobId: string): Promise<Job | undefined> {
   return db.transaction(async (tx) => {
-    const job = await lockJobById(tx, jobId);
+    const job = await lockJobIfAny(tx, jobId);
     if (job?.status !== 'pending' && job?.status !== 'processing') return undefined;
-    const [updated] = await tx
-      .update(jobs)
-      .set({ cancelAnsweredAt: sql`coalesce(${jobs.cancelAnsweredAt}, now())`, updatedAt: sql`now()` })
-      .where(eq(jobs.id, jobId))
-      .returning();
-    return updated;
+    return saveJob(tx, jobId, { cancelAnsweredAt: sql`coalesce(${jobs.cancelAnsweredAt}, now())` });
   });
 }
 
@@ -82,22 +86,10 @@ export async function recordCancelAnswered(db: Db, jobId: string): Promise<Job |
  */
 export async function flagUnknownJobForReview(db: Db, jobId: string): Promise<void> {
   await db.transaction(async (tx) => {
-    const job = await lockJobById(tx, jobId);
+    const job = await lockJobIfAny(tx, jobId);
     if (job?.status !== 'unknown' || job.upstreamJobId !== null) return;
     await tx.update(jobs).set({ needsReview: true }).where(eq(jobs.id, jobId));
   });
-}
-
-/**
- * The job row locked by primary key alone (undefined when there is none); callers check its status
- * afterwards. A status condition beside the id (`status IN ('pending', 'processing')`,
- * `status = 'unknown'`) implies the partial poll index's predicate, and with statistics that say
- * in-flight jobs are rare the planner scans that index, every job in flight, for the one id
- * (migration 0023, packages/db/README.md).
- */
-async function lockJobById(tx: Tx, jobId: string): Promise<Job | undefined> {
-  const [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId)).for('update');
-  return job;
 }
 
 export interface UpstreamJobState {

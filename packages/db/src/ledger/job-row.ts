@@ -44,8 +44,20 @@ export function jobFromRow(row: Record<string, unknown>): Job {
   return job as Job;
 }
 
-export async function lockJob(tx: Tx, jobId: string): Promise<Job> {
+/**
+ * The job row locked by primary key alone (undefined when there is none); callers check its status
+ * afterwards. A status condition beside the id (`status IN ('pending', 'processing')`,
+ * `status = 'unknown'`) implies the partial poll index's predicate, and with statistics that say
+ * in-flight jobs are rare the planner scans that index, every job in flight, for the one id
+ * (migration 0023, packages/db/README.md).
+ */
+export async function lockJobIfAny(tx: Tx, jobId: string): Promise<Job | undefined> {
   const [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId)).for('update');
+  return job;
+}
+
+export async function lockJob(tx: Tx, jobId: string): Promise<Job> {
+  const job = await lockJobIfAny(tx, jobId);
   // Job ids come from openJob: an unknown one is a caller bug, not a business outcome.
   if (!job) throw new Error(`job ${jobId} not found`);
   return job;
