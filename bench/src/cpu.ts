@@ -60,3 +60,21 @@ export function machineIdleMs(): number {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.split(/\s+/) ?? [];
   return ticksToMs(Number(cpu[4]) + Number(cpu[5]));
 }
+
+/**
+ * [voluntary, involuntary] context switches of a process's main thread so far (/proc/<pid>/status),
+ * or null when unavailable. Voluntary: it blocked (waiting for I/O); involuntary: it was taken off
+ * its core while it could still run (preempted). For a Node process, every involuntary switch stalls
+ * its event loop until the scheduler gives the core back.
+ */
+export function contextSwitches(pid: number): [number, number] | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const voluntary = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]);
+    const involuntary = Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]);
+    if (!Number.isFinite(voluntary) || !Number.isFinite(involuntary)) return null;
+    return [voluntary, involuntary];
+  } catch {
+    return null;
+  }
+}

@@ -1,10 +1,11 @@
 // Diagnostic (not part of `pnpm bench`): the added latency at ONE arrival rate, measured several times
 // on one stack (simulator direct, then the gateway, alternating), with the CPU each process spent per
 // accepted job in each gateway phase: how much a figure moves between repetitions (read the spread,
-// not one run) and where the machine's CPU went. The gateway takes POLL_* from the environment
+// not one run), where the machine's CPU went, and how often the gateway's event loop was preempted
+// (involuntary context switches: each stalls every request in the gateway until it gets a core back). The gateway takes POLL_* from the environment
 // (stack.ts), which is how poller settings were compared (bench/HISTORY.md, "Paced poller").
 // `pnpm --filter @tollgate/bench exec tsx src/latency-reps.ts` [rate/s, default 200] [repetitions, default 4]
-import { cpuMs, machineIdleMs, postgresUserSysMs, userSysMs } from './cpu';
+import { contextSwitches, cpuMs, machineIdleMs, postgresUserSysMs, userSysMs } from './cpu';
 import { runOpenLoop } from './load';
 import { submitVia, targetOf, upstreamSubmit, verifySubmit, verifyUpstream } from './scenarios';
 import { createTenants, startStack } from './stack';
@@ -27,6 +28,7 @@ try {
   await runOpenLoop({ target: gateway, durationMs: 8_000, rps, make: submit, verify: verifySubmit });
   const snap = () => ({
     gateway: userSysMs(stack.gateway.child.pid) ?? [0, 0],
+    gatewaySwitches: contextSwitches(stack.gateway.child.pid) ?? [0, 0],
     simulator: cpuMs(stack.sim.child.pid) ?? 0,
     loadgen: cpuMs(process.pid) ?? 0,
     postgres: postgresUserSysMs(),
@@ -60,7 +62,8 @@ try {
       `added ${f(g.latency.p50Ms - d.latency.p50Ms)} / ${f(g.latency.p99Ms - d.latency.p99Ms)} ` +
         `(gateway ${f(g.latency.p50Ms)}/${f(g.latency.p99Ms)}/${f(g.latency.p999Ms)}, simulator ${f(d.latency.p50Ms)}/${f(d.latency.p99Ms)}, failed ${g.failed}); ` +
         `CPU gateway ${per(a.gateway[0], b.gateway[0])} user + ${per(a.gateway[1], b.gateway[1])} sys, postgres ${per(a.postgres[0], b.postgres[0])} user + ${per(a.postgres[1], b.postgres[1])} sys, ` +
-        `simulator ${per(a.simulator, b.simulator)}, load generator ${per(a.loadgen, b.loadgen)}; machine idle ${idle.toFixed(0)}%`,
+        `simulator ${per(a.simulator, b.simulator)}, load generator ${per(a.loadgen, b.loadgen)}; machine idle ${idle.toFixed(0)}%; ` +
+        `gateway context switches per job ${per(a.gatewaySwitches[0], b.gatewaySwitches[0])} voluntary, ${per(a.gatewaySwitches[1], b.gatewaySwitches[1])} preempted`,
     );
   }
 } finally {

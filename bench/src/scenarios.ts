@@ -40,6 +40,8 @@ export interface Config {
   atRateMs: number;
   sqlMs: number;
   latencyMs: number;
+  /** Gateway phases of the added-latency scenario, each between two simulator phases (the median is the figure). */
+  latencyReps: number;
   soakMs: number;
   /** The ledger size of the first report measurement (100k in a full run). */
   reportLinesSmall: number;
@@ -61,6 +63,7 @@ export const CONFIGS: Record<'full' | 'quick', Config> = {
     atRateMs: 12_000,
     sqlMs: 12_000,
     latencyMs: 16_000,
+    latencyReps: 3,
     soakMs: 300_000,
     reportLinesSmall: 100_000,
     reportLines: 1_000_000,
@@ -79,6 +82,7 @@ export const CONFIGS: Record<'full' | 'quick', Config> = {
     atRateMs: 2_000,
     sqlMs: 2_000,
     latencyMs: 2_000,
+    latencyReps: 1,
     soakMs: 5_000,
     reportLinesSmall: 16_000,
     reportLines: 40_000,
@@ -579,65 +583,81 @@ function cpuPerOk(before: number | null, after: number | null, ok: number): numb
  * Scenario 3: gateway submit latency minus direct simulator submit latency, both at `rps`: half the
  * gateway's saturation rate measured in the same run (scenario 1), so the gateway is loaded but not
  * queueing — a fixed rate above saturation on a slower machine measures the queue, not the gateway.
+ *
+ * Measured `latencyReps` times, alternating: simulator, gateway, simulator, gateway, …, simulator.
+ * Each gateway phase is compared with the mean of the simulator phases on either side of it, so
+ * drift on the shared machine weighs on both sides alike; the figures are the medians of the
+ * repetitions, and every repetition is kept (figures `…Rep<n>`, runs `gateway<n>`). On a 2-core VM
+ * one 16-s phase of the same code measured an added p50 anywhere from 10 to 50 ms from one run to the
+ * next (bench/HISTORY.md, "Mid-rate cost"): a single phase is a draw, not a measurement.
  */
 export function addedLatency(ctx: Ctx, rps: number) {
   return scenario(
     ctx,
     'added-latency',
-    `Scenario 3: added latency at ${rps} req/s (half of saturation)`,
+    `Scenario 3: added latency at ${rps} req/s (half of saturation), ${ctx.cfg.latencyReps === 1 ? 'one repetition' : `${ctx.cfg.latencyReps} repetitions`}`,
     async (s) => {
       const ms = ctx.cfg.latencyMs;
-      // Simulator half before and half after the gateway run, so drift on the shared machine
-      // weighs on both sides alike.
-      const direct1 = await runOpenLoop({
-        target: ctx.sim,
-        durationMs: ms / 2,
-        rps,
-        make: upstreamSubmit,
-        verify: verifyUpstream,
-        onProgress: progress(ctx, 'simulator direct', ms / 2),
-      });
-      const gw = await runOpenLoop({
-        target: ctx.gateway,
-        durationMs: ms,
-        leadInMs: ctx.cfg.leadInMs,
-        rps,
-        make: submitVia(ctx.spread),
-        verify: verifySubmit,
-        onProgress: progress(ctx, 'gateway', ctx.cfg.leadInMs + ms),
-      });
-      // The poller completes the gateway phase's jobs in the 5 s after it: measured alongside them,
-      // the simulator's own percentiles rose (p99 3 → 13 ms in the c25ae4a reference) and the
-      // difference flattered the gateway. That work belongs to the gateway phase; wait for it.
-      const drained = await settle(ctx);
-      if (drained.seconds >= 1) {
-        addNote(
-          s,
-          `waited ${drained.seconds}s for the poller to complete the gateway phase's jobs before the second simulator phase`,
-        );
+      const simulatorPhase = (n: number) =>
+        runOpenLoop({
+          target: ctx.sim,
+          durationMs: ms / 2,
+          rps,
+          make: upstreamSubmit,
+          verify: verifyUpstream,
+          onProgress: progress(ctx, `simulator direct ${n}`, ms / 2),
+        });
+      const direct: LoadResult[] = [await simulatorPhase(0)];
+      const reps: { gateway: LoadResult; simulatorP50Ms: number; simulatorP99Ms: number }[] = [];
+      for (let n = 1; n <= ctx.cfg.latencyReps; n++) {
+        // The lead-in warms the gateway once; later phases follow a simulator phase on a warm one.
+        const leadInMs = n === 1 ? ctx.cfg.leadInMs : 0;
+        const gateway = await runOpenLoop({
+          target: ctx.gateway,
+          durationMs: ms,
+          leadInMs,
+          rps,
+          make: submitVia(ctx.spread),
+          verify: verifySubmit,
+          onProgress: progress(ctx, `gateway ${n}`, leadInMs + ms),
+        });
+        // The poller completes the gateway phase's jobs in the 5 s after it: measured alongside them,
+        // the simulator's own percentiles rose (p99 3 → 13 ms in the c25ae4a reference) and the
+        // difference flattered the gateway. That work belongs to the gateway phase; wait for it.
+        const drained = await settle(ctx);
+        if (drained.seconds >= 1) {
+          addNote(
+            s,
+            `waited ${drained.seconds}s for the poller to complete gateway phase ${n}'s jobs before the next simulator phase`,
+          );
+        }
+        direct.push(await simulatorPhase(n));
+        const around = [direct[n - 1], direct[n]] as [LoadResult, LoadResult];
+        const mean = (k: 'p50Ms' | 'p99Ms') => (around[0].latency[k] + around[1].latency[k]) / 2;
+        reps.push({ gateway, simulatorP50Ms: mean('p50Ms'), simulatorP99Ms: mean('p99Ms') });
+        s.runs[`gateway${n}`] = gateway;
       }
-      const direct2 = await runOpenLoop({
-        target: ctx.sim,
-        durationMs: ms / 2,
-        rps,
-        make: upstreamSubmit,
-        verify: verifyUpstream,
-        onProgress: progress(ctx, 'simulator direct', ms / 2),
+      direct.forEach((r, n) => {
+        s.runs[`simulatorDirect${n}`] = r;
       });
-      s.runs.simulatorDirectBefore = direct1;
-      s.runs.gateway = gw;
-      s.runs.simulatorDirectAfter = direct2;
-      const directP = (k: 'p50Ms' | 'p99Ms') => (direct1.latency[k] + direct2.latency[k]) / 2;
-      s.figures.gatewayP50Ms = gw.latency.p50Ms;
-      s.figures.gatewayP99Ms = gw.latency.p99Ms;
-      s.figures.simulatorP50Ms = Math.round(directP('p50Ms') * 1000) / 1000;
-      s.figures.simulatorP99Ms = Math.round(directP('p99Ms') * 1000) / 1000;
-      s.figures.addedP50Ms = Math.round((gw.latency.p50Ms - directP('p50Ms')) * 1000) / 1000;
-      s.figures.addedP99Ms = Math.round((gw.latency.p99Ms - directP('p99Ms')) * 1000) / 1000;
+      const round3 = (x: number) => Math.round(x * 1000) / 1000;
+      const addedP50 = reps.map((r) => r.gateway.latency.p50Ms - r.simulatorP50Ms);
+      const addedP99 = reps.map((r) => r.gateway.latency.p99Ms - r.simulatorP99Ms);
+      addedP50.forEach((added, i) => {
+        s.figures[`addedP50MsRep${i + 1}`] = round3(added);
+        s.figures[`addedP99MsRep${i + 1}`] = round3(addedP99[i] ?? 0);
+      });
+      s.figures.gatewayP50Ms = round3(median(reps.map((r) => r.gateway.latency.p50Ms)));
+      s.figures.gatewayP99Ms = round3(median(reps.map((r) => r.gateway.latency.p99Ms)));
+      s.figures.simulatorP50Ms = round3(median(reps.map((r) => r.simulatorP50Ms)));
+      s.figures.simulatorP99Ms = round3(median(reps.map((r) => r.simulatorP99Ms)));
+      s.figures.addedP50Ms = round3(median(addedP50));
+      s.figures.addedP99Ms = round3(median(addedP99));
       s.figures.rps = rps;
+      s.figures.reps = reps.length;
       addNote(
         s,
-        'added = gateway percentile − simulator percentile (difference of percentiles, not a percentile of differences)',
+        'added = gateway percentile − simulator percentile (difference of percentiles, not a percentile of differences), per repetition; the figures are the medians over repetitions (so added is not exactly the gateway median minus the simulator median)',
       );
     },
   );
