@@ -584,12 +584,15 @@ function cpuPerOk(before: number | null, after: number | null, ok: number): numb
  * gateway's saturation rate measured in the same run (scenario 1), so the gateway is loaded but not
  * queueing — a fixed rate above saturation on a slower machine measures the queue, not the gateway.
  *
- * Measured `latencyReps` times, alternating: simulator, gateway, simulator, gateway, …, simulator.
- * Each gateway phase is compared with the mean of the simulator phases on either side of it, so
- * drift on the shared machine weighs on both sides alike; the figures are the medians of the
- * repetitions, and every repetition is kept (figures `…Rep<n>`, runs `gateway<n>`). On a 2-core VM
- * one 16-s phase of the same code measured an added p50 anywhere from 10 to 50 ms from one run to the
- * next (bench/HISTORY.md, "Mid-rate cost"): a single phase is a draw, not a measurement.
+ * Measured `latencyReps` times, alternating: simulator, gateway, simulator, gateway, …, simulator,
+ * so the simulator's phases span the gateway's and drift on the shared machine weighs on both. The
+ * simulator's percentiles are the medians over its phases: one phase that a stall of the machine hit
+ * (a p99 of 415 ms against 4–12 ms in the others, in a full run) would otherwise make the gateway look
+ * faster than the simulator it calls. Each gateway phase minus those is one repetition; the figures
+ * are the medians of the repetitions, and every phase is kept (figures `…Rep<n>`, runs `gateway<n>`,
+ * `simulatorDirect<n>`). On a 2-core VM one 16-s phase of the same code measured an added p50
+ * anywhere from 10 to 50 ms from one run to the next (bench/HISTORY.md, "Mid-rate cost"): a single
+ * phase is a draw, not a measurement.
  */
 export function addedLatency(ctx: Ctx, rps: number) {
   return scenario(
@@ -608,7 +611,7 @@ export function addedLatency(ctx: Ctx, rps: number) {
           onProgress: progress(ctx, `simulator direct ${n}`, ms / 2),
         });
       const direct: LoadResult[] = [await simulatorPhase(0)];
-      const reps: { gateway: LoadResult; simulatorP50Ms: number; simulatorP99Ms: number }[] = [];
+      const gateways: LoadResult[] = [];
       for (let n = 1; n <= ctx.cfg.latencyReps; n++) {
         // The lead-in warms the gateway once; later phases follow a simulator phase on a warm one.
         const leadInMs = n === 1 ? ctx.cfg.leadInMs : 0;
@@ -632,32 +635,32 @@ export function addedLatency(ctx: Ctx, rps: number) {
           );
         }
         direct.push(await simulatorPhase(n));
-        const around = [direct[n - 1], direct[n]] as [LoadResult, LoadResult];
-        const mean = (k: 'p50Ms' | 'p99Ms') => (around[0].latency[k] + around[1].latency[k]) / 2;
-        reps.push({ gateway, simulatorP50Ms: mean('p50Ms'), simulatorP99Ms: mean('p99Ms') });
+        gateways.push(gateway);
         s.runs[`gateway${n}`] = gateway;
       }
       direct.forEach((r, n) => {
         s.runs[`simulatorDirect${n}`] = r;
       });
       const round3 = (x: number) => Math.round(x * 1000) / 1000;
-      const addedP50 = reps.map((r) => r.gateway.latency.p50Ms - r.simulatorP50Ms);
-      const addedP99 = reps.map((r) => r.gateway.latency.p99Ms - r.simulatorP99Ms);
+      const simulatorP50 = median(direct.map((r) => r.latency.p50Ms));
+      const simulatorP99 = median(direct.map((r) => r.latency.p99Ms));
+      const addedP50 = gateways.map((g) => g.latency.p50Ms - simulatorP50);
+      const addedP99 = gateways.map((g) => g.latency.p99Ms - simulatorP99);
       addedP50.forEach((added, i) => {
         s.figures[`addedP50MsRep${i + 1}`] = round3(added);
         s.figures[`addedP99MsRep${i + 1}`] = round3(addedP99[i] ?? 0);
       });
-      s.figures.gatewayP50Ms = round3(median(reps.map((r) => r.gateway.latency.p50Ms)));
-      s.figures.gatewayP99Ms = round3(median(reps.map((r) => r.gateway.latency.p99Ms)));
-      s.figures.simulatorP50Ms = round3(median(reps.map((r) => r.simulatorP50Ms)));
-      s.figures.simulatorP99Ms = round3(median(reps.map((r) => r.simulatorP99Ms)));
+      s.figures.gatewayP50Ms = round3(median(gateways.map((g) => g.latency.p50Ms)));
+      s.figures.gatewayP99Ms = round3(median(gateways.map((g) => g.latency.p99Ms)));
+      s.figures.simulatorP50Ms = round3(simulatorP50);
+      s.figures.simulatorP99Ms = round3(simulatorP99);
       s.figures.addedP50Ms = round3(median(addedP50));
       s.figures.addedP99Ms = round3(median(addedP99));
       s.figures.rps = rps;
-      s.figures.reps = reps.length;
+      s.figures.reps = gateways.length;
       addNote(
         s,
-        'added = gateway percentile − simulator percentile (difference of percentiles, not a percentile of differences), per repetition; the figures are the medians over repetitions (so added is not exactly the gateway median minus the simulator median)',
+        'added = gateway percentile − simulator percentile (a difference of percentiles, not a percentile of differences), per gateway phase, against the median of the simulator phases; the figures are medians over the gateway phases',
       );
     },
   );
@@ -745,9 +748,12 @@ async function timeUsage(base: string, token: string, input: Record<string, unkn
   return { ms: performance.now() - t0, rows };
 }
 
+/** The middle value (the mean of the two middle ones for an even count); 0 for none. */
 const median = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length % 2 === 1) return sorted[mid] ?? 0;
+  return sorted.length === 0 ? 0 : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 };
 
 /**
