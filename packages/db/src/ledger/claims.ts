@@ -63,12 +63,23 @@ export async function claimJobsToPoll(
     .orderBy(jobs.nextPollAt)
     .limit(Math.max(1, input.limit))
     .for('update', { skipLocked: true });
-  return db
-    .update(jobs)
-    .set({
-      pollAttempts: sql`${jobs.pollAttempts} + 1`,
-      nextPollAt: sql`now() + make_interval(secs => least(300, 5 * power(2, least(${jobs.pollAttempts}, 10))))`,
-    })
-    .where(inArray(jobs.id, due))
-    .returning();
+  return db.transaction(async (tx) => {
+    // An index scan in next_poll_at order, never a bitmap scan. Every job that left the poll index
+    // (completed, claimed again) leaves a dead entry behind until VACUUM, all of them due by now. A
+    // plain index scan marks each dead entry it meets as such (the next scans skip it) and stops at
+    // `limit` live rows. A bitmap scan, which the planner picked on the bench's young database (no
+    // statistics yet), fetched every dead entry's heap page on every claim and sorted: at 200
+    // submits/s, 1,400 entries read a claim after 4,000 jobs and 21,700 after 13,500; with this, ~50
+    // (bench/HISTORY.md, "Mid-rate cost"). claim-plan.test.ts pins it (later claims read fewer
+    // entries than the first; the bitmap scan read them all every time).
+    await tx.execute(sql`SET LOCAL enable_bitmapscan = off`);
+    return tx
+      .update(jobs)
+      .set({
+        pollAttempts: sql`${jobs.pollAttempts} + 1`,
+        nextPollAt: sql`now() + make_interval(secs => least(300, 5 * power(2, least(${jobs.pollAttempts}, 10))))`,
+      })
+      .where(inArray(jobs.id, due))
+      .returning();
+  });
 }
