@@ -2,8 +2,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../client';
 import type { Job } from '../schema';
-import { createTestDatabase, createTestTenant, openTestJob, type TestDatabase } from '../testing';
-import { advanceJob, captureJob, claimJobsToPoll, reconcile } from './index';
+import { acceptTestJob, createTestDatabase, createTestTenant, type TestDatabase } from '../testing';
+import { advanceJob, claimJobsToPoll, reconcile } from './index';
 
 // The poller's claim (claimJobsToPoll) walks the partial poll index in next_poll_at order. Every job
 // that leaves that index (completed, or claimed again) leaves a dead entry behind until VACUUM, all
@@ -25,18 +25,6 @@ const upstreamCompleted = {
   completedAt: null,
 };
 
-async function acceptedJob(tenantId: string, i: number): Promise<Job> {
-  const job = await openTestJob(t.db, { tenantId });
-  const captured = await captureJob(t.db, {
-    jobId: job.id,
-    upstreamJobId: `up_claim_${i}_${job.id}`,
-    upstreamCostMicroCents: 40_000n,
-    estimatedCompletionTime: null,
-  });
-  expect(captured.ok).toBe(true);
-  return job;
-}
-
 /** Poll-index entries handed to scans so far in this transaction. */
 async function pollIndexEntriesRead(tx: Db): Promise<number> {
   const rows = await tx.execute<{ n: string }>(
@@ -51,14 +39,14 @@ beforeAll(async () => {
   // Jobs that fell due and then completed: each leaves dead poll-index entries with a past
   // next_poll_at. No VACUUM and no ANALYZE (a young installation: the planner has no statistics).
   const accepted: Job[] = [];
-  for (let i = 0; i < COMPLETED; i++) accepted.push(await acceptedJob(tenant.id, i));
+  for (let i = 0; i < COMPLETED; i++) accepted.push(await acceptTestJob(t.db, { tenantId: tenant.id }));
   await t.sql`UPDATE jobs SET next_poll_at = now() - interval '1 minute'`;
   for (const job of accepted) {
     await advanceJob(t.db, { jobId: job.id, actor: 'test', upstream: upstreamCompleted });
   }
   due = [];
   for (let i = 0; i < 5; i++) {
-    const job = await acceptedJob(tenant.id, 100_000 + i);
+    const job = await acceptTestJob(t.db, { tenantId: tenant.id });
     await t.sql`UPDATE jobs SET next_poll_at = now() - interval '1 second' WHERE id = ${job.id}`;
     due.push(job);
   }

@@ -2,10 +2,15 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../client';
 import type { Job } from '../schema';
-import { createTestDatabase, createTestTenant, openTestJob, type TestDatabase } from '../testing';
+import {
+  acceptTestJob,
+  createTestDatabase,
+  createTestTenant,
+  openTestJob,
+  type TestDatabase,
+} from '../testing';
 import {
   advanceJob,
-  captureJob,
   flagUnknownJobForReview,
   getJob,
   markJobUnknown,
@@ -32,18 +37,6 @@ const upstreamCompleted = {
   completedAt: null,
 };
 
-async function acceptedJob(tenantId: string, i: number) {
-  const job = await openTestJob(t.db, { tenantId });
-  const captured = await captureJob(t.db, {
-    jobId: job.id,
-    upstreamJobId: `up_plan_${i}_${job.id}`,
-    upstreamCostMicroCents: 40_000n,
-    estimatedCompletionTime: null,
-  });
-  expect(captured.ok).toBe(true);
-  return job;
-}
-
 /** Rows of `jobs` read by index or sequential scans so far in this transaction. */
 async function jobRowsRead(tx: Db): Promise<number> {
   const rows = await tx.execute<{ n: string }>(sql`
@@ -69,13 +62,13 @@ beforeAll(async () => {
   // A history of completed jobs, analysed while none is in flight (an installation after a quiet
   // night, or the bench after its seed): the planner then believes the poll index is empty.
   for (let i = 0; i < 300; i++) {
-    const job = await acceptedJob(tenant.id, i);
+    const job = await acceptTestJob(t.db, { tenantId: tenant.id });
     await advanceJob(t.db, { jobId: job.id, actor: 'test', upstream: upstreamCompleted });
   }
   await t.sql`VACUUM ANALYZE jobs`;
   // Then a busy minute: 60 jobs in flight, and one whose outcome is unknown.
   inFlight = [];
-  for (let i = 0; i < 60; i++) inFlight.push(await acceptedJob(tenant.id, 1_000 + i));
+  for (let i = 0; i < 60; i++) inFlight.push(await acceptTestJob(t.db, { tenantId: tenant.id }));
   unknown = await openTestJob(t.db, { tenantId: tenant.id });
   await markJobUnknown(t.db, {
     jobId: unknown.id,

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { createDb, type Db, migrate, type Sql } from '../client';
+import { captureJob } from '../ledger/capture';
 import { topUp } from '../ledger/credits';
 import { openJob } from '../ledger/open';
 import { createTenant, setTenantStatus, type TenantLimits } from '../ledger/tenants';
@@ -133,5 +134,23 @@ export async function openTestJob(db: Db, opts: TestJobOptions): Promise<Job> {
     ...(opts.maxDurationSeconds === undefined ? {} : { maxDurationSeconds: opts.maxDurationSeconds }),
   });
   if (!result.ok) throw new Error(`openTestJob refused: ${result.reason}`);
+  return result.job;
+}
+
+/**
+ * A job upstream accepted: opened (`openTestJob`), then captured through the real `captureJob` with
+ * an upstream id of its own and an upstream cost of 40,000 micro-cents; `pending`, due for its first
+ * poll. Throws unless this call captured the hold.
+ */
+export async function acceptTestJob(db: Db, opts: TestJobOptions): Promise<Job> {
+  const opened = await openTestJob(db, opts);
+  const result = await captureJob(db, {
+    jobId: opened.id,
+    upstreamJobId: `up_test_${opened.id}`,
+    upstreamCostMicroCents: 40_000n,
+    estimatedCompletionTime: null,
+  });
+  if (!result.captured)
+    throw new Error(`acceptTestJob: job ${opened.id} was not captured (${result.job.status})`);
   return result.job;
 }
