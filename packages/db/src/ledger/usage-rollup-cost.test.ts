@@ -27,7 +27,7 @@ const writesInTx = async (tx: TransactionSql) =>
   );
 
 describe('usage roll-up cost per job', () => {
-  it('a capture with its upstream cost known adds to each roll-up table once before COMMIT (cost), once at COMMIT (revenue)', async () => {
+  it('a capture with its upstream cost known adds to each roll-up table once (charge and cost together), nothing more at COMMIT', async () => {
     const tenant = await createTestTenant(t.db, { availableMicroCents: 10_000_000n });
     const job = await openTestJob(t.db, { tenantId: tenant.id, tags: ['a'] });
     await t.sql.begin(async (tx) => {
@@ -36,20 +36,21 @@ describe('usage roll-up cost per job', () => {
         SELECT status FROM tollgate_capture_job(${job.id}, ${`txn_cost_${job.id}`}, ${`up_${job.id}`},
           40000::bigint, NULL::timestamptz, 'test')`;
       expect(row?.status).toBe('pending');
-      // Immediate triggers only (revenue is deferred to COMMIT): the upstream cost, once. Writing the
-      // capture transaction before setting the job's cost made it two: "cost unknown", then moved back.
+      // Immediate triggers only: the charge and the upstream cost, in one upsert (migration 0024; the
+      // revenue line's deferred trigger added the charge in a second one). Writing the capture
+      // transaction before setting the job's cost made it two as well: "cost unknown", then moved back.
       const immediate = await writesInTx(tx);
       expect({
         usage_daily: (immediate.usage_daily ?? 0) - (before.usage_daily ?? 0),
         usage_daily_tags: (immediate.usage_daily_tags ?? 0) - (before.usage_daily_tags ?? 0),
       }).toEqual({ usage_daily: 1, usage_daily_tags: 1 });
-      // The deferred ones (the revenue line) run now: one more each.
+      // The deferred ones (the revenue line) run now and find the charge already counted.
       await tx`SET CONSTRAINTS ALL IMMEDIATE`;
       const all = await writesInTx(tx);
       expect({
         usage_daily: (all.usage_daily ?? 0) - (before.usage_daily ?? 0),
         usage_daily_tags: (all.usage_daily_tags ?? 0) - (before.usage_daily_tags ?? 0),
-      }).toEqual({ usage_daily: 2, usage_daily_tags: 2 });
+      }).toEqual({ usage_daily: 1, usage_daily_tags: 1 });
     });
     const [u] = await t.sql<{ charged: string; upstream: string; unknown: string }[]>`
       SELECT charged_micro_cents::text AS charged, upstream_cost_micro_cents::text AS upstream,
