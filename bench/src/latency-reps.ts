@@ -8,7 +8,8 @@
 import { contextSwitches, cpuMs, machineIdleMs, postgresUserSysMs, userSysMs } from './cpu';
 import { runOpenLoop } from './load';
 import { submitVia, targetOf, upstreamSubmit, verifySubmit, verifyUpstream } from './scenarios';
-import { createTenants, startStack } from './stack';
+import { seedLedger } from './seed';
+import { createTenants, MODEL, PRICE_MICRO_CENTS, startStack } from './stack';
 
 const rps = Number(process.argv[2] ?? 200);
 const reps = Number(process.argv[3] ?? 4);
@@ -22,6 +23,20 @@ try {
     balanceMicroCents: 1e15,
     parallel: 16,
   });
+  const seedLines = Number(process.env.SEED_LINES ?? 0);
+  if (seedLines > 0) {
+    const t0 = performance.now();
+    await seedLedger(stack.sql, {
+      tenantIds: tenants.slice(0, 100).map((t) => t.id),
+      lines: seedLines,
+      priceMicroCents: PRICE_MICRO_CENTS,
+      model: MODEL,
+      days: 365,
+      chunk: 25_000,
+    });
+    await stack.sql`VACUUM ANALYZE`;
+    log(`seeded ${seedLines} ledger lines in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
   const gateway = targetOf(stack.gateway.url);
   const sim = targetOf(stack.sim.url);
   const submit = submitVia(tenants);
@@ -65,6 +80,18 @@ try {
         `simulator ${per(a.simulator, b.simulator)}, load generator ${per(a.loadgen, b.loadgen)}; machine idle ${idle.toFixed(0)}%; ` +
         `gateway context switches per job ${per(a.gatewaySwitches[0], b.gatewaySwitches[0])} voluntary, ${per(a.gatewaySwitches[1], b.gatewaySwitches[1])} preempted`,
     );
+  }
+  if (process.env.FUNCTION_STATS) {
+    // Needs `track_functions = 'pl'` on the server (ALTER SYSTEM + reload) before the run.
+    const rows = await stack.sql<{ funcname: string; calls: bigint; total: number; self: number }[]>`
+      SELECT funcname, calls, round(total_time::numeric, 1)::float AS total, round(self_time::numeric, 1)::float AS self
+        FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 25`;
+    for (const r of rows)
+      console.log(`${r.funcname.padEnd(45)} calls ${r.calls} total ${r.total} ms self ${r.self} ms`);
+    const tables = await stack.sql<Record<string, unknown>[]>`
+      SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, seq_scan, idx_scan, autovacuum_count, autoanalyze_count
+        FROM pg_stat_user_tables ORDER BY n_tup_ins + n_tup_upd DESC LIMIT 15`;
+    for (const t of tables) console.log(JSON.stringify(t));
   }
 } finally {
   await stack.stop();
