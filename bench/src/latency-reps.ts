@@ -50,6 +50,15 @@ try {
     idle: machineIdleMs(),
     at: performance.now(),
   });
+  // Which tables autovacuum processed during a phase: on two shared cores a vacuum of a large table
+  // takes CPU from every step of the submit.
+  const autovacuumCounts = async () =>
+    new Map(
+      (
+        await stack.sql<{ relname: string; n: number }[]>`
+          SELECT relname, (autovacuum_count + autoanalyze_count)::int AS n FROM pg_stat_user_tables`
+      ).map((r) => [r.relname, r.n]),
+    );
   const f = (n: number) => n.toFixed(1);
   log(
     `rate ${rps}/s: added p50 / p99 ms (gateway p50/p99/p99.9, simulator p50/p99); CPU ms per accepted job`,
@@ -63,6 +72,7 @@ try {
       verify: verifyUpstream,
     });
     const a = snap();
+    const vacuumsBefore = await autovacuumCounts();
     const g = await runOpenLoop({
       target: gateway,
       durationMs: 12_000,
@@ -71,6 +81,9 @@ try {
       verify: verifySubmit,
     });
     const b = snap();
+    const vacuumed = [...(await autovacuumCounts())]
+      .filter(([rel, n]) => n > (vacuumsBefore.get(rel) ?? 0))
+      .map(([rel]) => rel);
     const per = (x: number, y: number) => ((y - x) / Math.max(1, g.ok)).toFixed(2);
     const idle = ((b.idle - a.idle) / (b.at - a.at) / 2) * 100; // 2 cores
     console.log(
@@ -78,7 +91,8 @@ try {
         `(gateway ${f(g.latency.p50Ms)}/${f(g.latency.p99Ms)}/${f(g.latency.p999Ms)}, simulator ${f(d.latency.p50Ms)}/${f(d.latency.p99Ms)}, failed ${g.failed}); ` +
         `CPU gateway ${per(a.gateway[0], b.gateway[0])} user + ${per(a.gateway[1], b.gateway[1])} sys, postgres ${per(a.postgres[0], b.postgres[0])} user + ${per(a.postgres[1], b.postgres[1])} sys, ` +
         `simulator ${per(a.simulator, b.simulator)}, load generator ${per(a.loadgen, b.loadgen)}; machine idle ${idle.toFixed(0)}%; ` +
-        `gateway context switches per job ${per(a.gatewaySwitches[0], b.gatewaySwitches[0])} voluntary, ${per(a.gatewaySwitches[1], b.gatewaySwitches[1])} preempted`,
+        `gateway context switches per job ${per(a.gatewaySwitches[0], b.gatewaySwitches[0])} voluntary, ${per(a.gatewaySwitches[1], b.gatewaySwitches[1])} preempted; ` +
+        `autovacuum/analyze finished on: ${vacuumed.join(', ') || 'none'}`,
     );
   }
   if (process.env.FUNCTION_STATS) {
