@@ -332,6 +332,13 @@ describe('admin.jobs.resolve: a job still being submitted is refused', () => {
     if (!opened.ok) throw new Error(`openJob refused: ${opened.reason}`);
     const jobId = opened.job.id;
     await h.db.sql`UPDATE jobs SET created_at = now() - interval '11 minutes' WHERE id = ${jobId}`;
+    // The usage roll-up counts a job on its creation day (UTC): within 11 minutes after midnight the
+    // job now belongs to yesterday, so its count moves with it (the tenant's only roll-up rows).
+    for (const table of ['usage_daily', 'usage_daily_tags']) {
+      await h.db
+        .sql`UPDATE ${h.db.sql(table)} SET day = (SELECT (created_at AT TIME ZONE 'UTC')::date FROM jobs WHERE id = ${jobId})
+                      WHERE tenant_id = ${tenantId}`;
+    }
     const resolved = await h.admin.admin.jobs.resolve.mutate({
       jobId,
       decision: 'refund',
