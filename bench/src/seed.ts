@@ -44,7 +44,9 @@ export async function seedLedger(sql: Sql, opts: SeedOptions): Promise<number> {
                'txn_seedc' || lpad((${from}::int + g)::text, 12, '0') AS capture_txn,
                (${tenants}::text[])[1 + ((${from}::int + g) % ${tenants.length}::int)] AS tenant_id,
                now() - make_interval(days => ((${from}::int + g) / ${tenants.length}::int) % ${opts.days}::int)
-                     - random() * interval '1 hour' AS at
+                     -- Up to an hour earlier, but never before the day's UTC midnight: job i's day
+                     -- is the rotation's, whatever the time of the run (seed.test.ts counts days).
+                     - random() * least(interval '1 hour', now() - date_trunc('day', now(), 'UTC')) AS at
         FROM generate_series(0, ${n - 1}::int) AS g`;
       // Lock the balance rows in tenant order FIRST, as the gateway's statements do (balance row,
       // then the tenant's usage roll-up rows, which the inserts below update through triggers):
