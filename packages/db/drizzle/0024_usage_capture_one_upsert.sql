@@ -6,6 +6,15 @@
 -- usage_daily and of usage_daily_tags. Now the transaction trigger adds both in one upsert; the line
 -- trigger adds only a difference (none on every path that captures). The roll-up's figures are
 -- unchanged: reconcile and the roll-up property test compare them with the ledger.
+-- Applied while gateways run (docs/scaling.md, Upgrades): a capture whose transaction row was
+-- written under the old triggers and whose revenue line's deferred trigger ran under the new ones at
+-- its COMMIT would count its charge nowhere (or, the other way round, twice). Every capture writes
+-- its ledger_transactions row before its lines and holds that table's ROW EXCLUSIVE lock until
+-- COMMIT, so this lock waits for the captures in flight to commit and holds new ones until the
+-- migration commits: each capture runs both triggers of one version. Only this table is locked
+-- (locking ledger_lines too could deadlock with a capture between its two inserts).
+LOCK TABLE ledger_transactions IN SHARE ROW EXCLUSIVE MODE;
+--> statement-breakpoint
 
 -- Revenue: a platform_revenue line of a capture (charged) or a refund (refunded, as a positive
 -- amount), on the row of the day of its transaction. Lines, transactions, and a job's tenant, model
