@@ -43,9 +43,9 @@ describe('migration 0024 applied while a capture is in flight', () => {
       expect(row?.status).toBe('pending');
 
       // The migration, in one transaction as the migrator runs it.
-      const [{ pid }] = (await migrating<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`) as [
-        { pid: number },
-      ];
+      const [me] = await migrating<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      const pid = me?.pid;
+      if (pid === undefined) throw new Error('no backend pid');
       const migration = migrating.begin(async (tx) => {
         for (const statement of MIGRATION) await tx.unsafe(statement);
       });
