@@ -21,7 +21,8 @@ LOCK TABLE ledger_transactions IN SHARE ROW EXCLUSIVE MODE;
 -- and tags never change, so this can wait for COMMIT. A job's capture was already counted at its
 -- hold's captured amount when its transaction was written (tollgate_usage_upstream_of_transaction),
 -- so only a difference between the line and that amount is added (none on any path that captures);
--- so the roll-up stays equal to the ledger's lines whatever wrote them.
+-- so the roll-up stays equal to the ledger's lines for any capture with one revenue line (the only
+-- kind there is: tollgate_capture_hold, the one implementation of a capture, writes one).
 CREATE OR REPLACE FUNCTION tollgate_usage_count_revenue() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   v_txn ledger_transactions;
