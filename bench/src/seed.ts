@@ -31,6 +31,10 @@ export async function seedLedger(sql: Sql, opts: SeedOptions): Promise<number> {
   const first = opts.firstJob ?? 0;
   const tenants = [...opts.tenantIds];
   const price = `${opts.priceMicroCents}`;
+  // One "now" for every chunk: chunks a second apart on either side of midnight would otherwise put
+  // the same rotation day on two dates.
+  const [clock] = await sql<{ now: string }[]>`SELECT now()::text AS now`;
+  const anchor = clock?.now ?? new Date().toISOString();
   for (let done = 0; done < jobs; done += chunk) {
     const n = Math.min(chunk, jobs - done);
     const from = first + done;
@@ -43,10 +47,10 @@ export async function seedLedger(sql: Sql, opts: SeedOptions): Promise<number> {
                'txn_seedh' || lpad((${from}::int + g)::text, 12, '0') AS hold_txn,
                'txn_seedc' || lpad((${from}::int + g)::text, 12, '0') AS capture_txn,
                (${tenants}::text[])[1 + ((${from}::int + g) % ${tenants.length}::int)] AS tenant_id,
-               now() - make_interval(days => ((${from}::int + g) / ${tenants.length}::int) % ${opts.days}::int)
+               ${anchor}::timestamptz - make_interval(days => ((${from}::int + g) / ${tenants.length}::int) % ${opts.days}::int)
                      -- Up to an hour earlier, but never before the day's UTC midnight: job i's day
                      -- is the rotation's, whatever the time of the run (seed.test.ts counts days).
-                     - random() * least(interval '1 hour', now() - date_trunc('day', now(), 'UTC')) AS at
+                     - random() * least(interval '1 hour', ${anchor}::timestamptz - date_trunc('day', ${anchor}::timestamptz, 'UTC')) AS at
         FROM generate_series(0, ${n - 1}::int) AS g`;
       // Lock the balance rows in tenant order FIRST, as the gateway's statements do (balance row,
       // then the tenant's usage roll-up rows, which the inserts below update through triggers):

@@ -80,6 +80,16 @@ describe('tenant limits set by admins, enforced inside the hold', () => {
   });
 
   it('daily spend cap resets at the UTC day boundary decided by the DB clock', async () => {
+    // The real midnight would reset the counter mid-test: start at least 20 s before it.
+    await waitFor(
+      async () => {
+        const [r] = await h.db.sql<{ s: number }[]>`
+          SELECT extract(epoch FROM date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day'
+                                   - (now() AT TIME ZONE 'UTC'))::float8 AS s`;
+        return Number(r?.s) > 20;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: 'more than 20 s before the DB clock’s midnight' },
+    );
     const { tenantId, client } = await h.createTenant({ balanceMicroCents: 10_000_000 });
     await h.admin.admin.tenants.update.mutate({
       tenantId,

@@ -315,44 +315,51 @@ except ValueError as e:
 
   describe('limit.reached', () => {
     it('a hot loop of refusals sends one event per limit and window; another limit is its own event', async () => {
-      const { client, tenantId, secret } = await tenantWithHook({
-        balanceMicroCents: 10 * CHEAP_PRICE,
-        limits: { maxConcurrentJobs: 1 },
-      });
-      await submit(client); // takes the only slot (pending: the simulator does not advance it)
-      const refusals = await Promise.allSettled(Array.from({ length: 20 }, () => submit(client)));
-      expect(refusals.every((r) => r.status === 'rejected')).toBe(true);
-      for (let i = 0; i < 10; i++) await expectTRPCError(submit(client));
-      const events = await deliveriesOf(tenantId, 'limit.reached');
-      expect(events).toHaveLength(1);
-      expect(events[0]?.payload).toMatchObject({
-        tenantId,
-        reason: 'CONCURRENT_JOBS_LIMIT',
-        limit: 1,
-        retryAfterSeconds: expect.any(Number),
-      });
+      // Windows are aligned to the epoch (15 min by default): a hot loop crossing :00, :15, :30 or
+      // :45 would rightly send a second event. A year-long window keeps this test off the boundary.
+      h.gateway.deps.config.limitReachedWebhookIntervalMs = 365 * 24 * 3_600_000;
+      try {
+        const { client, tenantId, secret } = await tenantWithHook({
+          balanceMicroCents: 10 * CHEAP_PRICE,
+          limits: { maxConcurrentJobs: 1 },
+        });
+        await submit(client); // takes the only slot (pending: the simulator does not advance it)
+        const refusals = await Promise.allSettled(Array.from({ length: 20 }, () => submit(client)));
+        expect(refusals.every((r) => r.status === 'rejected')).toBe(true);
+        for (let i = 0; i < 10; i++) await expectTRPCError(submit(client));
+        const events = await deliveriesOf(tenantId, 'limit.reached');
+        expect(events).toHaveLength(1);
+        expect(events[0]?.payload).toMatchObject({
+          tenantId,
+          reason: 'CONCURRENT_JOBS_LIMIT',
+          limit: 1,
+          retryAfterSeconds: expect.any(Number),
+        });
 
-      await h.admin.admin.tenants.update.mutate({
-        tenantId,
-        limits: { maxConcurrentJobs: null, dailySpendLimitMicroCents: CHEAP_PRICE },
-      });
-      const e = await expectTRPCError(submit(client));
-      expect(e.reason).toBe('DAILY_SPEND_LIMIT');
-      await expectTRPCError(submit(client));
-      const all = await deliveriesOf(tenantId, 'limit.reached');
-      expect(all.map((d) => (d.payload as { reason: string }).reason)).toEqual([
-        'CONCURRENT_JOBS_LIMIT',
-        'DAILY_SPEND_LIMIT',
-      ]);
+        await h.admin.admin.tenants.update.mutate({
+          tenantId,
+          limits: { maxConcurrentJobs: null, dailySpendLimitMicroCents: CHEAP_PRICE },
+        });
+        const e = await expectTRPCError(submit(client));
+        expect(e.reason).toBe('DAILY_SPEND_LIMIT');
+        await expectTRPCError(submit(client));
+        const all = await deliveriesOf(tenantId, 'limit.reached');
+        expect(all.map((d) => (d.payload as { reason: string }).reason)).toEqual([
+          'CONCURRENT_JOBS_LIMIT',
+          'DAILY_SPEND_LIMIT',
+        ]);
 
-      await deliverOnce();
-      const [req] = receivedFor(events[0]?.id ?? '');
-      if (!req) throw new Error('limit.reached not delivered');
-      expect(verifySignature(secret, req.headers, req.rawBody)).toBe(true);
-      expect(JSON.parse(req.rawBody)).toMatchObject({
-        type: 'limit.reached',
-        data: { tenantId, reason: 'CONCURRENT_JOBS_LIMIT', limit: 1, livemode: true },
-      });
+        await deliverOnce();
+        const [req] = receivedFor(events[0]?.id ?? '');
+        if (!req) throw new Error('limit.reached not delivered');
+        expect(verifySignature(secret, req.headers, req.rawBody)).toBe(true);
+        expect(JSON.parse(req.rawBody)).toMatchObject({
+          type: 'limit.reached',
+          data: { tenantId, reason: 'CONCURRENT_JOBS_LIMIT', limit: 1, livemode: true },
+        });
+      } finally {
+        delete h.gateway.deps.config.limitReachedWebhookIntervalMs;
+      }
     });
 
     it('the next window sends it again (TENANT_WEBHOOK_LIMIT_REACHED_INTERVAL)', async () => {

@@ -193,9 +193,12 @@ describe('test mode', () => {
       limit: 1_000,
     });
     const upstream = liveUpstreamRequests();
-    // Usage reports cover whole UTC days.
-    const today = `${new Date().toISOString().slice(0, 10)}T00:00:00Z`;
-    const days = { from: today, to: new Date(Date.parse(today) + 86_400_000).toISOString() };
+    // Usage reports cover whole UTC days: yesterday to tomorrow, so a burst crossing midnight stays in.
+    const today = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
+    const days = {
+      from: new Date(today - 86_400_000).toISOString(),
+      to: new Date(today + 2 * 86_400_000).toISOString(),
+    };
     const liveUsage = await h.admin.finance.usage.query({ ...days, groupBy: ['tenant'] });
 
     const burst = await Promise.allSettled(

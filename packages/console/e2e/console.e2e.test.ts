@@ -13,6 +13,8 @@ let page: Page;
 let adminToken = '';
 let financeToken = '';
 let jobsTenantId = '';
+/** The UTC day (DB clock) the usage below was charged on: not "today" if the run crossed midnight. */
+let usageDay = '';
 
 const usdText = (microCents: number | string) => `$${formatUsd(BigInt(microCents))}`;
 
@@ -53,6 +55,10 @@ beforeAll(async () => {
   await t.client.jobs.cancel.mutate({ id: first.id });
   h.sim.control.loseAnswerNextSubmits(1);
   await t.client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT }).catch(() => undefined);
+  const [day] = await h.db.sql<{ d: string }[]>`
+    SELECT to_char(max(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS d FROM ledger_transactions
+     WHERE tenant_id = ${jobsTenantId} AND kind IN ('capture', 'refund')`;
+  usageDay = day?.d ?? '';
 
   b = await launch();
   page = b.page;
@@ -198,18 +204,17 @@ describe('operator console in Chromium', { timeout: 120_000 }, () => {
   it('draws the usage chart with data, the exact table behind it, and downloads the CSV', async () => {
     await go('Usage', 'Usage');
     await page.getByRole('img', { name: /^Usage chart/ }).waitFor();
-    const today = new Date().toISOString().slice(0, 10);
     const report = await h.admin.finance.usage.query({
-      from: `${today}T00:00:00Z`,
-      to: new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString(),
+      from: `${usageDay}T00:00:00Z`,
+      to: new Date(Date.parse(`${usageDay}T00:00:00Z`) + 86_400_000).toISOString(),
       groupBy: ['day'],
     });
     const row = report.rows[0];
-    if (!row) throw new Error('no usage today');
+    if (!row) throw new Error(`no usage on ${usageDay}`);
     // Three jobs charged at submit with a 25% markup (one refunded by its cancel); the lost-answer job
     // was never captured.
     expect(row.chargedMicroCents).toBe(3 * ((CHEAP_PRICE * 125) / 100));
-    const dayRow = page.getByRole('row', { name: new RegExp(`^${today}`) });
+    const dayRow = page.getByRole('row', { name: new RegExp(`^${usageDay}`) });
     await dayRow.waitFor();
     const cells = await dayRow.locator('td').allTextContents();
     expect(cells).toEqual([

@@ -384,10 +384,11 @@ describe('limits in the hold', () => {
   });
 
   it('caps requests per minute (fixed window on the DB clock)', async () => {
-    const tenant = await createTestTenant(t.db, { availableMicroCents: 10_000n });
-    await updateTenant(t.db, { tenantId: tenant.id, limits: { requestsPerMinute: 5 }, actor: 't' });
-    // A minute boundary inside the loop would reset the window: retry the whole check once if so.
+    // A minute boundary inside the loop would reset the window: retry the whole check once if so,
+    // with a new tenant (the first attempt's holds already count in the new minute).
     for (let attempt = 0; attempt < 2; attempt++) {
+      const tenant = await createTestTenant(t.db, { availableMicroCents: 10_000n });
+      await updateTenant(t.db, { tenantId: tenant.id, limits: { requestsPerMinute: 5 }, actor: 't' });
       const [before] = await t.sql<{ m: string }[]>`SELECT date_trunc('minute', now())::text AS m`;
       const results = [];
       for (let i = 0; i < 7; i++) {

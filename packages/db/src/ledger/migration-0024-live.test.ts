@@ -75,8 +75,9 @@ describe('migration 0024 applied while a capture is in flight', () => {
       await capturing.end({ timeout: 5 });
       await migrating.end({ timeout: 5 });
     }
+    // Summed over days: the open and the capture may straddle midnight.
     const [u] = await t.sql<{ charged: string; upstream: string }[]>`
-      SELECT charged_micro_cents::text AS charged, upstream_cost_micro_cents::text AS upstream
+      SELECT sum(charged_micro_cents)::text AS charged, sum(upstream_cost_micro_cents)::text AS upstream
         FROM usage_daily WHERE tenant_id = ${tenant.id}`;
     expect(u).toEqual({ charged: '40000', upstream: '40000' });
     expect((await reconcile(t.db)).discrepancies).toEqual([]);

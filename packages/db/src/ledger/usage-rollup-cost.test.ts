@@ -52,9 +52,10 @@ describe('usage roll-up cost per job', () => {
         usage_daily_tags: (all.usage_daily_tags ?? 0) - (before.usage_daily_tags ?? 0),
       }).toEqual({ usage_daily: 1, usage_daily_tags: 1 });
     });
+    // Summed over days: the open and the capture may straddle midnight.
     const [u] = await t.sql<{ charged: string; upstream: string; unknown: string }[]>`
-      SELECT charged_micro_cents::text AS charged, upstream_cost_micro_cents::text AS upstream,
-             upstream_cost_unknown_jobs::text AS unknown
+      SELECT sum(charged_micro_cents)::text AS charged, sum(upstream_cost_micro_cents)::text AS upstream,
+             sum(upstream_cost_unknown_jobs)::text AS unknown
         FROM usage_daily WHERE tenant_id = ${tenant.id}`;
     expect(u).toEqual({ charged: '40000', upstream: '40000', unknown: '0' });
     expect((await reconcile(t.db)).discrepancies).toEqual([]);
