@@ -36,9 +36,8 @@ BEGIN
   IF v_txn.kind = 'capture' THEN
     v_charged := NEW.amount_micro_cents;
     IF v_txn.job_id IS NOT NULL THEN
-      -- No hold row: the transaction trigger counted nothing, so the whole line counts here.
-      SELECT v_charged - coalesce(h.captured_micro_cents, 0) INTO v_charged FROM holds h WHERE h.id = v_txn.hold_id;
-      v_charged := coalesce(v_charged, NEW.amount_micro_cents);
+      -- Minus what the transaction trigger counted (nothing without a hold row).
+      v_charged := v_charged - coalesce((SELECT captured_micro_cents FROM holds WHERE id = v_txn.hold_id), 0);
       IF v_charged = 0 THEN
         RETURN NULL;
       END IF;
