@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../client';
-import type { Job } from '../schema';
+import { IN_FLIGHT_JOB_STATUSES, type Job } from '../schema';
 import { acceptTestJob, createTestDatabase, createTestTenant, type TestDatabase } from '../testing';
 import { advanceJob, claimJobsToPoll, reconcile } from './index';
 
@@ -59,7 +59,7 @@ afterAll(async () => {
 /** `claimJobsToPoll` in a transaction of its own (committed), with the poll-index entries it read. */
 async function claimCountingReads(): Promise<{ claimed: Job[]; read: number }> {
   return t.db.transaction(async (drizzleTx) => {
-    // A drizzle transaction is what the ledger takes as `db` (its own transaction nests as a savepoint).
+    // A drizzle transaction is what the ledger takes as `db`: the claim and both reads in one.
     const tx = drizzleTx as unknown as Db;
     const before = await pollIndexEntriesRead(tx);
     const claimed = await claimJobsToPoll(tx, { limit: 100 });
@@ -68,6 +68,13 @@ async function claimCountingReads(): Promise<{ claimed: Job[]; read: number }> {
 }
 
 describe("the poller's claim with dead entries in the poll index", () => {
+  it("claims the statuses of IN_FLIGHT_JOB_STATUSES, the poll index's predicate (one list)", async () => {
+    const [fn] = await t.sql<{ body: string }[]>`
+      SELECT prosrc AS body FROM pg_proc WHERE proname = 'tollgate_claim_jobs_to_poll'`;
+    const list = IN_FLIGHT_JOB_STATUSES.map((s) => `'${s}'`).join(', ');
+    expect(fn?.body).toContain(`status IN (${list})`);
+  });
+
   it('claims the due jobs, and later claims skip the dead entries earlier ones met', async () => {
     const first = await claimCountingReads();
     expect(first.claimed.map((j) => j.id).sort()).toEqual(due.map((j) => j.id).sort());
