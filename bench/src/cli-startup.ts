@@ -10,15 +10,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { REPO_ROOT } from './processes';
 import { type Ctx, scenario } from './scenarios';
+import { median } from './stats';
 
 const CLIENT = path.join(REPO_ROOT, 'packages/client');
-
-function median(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? null) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-}
 
 function timeOnce(args: string[]): number {
   const t0 = performance.now();

@@ -17,7 +17,7 @@ import {
 import { rssMb } from './processes';
 import { seedLedger } from './seed';
 import { INPUT, MODEL, PRICE_MICRO_CENTS, SIM_API_KEY, type Stack, type Tenant } from './stack';
-import { slope } from './stats';
+import { median as medianOf, slope } from './stats';
 
 export interface Config {
   mode: 'full' | 'quick';
@@ -748,13 +748,8 @@ async function timeUsage(base: string, token: string, input: Record<string, unkn
   return { ms: performance.now() - t0, rows };
 }
 
-/** The middle value (the mean of the two middle ones for an even count); 0 for none. */
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  if (sorted.length % 2 === 1) return sorted[mid] ?? 0;
-  return sorted.length === 0 ? 0 : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
+/** stats.ts's median, 0 for none (every caller here has at least one value). */
+const median = (xs: number[]) => medianOf(xs) ?? 0;
 
 /**
  * Scenario 5: finance reports over a seeded ledger, measured twice in the same run: with the ledger

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Histogram, slope } from './stats';
+import { Histogram, median, slope } from './stats';
 
 function exactPercentile(sorted: number[], p: number): number {
   const rank = Math.ceil((p / 100) * sorted.length);
@@ -63,5 +63,13 @@ describe('slope', () => {
     expect(slope([])).toBe(0);
     expect(slope([{ x: 0, y: 1 }])).toBe(0);
     expect(slope([0, 1, 2, 3].map((x) => ({ x, y: 2 * x + 5 })))).toBeCloseTo(2, 10);
+  });
+});
+
+describe('median', () => {
+  it('is the middle value, the mean of the middle two for an even count, null for none', () => {
+    expect(median([])).toBeNull();
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
   });
 });

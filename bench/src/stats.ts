@@ -115,3 +115,11 @@ export function slope(points: ReadonlyArray<{ x: number; y: number }>): number {
   }
   return den === 0 ? 0 : num / den;
 }
+
+/** The middle value, the mean of the two middle ones for an even count; null for none. */
+export function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? null) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
