@@ -80,16 +80,19 @@ describe('tenant limits set by admins, enforced inside the hold', () => {
   });
 
   it('daily spend cap resets at the UTC day boundary decided by the DB clock', async () => {
+    /** Seconds until the next UTC midnight on the DB clock. */
+    const secondsToMidnight = async () => {
+      const [r] = await h.db.sql<{ s: number }[]>`
+        SELECT extract(epoch FROM (date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day')
+                                  - (now() AT TIME ZONE 'UTC'))::float8 AS s`;
+      return Number(r?.s);
+    };
     // The real midnight would reset the counter mid-test: start at least 20 s before it.
-    await waitFor(
-      async () => {
-        const [r] = await h.db.sql<{ s: number }[]>`
-          SELECT extract(epoch FROM date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day'
-                                   - (now() AT TIME ZONE 'UTC'))::float8 AS s`;
-        return Number(r?.s) > 20;
-      },
-      { timeoutMs: 30_000, intervalMs: 250, what: 'more than 20 s before the DB clock’s midnight' },
-    );
+    await waitFor(async () => (await secondsToMidnight()) > 20, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'more than 20 s before the DB clock’s midnight',
+    });
     const { tenantId, client } = await h.createTenant({ balanceMicroCents: 10_000_000 });
     await h.admin.admin.tenants.update.mutate({
       tenantId,
@@ -100,11 +103,9 @@ describe('tenant limits set by admins, enforced inside the hold', () => {
     const e = await expectTRPCError(client.jobs.submit.mutate({ model: CHEAP_MODEL, input: CHEAP_INPUT }));
     expect(e).toMatchObject({ code: 'TOO_MANY_REQUESTS', reason: 'DAILY_SPEND_LIMIT', httpStatus: 429 });
     // Retry-after = the time left until the next UTC midnight on the DB clock.
-    const [left] = await h.db.sql<{ s: number }[]>`
-      SELECT extract(epoch FROM (date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day')
-                                - (now() AT TIME ZONE 'UTC'))::float8 AS s`;
+    const left = await secondsToMidnight();
     expect(Number(e.details?.retryAfterSeconds)).toBeGreaterThan(0);
-    expect(Math.abs(Number(e.details?.retryAfterSeconds) - Number(left?.s))).toBeLessThan(5);
+    expect(Math.abs(Number(e.details?.retryAfterSeconds) - left)).toBeLessThan(5);
 
     // Test-only arrangement standing in for "the DB clock passed midnight": the counter now belongs
     // to yesterday (UTC). The hold's UPDATE compares spend_day with today's date from now(), so the
