@@ -463,6 +463,18 @@ describe('finance reports equal the ledger to the micro-cent', () => {
       12_345_678_900n,
       9_223_372_036_854_775_807n,
       -9_223_372_036_854_775_808n,
+      // Whole cents (the last four digits zero, negative too) take usdSql's other branch.
+      -10_000n,
+      -120_000n,
+      1_230_000n,
+      -1_230_000n,
+      5_000n,
+      -5_000n,
+      // And a spread of magnitudes, half of them whole cents.
+      ...Array.from({ length: 200 }, (_, i) => {
+        const v = BigInt(Math.round(Math.sin(i + 1) * 10 ** (i % 13))) * (i % 2 === 0 ? 10_000n : 1n);
+        return i % 3 === 0 ? -v : v;
+      }),
     ];
     const rows = await h.db.sql.unsafe<{ v: string; usd: string }[]>(
       `SELECT v::text AS v, ${usdSql('v')} AS usd FROM unnest($1::bigint[]) AS u(v)`,

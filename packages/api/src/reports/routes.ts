@@ -24,6 +24,8 @@ import { idSchema, isStorableInstant, STORABLE_INSTANT_MESSAGE } from '../servic
 import { CrlfRecords, CSV_BLANK_CLASS, csvRecord } from './csv.ts';
 
 const dialect = new PgDialect();
+/** Rows of a CSV report sent to the client as one chunk (one socket write) at most. */
+const CSV_BATCH_BYTES = 64 * 1024;
 const encoder = new TextEncoder();
 
 /**
@@ -102,11 +104,13 @@ const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
  * trailing zeros dropped down to 2 (`1.50`, `0.000001`, `-12.345`). NULL stays NULL (empty field).
  */
 export function usdSql(column: string): string {
-  // × 0.000001 is exact in numeric (the product's scale is 6); trim_scale drops trailing zeros, and
-  // round(…, 2) pads a value with fewer than 2 decimals (it only drops zeros). A few numeric ops per
-  // cell: about a third of the cost of building the string from div/mod/lpad (measured in psql).
+  // × 0.000001 is exact in numeric (the product's scale is 6). A value whose last four digits are
+  // zero has at most 2 decimals: round(…, 2) writes exactly 2 (it only pads). Any other keeps 3 to 6,
+  // and trim_scale drops the trailing zeros. The test on the integer spares a numeric trim_scale and
+  // scale per cell: 0.37 → 0.23 µs a cell on PG 15 (psql, 400k values, the same strings as before);
+  // building the string from div/mod/lpad was about three times slower.
   const v = `((${column})::numeric * 0.000001)`;
-  return `CASE WHEN scale(trim_scale(${v})) >= 2 THEN trim_scale(${v})::text ELSE round(${v}, 2)::text END`;
+  return `CASE WHEN (${column}) % 10000 = 0 THEN round(${v}, 2)::text ELSE trim_scale(${v})::text END`;
 }
 
 /**
@@ -149,11 +153,29 @@ async function copyCsvStream(opts: {
     },
     async pull(controller) {
       try {
-        const next = await iterator.next();
-        if (next.done) {
+        // Postgres sends each COPY row as a message of its own, and postgres.js yields each as a
+        // chunk: enqueued one by one, every row was its own write to the client's socket (~19,000
+        // for a year of usage). Up to CSV_BATCH_BYTES of rows go as one chunk instead.
+        const rows: Uint8Array[] = [];
+        let size = 0;
+        let done = false;
+        while (size < CSV_BATCH_BYTES) {
+          const next = await iterator.next();
+          if (next.done) {
+            done = true;
+            break;
+          }
+          rows.push(next.value);
+          size += next.value.length;
+        }
+        if (size > 0)
+          controller.enqueue(
+            crlf.push(rows.length === 1 ? (rows[0] as Uint8Array) : Buffer.concat(rows, size)),
+          );
+        if (done) {
           controller.close();
           release();
-        } else controller.enqueue(crlf.push(next.value));
+        }
       } catch (err) {
         release();
         opts.log.error({ err }, 'CSV report failed while streaming');
