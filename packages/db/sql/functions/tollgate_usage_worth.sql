@@ -14,16 +14,23 @@
 -- upstream cost, status or error (both triggers would see both changes); reconcile would flag it.
 -- `p_captured` is the capture's charge (its hold's captured amount: known before the transaction
 -- is written, equal to its platform_revenue line).
+-- PL/pgSQL, not SQL (migration 0027): tollgate_usage_upstream_of_transaction and
+-- tollgate_usage_upstream_of_job call it in FROM, where Postgres does not inline a function that
+-- returns one row, and before Postgres 18 it planned the SQL body again on every call: three calls
+-- a job, on the capture's and the completion's path. As PL/pgSQL its expressions are planned once
+-- per session. Same definition, same results.
 CREATE OR REPLACE FUNCTION tollgate_usage_worth(
   p_kind ledger_kind, p_captured bigint, p_cost bigint, p_status job_status, p_error jsonb,
   OUT upstream bigint, OUT unknown_jobs bigint, OUT unknown_charged bigint
-) LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE WHEN p_kind = 'capture' THEN coalesce(p_cost, 0)
-              WHEN p_kind = 'refund' AND tollgate_upstream_refunded_the_operator(p_status, p_error)
-                THEN -coalesce(p_cost, 0)
-              ELSE 0 END,
-         CASE WHEN unknown THEN 1 ELSE 0 END,
-         CASE WHEN unknown THEN coalesce(p_captured, 0) ELSE 0 END
-    FROM (SELECT p_kind = 'capture' AND p_cost IS NULL
-                 AND NOT tollgate_upstream_refunded_the_operator(p_status, p_error) AS unknown) x
+) LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  v_refunded boolean := tollgate_upstream_refunded_the_operator(p_status, p_error);
+  v_unknown boolean := p_kind = 'capture' AND p_cost IS NULL AND NOT v_refunded;
+BEGIN
+  upstream := CASE WHEN p_kind = 'capture' THEN coalesce(p_cost, 0)
+                   WHEN p_kind = 'refund' AND v_refunded THEN -coalesce(p_cost, 0)
+                   ELSE 0 END;
+  unknown_jobs := CASE WHEN v_unknown THEN 1 ELSE 0 END;
+  unknown_charged := CASE WHEN v_unknown THEN coalesce(p_captured, 0) ELSE 0 END;
+END;
 $$;
