@@ -96,7 +96,8 @@ try {
     );
   }
   if (process.env.FUNCTION_STATS) {
-    // Needs `track_functions = 'pl'` on the server (ALTER SYSTEM + reload) before the run.
+    // Needs `track_functions = 'pl'` on the server (ALTER SYSTEM + reload) before the run; with
+    // 'all', a LANGUAGE sql function listed here ran as a call, i.e. was not inlined.
     const rows = await stack.sql<{ funcname: string; calls: bigint; total: number; self: number }[]>`
       SELECT funcname, calls, round(total_time::numeric, 1)::float AS total, round(self_time::numeric, 1)::float AS self
         FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 25`;
@@ -105,7 +106,9 @@ try {
     const tables = await stack.sql<Record<string, unknown>[]>`
       SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, seq_scan, idx_scan, autovacuum_count, autoanalyze_count
         FROM pg_stat_user_tables ORDER BY n_tup_ins + n_tup_upd DESC LIMIT 15`;
-    for (const t of tables) console.log(JSON.stringify(t));
+    // pg_stat_user_tables' counters are bigint (postgres.js BigInt): JSON.stringify refuses those.
+    for (const t of tables)
+      console.log(JSON.stringify(t, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)));
   }
 } finally {
   await stack.stop();
