@@ -788,15 +788,28 @@ export function reports(ctx: Ctx) {
           priceMicroCents: PRICE_MICRO_CENTS,
           model: MODEL,
           days: 365,
-          chunk: 25_000,
+          // Jobs per seed transaction. Versions made inside one transaction cannot be pruned before
+          // it commits, and each job updates its roll-up row more than once: with 25,000 jobs a chunk
+          // every roll-up row took 3–6 versions in one transaction, overflowed the half-empty pages
+          // (migration 0020) into new ones, and the roll-up doubled between 100k and 1M lines
+          // (~1,100 → 2,200–2,500 pages, 2026-12-07): the year report, a scan of it, measured the
+          // seed. An operator's job steps are transactions of their own. 2,000 jobs touch ~11% of
+          // the rows, whose new versions fit in the free half of their pages (1,042 → 1,093 pages),
+          // and the seed takes as long.
+          chunk: 2_000,
           firstJob: seededJobs,
           onProgress: (n) => {
             if (n % 200_000 === 0) ctx.log(`  seeded ${n.toLocaleString('en')} lines`);
           },
         });
         // A ledger written in a minute leaves autovacuum fresh rows to process while the reports run
-        // and each first read setting hint bits: artifacts of the seeding. Settle it first.
+        // and each first read setting hint bits: artifacts of the seeding. Settle it first. Then a
+        // CHECKPOINT: the seed and that VACUUM dirty ~1 GB at 1M lines, and the checkpoint they
+        // trigger spreads its writes and fsyncs over minutes (checkpoint_completion_target), i.e.
+        // over the measurement, on the same two cores. An operator's reports run hours after the
+        // writes, not during their flush.
         await ctx.stack.sql`VACUUM ANALYZE`;
+        await ctx.stack.sql`CHECKPOINT`;
         const [after] = await ctx.stack.sql<{ n: bigint }[]>`SELECT count(*) AS n FROM ledger_lines`;
         const [rollup] = await ctx.stack.sql<{ n: bigint; pages: bigint }[]>`
           SELECT count(*) AS n, pg_relation_size('usage_daily') / current_setting('block_size')::int AS pages
