@@ -3,9 +3,9 @@
 -- Changes: tollgate_fingerprint, tollgate_usage_worth
 -- Why: both ran as SQL functions that Postgres did not inline, and before Postgres 18 a SQL function
 -- that is not inlined is planned again on every call.
--- - tollgate_usage_worth is called in FROM by the roll-up's two upstream-cost triggers (three calls
---   a job, on the capture's and the completion's path), where a function returning one row is not
---   inlined: 54 µs a call on PG 15, 4 µs as PL/pgSQL (20,000 calls from a PL/pgSQL loop; PG 18:
+-- - tollgate_usage_worth is called in FROM by the roll-up's two upstream-cost triggers (once per
+--   capture on every job's path; more when a job fails upstream or its cost changes), where a
+--   function returning one row is not inlined: 54 µs a call on PG 15, 4 µs as PL/pgSQL (20,000 calls from a PL/pgSQL loop; PG 18:
 --   10 → 5 µs).
 -- - tollgate_fingerprint (every hold and capture) was declared IMMUTABLE around format() and
 --   to_json(), which are STABLE, and Postgres does not inline an IMMUTABLE function whose body is
@@ -54,9 +54,10 @@ $$;
 -- is written, equal to its platform_revenue line).
 -- PL/pgSQL, not SQL (migration 0027): tollgate_usage_upstream_of_transaction and
 -- tollgate_usage_upstream_of_job call it in FROM, where Postgres does not inline a function that
--- returns one row, and before Postgres 18 it planned the SQL body again on every call: three calls
--- a job, on the capture's and the completion's path. As PL/pgSQL its expressions are planned once
--- per session. Same definition, same results.
+-- returns one row, and before Postgres 18 it planned the SQL body again on every call: once per
+-- capture on every job's path (the job trigger calls it only when a job's upstream cost changes or
+-- it fails or is cancelled upstream, twice per capture/refund transaction then). As PL/pgSQL its
+-- expressions are planned once per session. Same definition, same results.
 CREATE OR REPLACE FUNCTION tollgate_usage_worth(
   p_kind ledger_kind, p_captured bigint, p_cost bigint, p_status job_status, p_error jsonb,
   OUT upstream bigint, OUT unknown_jobs bigint, OUT unknown_charged bigint

@@ -16,9 +16,10 @@
 -- is written, equal to its platform_revenue line).
 -- PL/pgSQL, not SQL (migration 0027): tollgate_usage_upstream_of_transaction and
 -- tollgate_usage_upstream_of_job call it in FROM, where Postgres does not inline a function that
--- returns one row, and before Postgres 18 it planned the SQL body again on every call: three calls
--- a job, on the capture's and the completion's path. As PL/pgSQL its expressions are planned once
--- per session. Same definition, same results.
+-- returns one row, and before Postgres 18 it planned the SQL body again on every call: once per
+-- capture on every job's path (the job trigger calls it only when a job's upstream cost changes or
+-- it fails or is cancelled upstream, twice per capture/refund transaction then). As PL/pgSQL its
+-- expressions are planned once per session. Same definition, same results.
 CREATE OR REPLACE FUNCTION tollgate_usage_worth(
   p_kind ledger_kind, p_captured bigint, p_cost bigint, p_status job_status, p_error jsonb,
   OUT upstream bigint, OUT unknown_jobs bigint, OUT unknown_charged bigint
