@@ -32,7 +32,6 @@ try {
       priceMicroCents: PRICE_MICRO_CENTS,
       model: MODEL,
       days: 365,
-      chunk: 25_000,
     });
     await stack.sql`VACUUM ANALYZE`;
     log(`seeded ${seedLines} ledger lines in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

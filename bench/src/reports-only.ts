@@ -95,7 +95,6 @@ async function main() {
         priceMicroCents: PRICE_MICRO_CENTS,
         model: MODEL,
         days: 30,
-        chunk: 25_000,
         onProgress: (n) => {
           if (n % 200_000 === 0) log(`seeded ${n.toLocaleString('en')} lines`);
         },
